@@ -1,0 +1,106 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
+import { CloseCode } from '../constants.js';
+import { ErrorCode, WebSocketError } from '../errors.js';
+import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
+import { createClientHandshake, validateServerResponse } from '../handshake.js';
+import { Protocol } from '../protocol.js';
+import { WebSocket, type WebSocketOptions } from './websocket.js';
+
+export interface ConnectOptions extends WebSocketOptions {
+  /** Subprotocols to offer, in our order of preference (RFC 6455 §4.1). */
+  protocols?: string | readonly string[];
+  /** Extra request headers, e.g. Origin or Authorization. */
+  headers?: Record<string, string>;
+  /** Offer permessage-deflate with these parameters. @default false */
+  perMessageDeflate?: PerMessageDeflateOptions | false;
+  /**
+   * Largest message accepted, after decompression; larger ones close the connection with 1009.
+   * @default 67108864 (64 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * How long the TCP connect and the opening handshake may take before the attempt fails, so an
+   * unresponsive server cannot leave a client waiting forever.
+   * @default 10000
+   */
+  handshakeTimeout?: number;
+  /** TLS settings for wss:// (CA, servername, rejectUnauthorized ...). */
+  tls?: ConnectionOptions;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+
+/**
+ * Opens a client connection to a ws:// or wss:// URL. Like the browser's constructor it returns at once,
+ * in the CONNECTING state; `open` or `error` and `close` follow.
+ */
+export function connect(url: string | URL, options: ConnectOptions = {}): WebSocket {
+  const target = new URL(url);
+  const websocket = new WebSocket(target.href, options);
+  const secure = target.protocol === 'wss:' || target.protocol === 'https:';
+  if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
+    queueMicrotask(() =>
+      websocket.abort(new WebSocketError(ErrorCode.invalidArgument, `unsupported URL scheme ${target.protocol}`)),
+    );
+    return websocket;
+  }
+
+  const protocols = options.protocols === undefined ? [] : typeof options.protocols === 'string' ? [options.protocols] : options.protocols;
+  const handshake = createClientHandshake({
+    protocols,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
+  });
+  const requestOptions = {
+    method: 'GET',
+    host: target.hostname.replace(/^\[|\]$/g, ''),
+    port: target.port === '' ? (secure ? 443 : 80) : Number(target.port),
+    path: `${target.pathname}${target.search}`,
+    headers: { Host: target.host, ...handshake.headers },
+    timeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+    ...(secure ? { servername: target.hostname, ...options.tls } : {}),
+  };
+  const request: ClientRequest = secure ? httpsRequest(requestOptions) : httpRequest(requestOptions);
+
+  const fail = (error: WebSocketError): void => {
+    request.destroy();
+    websocket.abort(error);
+  };
+  request.on('timeout', () => fail(new WebSocketError(ErrorCode.handshakeTimeout, 'opening handshake timed out', CloseCode.abnormal)));
+  request.on('error', (error) => fail(new WebSocketError(ErrorCode.connectionReset, error.message, CloseCode.abnormal)));
+  request.on('response', (response: IncomingMessage) => {
+    response.resume();
+    fail(new WebSocketError(ErrorCode.handshakeRejected, `server answered ${response.statusCode ?? 0} instead of 101`, CloseCode.abnormal));
+  });
+  request.on('upgrade', (response: IncomingMessage, socket: Duplex, head: Buffer) => {
+    request.setTimeout(0);
+    const result = validateServerResponse({ statusCode: response.statusCode ?? 0, headers: response.headers }, handshake);
+    if (!result.ok) {
+      socket.destroy();
+      websocket.abort(result.error);
+      return;
+    }
+    const compressor =
+      result.deflate === undefined
+        ? undefined
+        : new PerMessageDeflate('client', result.deflate, {
+            ...(options.perMessageDeflate || {}),
+            maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+          });
+    const protocol = new Protocol({
+      role: 'client',
+      ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+      compressor,
+    });
+    websocket.once('close', () => compressor?.close());
+    websocket.attach(socket, protocol, head, { protocol: result.protocol, extensions: result.extensions });
+  });
+  // A close() or terminate() while still connecting abandons the request.
+  websocket.once('close', () => request.destroy());
+  request.end();
+  return websocket;
+}

@@ -1,0 +1,368 @@
+import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CloseCode, ReadyState } from '../constants.js';
+import { ErrorCode, WebSocketError } from '../errors.js';
+import type { Protocol, ProtocolEvent } from '../protocol.js';
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer';
+export type MessageData = string | Buffer | ArrayBuffer;
+export type SendData = string | ArrayBuffer | ArrayBufferView;
+
+/** The outcome of `send`, after uWebSockets: every call says whether the caller should slow down. */
+export type SendResult = 'sent' | 'backpressure' | 'dropped';
+
+export interface WebSocketOptions {
+  /**
+   * `send` reports `backpressure` once `bufferedAmount` reaches this, and `drain` fires when the buffer
+   * empties again. Small enough that a priority queue in front of the socket keeps control of ordering.
+   * @default 65536
+   */
+  highWaterMark?: number;
+  /**
+   * `send` drops the message (returns `dropped`) while `bufferedAmount` is above this. Unbounded by
+   * default because the broker's send queues bound memory themselves.
+   * @default Infinity
+   */
+  maxBackpressure?: number;
+  /**
+   * After our close frame, how long the peer has to finish the closing handshake and the TCP close
+   * before the socket is destroyed, so a peer that never answers cannot hold a socket.
+   * @default 5000
+   */
+  closeTimeout?: number;
+  /**
+   * Sends a ping this often, and closes the connection (1006) when nothing at all arrived from the peer
+   * during a whole interval. 0 disables keepalive.
+   * @default 0
+   */
+  pingInterval?: number;
+}
+
+export interface WebSocketInfo {
+  url: string;
+  protocol: string;
+  extensions: string;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+const DEFAULT_CLOSE_TIMEOUT = 5000;
+
+interface WebSocketEvents {
+  open: [];
+  message: [data: MessageData, isBinary: boolean];
+  close: [code: number, reason: string, wasClean: boolean];
+  error: [error: WebSocketError];
+  drain: [];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+}
+
+/**
+ * A WebSocket connection for Node with the browser's shape where it fits (`send`, `close`, `readyState`,
+ * `protocol`, `extensions`, `bufferedAmount`, `binaryType`, `onmessage` ...) plus Node's EventEmitter
+ * events. The protocol itself lives in `Protocol`; this class only moves bytes and runs timers.
+ */
+export class WebSocket extends EventEmitter<WebSocketEvents> {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+
+  url: string;
+  protocol = '';
+  extensions = '';
+  binaryType: BinaryType = 'nodebuffer';
+  readyState: ReadyState = ReadyState.CONNECTING;
+
+  onopen: ((event: { type: 'open' }) => void) | null = null;
+  onmessage: ((event: { type: 'message'; data: MessageData }) => void) | null = null;
+  onclose: ((event: { type: 'close'; code: number; reason: string; wasClean: boolean }) => void) | null = null;
+  onerror: ((event: { type: 'error'; error: WebSocketError }) => void) | null = null;
+
+  private readonly highWaterMark: number;
+  private readonly maxBackpressure: number;
+  private readonly closeTimeoutMs: number;
+  private readonly pingIntervalMs: number;
+  private socket: Duplex | undefined;
+  private protocolState: Protocol | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private receivedSinceLastPing = true;
+  private closeEmitted = false;
+  private pendingError: WebSocketError | undefined;
+
+  constructor(url: string, options: WebSocketOptions = {}) {
+    super();
+    this.url = url;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.maxBackpressure = options.maxBackpressure ?? Infinity;
+    this.closeTimeoutMs = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.pingIntervalMs = options.pingInterval ?? 0;
+  }
+
+  /**
+   * Bytes accepted by `send` and not yet handed to the kernel: what Node's stream still holds for the
+   * socket, which includes every frame this class wrote.
+   */
+  get bufferedAmount(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  /** Sends a whole message: strings as text, bytes as binary. */
+  send(data: SendData, options?: { compress?: boolean }): SendResult {
+    const protocol = this.requireOpen();
+    if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    if (typeof data === 'string') {
+      protocol.sendText(data, options);
+    } else {
+      protocol.sendBinary(toBytes(data), options);
+    }
+    return this.flush();
+  }
+
+  /** Writes frames encoded once by `encodeMessage` (server role); the broker's fan-out path. */
+  sendFrames(frames: readonly Buffer[]): SendResult {
+    const protocol = this.requireOpen();
+    if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    protocol.sendFrames(frames);
+    return this.flush();
+  }
+
+  ping(data?: Uint8Array): void {
+    this.requireOpen().sendPing(data);
+    this.flush();
+  }
+
+  /** Starts the closing handshake; the `close` event follows when the TCP connection has ended. */
+  close(code?: number, reason?: string): void {
+    if (this.readyState === ReadyState.CLOSED || this.readyState === ReadyState.CLOSING) return;
+    if (this.readyState === ReadyState.CONNECTING || this.protocolState === undefined) {
+      this.abort(new WebSocketError(ErrorCode.connectionReset, 'closed before the connection was established'));
+      return;
+    }
+    this.protocolState.sendClose(code, reason);
+    this.readyState = ReadyState.CLOSING;
+    this.flush();
+    this.armCloseTimer();
+  }
+
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (this.socket === undefined) {
+      this.abort(new WebSocketError(ErrorCode.connectionReset, 'terminated before the connection was established'));
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
+    const wrapped = toDomListener(type, listener as (event: unknown) => void);
+    domListeners.set(listener, wrapped);
+    this.on(type, wrapped as never);
+  }
+
+  removeEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
+    const wrapped = domListeners.get(listener);
+    if (wrapped !== undefined) this.off(type, wrapped as never);
+  }
+
+  /**
+   * @internal Hands the upgraded socket and its protocol to this object; called by `handleUpgrade` and
+   * `connect` once the handshake succeeded.
+   */
+  attach(socket: Duplex, protocol: Protocol, head: Buffer, info: Omit<WebSocketInfo, 'url'>): void {
+    this.socket = socket;
+    this.protocolState = protocol;
+    this.protocol = info.protocol;
+    this.extensions = info.extensions;
+    this.readyState = ReadyState.OPEN;
+    if (socket instanceof Socket) {
+      // Frames are whole messages already; Nagle's delay would only add latency.
+      socket.setNoDelay(true);
+      // The HTTP server's idle timeout no longer applies; keepalive pings take over.
+      socket.setTimeout(0);
+    }
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('end', () => this.receiveEof());
+    socket.on('close', () => this.finalize());
+    socket.on('error', () => {
+      // The 'close' that follows reports it; a reset peer is routine for a server, not a crash.
+    });
+    socket.on('drain', () => this.emit('drain'));
+    this.emitOpen();
+    if (head.length > 0) this.receive(head);
+    this.startKeepalive();
+  }
+
+  /** @internal Fails a connection that never opened (handshake refused, DNS, refused TCP). */
+  abort(error: WebSocketError): void {
+    if (this.closeEmitted) return;
+    this.pendingError = error;
+    this.readyState = ReadyState.CLOSED;
+    this.emitError(error);
+    this.emitClose(CloseCode.abnormal, '', false);
+  }
+
+  private receive(chunk: Buffer): void {
+    const protocol = this.protocolState!;
+    this.receivedSinceLastPing = true;
+    protocol.receiveData(chunk);
+    this.dispatch(protocol.eventsReceived());
+    this.flush();
+  }
+
+  private receiveEof(): void {
+    const protocol = this.protocolState!;
+    protocol.receiveEof();
+    this.socket?.end();
+  }
+
+  private dispatch(events: ProtocolEvent[]): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'text':
+          this.emitMessage(event.data, false);
+          break;
+        case 'binary':
+          this.emitMessage(this.binaryType === 'arraybuffer' ? toArrayBuffer(event.data) : event.data, true);
+          break;
+        case 'ping':
+          this.emit('ping', event.data);
+          break;
+        case 'pong':
+          this.emit('pong', event.data);
+          break;
+        case 'close':
+          this.readyState = ReadyState.CLOSING;
+          this.armCloseTimer();
+          break;
+        case 'error':
+          this.pendingError = event.error;
+          this.readyState = ReadyState.CLOSING;
+          this.emitError(event.error);
+          break;
+      }
+      // A handler may have closed or terminated the connection; later events are moot.
+      if (this.readyState === ReadyState.CLOSED) return;
+    }
+  }
+
+  private flush(): SendResult {
+    const protocol = this.protocolState!;
+    const socket = this.socket!;
+    if (protocol.hasDataToSend && socket.writable) {
+      const data = protocol.dataToSend();
+      if (data.length === 1) {
+        socket.write(data[0]!);
+      } else {
+        socket.cork();
+        for (const buffer of data) socket.write(buffer);
+        socket.uncork();
+      }
+    }
+    if (protocol.transportShouldClose && socket.writable) {
+      socket.end();
+      this.armCloseTimer();
+    }
+    return this.bufferedAmount >= this.highWaterMark ? 'backpressure' : 'sent';
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== undefined) return;
+    this.closeTimer = setTimeout(() => this.socket?.destroy(), this.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+
+  private startKeepalive(): void {
+    if (this.pingIntervalMs <= 0) return;
+    this.pingTimer = setInterval(() => {
+      if (this.readyState !== ReadyState.OPEN) return;
+      if (!this.receivedSinceLastPing) {
+        const error = new WebSocketError(ErrorCode.keepaliveTimeout, 'no data from the peer within the ping interval', CloseCode.abnormal);
+        this.pendingError = error;
+        this.emitError(error);
+        this.socket?.destroy();
+        return;
+      }
+      this.receivedSinceLastPing = false;
+      this.protocolState!.sendPing();
+      this.flush();
+    }, this.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  private finalize(): void {
+    clearTimeout(this.closeTimer);
+    clearInterval(this.pingTimer);
+    const protocol = this.protocolState!;
+    protocol.receiveEof();
+    this.readyState = ReadyState.CLOSED;
+    const wasClean = protocol.closeSent && protocol.closeReceived && protocol.failure === undefined;
+    this.emitClose(protocol.closeCode, protocol.closeReason, wasClean);
+  }
+
+  private requireOpen(): Protocol {
+    if (this.readyState !== ReadyState.OPEN || this.protocolState === undefined) {
+      throw new WebSocketError(ErrorCode.notOpen, `cannot send: the connection is ${stateName(this.readyState)}`);
+    }
+    return this.protocolState;
+  }
+
+  private emitOpen(): void {
+    this.onopen?.({ type: 'open' });
+    this.emit('open');
+  }
+
+  private emitMessage(data: MessageData, isBinary: boolean): void {
+    this.onmessage?.({ type: 'message', data });
+    this.emit('message', data, isBinary);
+  }
+
+  private emitError(error: WebSocketError): void {
+    this.onerror?.({ type: 'error', error });
+    // Without a listener an 'error' would throw: one misbehaving peer must not crash a server process.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private emitClose(code: number, reason: string, wasClean: boolean): void {
+    if (this.closeEmitted) return;
+    this.closeEmitted = true;
+    this.onclose?.({ type: 'close', code, reason, wasClean });
+    this.emit('close', code, reason, wasClean);
+  }
+
+  /** The error that ended the connection, if one did. */
+  get error(): WebSocketError | undefined {
+    return this.pendingError;
+  }
+}
+
+const domListeners = new WeakMap<object, (...args: never[]) => void>();
+
+function toDomListener(type: string, listener: (event: unknown) => void): (...args: never[]) => void {
+  switch (type) {
+    case 'message':
+      return ((data: MessageData) => listener({ type, data })) as never;
+    case 'close':
+      return ((code: number, reason: string, wasClean: boolean) => listener({ type, code, reason, wasClean })) as never;
+    case 'error':
+      return ((error: WebSocketError) => listener({ type, error })) as never;
+    default:
+      return (() => listener({ type })) as never;
+  }
+}
+
+function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
+function toArrayBuffer(data: Buffer): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
+
+function stateName(state: ReadyState): string {
+  return state === ReadyState.CONNECTING ? 'connecting' : state === ReadyState.CLOSING ? 'closing' : 'closed';
+}
