@@ -1,0 +1,192 @@
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from './constants.js';
+import { ErrorCode, WebSocketError, protocolError } from './errors.js';
+import type { Frame } from './frame.js';
+import { applyMask } from './mask.js';
+
+export interface FrameParserOptions {
+  /** Our side: a server requires masked frames, a client requires unmasked ones (RFC 6455 §5.1). */
+  role: Role;
+  /** RSV1 is legal only when permessage-deflate was negotiated (RFC 7692 §6). */
+  allowRsv1: boolean;
+  /** Data frames announcing a larger payload fail with 1009 before any of it is buffered. */
+  maxPayloadLength: number;
+}
+
+// The whole parser state is one small integer, as in ws's receiver: which part of a frame comes next.
+const READ_HEADER = 0;
+const READ_LENGTH_16 = 1;
+const READ_LENGTH_64 = 2;
+const READ_MASK = 3;
+const READ_PAYLOAD = 4;
+const FAILED = 5;
+
+const VALID_OPCODES = new Set<number>(Object.values(Opcode));
+
+/**
+ * A resumable frame parser: feed it bytes in chunks of any size with `push`, take complete frames with
+ * `read`. It never throws at its caller: a protocol violation sets `error` (with the close code the
+ * connection must fail with) and the parser then yields nothing more.
+ */
+export class FrameParser {
+  error: WebSocketError | undefined;
+
+  private readonly options: FrameParserOptions;
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  private state = READ_HEADER;
+  private fin = false;
+  private rsv1 = false;
+  private opcode = 0;
+  private masked = false;
+  private payloadLength = 0;
+  private mask: Buffer | undefined;
+
+  constructor(options: FrameParserOptions) {
+    this.options = options;
+  }
+
+  /** Bytes received but not yet consumed into a frame. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Later frames may legally use RSV1 once an extension that defines it is active. */
+  set allowRsv1(allow: boolean) {
+    this.options.allowRsv1 = allow;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.state === FAILED || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** The next complete frame, or undefined when more bytes are needed or the stream has failed. */
+  read(): Frame | undefined {
+    for (;;) {
+      switch (this.state) {
+        case READ_HEADER:
+          if (this.buffered < 2) return undefined;
+          this.readHeader();
+          break;
+        case READ_LENGTH_16:
+          if (this.buffered < 2) return undefined;
+          this.payloadLength = this.consume(2).readUInt16BE(0);
+          this.afterLength();
+          break;
+        case READ_LENGTH_64:
+          if (this.buffered < 8) return undefined;
+          this.readLength64();
+          break;
+        case READ_MASK:
+          if (this.buffered < 4) return undefined;
+          this.mask = this.consume(4);
+          this.state = READ_PAYLOAD;
+          break;
+        case READ_PAYLOAD:
+          if (this.buffered < this.payloadLength) return undefined;
+          return this.readPayload();
+        default:
+          return undefined;
+      }
+    }
+  }
+
+  private readHeader(): void {
+    const header = this.consume(2);
+    const first = header[0]!;
+    const second = header[1]!;
+    this.fin = (first & 0x80) !== 0;
+    this.rsv1 = (first & 0x40) !== 0;
+    this.opcode = first & 0x0f;
+    this.masked = (second & 0x80) !== 0;
+    this.payloadLength = second & 0x7f;
+    const isControl = this.opcode >= 0x8;
+
+    // §5.2: RSV2/RSV3 are meaningful only with an extension that defines them; none of ours does.
+    if ((first & 0x30) !== 0) return this.fail(protocolError(ErrorCode.unexpectedRsv, 'RSV2 or RSV3 set'));
+    if (!VALID_OPCODES.has(this.opcode)) {
+      return this.fail(protocolError(ErrorCode.invalidOpcode, `reserved opcode 0x${this.opcode.toString(16)}`));
+    }
+    // RFC 7692 §6.1: RSV1 marks the first frame of a compressed data message, never a control frame
+    // or a continuation.
+    if (this.rsv1 && (!this.options.allowRsv1 || isControl || this.opcode === Opcode.continuation)) {
+      return this.fail(protocolError(ErrorCode.unexpectedRsv, 'RSV1 set without a negotiated extension'));
+    }
+    if (isControl) {
+      // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
+      if (!this.fin) return this.fail(protocolError(ErrorCode.fragmentedControlFrame, 'fragmented control frame'));
+      if (this.payloadLength > MAX_CONTROL_PAYLOAD) {
+        return this.fail(protocolError(ErrorCode.controlFrameTooLong, 'control frame payload over 125 bytes'));
+      }
+    }
+    // §5.1: a server must close on an unmasked frame; a client must close on a masked one.
+    if (this.options.role === 'server' && !this.masked) {
+      return this.fail(protocolError(ErrorCode.expectedMask, 'client frame is not masked'));
+    }
+    if (this.options.role === 'client' && this.masked) {
+      return this.fail(protocolError(ErrorCode.unexpectedMask, 'server frame is masked'));
+    }
+    if (this.payloadLength === 126) this.state = READ_LENGTH_16;
+    else if (this.payloadLength === 127) this.state = READ_LENGTH_64;
+    else this.afterLength();
+  }
+
+  private readLength64(): void {
+    const bytes = this.consume(8);
+    const high = bytes.readUInt32BE(0);
+    // §5.2: "the most significant bit MUST be 0".
+    if (high & 0x80000000) return this.fail(protocolError(ErrorCode.invalidLength, '64-bit length has its top bit set'));
+    // Anything at or over 2^53 cannot be a JS length; it is certainly over any message limit.
+    if (high > 0x1fffff) return this.fail(tooBig());
+    this.payloadLength = high * 0x100000000 + bytes.readUInt32BE(4);
+    this.afterLength();
+  }
+
+  private afterLength(): void {
+    if (this.opcode < 0x8 && this.payloadLength > this.options.maxPayloadLength) return this.fail(tooBig());
+    this.state = this.masked ? READ_MASK : READ_PAYLOAD;
+  }
+
+  private readPayload(): Frame {
+    const payload = this.payloadLength === 0 ? EMPTY : this.consume(this.payloadLength);
+    if (this.masked && payload.length > 0) applyMask(payload, this.mask!);
+    this.state = READ_HEADER;
+    return { fin: this.fin, rsv1: this.rsv1, opcode: this.opcode, payload };
+  }
+
+  private fail(error: WebSocketError): void {
+    this.error = error;
+    this.state = FAILED;
+    this.chunks.length = 0;
+    this.buffered = 0;
+  }
+
+  /** Takes `n` bytes off the front, copying only when they span chunks. */
+  private consume(n: number): Buffer {
+    this.buffered -= n;
+    const head = this.chunks[0]!;
+    if (n === head.length) return this.chunks.shift()!;
+    if (n < head.length) {
+      this.chunks[0] = head.subarray(n);
+      return head.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const take = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, take);
+      filled += take;
+      if (take === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(take);
+    }
+    return out;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function tooBig(): WebSocketError {
+  return new WebSocketError(ErrorCode.messageTooBig, 'frame exceeds the maximum message size', CloseCode.messageTooBig);
+}

@@ -1,0 +1,425 @@
+import { randomFillSync } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { CloseCode, Opcode, type Role } from './constants.js';
+import { encodeClosePayload, parseClosePayload } from './close.js';
+import { ErrorCode, WebSocketError, protocolError } from './errors.js';
+import { encodeFrame, type Frame } from './frame.js';
+import { FrameParser } from './frame-parser.js';
+
+/**
+ * What the protocol needs from a negotiated permessage-deflate (RFC 7692); `PerMessageDeflate` in
+ * extensions/ provides it. Both calls are synchronous so the state machine stays a plain function of its
+ * input.
+ */
+export interface MessageCompressor {
+  /** Messages smaller than this many bytes go out uncompressed. */
+  readonly threshold: number;
+  compress(message: Buffer): Buffer;
+  /** Inflates one frame's payload of a compressed message; throws a WebSocketError (1009, 1007). */
+  decompress(fragment: Buffer, fin: boolean): Buffer;
+  close(): void;
+}
+
+export interface ProtocolOptions {
+  role: Role;
+  /**
+   * Largest message accepted, in bytes after decompression; larger ones fail the connection with 1009.
+   * @default 67108864 (64 MiB: conformance suites send 16 MiB messages; a broker sets its own, smaller)
+   */
+  maxMessageSize?: number;
+  /** The negotiated permessage-deflate, if any. */
+  compressor?: MessageCompressor | undefined;
+  /** Source of masking keys for the client role; injected by tests for exact bytes (RFC 6455 §5.3). */
+  generateMask?: () => Uint8Array;
+}
+
+export type ProtocolState = 'open' | 'closing' | 'closed';
+
+export type ProtocolEvent =
+  | { type: 'text'; data: string }
+  | { type: 'binary'; data: Buffer }
+  | { type: 'ping'; data: Buffer }
+  | { type: 'pong'; data: Buffer }
+  /** The peer's close frame arrived (code 1005 when it carried none). */
+  | { type: 'close'; code: number; reason: string }
+  /** The peer broke the protocol: a close frame with `error.closeCode` is queued and the transport should end. */
+  | { type: 'error'; error: WebSocketError };
+
+export interface SendOptions {
+  /** Compress this message when permessage-deflate is active and it reaches the threshold. @default true */
+  compress?: boolean;
+}
+
+const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+
+/**
+ * The WebSocket protocol after the handshake, with no I/O (the sans-I/O shape of python-websockets):
+ * bytes go in through `receiveData` / `receiveEof`, and `eventsReceived()` and `dataToSend()` say what
+ * happened and what to write. The adapter owns the socket and timers, and ends the transport when
+ * `transportShouldClose` turns true.
+ */
+export class Protocol {
+  readonly role: Role;
+  state: ProtocolState = 'open';
+  /** The code and reason the peer sent, ours when we failed the connection, else 1006 (RFC 6455 §7.1.5). */
+  closeCode: number = CloseCode.abnormal;
+  closeReason = '';
+  /** True once we sent a close frame. */
+  closeSent = false;
+  /** True once the peer's close frame arrived. */
+  closeReceived = false;
+  /** The failure that ended the connection, when it ended that way. */
+  failure: WebSocketError | undefined;
+  /**
+   * The adapter should end the TCP connection once it has written `dataToSend()`. RFC 6455 §7.1.1: the
+   * server closes first after the close handshake; a client waits for that, unless the connection failed.
+   */
+  transportShouldClose = false;
+
+  private readonly parser: FrameParser;
+  private readonly maxMessageSize: number;
+  private readonly compressor: MessageCompressor | undefined;
+  private readonly generateMask: () => Uint8Array;
+  private events: ProtocolEvent[] = [];
+  private output: Buffer[] = [];
+
+  // The message being assembled from fragments (RFC 6455 §5.4).
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  private messageBytes = 0;
+  private fragments: Buffer[] = [];
+  private textDecoder: TextDecoder | undefined;
+  private textParts: string[] = [];
+
+  constructor(options: ProtocolOptions) {
+    this.role = options.role;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.compressor = options.compressor;
+    this.generateMask = options.generateMask ?? defaultMaskGenerator();
+    this.parser = new FrameParser({
+      role: this.role,
+      allowRsv1: this.compressor !== undefined,
+      maxPayloadLength: this.maxMessageSize,
+    });
+  }
+
+  // ---- input --------------------------------------------------------------------------------------
+
+  receiveData(chunk: Buffer): void {
+    if (this.closeReceived || this.failure !== undefined) return; // §5.5.1: nothing follows a close frame
+    this.parser.push(chunk);
+    for (;;) {
+      const frame = this.parser.read();
+      if (frame === undefined) break;
+      this.receiveFrame(frame);
+      if (this.closeReceived || this.failure !== undefined) return;
+    }
+    if (this.parser.error !== undefined) this.fail(this.parser.error);
+  }
+
+  /** The peer ended the TCP connection. Without a close handshake that is an abnormal closure (1006). */
+  receiveEof(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.transportShouldClose = true;
+    if (!this.closeReceived && this.failure === undefined) this.closeCode = CloseCode.abnormal;
+  }
+
+  /** Events since the last call, oldest first. */
+  eventsReceived(): ProtocolEvent[] {
+    const events = this.events;
+    if (events.length > 0) this.events = [];
+    return events;
+  }
+
+  /** Bytes to write since the last call, in order. */
+  dataToSend(): Buffer[] {
+    const output = this.output;
+    if (output.length > 0) this.output = [];
+    return output;
+  }
+
+  /** Whether `dataToSend()` has anything, without taking it. */
+  get hasDataToSend(): boolean {
+    return this.output.length > 0;
+  }
+
+  // ---- output -------------------------------------------------------------------------------------
+
+  sendText(text: string, options?: SendOptions): void {
+    this.sendMessage(Opcode.text, Buffer.from(text, 'utf8'), options);
+  }
+
+  sendBinary(data: Uint8Array, options?: SendOptions): void {
+    this.sendMessage(Opcode.binary, data, options);
+  }
+
+  /**
+   * Sends one frame of a message the caller fragments itself: the first with `opcode` text or binary,
+   * the rest with `continuation`, the last with `fin` (RFC 6455 §5.4). Never compressed.
+   */
+  sendFragment(opcode: number, payload: Uint8Array, fin: boolean): void {
+    this.assertCanSend();
+    this.pushFrame(fin, false, opcode, payload);
+  }
+
+  sendPing(data: Uint8Array = EMPTY): void {
+    this.assertCanSend();
+    this.pushFrame(true, false, Opcode.ping, checkControlPayload(data));
+  }
+
+  sendPong(data: Uint8Array = EMPTY): void {
+    this.assertCanSend();
+    this.pushFrame(true, false, Opcode.pong, checkControlPayload(data));
+  }
+
+  /**
+   * Writes bytes already framed by `encodeMessage` for this role. The broker encodes a delivery once and
+   * hands the same buffers to every subscriber; only the server role can share frames (clients mask each
+   * frame with a fresh key).
+   */
+  sendFrames(frames: readonly Buffer[]): void {
+    this.assertCanSend();
+    for (const frame of frames) this.output.push(frame);
+  }
+
+  /** Starts the closing handshake (RFC 6455 §7.1.2); a second call is ignored. */
+  sendClose(code?: number, reason = ''): void {
+    if (this.closeSent || this.state === 'closed') return;
+    const body = encodeClosePayload(code, reason);
+    this.pushFrame(true, false, Opcode.close, body);
+    this.closeSent = true;
+    if (this.closeReceived) this.finishClosingHandshake();
+    else this.state = 'closing';
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with the error's code if none was sent,
+   * and asks the adapter to end the transport.
+   */
+  fail(error: WebSocketError): void {
+    if (this.failure !== undefined || this.state === 'closed') return;
+    this.failure = error;
+    const code = error.closeCode ?? CloseCode.protocolError;
+    if (!this.closeSent) {
+      this.pushFrame(true, false, Opcode.close, encodeClosePayload(code, ''));
+      this.closeSent = true;
+    }
+    if (!this.closeReceived) {
+      this.closeCode = code;
+      this.closeReason = error.message.length <= 123 ? error.message : '';
+    }
+    this.state = 'closing';
+    this.transportShouldClose = true;
+    this.resetMessage();
+    this.events.push({ type: 'error', error });
+  }
+
+  // ---- frames in ----------------------------------------------------------------------------------
+
+  private receiveFrame(frame: Frame): void {
+    switch (frame.opcode) {
+      case Opcode.text:
+      case Opcode.binary:
+        return this.receiveDataFrame(frame);
+      case Opcode.continuation:
+        return this.receiveContinuation(frame);
+      case Opcode.ping:
+        // §5.5.2: answer with a pong carrying the same payload, unless we already sent a close frame.
+        this.events.push({ type: 'ping', data: frame.payload });
+        if (!this.closeSent) this.pushFrame(true, false, Opcode.pong, frame.payload);
+        return;
+      case Opcode.pong:
+        this.events.push({ type: 'pong', data: frame.payload });
+        return;
+      case Opcode.close:
+        return this.receiveClose(frame);
+    }
+  }
+
+  private receiveDataFrame(frame: Frame): void {
+    if (this.messageOpcode !== 0) {
+      return this.fail(protocolError(ErrorCode.expectedContinuation, 'new data frame inside a fragmented message'));
+    }
+    if (this.closeSent) return; // §7.1.2 lets data after our close be discarded
+    if (frame.fin && !frame.rsv1) {
+      // The common case, one uncompressed frame: no assembly, no copy.
+      return this.deliver(frame.opcode, frame.payload);
+    }
+    this.messageOpcode = frame.opcode;
+    this.messageCompressed = frame.rsv1;
+    this.messageBytes = 0;
+    this.appendFragment(frame);
+  }
+
+  private receiveContinuation(frame: Frame): void {
+    if (this.messageOpcode === 0) {
+      return this.fail(protocolError(ErrorCode.unexpectedContinuation, 'continuation frame without a message to continue'));
+    }
+    this.appendFragment(frame);
+  }
+
+  private appendFragment(frame: Frame): void {
+    let data = frame.payload;
+    if (this.messageCompressed) {
+      try {
+        data = this.compressor!.decompress(data, frame.fin);
+      } catch (error) {
+        return this.fail(asWebSocketError(error));
+      }
+    }
+    this.messageBytes += data.length;
+    if (this.messageBytes > this.maxMessageSize) {
+      return this.fail(new WebSocketError(ErrorCode.messageTooBig, 'message exceeds the maximum size', CloseCode.messageTooBig));
+    }
+    if (this.messageOpcode === Opcode.text) {
+      // Validate each fragment as it arrives so an invalid byte fails the connection at once, not at the
+      // end of a long message (RFC 6455 §8.1 lets an endpoint fail as soon as the data is known invalid).
+      this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+      try {
+        const part = this.textDecoder.decode(data, { stream: !frame.fin });
+        if (part.length > 0) this.textParts.push(part);
+      } catch {
+        return this.fail(invalidUtf8());
+      }
+    } else if (data.length > 0) {
+      this.fragments.push(data);
+    }
+    if (!frame.fin) return;
+
+    if (this.messageOpcode === Opcode.text) {
+      const text = this.textParts.length === 1 ? this.textParts[0]! : this.textParts.join('');
+      this.events.push({ type: 'text', data: text });
+    } else {
+      const binary = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.messageBytes);
+      this.events.push({ type: 'binary', data: binary });
+    }
+    this.resetMessage();
+  }
+
+  private deliver(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.binary) {
+      this.events.push({ type: 'binary', data: payload });
+    } else if (isUtf8(payload)) {
+      this.events.push({ type: 'text', data: payload.toString('utf8') });
+    } else {
+      this.fail(invalidUtf8());
+    }
+  }
+
+  private receiveClose(frame: Frame): void {
+    const parsed = parseClosePayload(frame.payload);
+    if (parsed instanceof WebSocketError) return this.fail(parsed);
+    this.closeReceived = true;
+    this.closeCode = parsed.code;
+    this.closeReason = parsed.reason;
+    this.resetMessage();
+    this.events.push({ type: 'close', code: parsed.code, reason: parsed.reason });
+    if (this.closeSent) {
+      this.finishClosingHandshake();
+      return;
+    }
+    // §5.5.1: "the endpoint MUST send a Close frame in response ... typically echoing the status code
+    // it received". A close without a code (1005) is echoed without one.
+    const echo = parsed.code === CloseCode.noStatus ? undefined : parsed.code;
+    this.pushFrame(true, false, Opcode.close, encodeClosePayload(echo, ''));
+    this.closeSent = true;
+    this.finishClosingHandshake();
+  }
+
+  private finishClosingHandshake(): void {
+    this.state = 'closed';
+    // §7.1.1: "the server MUST close the underlying TCP connection immediately"; the client waits for it.
+    if (this.role === 'server') this.transportShouldClose = true;
+  }
+
+  private resetMessage(): void {
+    this.messageOpcode = 0;
+    this.messageCompressed = false;
+    this.messageBytes = 0;
+    if (this.fragments.length > 0) this.fragments = [];
+    if (this.textParts.length > 0) this.textParts = [];
+    this.textDecoder = undefined;
+  }
+
+  // ---- frames out ---------------------------------------------------------------------------------
+
+  private sendMessage(opcode: number, data: Uint8Array, options: SendOptions | undefined): void {
+    this.assertCanSend();
+    const compressor = this.compressor;
+    if (compressor !== undefined && options?.compress !== false && data.length >= compressor.threshold) {
+      this.pushFrame(true, true, opcode, compressor.compress(toBuffer(data)));
+    } else {
+      this.pushFrame(true, false, opcode, data);
+    }
+  }
+
+  private pushFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array): void {
+    const mask = this.role === 'client' ? this.generateMask() : undefined;
+    const frames = encodeFrame({ fin, rsv1, opcode, payload, mask });
+    for (const frame of frames) this.output.push(frame);
+  }
+
+  private assertCanSend(): void {
+    if (this.closeSent || this.state !== 'open') {
+      throw new WebSocketError(ErrorCode.notOpen, 'the connection is closing or closed');
+    }
+  }
+}
+
+export interface EncodeMessageOptions {
+  binary: boolean;
+  /** The sender's compressor; messages at or over its threshold are compressed once here. */
+  compressor?: MessageCompressor | undefined;
+}
+
+/**
+ * Frames a whole message for the server role, ready for `Protocol.sendFrames` on any number of
+ * connections that negotiated the same compression (or none).
+ */
+export function encodeMessage(data: Uint8Array, options: EncodeMessageOptions): Buffer[] {
+  const opcode = options.binary ? Opcode.binary : Opcode.text;
+  const compressor = options.compressor;
+  if (compressor !== undefined && data.length >= compressor.threshold) {
+    return encodeFrame({ fin: true, rsv1: true, opcode, payload: compressor.compress(toBuffer(data)) });
+  }
+  return encodeFrame({ fin: true, opcode, payload: data });
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function checkControlPayload(data: Uint8Array): Uint8Array {
+  if (data.length > 125) throw new WebSocketError(ErrorCode.invalidArgument, 'control frame payload over 125 bytes');
+  return data;
+}
+
+function invalidUtf8(): WebSocketError {
+  return new WebSocketError(ErrorCode.invalidUtf8, 'text message is not valid UTF-8', CloseCode.invalidPayload);
+}
+
+function asWebSocketError(error: unknown): WebSocketError {
+  if (error instanceof WebSocketError) return error;
+  return new WebSocketError(ErrorCode.invalidCompressedData, String(error), CloseCode.invalidPayload);
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Masking keys from a pooled random buffer: one crypto call per 1024 frames instead of one per frame.
+ * §5.3 asks for keys unpredictable to the network; crypto randomness satisfies that.
+ */
+function defaultMaskGenerator(): () => Uint8Array {
+  const pool = Buffer.allocUnsafe(4096);
+  let offset = pool.length;
+  return () => {
+    if (offset === pool.length) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    const mask = pool.subarray(offset, offset + 4);
+    offset += 4;
+    return mask;
+  };
+}
