@@ -1,0 +1,23 @@
+import { chromium, type Browser } from 'playwright-core';
+
+/**
+ * Debian's Chromium, headless. The flags keep it from reaching for Google's services, which this
+ * machine's closed network refuses (and which would slow every start).
+ */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    timeout: 30_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleUpgrade, type UpgradeOptions, type WebSocket } from '../../src/index.js';
+
+export interface EchoServer {
+  port: number;
+  url: string;
+  /** Every server-side connection, for assertions on what was negotiated. */
+  connections: WebSocket[];
+  /** Resolves with the close event of the `index`-th connection, whenever it closes or closed. */
+  closeOf(index: number): Promise<{ code: number; reason: string; wasClean: boolean }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Our server as an interop peer: echoes every message with its type, except a text message
+ * `close:CODE:REASON`, which makes the server start the closing handshake with that code, so each peer's
+ * close-code handling can be checked from both sides.
+ */
+export async function startEchoServer(options: UpgradeOptions = {}, host = '127.0.0.1'): Promise<EchoServer> {
+  const connections: WebSocket[] = [];
+  const closes: Promise<{ code: number; reason: string; wasClean: boolean }>[] = [];
+  const waiting = new Map<number, (close: Promise<{ code: number; reason: string; wasClean: boolean }>) => void>();
+  const server: Server = createServer((_request, response) => response.writeHead(426).end());
+  server.on('upgrade', (request, socket, head) => {
+    const websocket = handleUpgrade(request, socket, head, { maxMessageSize: 64 * 1024 * 1024, ...options });
+    if (websocket === undefined) return;
+    const index = connections.push(websocket) - 1;
+    closes[index] = new Promise((resolve) => websocket.once('close', (code, reason, wasClean) => resolve({ code, reason, wasClean })));
+    waiting.get(index)?.(closes[index]);
+    websocket.on('message', (data, isBinary) => {
+      if (websocket.readyState !== 1) return;
+      if (!isBinary && typeof data === 'string' && data.startsWith('close:')) {
+        const [, code, reason = ''] = data.split(':');
+        websocket.close(Number(code), reason);
+        return;
+      }
+      websocket.send(isBinary ? (data as Buffer) : (data as string));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    port,
+    url: `ws://${urlHost}:${port}/`,
+    connections,
+    closeOf: (index) => closes[index] ?? new Promise((resolve) => waiting.set(index, (close) => resolve(close))),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const websocket of connections) websocket.terminate();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
