@@ -1,2 +1,12 @@
-// Benchmarks land with the engine.
-export {};
+// `pnpm bench`: every benchmark prints our figure beside a baseline measured in the same run.
+import { benchCore } from './core.js';
+import type { BenchResult } from './harness.js';
+
+const suites: [string, () => Promise<BenchResult>][] = [['core', benchCore]];
+const only = process.argv[2];
+
+for (const [key, suite] of suites) {
+  if (only !== undefined && only !== key) continue;
+  const result = await suite();
+  process.stdout.write(`\n## ${result.name}\n${result.lines.join('\n')}\n`);
+}
