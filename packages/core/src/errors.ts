@@ -22,6 +22,8 @@ export const ErrorCode = {
   invalidCloseCode: 'ERR_WS_INVALID_CLOSE_CODE',
   invalidClosePayload: 'ERR_WS_INVALID_CLOSE_PAYLOAD',
   invalidCompressedData: 'ERR_WS_INVALID_COMPRESSED_DATA',
+  /** zlib refused to compress (in practice only when out of memory): the connection ends with 1011. */
+  compressionFailed: 'ERR_WS_COMPRESSION_FAILED',
   // Handshake (RFC 6455 §4)
   handshakeRejected: 'ERR_WS_HANDSHAKE_REJECTED',
   handshakeInvalid: 'ERR_WS_HANDSHAKE_INVALID',
