@@ -28,6 +28,9 @@ const WINDOW_BITS_VALUE = /^(?:[89]|1[0-5])$/;
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with; stripped before sending, restored before inflating. */
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
+/** RFC 7692 §7.2.3.6: an empty stored block less its 00 00 ff ff, the payload of an empty message. */
+const EMPTY_MESSAGE_PAYLOAD = Buffer.from([0x00]);
+
 const DEFAULT_THRESHOLD = 1024;
 const DEFAULT_MAX_INFLATED_SIZE = 64 * 1024 * 1024;
 
@@ -380,6 +383,10 @@ export class PerMessageDeflate implements MessageCompressor {
       throw error;
     }
     if (!this.deflateKeepsContext) this.releaseDeflater();
+    // zlib emits nothing for a sync flush with no new input since the last one (an empty message with
+    // context takeover). §7.2.1 says to append an empty stored block then, which leaves the single 00
+    // of §7.2.3.6 once its 00 00 ff ff is stripped.
+    if (output.length === 0) return Buffer.from(EMPTY_MESSAGE_PAYLOAD);
     if (!endsWithTail(output)) {
       this.releaseDeflater();
       throw deflateFailed('sync flush did not end with an empty stored block');
