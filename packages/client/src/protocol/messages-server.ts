@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { SUBPROTOCOL, ProtocolLimit } from './constants.js';
+import { ProtocolErrorCode } from './errors.js';
+import {
+  epochField,
+  errorCodeField,
+  issueParams,
+  nonNegativeIntegerField,
+  offsetField,
+  patternField,
+  payloadField,
+  positiveIntegerField,
+  priorityField,
+  requestIdField,
+  timestampField,
+  topicField,
+  transferIdField,
+} from './fields.js';
+import { checkFirstChunkFields, chunkHeaderShape } from './messages-chunk.js';
+
+/** Server-to-client messages (protocol.md §5.2). */
+
+/**
+ * The server's limits (protocol.md §12). They bind both directions, so a client sizes its own reassembly
+ * with them. The consistency rules guarantee that every chunk fits in a frame and every message in the
+ * reassembly buffer.
+ */
+export const serverLimitsSchema = z
+  .object({
+    maxMessageBytes: positiveIntegerField,
+    chunkBytes: positiveIntegerField,
+    maxFrameBytes: positiveIntegerField,
+    maxSubscriptions: nonNegativeIntegerField,
+    maxConcurrentTransfers: positiveIntegerField,
+    maxIncompleteBytes: positiveIntegerField,
+    chunkTimeoutMs: positiveIntegerField,
+    idempotencyWindowMs: nonNegativeIntegerField,
+    tokenGraceMs: nonNegativeIntegerField,
+    /** Token bucket; absent: no publish rate limit. */
+    publishRate: z.object({ perSecond: z.number().positive(), burst: positiveIntegerField }).exactOptional(),
+  })
+  .superRefine((limits, context) => {
+    const require = (holds: boolean, path: string, message: string) => {
+      if (!holds) context.addIssue({ code: 'custom', path: [path], message, params: issueParams(ProtocolErrorCode.badRequest) });
+    };
+    require(limits.maxMessageBytes >= limits.chunkBytes, 'maxMessageBytes', 'must be at least chunkBytes');
+    require(
+      limits.maxFrameBytes >= limits.chunkBytes + ProtocolLimit.headerLengthPrefixBytes + ProtocolLimit.maxHeaderBytes,
+      'maxFrameBytes',
+      'must fit a full chunk: chunkBytes + 4 + 4096',
+    );
+    require(limits.maxIncompleteBytes >= limits.maxMessageBytes, 'maxIncompleteBytes', 'must be at least maxMessageBytes');
+  });
+export type ServerLimits = z.output<typeof serverLimitsSchema>;
+
+/** The first message on every connection. */
+export const welcomeSchema = z.object({
+  op: z.literal('welcome'),
+  protocol: z.literal(SUBPROTOCOL),
+  connectionId: z.string().min(1).max(ProtocolLimit.maxConnectionIdLength),
+  /** The broker node's name, for diagnostics. */
+  node: z.string().exactOptional(),
+  limits: serverLimitsSchema,
+  /** Absent: the token does not expire (or there is none). */
+  tokenExpiresAt: timestampField.exactOptional(),
+});
+export type WelcomeMessage = z.output<typeof welcomeSchema>;
+
+/** Why a recovery failed (protocol.md §8.2). */
+export const RECOVERY_FAILURE_REASONS = ['epoch_mismatch', 'expired', 'no_history'] as const;
+export type RecoveryFailureReason = (typeof RECOVERY_FAILURE_REASONS)[number];
+
+/** The outcome of recovering one topic (protocol.md §8.2). */
+export const recoveryResultSchema = z.discriminatedUnion('status', [
+  /** Messages after `since.offset` up to and including `offset` follow, in order, before live ones. */
+  z.object({ status: z.literal('recovered'), epoch: epochField, offset: offsetField }),
+  /** Nothing is replayed; live messages after `offset` (the current position) follow; resync. */
+  z.object({ status: z.literal('failed'), reason: z.enum(RECOVERY_FAILURE_REASONS), epoch: epochField, offset: offsetField }),
+]);
+export type RecoveryResult = z.output<typeof recoveryResultSchema>;
+
+/** Answer to `subscribe`: the subscription is active. */
+export const subscribedSchema = z.object({
+  op: z.literal('subscribed'),
+  id: requestIdField,
+  pattern: patternField,
+  /** Present when the request had `since`: one entry per topic named there. */
+  recovery: z.record(z.string(), recoveryResultSchema).exactOptional(),
+});
+export type SubscribedMessage = z.output<typeof subscribedSchema>;
+
+/** A subscription ended: with `id` the answer to `unsubscribe`; without, the server ended it and says why in `code`. */
+export const unsubscribedSchema = z.object({
+  op: z.literal('unsubscribed'),
+  id: requestIdField.exactOptional(),
+  pattern: patternField,
+  code: errorCodeField.exactOptional(),
+});
+export type UnsubscribedMessage = z.output<typeof unsubscribedSchema>;
+
+/** Answer to a `publish` with `id`. */
+export const publishedSchema = z.object({
+  op: z.literal('published'),
+  id: requestIdField,
+  /** Present when the topic keeps history: usable in `since`. */
+  offset: offsetField.exactOptional(),
+  epoch: epochField.exactOptional(),
+  /** `true` when the idempotency key matched an earlier publish, which was not delivered again. */
+  duplicate: z.boolean().exactOptional(),
+});
+export type PublishedMessage = z.output<typeof publishedSchema>;
+
+/** Answer to `refresh`: the new token is in force. */
+export const refreshedSchema = z.object({
+  op: z.literal('refreshed'),
+  id: requestIdField,
+  tokenExpiresAt: timestampField.exactOptional(),
+});
+export type RefreshedMessage = z.output<typeof refreshedSchema>;
+
+/** Answer to `ping`. */
+export const pongSchema = z.object({ op: z.literal('pong'), id: requestIdField });
+export type PongMessage = z.output<typeof pongSchema>;
+
+const deliveryHeaderShape = {
+  op: z.literal('message'),
+  topic: topicField,
+  priority: priorityField,
+  offset: offsetField.min(1),
+  epoch: epochField,
+};
+
+/** A delivery without `data`: the binary form's header, and the header inside a first chunk. */
+export const deliveryHeaderSchema = z.object(deliveryHeaderShape);
+export type DeliveryHeader = z.output<typeof deliveryHeaderSchema>;
+
+/** A delivery (`op: 'message'`): the topic, its priority, its position, and the payload. */
+export const deliverySchema = z.object({ ...deliveryHeaderShape, data: payloadField });
+export type DeliveryMessage = z.output<typeof deliverySchema>;
+
+/** Why messages were not delivered (protocol.md §8.3). */
+export const GAP_REASONS = ['slow_consumer', 'conflation', 'engine_outage'] as const;
+export type GapReason = (typeof GAP_REASONS)[number];
+
+/** Messages of `topic` with offsets `from` to `to` (inclusive) will not be delivered. */
+export const gapSchema = z
+  .object({
+    op: z.literal('gap'),
+    topic: topicField,
+    epoch: epochField,
+    from: offsetField.min(1),
+    to: offsetField.min(1),
+    reason: z.enum(GAP_REASONS),
+  })
+  .superRefine((gap, context) => {
+    if (gap.from > gap.to) {
+      context.addIssue({ code: 'custom', path: ['to'], message: 'must not be below from', params: issueParams(ProtocolErrorCode.badRequest) });
+    }
+  });
+export type GapMessage = z.output<typeof gapSchema>;
+
+/** A failed request, or a notice about something the connection sent or must do (protocol.md §10). */
+export const errorSchema = z.object({
+  op: z.literal('error'),
+  /** The failed request, when it had an id that could be read. */
+  id: requestIdField.exactOptional(),
+  code: errorCodeField,
+  /** For humans; not stable. */
+  message: z.string(),
+  /** The topic of a failed publish without `id`. */
+  topic: z.string().exactOptional(),
+  /** The chunked transfer that was rejected or abandoned. */
+  transfer: transferIdField.exactOptional(),
+  /** With `rate_limited` and `unavailable`: when retrying makes sense. */
+  retryAfterMs: nonNegativeIntegerField.exactOptional(),
+});
+export type ErrorMessage = z.output<typeof errorSchema>;
+
+/** The header of a chunk of a large delivery (binary form only). */
+export const serverChunkHeaderSchema = z.object(chunkHeaderShape(deliveryHeaderSchema)).superRefine(checkFirstChunkFields);
+export type ServerChunkHeader = z.output<typeof serverChunkHeaderSchema>;
+
+/** A decoded chunk of a large delivery: the header plus this chunk's bytes. */
+export const serverChunkSchema = z
+  .object({ ...chunkHeaderShape(deliveryHeaderSchema), data: z.instanceof(Uint8Array) })
+  .superRefine(checkFirstChunkFields);
+export type ServerChunkMessage = z.output<typeof serverChunkSchema>;
+
