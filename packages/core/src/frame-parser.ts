@@ -29,6 +29,13 @@ const VALID_OPCODES = new Set<number>(Object.values(Opcode));
  */
 export class FrameParser {
   error: WebSocketError | undefined;
+  /**
+   * Most payload bytes a continuation frame may announce. The message assembler lowers it to what is left
+   * of the message limit while an uncompressed message is open, so a fragmented message that grows past
+   * the limit fails at the header of the frame that crosses it, like a single frame does.
+   * @default maxPayloadLength
+   */
+  continuationLimit: number;
 
   private readonly options: FrameParserOptions;
   private readonly chunks: Buffer[] = [];
@@ -42,7 +49,8 @@ export class FrameParser {
   private mask: Buffer | undefined;
 
   constructor(options: FrameParserOptions) {
-    this.options = options;
+    this.options = { ...options };
+    this.continuationLimit = options.maxPayloadLength;
   }
 
   /** Bytes received but not yet consumed into a frame. */
@@ -55,6 +63,10 @@ export class FrameParser {
     this.options.allowRsv1 = allow;
   }
 
+  /**
+   * Adds bytes to parse. The parser keeps `chunk` and unmasks payloads in place, and the frames it returns
+   * may be views of it: the caller hands the chunk over and must not reuse it.
+   */
   push(chunk: Buffer): void {
     if (this.state === FAILED || chunk.length === 0) return;
     this.chunks.push(chunk);
@@ -144,7 +156,10 @@ export class FrameParser {
   }
 
   private afterLength(): void {
-    if (this.opcode < 0x8 && this.payloadLength > this.options.maxPayloadLength) return this.fail(tooBig());
+    if (this.opcode < 0x8) {
+      const limit = this.opcode === Opcode.continuation ? this.continuationLimit : this.options.maxPayloadLength;
+      if (this.payloadLength > limit) return this.fail(tooBig());
+    }
     this.state = this.masked ? READ_MASK : READ_PAYLOAD;
   }
 

@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { CloseCode, Opcode, type Role } from './constants.js';
-import { encodeClosePayload, parseClosePayload } from './close.js';
+import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import { encodeFrame, type Frame } from './frame.js';
 import { FrameParser } from './frame-parser.js';
@@ -90,6 +90,8 @@ export class Protocol {
   private fragments: Buffer[] = [];
   private textDecoder: TextDecoder | undefined;
   private textParts: string[] = [];
+  // True between the first and the last frame of a message we send with `sendFragment`.
+  private sendingFragments = false;
 
   constructor(options: ProtocolOptions) {
     this.role = options.role;
@@ -105,8 +107,13 @@ export class Protocol {
 
   // ---- input --------------------------------------------------------------------------------------
 
+  /**
+   * Feeds bytes from the transport. The protocol takes `chunk` over: masked payloads are unmasked in place
+   * and delivered messages may be views of it, so the caller must not reuse it.
+   */
   receiveData(chunk: Buffer): void {
-    if (this.closeReceived || this.failure !== undefined) return; // §5.5.1: nothing follows a close frame
+    // §5.5.1: nothing follows a close frame; after a failure or EOF nothing more is read either.
+    if (this.closeReceived || this.failure !== undefined || this.state === 'closed') return;
     this.parser.push(chunk);
     for (;;) {
       const frame = this.parser.read();
@@ -119,9 +126,11 @@ export class Protocol {
 
   /** The peer ended the TCP connection. Without a close handshake that is an abnormal closure (1006). */
   receiveEof(): void {
+    // Our side of the transport ends too, whatever the state: a client that completed the closing
+    // handshake was waiting for exactly this (§7.1.1).
+    this.transportShouldClose = true;
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.transportShouldClose = true;
     if (!this.closeReceived && this.failure === undefined) this.closeCode = CloseCode.abnormal;
   }
 
@@ -160,7 +169,16 @@ export class Protocol {
    */
   sendFragment(opcode: number, payload: Uint8Array, fin: boolean): void {
     this.assertCanSend();
+    if (opcode === Opcode.continuation) {
+      if (!this.sendingFragments) throw invalidArgument('a continuation needs a message started with sendFragment');
+    } else if (opcode === Opcode.text || opcode === Opcode.binary) {
+      // §5.4: fragments of one message may not be interleaved with another message.
+      if (this.sendingFragments) throw invalidArgument('the previous fragmented message is not finished');
+    } else {
+      throw invalidArgument(`sendFragment takes text, binary or continuation, not opcode 0x${opcode.toString(16)}`);
+    }
     this.pushFrame(fin, false, opcode, payload);
+    this.sendingFragments = !fin;
   }
 
   sendPing(data: Uint8Array = EMPTY): void {
@@ -180,12 +198,14 @@ export class Protocol {
    */
   sendFrames(frames: readonly Buffer[]): void {
     this.assertCanSend();
+    if (this.role === 'client') throw invalidArgument('sendFrames is for the server role; client frames are masked one by one');
+    this.assertNotFragmenting();
     for (const frame of frames) this.output.push(frame);
   }
 
   /** Starts the closing handshake (RFC 6455 §7.1.2); a second call is ignored. */
   sendClose(code?: number, reason = ''): void {
-    if (this.closeSent || this.state === 'closed') return;
+    if (this.closeSent || this.failure !== undefined || this.state === 'closed') return;
     const body = encodeClosePayload(code, reason);
     this.pushFrame(true, false, Opcode.close, body);
     this.closeSent = true;
@@ -195,13 +215,14 @@ export class Protocol {
 
   /**
    * Fails the connection (RFC 6455 §7.1.7): sends a close frame with the error's code if none was sent,
-   * and asks the adapter to end the transport.
+   * and asks the adapter to end the transport. A code that may not be sent (1006 for a dead peer, say) is
+   * recorded but sends no close frame. An error without a close code counts as 1002.
    */
   fail(error: WebSocketError): void {
     if (this.failure !== undefined || this.state === 'closed') return;
     this.failure = error;
     const code = error.closeCode ?? CloseCode.protocolError;
-    if (!this.closeSent) {
+    if (!this.closeSent && isSendableCloseCode(code)) {
       this.pushFrame(true, false, Opcode.close, encodeClosePayload(code, ''));
       this.closeSent = true;
     }
@@ -241,7 +262,8 @@ export class Protocol {
     if (this.messageOpcode !== 0) {
       return this.fail(protocolError(ErrorCode.expectedContinuation, 'new data frame inside a fragmented message'));
     }
-    if (this.closeSent) return; // §7.1.2 lets data after our close be discarded
+    // Data keeps being delivered after we sent a close frame: the peer may have been mid-message when it
+    // arrived (§7.1.2 only stops us sending). Dropping it here would also lose track of fragmentation.
     if (frame.fin && !frame.rsv1) {
       // The common case, one uncompressed frame: no assembly, no copy.
       return this.deliver(frame.opcode, frame.payload);
@@ -272,6 +294,10 @@ export class Protocol {
     if (this.messageBytes > this.maxMessageSize) {
       return this.fail(new WebSocketError(ErrorCode.messageTooBig, 'message exceeds the maximum size', CloseCode.messageTooBig));
     }
+    // Uncompressed, the next fragment may carry only what is left of the limit; the parser then fails it
+    // at its header instead of buffering it. A compressed fragment's size says little about its inflated
+    // size, so that check stays after decompression, above.
+    if (!this.messageCompressed) this.parser.continuationLimit = this.maxMessageSize - this.messageBytes;
     if (this.messageOpcode === Opcode.text) {
       // Validate each fragment as it arrives so an invalid byte fails the connection at once, not at the
       // end of a long message (RFC 6455 §8.1 lets an endpoint fail as soon as the data is known invalid).
@@ -334,6 +360,7 @@ export class Protocol {
   }
 
   private resetMessage(): void {
+    this.parser.continuationLimit = this.maxMessageSize;
     this.messageOpcode = 0;
     this.messageCompressed = false;
     this.messageBytes = 0;
@@ -346,6 +373,7 @@ export class Protocol {
 
   private sendMessage(opcode: number, data: Uint8Array, options: SendOptions | undefined): void {
     this.assertCanSend();
+    this.assertNotFragmenting();
     const compressor = this.compressor;
     if (compressor !== undefined && options?.compress !== false && data.length >= compressor.threshold) {
       this.pushFrame(true, true, opcode, compressor.compress(toBuffer(data)));
@@ -364,6 +392,11 @@ export class Protocol {
     if (this.closeSent || this.state !== 'open') {
       throw new WebSocketError(ErrorCode.notOpen, 'the connection is closing or closed');
     }
+  }
+
+  private assertNotFragmenting(): void {
+    // §5.4: a whole message in the middle of our own fragmented one would be read as part of it.
+    if (this.sendingFragments) throw invalidArgument('a fragmented message is being sent; finish it with sendFragment first');
   }
 }
 
@@ -391,6 +424,10 @@ const EMPTY = Buffer.alloc(0);
 function checkControlPayload(data: Uint8Array): Uint8Array {
   if (data.length > 125) throw new WebSocketError(ErrorCode.invalidArgument, 'control frame payload over 125 bytes');
   return data;
+}
+
+function invalidArgument(message: string): WebSocketError {
+  return new WebSocketError(ErrorCode.invalidArgument, message);
 }
 
 function invalidUtf8(): WebSocketError {
