@@ -84,3 +84,9 @@ export const positionField = z.object({ offset: offsetField, epoch: epochField }
 export function issueParams(protocolCode: ProtocolErrorCode): ProtocolIssueParams {
   return { protocolCode };
 }
+
+/**
+ * A chunk's bytes. Typed as plain `Uint8Array` (any backing buffer) rather than what `z.instanceof` infers,
+ * so Node's pooled `Buffer`s and `subarray` views are accepted.
+ */
+export const bytesField = z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'must be bytes' });

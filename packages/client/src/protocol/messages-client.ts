@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProtocolErrorCode } from './errors.js';
 import {
+  bytesField,
   idempotencyKeyField,
   issueParams,
   patternField,
@@ -91,6 +92,6 @@ export type ClientChunkHeader = z.output<typeof clientChunkHeaderSchema>;
 
 /** A decoded chunk of a large `publish`: the header plus this chunk's bytes. */
 export const clientChunkSchema = z
-  .object({ ...chunkHeaderShape(publishHeaderSchema), data: z.instanceof(Uint8Array) })
+  .object({ ...chunkHeaderShape(publishHeaderSchema), data: bytesField })
   .superRefine(checkFirstChunkFields);
 export type ClientChunkMessage = z.output<typeof clientChunkSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SUBPROTOCOL, ProtocolLimit } from './constants.js';
 import { ProtocolErrorCode } from './errors.js';
 import {
+  bytesField,
   epochField,
   errorCodeField,
   issueParams,
@@ -182,7 +183,7 @@ export type ServerChunkHeader = z.output<typeof serverChunkHeaderSchema>;
 
 /** A decoded chunk of a large delivery: the header plus this chunk's bytes. */
 export const serverChunkSchema = z
-  .object({ ...chunkHeaderShape(deliveryHeaderSchema), data: z.instanceof(Uint8Array) })
+  .object({ ...chunkHeaderShape(deliveryHeaderSchema), data: bytesField })
   .superRefine(checkFirstChunkFields);
 export type ServerChunkMessage = z.output<typeof serverChunkSchema>;
 
