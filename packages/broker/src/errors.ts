@@ -12,6 +12,8 @@ export const BrokerErrorCode = {
   engineUnavailable: 'ERR_BROKER_ENGINE_UNAVAILABLE',
   /** The engine was used before `start()` resolved. */
   engineNotStarted: 'ERR_BROKER_ENGINE_NOT_STARTED',
+  /** `start()` was called a second time. */
+  engineAlreadyStarted: 'ERR_BROKER_ENGINE_ALREADY_STARTED',
   /** The engine was used after `close()`. */
   engineClosed: 'ERR_BROKER_ENGINE_CLOSED',
 } as const;

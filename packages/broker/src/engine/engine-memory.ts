@@ -1,0 +1,122 @@
+import { BrokerError, BrokerErrorCode } from '../errors.js';
+import { assertValidPattern } from '../topics/topic-pattern.js';
+import { TopicTrie } from '../topics/topic-trie.js';
+import type {
+  Engine,
+  EngineHandler,
+  HistoryQuery,
+  HistoryResult,
+  Payload,
+  Publication,
+  PublishOptions,
+  PublishResult,
+} from './engine.js';
+import { MemoryCluster, type MemoryClusterNode } from './engine-memory-cluster.js';
+
+export interface MemoryEngineOptions {
+  /**
+   * The shared state this node joins. Give several engines the same cluster to simulate broker nodes
+   * sharing a backend; configure clocks and windows on the cluster.
+   * @default a new private `MemoryCluster` — a single broker node, history lost when the process exits.
+   */
+  readonly cluster?: MemoryCluster;
+}
+
+type EngineState = 'created' | 'started' | 'closed';
+
+/**
+ * The in-memory engine: one broker node, no backend. History is a bounded ring per topic (size and TTL on
+ * the cluster's clock), offsets are monotonic per topic, and each stream's epoch starts with a random
+ * prefix chosen at construction, since the history does not survive the process. Delivery is synchronous:
+ * `onPublication` runs inside `publish`, before its promise settles (callers must not rely on that; the
+ * Redis engine delivers later).
+ */
+export class MemoryEngine implements Engine {
+  readonly cluster: MemoryCluster;
+  private readonly patterns = new TopicTrie<true>();
+  private handler: EngineHandler | undefined;
+  private state: EngineState = 'created';
+  private readonly node: MemoryClusterNode = {
+    deliver: (publication) => this.deliver(publication),
+    interrupted: (error) => this.handler?.onInterrupted?.(error),
+    resumed: () => this.handler?.onResumed?.(),
+  };
+
+  constructor(options: MemoryEngineOptions = {}) {
+    this.cluster = options.cluster ?? new MemoryCluster();
+  }
+
+  /** Patterns this node is subscribed to (for metrics). */
+  get patternCount(): number {
+    return this.patterns.patternCount;
+  }
+
+  async start(handler: EngineHandler): Promise<void> {
+    if (this.state === 'closed') throw closedError();
+    if (this.state === 'started') {
+      throw new BrokerError(BrokerErrorCode.engineAlreadyStarted, 'engine already started');
+    }
+    this.handler = handler;
+    this.state = 'started';
+    this.cluster.attach(this.node);
+  }
+
+  async subscribe(pattern: string): Promise<void> {
+    this.assertStarted();
+    assertValidPattern(pattern);
+    // Registered even during an outage: it becomes active by itself when the backend returns.
+    this.patterns.add(pattern, true);
+    this.cluster.assertAvailable();
+  }
+
+  async unsubscribe(pattern: string): Promise<void> {
+    this.assertStarted();
+    this.patterns.remove(pattern, true);
+  }
+
+  async publish(topic: string, payload: Payload, options: PublishOptions): Promise<PublishResult> {
+    this.assertStarted();
+    return this.cluster.publish(topic, payload, options);
+  }
+
+  async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
+    this.assertStarted();
+    return this.cluster.history(topic, query);
+  }
+
+  async ready(): Promise<boolean> {
+    return this.state === 'started' && this.cluster.available;
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.cluster.detach(this.node);
+    this.handler = undefined;
+  }
+
+  private deliver(publication: Publication): void {
+    const handler = this.handler;
+    if (handler === undefined || !this.patterns.hasMatch(publication.topic)) return;
+    try {
+      handler.onPublication(publication);
+    } catch (error) {
+      // The handler broke its contract. Do not let it fail the publisher or other nodes' delivery; surface
+      // it like a throwing event listener would, as an uncaught exception.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  private assertStarted(): void {
+    if (this.state === 'closed') throw closedError();
+    if (this.state === 'created') {
+      throw new BrokerError(BrokerErrorCode.engineNotStarted, 'call start() before using the engine');
+    }
+  }
+}
+
+function closedError(): BrokerError {
+  return new BrokerError(BrokerErrorCode.engineClosed, 'engine closed');
+}

@@ -1,0 +1,189 @@
+import type { BrokerError } from '../errors.js';
+import type { PublishPriority } from '../priority.js';
+
+/**
+ * A publication's payload, already serialized once by whoever accepted the publish: JSON as its text (so
+ * fan-out splices it into a text frame without parsing or re-stringifying it) or raw bytes (sent in binary
+ * frames, never base64-inflated). Engines carry it opaquely.
+ */
+export type Payload =
+  | { readonly encoding: 'json'; readonly text: string }
+  | { readonly encoding: 'binary'; readonly bytes: Uint8Array };
+
+/**
+ * A position in a topic's stream. `offset` counts the topic's publications (the first is 1; 0 means
+ * "before the first"); `epoch` names the lifetime of the topic's stored history and changes whenever that
+ * history may have been lost, so offsets are only comparable within one epoch.
+ */
+export interface StreamPosition {
+  readonly offset: number;
+  readonly epoch: string;
+}
+
+/**
+ * One published message as every node sees it. Immutable and delivered once per node, so the hub can
+ * encode it once and write the same bytes to every local subscriber.
+ */
+export interface Publication extends StreamPosition {
+  readonly topic: string;
+  readonly payload: Payload;
+  readonly priority: PublishPriority;
+  /** Milliseconds since the Unix epoch, from the engine's clock when the publication was accepted. */
+  readonly time: number;
+  /** Present when the publisher supplied one. */
+  readonly idempotencyKey?: string;
+}
+
+/** How much of a topic's history to keep; applies to the topic from this publication on. */
+export interface HistoryRetention {
+  /** Most publications kept; older ones are dropped first. 0 keeps none. */
+  readonly size: number;
+  /** Publications older than this are dropped. */
+  readonly ttlMs: number;
+}
+
+export interface PublishOptions {
+  readonly priority: PublishPriority;
+  /**
+   * Deduplicates retries: a publish to the same topic with the same key within the engine's idempotency
+   * window is not stored or delivered again; it resolves with the first one's position.
+   */
+  readonly idempotencyKey?: string;
+  /**
+   * Keep the publication in the topic's history. Omitted: not kept (it still gets an offset, so gaps stay
+   * detectable), which also means recovery across it fails.
+   */
+  readonly history?: HistoryRetention;
+}
+
+export interface PublishResult extends StreamPosition {
+  /** The idempotency key matched an earlier publish: nothing was stored or delivered by this call. */
+  readonly duplicate: boolean;
+}
+
+export interface HistoryQuery {
+  /**
+   * Return the publications after this position (recovery). Omitted: return the most recent `limit`.
+   */
+  readonly since?: StreamPosition;
+  /** Most publications returned; 0 returns only the current position. */
+  readonly limit: number;
+}
+
+export interface HistoryResult {
+  /** Ascending by offset. */
+  readonly publications: readonly Publication[];
+  /** The topic's latest position (offset 0 if nothing was published in this epoch). */
+  readonly position: StreamPosition;
+  /**
+   * Only meaningful with `since`: `true` when `since` is in the current epoch and every publication after
+   * it is still stored, so `publications` continue the stream exactly (up to `limit`; if the last one's
+   * offset is below `position.offset`, ask again since it). `false` when the epoch differs, when
+   * publications after `since` were trimmed or never stored, or when `since` is ahead of the stream: then
+   * `publications` is empty and the client must resync. Always `false` without `since`.
+   */
+  readonly recovered: boolean;
+}
+
+/** What the hub gives the engine to hear from it. Called synchronously from the engine's I/O; must not throw. */
+export interface EngineHandler {
+  /**
+   * A publication on a topic that matches at least one pattern this node subscribed to, including
+   * publications made through this same engine: the hub delivers to its local subscribers only from here,
+   * so local and remote subscribers see one order and nobody gets a message twice.
+   */
+  onPublication(publication: Publication): void;
+  /**
+   * The engine lost its backend (e.g. the Redis connection or its pub/sub subscription): from now until
+   * `onResumed`, publications may be missed, `publish` and `history` reject with
+   * `ERR_BROKER_ENGINE_UNAVAILABLE`, and `ready()` is false. Local clients stay connected.
+   */
+  onInterrupted?(error: BrokerError): void;
+  /**
+   * The backend is back and every subscribed pattern is active again (the engine re-subscribes by itself).
+   * Publications made in between may have been missed: the hub recovers them from `history` for the
+   * topics it tracks, comparing offsets, and tells clients about any gap it cannot fill.
+   */
+  onResumed?(): void;
+}
+
+/**
+ * Cross-node fan-out plus per-topic history, modelled on centrifuge's Broker. One engine instance per broker
+ * node; the in-memory engine serves a single node, the Redis engine a cluster of them.
+ *
+ * Subscriptions are per node, not per connection: the hub reference-counts local subscribers per pattern
+ * (see `TopicTrie.add`/`remove`) and calls `subscribe` on the first and `unsubscribe` after the last. The
+ * engine does not count: subscribing twice is the same as once.
+ *
+ * Guarantees, for every implementation (checked by `test/engine/engine-contract.ts`):
+ * - Offsets: each publication to a topic gets the next offset of the topic's current epoch (1, 2, 3...),
+ *   whether or not it is kept in history. Publishes made through one engine instance get offsets in the
+ *   order the calls were made, even without awaiting each.
+ * - Delivery: each publication on a topic matching at least one of a node's patterns reaches that node's
+ *   `onPublication` exactly once (however many patterns match), in offset order per topic; never for a
+ *   topic that matches none. Across an interruption (`onInterrupted` … `onResumed`) publications may be
+ *   missed, never duplicated or reordered.
+ * - Patterns use the broker's syntax (`*` one segment, `>` one or more trailing segments); an engine whose
+ *   backend matches differently (Redis globs let `*` cross dots) filters with the same rules as `TopicTrie`.
+ * - Errors: every rejection is a `BrokerError` with a stable code; `ERR_BROKER_ENGINE_UNAVAILABLE` means the
+ *   backend could not confirm the operation (a publish may then be retried with its idempotency key).
+ */
+export interface Engine {
+  /**
+   * Connects (if it has a backend) and starts delivering to `handler`. Call once, before anything else;
+   * other methods reject with `ERR_BROKER_ENGINE_NOT_STARTED` until it resolves, and a second call rejects
+   * with `ERR_BROKER_ENGINE_ALREADY_STARTED`.
+   */
+  start(handler: EngineHandler): Promise<void>;
+
+  /**
+   * Starts delivering topics that match `pattern` to this node. Publications made after the returned
+   * promise resolves are delivered; ones racing with the call may or may not be (the hub closes that race
+   * with `history` since a known position). The pattern stays registered until `unsubscribe`, across
+   * backend outages: if the backend is down the promise rejects with `ERR_BROKER_ENGINE_UNAVAILABLE`, yet
+   * the pattern becomes active by itself when the backend returns.
+   *
+   * @throws BrokerError `ERR_BROKER_INVALID_PATTERN` (rejection) for a structurally invalid pattern.
+   */
+  subscribe(pattern: string): Promise<void>;
+
+  /**
+   * Stops delivering topics that match `pattern` (and no other subscribed pattern). Takes effect at once:
+   * once called, `onPublication` is not called for a topic matched only by removed patterns, even for
+   * messages already in flight. Never rejects for an outage; unknown patterns are ignored.
+   */
+  unsubscribe(pattern: string): Promise<void>;
+
+  /**
+   * Publishes to every node with a matching pattern (this one included, through `onPublication`), and
+   * keeps the publication in the topic's history if `options.history` says so.
+   *
+   * @returns the position the publication got (or, for a duplicate idempotency key within the window, the
+   *   first publication's position with `duplicate: true`).
+   * @throws BrokerError (rejection) `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend is unreachable: the
+   *   publication was not confirmed, and the publisher must be told (never a silent loss);
+   *   `ERR_BROKER_INVALID_TOPIC` for a topic that is not one (e.g. contains a wildcard).
+   */
+  publish(topic: string, payload: Payload, options: PublishOptions): Promise<PublishResult>;
+
+  /**
+   * Reads a topic's stored history and current position; with `since`, tells whether the stream can be
+   * continued from there (see `HistoryResult.recovered`). Reading a topic that was never published
+   * establishes its epoch, so a client may read the position first and subscribe `since` it later.
+   *
+   * @throws BrokerError (rejection) `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend is unreachable.
+   */
+  history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
+
+  /**
+   * Readiness, honestly: `true` only when publishing and delivery work right now (the Redis engine proves
+   * it with a canary message through pub/sub and back, not with a TCP connection). Never rejects.
+   */
+  ready(): Promise<boolean>;
+
+  /**
+   * Stops delivering and releases the backend. Idempotent. Afterwards `ready()` is false and the other
+   * methods reject with `ERR_BROKER_ENGINE_CLOSED`.
+   */
+  close(): Promise<void>;
+}
