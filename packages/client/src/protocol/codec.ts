@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { isJsonObject, openEnvelope, sealEnvelope } from './binary-envelope.js';
 import { type ProtocolError, ProtocolErrorCode, protocolError } from './errors.js';
 import type { ProtocolIssueParams } from './fields.js';
@@ -126,7 +126,7 @@ function decodeBinary(direction: DirectionSchemas, bytes: Uint8Array): DecodeRes
   return validate(schema, op, header, payload);
 }
 
-function validate(schema: z.ZodType, op: string, value: Record<string, unknown>, payload: Uint8Array | undefined): DecodeResult<unknown> {
+function validate(schema: z.ZodMiniType, op: string, value: Record<string, unknown>, payload: Uint8Array | undefined): DecodeResult<unknown> {
   const result = schema.safeParse(value);
   if (result.success) {
     const message = payload === undefined ? result.data : { ...(result.data as object), data: payload };
@@ -135,11 +135,33 @@ function validate(schema: z.ZodType, op: string, value: Record<string, unknown>,
   const issue = result.error.issues[0];
   const code = (issue?.code === 'custom' ? (issue.params as ProtocolIssueParams | undefined)?.protocolCode : undefined) ?? ProtocolErrorCode.badRequest;
   const where = issue === undefined || issue.path.length === 0 ? op : `${op}.${issue.path.map(String).join('.')}`;
-  return failure(code, `${where}: ${issue?.message ?? 'invalid'}`, value);
+  return failure(code, `${where}: ${issue === undefined ? 'invalid' : describeIssue(issue)}`, value);
+}
+
+/**
+ * Words an issue for the `error` frame. zod/mini ships no locale (that keeps the browser bundle small), so
+ * its own messages are a bare "Invalid input"; custom checks carry their own message.
+ */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const unit = 'origin' in issue && issue.origin === 'string' ? ' characters' : '';
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${issue.expected}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}${unit}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}${unit}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'invalid_union':
+      return 'matches none of the allowed shapes';
+    default:
+      return issue.message;
+  }
 }
 
 /** Own properties only: `op: "toString"` must be an unknown op, not a prototype method. */
-function lookup(table: Readonly<Record<string, z.ZodType>>, op: string): z.ZodType | undefined {
+function lookup(table: Readonly<Record<string, z.ZodMiniType>>, op: string): z.ZodMiniType | undefined {
   return Object.hasOwn(table, op) ? table[op] : undefined;
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ProtocolErrorCode } from './errors.js';
 import {
   bytesField,
@@ -25,9 +25,10 @@ export const subscribeSchema = z
     id: requestIdField,
     pattern: patternField,
     /** Topic → the last position the client has; each topic must be matched by `pattern`. */
-    since: z.record(z.string(), positionField).exactOptional(),
+    since: z.exactOptional(z.record(z.string(), positionField)),
   })
-  .superRefine((message, context) => {
+  .check(
+    z.superRefine((message, context) => {
     const pattern = parsePattern(message.pattern);
     if (!pattern.ok || message.since === undefined) return;
     for (const key of Object.keys(message.since)) {
@@ -41,7 +42,8 @@ export const subscribeSchema = z
         context.addIssue({ code: 'custom', path: ['since', key], message: problem, params: issueParams(ProtocolErrorCode.invalidTopic) });
       }
     }
-  });
+  }),
+  );
 export type SubscribeMessage = z.output<typeof subscribeSchema>;
 
 /** Stop the subscription with exactly this pattern. */
@@ -55,11 +57,11 @@ export type UnsubscribeMessage = z.output<typeof unsubscribeSchema>;
 const publishHeaderShape = {
   op: z.literal('publish'),
   /** Present: the server answers `published` or `error`. Absent: fire-and-forget. */
-  id: requestIdField.exactOptional(),
+  id: z.exactOptional(requestIdField),
   topic: topicField,
-  priority: priorityField.default(DEFAULT_PRIORITY),
+  priority: z._default(priorityField, DEFAULT_PRIORITY),
   /** Idempotency key: at most one delivery per (topic, key) within the server's window. */
-  key: idempotencyKeyField.exactOptional(),
+  key: z.exactOptional(idempotencyKeyField),
 };
 
 /** A `publish` without `data`: the binary form's header, and the header inside a first chunk. */
@@ -74,7 +76,7 @@ export type PublishMessage = z.output<typeof publishSchema>;
 export const refreshSchema = z.object({
   op: z.literal('refresh'),
   id: requestIdField,
-  token: z.string().min(1),
+  token: z.string().check(z.minLength(1)),
 });
 export type RefreshMessage = z.output<typeof refreshSchema>;
 
@@ -87,11 +89,11 @@ export const cancelSchema = z.object({ op: z.literal('cancel'), transfer: transf
 export type CancelMessage = z.output<typeof cancelSchema>;
 
 /** The header of a chunk of a large `publish` (binary form only). */
-export const clientChunkHeaderSchema = z.object(chunkHeaderShape(publishHeaderSchema)).superRefine(checkFirstChunkFields);
+export const clientChunkHeaderSchema = z.object(chunkHeaderShape(publishHeaderSchema)).check(z.superRefine(checkFirstChunkFields));
 export type ClientChunkHeader = z.output<typeof clientChunkHeaderSchema>;
 
 /** A decoded chunk of a large `publish`: the header plus this chunk's bytes. */
 export const clientChunkSchema = z
   .object({ ...chunkHeaderShape(publishHeaderSchema), data: bytesField })
-  .superRefine(checkFirstChunkFields);
+  .check(z.superRefine(checkFirstChunkFields));
 export type ClientChunkMessage = z.output<typeof clientChunkSchema>;

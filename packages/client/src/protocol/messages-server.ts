@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SUBPROTOCOL, ProtocolLimit } from './constants.js';
 import { ProtocolErrorCode } from './errors.js';
 import {
@@ -6,6 +6,7 @@ import {
   epochField,
   errorCodeField,
   issueParams,
+  messageOffsetField,
   nonNegativeIntegerField,
   offsetField,
   patternField,
@@ -38,9 +39,10 @@ export const serverLimitsSchema = z
     idempotencyWindowMs: nonNegativeIntegerField,
     tokenGraceMs: nonNegativeIntegerField,
     /** Token bucket; absent: no publish rate limit. */
-    publishRate: z.object({ perSecond: z.number().positive(), burst: positiveIntegerField }).exactOptional(),
+    publishRate: z.exactOptional(z.object({ perSecond: z.number().check(z.positive()), burst: positiveIntegerField })),
   })
-  .superRefine((limits, context) => {
+  .check(
+    z.superRefine((limits, context) => {
     const require = (holds: boolean, path: string, message: string) => {
       if (!holds) context.addIssue({ code: 'custom', path: [path], message, params: issueParams(ProtocolErrorCode.badRequest) });
     };
@@ -51,19 +53,20 @@ export const serverLimitsSchema = z
       'must fit a full chunk: chunkBytes + 4 + 4096',
     );
     require(limits.maxIncompleteBytes >= limits.maxMessageBytes, 'maxIncompleteBytes', 'must be at least maxMessageBytes');
-  });
+  }),
+  );
 export type ServerLimits = z.output<typeof serverLimitsSchema>;
 
 /** The first message on every connection. */
 export const welcomeSchema = z.object({
   op: z.literal('welcome'),
   protocol: z.literal(SUBPROTOCOL),
-  connectionId: z.string().min(1).max(ProtocolLimit.maxConnectionIdLength),
+  connectionId: z.string().check(z.minLength(1), z.maxLength(ProtocolLimit.maxConnectionIdLength)),
   /** The broker node's name, for diagnostics. */
-  node: z.string().exactOptional(),
+  node: z.exactOptional(z.string()),
   limits: serverLimitsSchema,
   /** Absent: the token does not expire (or there is none). */
-  tokenExpiresAt: timestampField.exactOptional(),
+  tokenExpiresAt: z.exactOptional(timestampField),
 });
 export type WelcomeMessage = z.output<typeof welcomeSchema>;
 
@@ -86,16 +89,16 @@ export const subscribedSchema = z.object({
   id: requestIdField,
   pattern: patternField,
   /** Present when the request had `since`: one entry per topic named there. */
-  recovery: z.record(z.string(), recoveryResultSchema).exactOptional(),
+  recovery: z.exactOptional(z.record(z.string(), recoveryResultSchema)),
 });
 export type SubscribedMessage = z.output<typeof subscribedSchema>;
 
 /** A subscription ended: with `id` the answer to `unsubscribe`; without, the server ended it and says why in `code`. */
 export const unsubscribedSchema = z.object({
   op: z.literal('unsubscribed'),
-  id: requestIdField.exactOptional(),
+  id: z.exactOptional(requestIdField),
   pattern: patternField,
-  code: errorCodeField.exactOptional(),
+  code: z.exactOptional(errorCodeField),
 });
 export type UnsubscribedMessage = z.output<typeof unsubscribedSchema>;
 
@@ -104,10 +107,10 @@ export const publishedSchema = z.object({
   op: z.literal('published'),
   id: requestIdField,
   /** Present when the topic keeps history: usable in `since`. */
-  offset: offsetField.exactOptional(),
-  epoch: epochField.exactOptional(),
+  offset: z.exactOptional(offsetField),
+  epoch: z.exactOptional(epochField),
   /** `true` when the idempotency key matched an earlier publish, which was not delivered again. */
-  duplicate: z.boolean().exactOptional(),
+  duplicate: z.exactOptional(z.boolean()),
 });
 export type PublishedMessage = z.output<typeof publishedSchema>;
 
@@ -115,7 +118,7 @@ export type PublishedMessage = z.output<typeof publishedSchema>;
 export const refreshedSchema = z.object({
   op: z.literal('refreshed'),
   id: requestIdField,
-  tokenExpiresAt: timestampField.exactOptional(),
+  tokenExpiresAt: z.exactOptional(timestampField),
 });
 export type RefreshedMessage = z.output<typeof refreshedSchema>;
 
@@ -127,7 +130,7 @@ const deliveryHeaderShape = {
   op: z.literal('message'),
   topic: topicField,
   priority: priorityField,
-  offset: offsetField.min(1),
+  offset: messageOffsetField,
   epoch: epochField,
 };
 
@@ -149,41 +152,43 @@ export const gapSchema = z
     op: z.literal('gap'),
     topic: topicField,
     epoch: epochField,
-    from: offsetField.min(1),
-    to: offsetField.min(1),
+    from: messageOffsetField,
+    to: messageOffsetField,
     reason: z.enum(GAP_REASONS),
   })
-  .superRefine((gap, context) => {
+  .check(
+    z.superRefine((gap, context) => {
     if (gap.from > gap.to) {
       context.addIssue({ code: 'custom', path: ['to'], message: 'must not be below from', params: issueParams(ProtocolErrorCode.badRequest) });
     }
-  });
+  }),
+  );
 export type GapMessage = z.output<typeof gapSchema>;
 
 /** A failed request, or a notice about something the connection sent or must do (protocol.md §10). */
 export const errorSchema = z.object({
   op: z.literal('error'),
   /** The failed request, when it had an id that could be read. */
-  id: requestIdField.exactOptional(),
+  id: z.exactOptional(requestIdField),
   code: errorCodeField,
   /** For humans; not stable. */
   message: z.string(),
   /** The topic of a failed publish without `id`. */
-  topic: z.string().exactOptional(),
+  topic: z.exactOptional(z.string()),
   /** The chunked transfer that was rejected or abandoned. */
-  transfer: transferIdField.exactOptional(),
+  transfer: z.exactOptional(transferIdField),
   /** With `rate_limited` and `unavailable`: when retrying makes sense. */
-  retryAfterMs: nonNegativeIntegerField.exactOptional(),
+  retryAfterMs: z.exactOptional(nonNegativeIntegerField),
 });
 export type ErrorMessage = z.output<typeof errorSchema>;
 
 /** The header of a chunk of a large delivery (binary form only). */
-export const serverChunkHeaderSchema = z.object(chunkHeaderShape(deliveryHeaderSchema)).superRefine(checkFirstChunkFields);
+export const serverChunkHeaderSchema = z.object(chunkHeaderShape(deliveryHeaderSchema)).check(z.superRefine(checkFirstChunkFields));
 export type ServerChunkHeader = z.output<typeof serverChunkHeaderSchema>;
 
 /** A decoded chunk of a large delivery: the header plus this chunk's bytes. */
 export const serverChunkSchema = z
   .object({ ...chunkHeaderShape(deliveryHeaderSchema), data: bytesField })
-  .superRefine(checkFirstChunkFields);
+  .check(z.superRefine(checkFirstChunkFields));
 export type ServerChunkMessage = z.output<typeof serverChunkSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   type CancelMessage,
   type ClientChunkMessage,
@@ -103,8 +103,8 @@ export const serverMessageSchema = z.discriminatedUnion('op', [
  * binary form's header. An op missing from a table does not have that form (protocol.md §3).
  */
 export interface DirectionSchemas {
-  readonly text: Readonly<Record<string, z.ZodType>>;
-  readonly binaryHeader: Readonly<Record<string, z.ZodType>>;
+  readonly text: Readonly<Record<string, z.ZodMiniType>>;
+  readonly binaryHeader: Readonly<Record<string, z.ZodMiniType>>;
 }
 
 /** What a server accepts from clients. */

@@ -280,3 +280,18 @@ t.test('decoding never throws on garbage', async (t) => {
   );
   t.pass('every input decoded or failed with a documented code');
 });
+
+t.test('error messages say what is wrong and where', async (t) => {
+  const cases: [input: string, message: RegExp][] = [
+    ['{"op":"ping"}', /^ping\.id: must be number$/],
+    ['{"op":"ping","id":0}', /^ping\.id: must be at least 1$/],
+    ['{"op":"publish","topic":"a","priority":"urgent","data":1}', /^publish\.priority: must be one of "high", "normal", "low"$/],
+    ['{"op":"publish","topic":"a"}', /^publish\.data: data is required$/],
+    [`{"op":"publish","topic":"a","key":"${'k'.repeat(129)}","data":1}`, /^publish\.key: must be at most 128 characters$/],
+    ['{"op":"publish","topic":"a..b","data":1}', /^publish\.topic: topic "a\.\.b": segment 2 is empty/],
+  ];
+  for (const [input, message] of cases) {
+    const decoded = decodeClientMessage(input);
+    t.match(decoded.ok ? 'ok' : decoded.error.message, message, input.slice(0, 50));
+  }
+});
