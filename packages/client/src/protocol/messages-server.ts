@@ -43,16 +43,16 @@ export const serverLimitsSchema = z
   })
   .check(
     z.superRefine((limits, context) => {
-    const require = (holds: boolean, path: string, message: string) => {
+    const mustHold = (holds: boolean, path: string, message: string) => {
       if (!holds) context.addIssue({ code: 'custom', path: [path], message, params: issueParams(ProtocolErrorCode.badRequest) });
     };
-    require(limits.maxMessageBytes >= limits.chunkBytes, 'maxMessageBytes', 'must be at least chunkBytes');
-    require(
+    mustHold(limits.maxMessageBytes >= limits.chunkBytes, 'maxMessageBytes', 'must be at least chunkBytes');
+    mustHold(
       limits.maxFrameBytes >= limits.chunkBytes + ProtocolLimit.headerLengthPrefixBytes + ProtocolLimit.maxHeaderBytes,
       'maxFrameBytes',
       'must fit a full chunk: chunkBytes + 4 + 4096',
     );
-    require(limits.maxIncompleteBytes >= limits.maxMessageBytes, 'maxIncompleteBytes', 'must be at least maxMessageBytes');
+    mustHold(limits.maxIncompleteBytes >= limits.maxMessageBytes, 'maxIncompleteBytes', 'must be at least maxMessageBytes');
   }),
   );
 export type ServerLimits = z.output<typeof serverLimitsSchema>;
