@@ -125,8 +125,9 @@ export interface EngineHandler {
  *   missed, never duplicated or reordered.
  * - Patterns use the broker's syntax (`*` one segment, `>` one or more trailing segments); an engine whose
  *   backend matches differently (Redis globs let `*` cross dots) filters with the same rules as `TopicTrie`.
- * - Errors: every rejection is a `BrokerError` with a stable code; `ERR_BROKER_ENGINE_UNAVAILABLE` means the
- *   backend could not confirm the operation (a publish may then be retried with its idempotency key).
+ * - Errors: operational failures reject with a `BrokerError` and a stable code (invalid arguments that only
+ *   a caller bug produces reject with `RangeError`); `ERR_BROKER_ENGINE_UNAVAILABLE` means the backend could
+ *   not confirm the operation (a publish may then be retried with its idempotency key).
  */
 export interface Engine {
   /**
@@ -163,6 +164,8 @@ export interface Engine {
    * @throws BrokerError (rejection) `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend is unreachable: the
    *   publication was not confirmed, and the publisher must be told (never a silent loss);
    *   `ERR_BROKER_INVALID_TOPIC` for a topic that is not one (e.g. contains a wildcard).
+   * @throws RangeError (rejection) for a history retention that is not a size >= 0 and a TTL > 0: a bug in
+   *   the caller's config, not an operational failure.
    */
   publish(topic: string, payload: Payload, options: PublishOptions): Promise<PublishResult>;
 
@@ -171,7 +174,10 @@ export interface Engine {
    * continued from there (see `HistoryResult.recovered`). Reading a topic that was never published
    * establishes its epoch, so a client may read the position first and subscribe `since` it later.
    *
-   * @throws BrokerError (rejection) `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend is unreachable.
+   * @throws BrokerError (rejection) `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend is unreachable;
+   *   `ERR_BROKER_INVALID_TOPIC` for a topic that is not one.
+   * @throws RangeError (rejection) for a `limit` that is not an integer >= 0. A `since` that is not a valid
+   *   position is not an error: it simply cannot be recovered from (`recovered: false`).
    */
   history(topic: string, query: HistoryQuery): Promise<HistoryResult>;
 
