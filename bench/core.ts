@@ -3,12 +3,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
-import Receiver from 'ws/lib/receiver.js';
-import Sender from 'ws/lib/sender.js';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { FrameParser, Opcode, connect, encodeFrame, handleUpgrade, type WebSocket } from '@switchboard/core';
 import { compare, comparisonLine, type BenchResult } from './harness.js';
 
 const ROUNDS = 5;
+
+// ws's receiver and sender are internals outside its exports map; load them by path as baselines.
+const require = createRequire(import.meta.url);
+const wsLib = join(dirname(require.resolve('ws')), 'lib');
+const Receiver = require(join(wsLib, 'receiver.js')) as WsReceiverClass;
+const Sender = require(join(wsLib, 'sender.js')) as WsSenderClass;
 
 export async function benchCore(): Promise<BenchResult> {
   const lines: string[] = [];

@@ -1,13 +1,10 @@
-// Type shims for the two `ws` internals the core benchmark drives directly as baselines.
-declare module 'ws/lib/receiver.js' {
-  import { Writable } from 'node:stream';
-  export default class Receiver extends Writable {
-    constructor(options?: { isServer?: boolean; maxPayload?: number });
+// The shapes of the two `ws` internals the core benchmark drives directly as baselines.
+import type { Writable } from 'node:stream';
+
+declare global {
+  type WsReceiverClass = new (options?: { isServer?: boolean; maxPayload?: number }) => Writable;
+  interface WsSenderClass {
+    frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
   }
 }
-declare module 'ws/lib/sender.js' {
-  const Sender: {
-    frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
-  };
-  export default Sender;
-}
+export {};
