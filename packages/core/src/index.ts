@@ -19,22 +19,26 @@ export {
   computeAccept,
   createClientHandshake,
   generateKey,
+  HttpStatus,
   rejectionResponse,
   validateServerResponse,
   type ClientHandshake,
+  type ClientHandshakeOptions,
   type ClientHandshakeResult,
   type HandshakeRequest,
   type HeaderMap,
   type ServerHandshake,
   type ServerHandshakeOptions,
 } from './handshake.js';
-export { parseExtensions, formatExtension, type ExtensionOffer } from './extensions/extension-header.js';
+export { formatExtension, isToken, parseExtensions, type ExtensionOffer, type ExtensionParamValue } from './extensions/extension-header.js';
 export {
+  PERMESSAGE_DEFLATE,
   PerMessageDeflate,
   acceptDeflateResponse,
   deflateOffer,
   negotiateDeflate,
   type DeflateParams,
+  type PerMessageDeflateCodecOptions,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate.js';
 export {
