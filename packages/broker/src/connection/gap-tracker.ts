@@ -6,20 +6,25 @@
 export type GapReason = 'dropped' | 'conflated';
 
 /**
- * Deliveries of one topic that a connection will never receive. `from`/`to` bound the lost offsets when
- * the deliveries carried offsets; `count` is how many were lost within that range (it can be smaller than
- * `to - from + 1` when deliveries in between were sent, or at another priority).
+ * Deliveries of one topic that a connection will never receive. When the deliveries carried offsets,
+ * `from`..`to` (inclusive) is a run of consecutive lost offsets: every offset in it is lost, none will be
+ * delivered, so `count` is `to - from + 1`. Without offsets only `count` says how many were lost.
  */
 export interface Gap {
   readonly topic: string;
   readonly count: number;
+  readonly epoch?: string;
   readonly from?: number;
   readonly to?: number;
   readonly reason: GapReason;
 }
 
 interface MutableGap {
-  topic: string;
+  readonly topic: string;
+  readonly epoch: string | undefined;
+  readonly streamKey: string;
+  /** Opening order: the older of two merged notices keeps its place in line. */
+  readonly serial: number;
   count: number;
   from: number | undefined;
   to: number | undefined;
@@ -27,50 +32,122 @@ interface MutableGap {
 }
 
 /**
- * Pending losses per topic, merged until the session announces them, so that a consumer losing thousands of
- * deliveries gets one notice per topic rather than thousands of notices (which would themselves need
- * queueing). Oldest topic first.
+ * Pending losses, merged until the session announces them, so that a consumer losing thousands of
+ * deliveries gets one notice per run of consecutive offsets rather than one per message (notices that
+ * would themselves need queueing). A new loss joins the run(s) it is adjacent to, in any order, so runs
+ * split by a still-queued message merge once that message is lost too. Runs are never merged across an
+ * offset that was delivered or is still queued, nor across epochs: a notice never claims a message that
+ * will arrive. Oldest first.
  */
 export class GapTracker {
-  private readonly gaps = new Map<string, MutableGap>();
+  /** Pending gaps in the order they were opened. */
+  private readonly pending = new Set<MutableGap>();
+  /** Runs by `stream key + first offset` and `stream key + last offset`, to find a loss's neighbours. */
+  private readonly runsByFrom = new Map<string, MutableGap>();
+  private readonly runsByTo = new Map<string, MutableGap>();
+  /** Per stream, the pending count-only notice (losses without offsets). */
+  private readonly uncounted = new Map<string, MutableGap>();
+  private opened = 0;
 
-  /** Number of topics with an unannounced loss. */
+  /** Number of pending gap notices. */
   get size(): number {
-    return this.gaps.size;
+    return this.pending.size;
   }
 
-  record(topic: string, offset: number | undefined, reason: GapReason): void {
-    const gap = this.gaps.get(topic);
-    if (gap === undefined) {
-      this.gaps.set(topic, { topic, count: 1, from: offset, to: offset, reason });
+  record(topic: string, epoch: string | undefined, offset: number | undefined, reason: GapReason): void {
+    // NUL cannot occur in a topic, so the keys are unambiguous.
+    const streamKey = epoch === undefined ? topic : `${topic}\u0000${epoch}`;
+    if (offset === undefined) {
+      const gap = this.uncounted.get(streamKey);
+      if (gap === undefined) this.open(topic, epoch, streamKey, undefined, reason);
+      else absorb(gap, 1, reason);
       return;
     }
-    gap.count++;
-    if (offset !== undefined) {
-      gap.from = gap.from === undefined ? offset : Math.min(gap.from, offset);
-      gap.to = gap.to === undefined ? offset : Math.max(gap.to, offset);
+    const before = this.runsByTo.get(`${streamKey}\u0000${offset - 1}`);
+    const after = this.runsByFrom.get(`${streamKey}\u0000${offset + 1}`);
+    if (before !== undefined && after !== undefined) {
+      // The loss joins two runs: keep the older notice, fold the other into it.
+      const [kept, folded] = before.serial < after.serial ? [before, after] : [after, before];
+      this.close(kept);
+      this.close(folded);
+      this.pending.delete(folded);
+      absorb(kept, folded.count + 1, reason);
+      if (folded.reason === 'dropped') kept.reason = 'dropped';
+      kept.from = before.from;
+      kept.to = after.to;
+      this.index(kept);
+    } else if (before !== undefined || after !== undefined) {
+      const run = (before ?? after) as MutableGap;
+      this.close(run);
+      absorb(run, 1, reason);
+      if (before !== undefined) run.to = offset;
+      else run.from = offset;
+      this.index(run);
+    } else {
+      this.open(topic, epoch, streamKey, offset, reason);
     }
-    // A drop needs recovery, a conflation does not: once any loss of the topic was a drop, say so.
-    if (reason === 'dropped') gap.reason = 'dropped';
   }
 
   /** Removes and returns the oldest pending gap. */
   take(): Gap | undefined {
-    const first = this.gaps.values().next();
+    const first = this.pending.values().next();
     if (first.done === true) return undefined;
-    const { topic, count, from, to, reason } = first.value;
-    this.gaps.delete(topic);
-    return from === undefined || to === undefined ? { topic, count, reason } : { topic, count, from, to, reason };
+    const gap = first.value;
+    this.pending.delete(gap);
+    this.close(gap);
+    return freeze(gap);
   }
 
   /** A snapshot of the pending gaps, oldest first (for metrics and tests); does not announce them. */
   peek(): Gap[] {
-    return [...this.gaps.values()].map(({ topic, count, from, to, reason }) =>
-      from === undefined || to === undefined ? { topic, count, reason } : { topic, count, from, to, reason },
-    );
+    return [...this.pending].map(freeze);
   }
 
   clear(): void {
-    this.gaps.clear();
+    this.pending.clear();
+    this.runsByFrom.clear();
+    this.runsByTo.clear();
+    this.uncounted.clear();
   }
+
+  private open(topic: string, epoch: string | undefined, streamKey: string, offset: number | undefined, reason: GapReason): void {
+    const gap: MutableGap = { topic, epoch, streamKey, serial: this.opened++, count: 1, from: offset, to: offset, reason };
+    this.pending.add(gap);
+    this.index(gap);
+  }
+
+  private index(gap: MutableGap): void {
+    if (gap.from === undefined || gap.to === undefined) {
+      this.uncounted.set(gap.streamKey, gap);
+      return;
+    }
+    this.runsByFrom.set(`${gap.streamKey}\u0000${gap.from}`, gap);
+    this.runsByTo.set(`${gap.streamKey}\u0000${gap.to}`, gap);
+  }
+
+  /** Removes a gap from the neighbour indexes (it stays pending unless the caller removes it). */
+  private close(gap: MutableGap): void {
+    if (gap.from === undefined || gap.to === undefined) {
+      if (this.uncounted.get(gap.streamKey) === gap) this.uncounted.delete(gap.streamKey);
+      return;
+    }
+    this.runsByFrom.delete(`${gap.streamKey}\u0000${gap.from}`);
+    this.runsByTo.delete(`${gap.streamKey}\u0000${gap.to}`);
+  }
+}
+
+function absorb(gap: MutableGap, count: number, reason: GapReason): void {
+  gap.count += count;
+  // A drop needs recovery, a conflation does not: once any loss in the notice was a drop, say so.
+  if (reason === 'dropped') gap.reason = 'dropped';
+}
+
+function freeze({ topic, epoch, count, from, to, reason }: MutableGap): Gap {
+  return {
+    topic,
+    count,
+    ...(epoch === undefined ? {} : { epoch }),
+    ...(from === undefined || to === undefined ? {} : { from, to }),
+    reason,
+  };
 }

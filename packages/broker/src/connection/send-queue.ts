@@ -30,6 +30,8 @@ interface DeliveryFields {
   readonly topic?: string;
   /** The delivery's per-topic offset, reported in gap notices when it is dropped. */
   readonly offset?: number;
+  /** The epoch `offset` belongs to, reported with it (runs of lost offsets never span two epochs). */
+  readonly epoch?: string;
   /** @default the queue's `defaultOverflow` */
   readonly overflow?: OverflowPolicy;
 }
@@ -86,11 +88,12 @@ export interface SendQueueOptions<P> {
    */
   readonly defaultOverflow?: OverflowPolicy;
   /**
-   * Most topics with an unannounced loss. Gap records live outside the byte cap, so they need their own
-   * bound; past it the connection is closed (`too-many-gaps`) rather than losing silently.
-   * @default 1024 — a record is about 100 bytes, so at most ~100 KiB per connection, a tenth of the cap.
+   * Most unannounced gap notices (one per topic and run of consecutive lost offsets). They live outside
+   * the byte cap, so they need their own bound; past it the connection is closed (`too-many-gaps`) rather
+   * than losing silently.
+   * @default 1024 — a notice is about 100 bytes, so at most ~100 KiB per connection, a tenth of the cap.
    */
-  readonly maxGapTopics?: number;
+  readonly maxPendingGaps?: number;
   /**
    * Encodes a gap notice (a control frame) for the session. Called by `next()` when the notice is about to
    * be written, so pending losses merge per topic instead of piling up as queued notices.
@@ -101,7 +104,7 @@ export interface SendQueueOptions<P> {
 export const sendQueueDefaults = {
   maxQueuedBytes: 1024 * 1024,
   defaultOverflow: 'drop-oldest',
-  maxGapTopics: 1024,
+  maxPendingGaps: 1024,
 } as const satisfies Required<Omit<SendQueueOptions<unknown>, 'encodeGap'>>;
 
 interface Entry<P> {
@@ -109,6 +112,7 @@ interface Entry<P> {
   readonly rank: number;
   readonly topic: string | undefined;
   readonly offset: number | undefined;
+  readonly epoch: string | undefined;
   readonly overflow: OverflowPolicy;
   readonly frames: readonly OutboundFrame<P>[];
   readonly abandon: OutboundFrame<P> | undefined;
@@ -129,8 +133,10 @@ const lowestRank = priorities.length - 1;
  * returns.
  *
  * Guarantees:
- * - `next()` returns pending gap notices first, then frames by priority (control > high > normal > low),
- *   FIFO within a priority, so per-topic order holds among deliveries of the same priority.
+ * - `next()` returns frames by priority (control > high > normal > low), FIFO within a priority, so
+ *   per-topic order holds among deliveries of the same priority. Gap notices are control traffic: they go
+ *   out after queued control frames (so a chunk abort precedes the gap for its message) and before any
+ *   delivery.
  * - Chunks of a sequence go out in order; other messages may go out between them.
  * - `queuedBytes` never exceeds `maxQueuedBytes`, whatever the consumer does.
  * - Every lost delivery is recorded in a gap notice (topic, offset range, count); control items and items
@@ -140,7 +146,7 @@ const lowestRank = priorities.length - 1;
 export class SendQueue<P = unknown> {
   readonly maxQueuedBytes: number;
   readonly defaultOverflow: OverflowPolicy;
-  readonly maxGapTopics: number;
+  readonly maxPendingGaps: number;
   private readonly encodeGap: (gap: Gap) => OutboundFrame<P>;
   /** One FIFO lane per priority, indexed by `priorityRank`. */
   private readonly lanes = priorities.map(() => new LinkedList<Entry<P>>());
@@ -157,18 +163,18 @@ export class SendQueue<P = unknown> {
     const {
       maxQueuedBytes = sendQueueDefaults.maxQueuedBytes,
       defaultOverflow = sendQueueDefaults.defaultOverflow,
-      maxGapTopics = sendQueueDefaults.maxGapTopics,
+      maxPendingGaps = sendQueueDefaults.maxPendingGaps,
       encodeGap,
     } = options;
     if (!(Number.isFinite(maxQueuedBytes) && maxQueuedBytes > 0)) {
       throw new RangeError(`maxQueuedBytes must be > 0, got ${maxQueuedBytes}`);
     }
-    if (!(Number.isInteger(maxGapTopics) && maxGapTopics >= 0)) {
-      throw new RangeError(`maxGapTopics must be an integer >= 0, got ${maxGapTopics}`);
+    if (!(Number.isInteger(maxPendingGaps) && maxPendingGaps >= 0)) {
+      throw new RangeError(`maxPendingGaps must be an integer >= 0, got ${maxPendingGaps}`);
     }
     this.maxQueuedBytes = maxQueuedBytes;
     this.defaultOverflow = defaultOverflow;
-    this.maxGapTopics = maxGapTopics;
+    this.maxPendingGaps = maxPendingGaps;
     this.encodeGap = encodeGap;
   }
 
@@ -186,7 +192,7 @@ export class SendQueue<P = unknown> {
     return this.lanes[priorityRank[priority]]?.size ?? 0;
   }
 
-  /** Topics with a loss not yet announced by `next()`. */
+  /** Gap notices not yet returned by `next()`. */
   get pendingGaps(): number {
     return this.gaps.size;
   }
@@ -241,7 +247,7 @@ export class SendQueue<P = unknown> {
           this.evict(predecessor, 'conflated');
           evicted++;
         }
-        this.gaps.record(entry.topic as string, entry.offset, 'dropped');
+        this.gaps.record(entry.topic as string, entry.epoch, entry.offset, 'dropped');
         return this.checkGapLimit({ outcome: 'dropped', evicted });
       }
       for (let rank = lowestRank; rank >= highestEvictableRank && need > 0; rank--) {
@@ -277,35 +283,42 @@ export class SendQueue<P = unknown> {
    */
   next(): OutboundFrame<P> | undefined {
     if (this.failure !== undefined) return undefined;
-    const gap = this.gaps.take();
-    if (gap !== undefined) return this.encodeGap(gap);
+    const control = this.lanes[priorityRank.control] as LinkedList<Entry<P>>;
+    if (control.size === 0) {
+      const gap = this.gaps.take();
+      if (gap !== undefined) return this.encodeGap(gap);
+    }
     for (const lane of this.lanes) {
       const head = lane.first;
       if (head === undefined) continue;
-      const entry = head.value;
-      const frame = entry.frames[entry.cursor] as OutboundFrame<P>;
-      const dropNode = entry.dropNode;
-      if (dropNode !== undefined) this.adjustDroppable(entry, -evictionGain(entry));
-      entry.cursor++;
-      entry.remainingBytes -= frame.bytes;
-      this.bytes -= frame.bytes;
-      this.forgetConflatable(entry); // started (or finished): a newer message no longer replaces it
-      const finished = entry.cursor === entry.frames.length;
-      if (finished) {
-        lane.remove(head);
-        entry.laneNode = undefined;
-      }
-      if (dropNode !== undefined) {
-        // Still droppable only as a whole transfer that can be abandoned, and only if that frees bytes.
-        if (!finished && evictionGain(entry) > 0) this.adjustDroppable(entry, evictionGain(entry));
-        else {
-          this.droppable[entry.rank]?.remove(dropNode);
-          entry.dropNode = undefined;
-        }
-      }
-      return frame;
+      return this.takeFrame(lane, head);
     }
     return undefined;
+  }
+
+  private takeFrame(lane: LinkedList<Entry<P>>, head: ListNode<Entry<P>>): OutboundFrame<P> {
+    const entry = head.value;
+    const frame = entry.frames[entry.cursor] as OutboundFrame<P>;
+    const dropNode = entry.dropNode;
+    if (dropNode !== undefined) this.adjustDroppable(entry, -evictionGain(entry));
+    entry.cursor++;
+    entry.remainingBytes -= frame.bytes;
+    this.bytes -= frame.bytes;
+    this.forgetConflatable(entry); // started (or finished): a newer message no longer replaces it
+    const finished = entry.cursor === entry.frames.length;
+    if (finished) {
+      lane.remove(head);
+      entry.laneNode = undefined;
+    }
+    if (dropNode !== undefined) {
+      // Still droppable only as a whole transfer that can be abandoned, and only if that frees bytes.
+      if (!finished && evictionGain(entry) > 0) this.adjustDroppable(entry, evictionGain(entry));
+      else {
+        this.droppable[entry.rank]?.remove(dropNode);
+        entry.dropNode = undefined;
+      }
+    }
+    return frame;
   }
 
   private createEntry(item: OutboundItem<P>): Entry<P> {
@@ -321,6 +334,7 @@ export class SendQueue<P = unknown> {
       rank: priorityRank[item.priority],
       topic: item.topic,
       offset: item.offset,
+      epoch: item.epoch,
       overflow: item.overflow ?? this.defaultOverflow,
       frames,
       abandon,
@@ -352,7 +366,7 @@ export class SendQueue<P = unknown> {
       this.append(entry);
       return;
     }
-    this.gaps.record(predecessor.topic as string, predecessor.offset, 'conflated');
+    this.gaps.record(predecessor.topic as string, predecessor.epoch, predecessor.offset, 'conflated');
     this.forgetConflatable(predecessor);
     const dropNode = predecessor.dropNode;
     if (dropNode !== undefined) this.adjustDroppable(predecessor, -evictionGain(predecessor));
@@ -381,7 +395,7 @@ export class SendQueue<P = unknown> {
       // The receiver holds the first chunks: tell it to discard them, as control so it is never dropped.
       this.append(controlEntry(entry.abandon));
     }
-    this.gaps.record(entry.topic as string, entry.offset, reason);
+    this.gaps.record(entry.topic as string, entry.epoch, entry.offset, reason);
   }
 
   private adjustDroppable(entry: Entry<P>, delta: number): void {
@@ -400,7 +414,7 @@ export class SendQueue<P = unknown> {
   }
 
   private checkGapLimit(result: EnqueueResult): EnqueueResult {
-    return this.gaps.size > this.maxGapTopics ? this.fail('too-many-gaps') : result;
+    return this.gaps.size > this.maxPendingGaps ? this.fail('too-many-gaps') : result;
   }
 
   /** Gives up: everything queued is released at once, since the session is about to close the connection. */
@@ -421,6 +435,7 @@ function controlEntry<P>(frame: OutboundFrame<P>): Entry<P> {
     rank: priorityRank.control,
     topic: undefined,
     offset: undefined,
+    epoch: undefined,
     overflow: 'disconnect',
     frames: [frame],
     abandon: undefined,

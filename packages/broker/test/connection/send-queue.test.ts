@@ -18,6 +18,7 @@ type Label = string;
 interface Delivery {
   readonly topic?: string;
   readonly offset?: number;
+  readonly epoch?: string;
   readonly overflow?: OverflowPolicy;
 }
 
@@ -42,8 +43,9 @@ function chunks(
 }
 
 function gapLabel(gap: Gap): Label {
+  const epoch = gap.epoch === undefined ? '' : `@${gap.epoch}`;
   const range = gap.from === undefined ? '' : ` ${gap.from}-${gap.to}`;
-  return `gap ${gap.topic}${range} x${gap.count} ${gap.reason}`;
+  return `gap ${gap.topic}${epoch}${range} x${gap.count} ${gap.reason}`;
 }
 
 function queue(options: Partial<SendQueueOptions<Label>> = {}): SendQueue<Label> {
@@ -225,13 +227,13 @@ t.test('overflow: what is never dropped', async (t) => {
     t.same(drain(q), ['gap files 1-1 x1 dropped', 'h']);
   });
 
-  t.test('a started sequence with an abandon frame is dropped as a whole transfer: the abandon frame follows', async (t) => {
+  t.test('a started sequence with an abandon frame is dropped as a whole transfer: abandon, then its gap', async (t) => {
     const q = queue({ maxQueuedBytes: 40 });
     q.enqueue(chunks('big', 'low', 4, 10, { topic: 'files', offset: 1, abandonBytes: 2 }));
     t.equal(q.next()?.payload, 'big#0');
     t.same(q.enqueue(unit('h', 'high', 30, { topic: 'alerts', offset: 9 })), { outcome: 'queued', evicted: 1 });
     t.equal(q.queuedBytes, 32, 'the abandon frame is counted');
-    t.same(drain(q), ['gap files 1-1 x1 dropped', 'big!abandon', 'h']);
+    t.same(drain(q), ['big!abandon', 'gap files 1-1 x1 dropped', 'h'], 'pubsub.v1 §7.4: cancel, then gap');
   });
 
   t.test('an abandon frame larger than what it frees makes the transfer not worth dropping', async (t) => {
@@ -319,8 +321,26 @@ t.test('gap notices', async (t) => {
     t.same(drain(q), ['gap a 6-6 x1 dropped', 'a7'], 'a later loss gets its own notice');
   });
 
-  t.test('too many topics with pending losses fail the queue rather than lose silently', async (t) => {
-    const q = queue({ maxQueuedBytes: 10, maxGapTopics: 2 });
+  t.test('gap notices wait for queued control frames but go before any delivery', async (t) => {
+    const q = queue({ maxQueuedBytes: 20 });
+    q.enqueue(unit('ack', 'control', 5));
+    q.enqueue(unit('l1', 'low', 10, { topic: 'a', offset: 1 }));
+    q.enqueue(unit('h1', 'high', 5, { topic: 'b', offset: 1 }));
+    q.enqueue(unit('h2', 'high', 10, { topic: 'b', offset: 2 }));
+    t.same(drain(q), ['ack', 'gap a 1-1 x1 dropped', 'h1', 'h2']);
+  });
+
+  t.test('a notice names the epoch and never spans an offset that is still queued', async (t) => {
+    const q = queue({ maxQueuedBytes: 30 });
+    q.enqueue(unit('a1', 'low', 10, { topic: 'a', offset: 1, epoch: 'e9' }));
+    q.enqueue(unit('a2', 'high', 10, { topic: 'a', offset: 2, epoch: 'e9' }));
+    q.enqueue(unit('a3', 'low', 10, { topic: 'a', offset: 3, epoch: 'e9' }));
+    q.enqueue(unit('b1', 'normal', 20, { topic: 'b', offset: 1, overflow: 'disconnect' }));
+    t.same(drain(q), ['gap a@e9 1-1 x1 dropped', 'gap a@e9 3-3 x1 dropped', 'a2', 'b1']);
+  });
+
+  t.test('too many pending gap notices fail the queue rather than lose silently', async (t) => {
+    const q = queue({ maxQueuedBytes: 10, maxPendingGaps: 2 });
     q.enqueue(unit('t0', 'low', 10, { topic: 't0', offset: 1 }));
     t.equal(q.enqueue(unit('t1', 'low', 10, { topic: 't1', offset: 1 })).outcome, 'queued');
     t.equal(q.enqueue(unit('t2', 'low', 10, { topic: 't2', offset: 1 })).outcome, 'queued');
@@ -335,7 +355,7 @@ t.test('configuration', async (t) => {
   t.equal(q.maxQueuedBytes, 1024 * 1024);
   t.equal(q.defaultOverflow, 'drop-oldest');
   t.throws(() => queue({ maxQueuedBytes: 0 }), RangeError);
-  t.throws(() => queue({ maxGapTopics: -1 }), RangeError);
+  t.throws(() => queue({ maxPendingGaps: -1 }), RangeError);
   t.throws(() => q.enqueue(unit('x', 'low', -1)), RangeError);
   t.throws(() => q.enqueue(unit('x', 'low', Number.NaN)), RangeError);
   t.throws(() => q.enqueue(chunks('x', 'low', 0, 1)), RangeError);
@@ -346,25 +366,41 @@ t.test('configuration', async (t) => {
 t.test('a consumer that never reads: memory stays under the cap', async (t) => {
   const maxQueuedBytes = 64 * 1024;
   const q = queue({ maxQueuedBytes });
-  let maxSeen = 0;
+  let peak = 0;
   const topics = ['a', 'b', 'c', 'd'];
   const offsets = new Map<string, number>();
   for (let i = 0; i < 100_000; i++) {
-    const topic = topics[i % topics.length] as string;
+    const topicIndex = i % topics.length;
+    const topic = topics[topicIndex] as string;
     const offset = (offsets.get(topic) ?? 0) + 1;
     offsets.set(topic, offset);
-    const priority = priorities[1 + (i % 3)] as Priority;
+    const priority = priorities[1 + (topicIndex % 3)] as Priority; // a topic publishes at one priority
     const result =
       i % 7 === 0
         ? q.enqueue(chunks(`m${i}`, priority, 4, 400, { topic, offset, abandonBytes: 8 }))
         : q.enqueue(unit(`m${i}`, priority, 100 + (i % 200), { topic, offset }));
-    if (result.outcome === 'disconnect') t.fail('drop-oldest never disconnects');
-    maxSeen = Math.max(maxSeen, q.queuedBytes);
+    if (result.outcome === 'disconnect') t.fail(`drop-oldest disconnected: ${result.reason}`);
+    peak = Math.max(peak, q.queuedBytes);
   }
-  t.ok(maxSeen <= maxQueuedBytes, `peak ${maxSeen} <= cap ${maxQueuedBytes}`);
-  t.ok(q.pendingGaps <= topics.length);
-  const gaps = q.peekGaps();
-  t.equal(gaps.reduce((sum, gap) => sum + gap.count, 0) + q.depth, 100_000, 'every message is queued or announced');
+  t.ok(peak <= maxQueuedBytes, `peak ${peak} <= cap ${maxQueuedBytes}`);
+  t.ok(q.pendingGaps <= topics.length, 'one run of lost offsets per topic');
+  const announced = q.peekGaps().reduce((sum, gap) => sum + gap.count, 0);
+  t.equal(announced + q.depth, 100_000, 'every message is queued or announced');
+});
+
+t.test('a consumer that never reads, with topics at mixed priorities: still bounded', async (t) => {
+  const maxQueuedBytes = 16 * 1024;
+  const q = queue({ maxQueuedBytes, maxPendingGaps: 64 });
+  let withinBounds = true;
+  for (let i = 0; i < 100_000 && q.failed === undefined; i++) {
+    const priority = priorities[1 + (i % 3)] as Priority;
+    q.enqueue(unit(`m${i}`, priority, 100, { topic: 't', offset: i + 1 }));
+    withinBounds &&= q.queuedBytes <= maxQueuedBytes && q.pendingGaps <= 64;
+  }
+  t.ok(withinBounds, 'bytes and pending notices stayed within their bounds');
+  // Losses interleaved with surviving offsets fragment into many notices; past the bound the queue gives up.
+  t.equal(q.failed, 'too-many-gaps');
+  t.equal(q.queuedBytes, 0);
 });
 
 // ---- Properties -------------------------------------------------------------------------------------------
@@ -424,14 +460,17 @@ function runHistory(maxQueuedBytes: number, operations: readonly Operation[], dr
     const pendingGaps = q.pendingGaps;
     const expectedPriority = priorities.find((priority) => q.depthOf(priority) > 0);
     const frame = q.next();
-    if (frame === undefined) return pendingGaps === 0 && expectedPriority === undefined ? 'empty' : 'next() returned nothing with work queued';
+    if (frame === undefined) {
+      return pendingGaps === 0 && expectedPriority === undefined ? 'empty' : 'next() returned nothing with work queued';
+    }
     const payload = frame.payload;
     if (payload.kind === 'gap') {
       if (pendingGaps === 0) return 'gap notice without pending gap';
+      if (expectedPriority === 'control') return 'gap notice before queued control frames';
       gaps.push(payload.gap);
       return undefined;
     }
-    if (pendingGaps > 0) return 'a frame went out before a pending gap notice';
+    if (pendingGaps > 0 && expectedPriority !== 'control') return 'a delivery went out before a pending gap notice';
     if (payload.kind === 'abandon') {
       if (expectedPriority !== 'control') return 'abandon frame not sent as control';
       const { id, frames } = payload.message;
@@ -515,6 +554,12 @@ function runHistory(maxQueuedBytes: number, operations: readonly Operation[], dr
     if (topic === undefined) continue;
     const lost = sent.filter((m) => m.topic === topic && !completed.has(m.id));
     const topicGaps = gaps.filter((gap) => gap.topic === topic);
+    for (const gap of topicGaps) {
+      if (gap.from === undefined || gap.to === undefined) return 'a gap without its offsets';
+      if (gap.count !== gap.to - gap.from + 1) return `gap ${gap.from}-${gap.to} counts ${gap.count}`;
+      const delivered = sent.find((m) => m.topic === topic && completed.has(m.id) && gap.from! <= m.offset && m.offset <= gap.to!);
+      if (delivered !== undefined) return `gap ${gap.from}-${gap.to} on ${topic} covers delivered offset ${delivered.offset}`;
+    }
     const announced = topicGaps.reduce((sum, gap) => sum + gap.count, 0);
     if (announced !== lost.length) return `topic ${topic}: ${lost.length} lost, ${announced} announced`;
     for (const message of lost) {
