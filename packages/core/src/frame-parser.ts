@@ -188,14 +188,18 @@ export class FrameParser {
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
+    let used = 0;
+    // Walk the list and drop the used chunks with one splice: a shift per chunk is quadratic when a large
+    // frame arrives in many small reads (64 KiB fed a byte at a time took seconds).
     while (filled < n) {
-      const chunk = this.chunks[0]!;
+      const chunk = this.chunks[used]!;
       const take = Math.min(chunk.length, n - filled);
       chunk.copy(out, filled, 0, take);
       filled += take;
-      if (take === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(take);
+      if (take === chunk.length) used++;
+      else this.chunks[used] = chunk.subarray(take);
     }
+    this.chunks.splice(0, used);
     return out;
   }
 }
