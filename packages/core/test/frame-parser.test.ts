@@ -3,7 +3,7 @@ import type { Role } from '../src/constants.js';
 import { ErrorCode } from '../src/errors.js';
 import { FrameParser, type FrameParserOptions } from '../src/frame-parser.js';
 import { rawFrame, type RawFrame } from './helpers/frames.js';
-import { bytes, hex, toHex } from './helpers/hex.js';
+import { bytes, hex, shown, toHex } from './helpers/hex.js';
 import { chunkings, MASK } from './helpers/sans-io.js';
 
 interface ParsedFrame {
@@ -30,7 +30,7 @@ function parse(role: Role, chunks: readonly Uint8Array[], options: Partial<Omit<
   for (const chunk of chunks) {
     p.push(Buffer.from(chunk));
     for (let frame = p.read(); frame !== undefined; frame = p.read()) {
-      frames.push({ fin: frame.fin, rsv1: frame.rsv1, opcode: frame.opcode, payload: toHex(frame.payload) });
+      frames.push({ fin: frame.fin, rsv1: frame.rsv1, opcode: frame.opcode, payload: shown(frame.payload) });
     }
   }
   const error = p.error === undefined ? undefined : { code: p.error.code, closeCode: p.error.closeCode };
@@ -89,14 +89,14 @@ t.test('RFC 6455 §5.7: examples, parsed', async (t) => {
     const payload = Buffer.alloc(256);
     for (let i = 0; i < 256; i++) payload[i] = i;
     const result = parseEveryWay(t, 'client', bytes('82 7e 0100', payload));
-    t.same(result.frames, [{ fin: true, rsv1: false, opcode: 2, payload: toHex(payload) }]);
+    t.same(result.frames, [{ fin: true, rsv1: false, opcode: 2, payload: shown(payload) }]);
   });
 
   t.test('client receives 64 KiB binary with a 64-bit length', async (t) => {
     const payload = Buffer.alloc(65536);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
     const result = parseEveryWay(t, 'client', bytes('82 7f 0000000000010000', payload));
-    t.same(result.frames, [{ fin: true, rsv1: false, opcode: 2, payload: toHex(payload) }]);
+    t.same(result.frames, [{ fin: true, rsv1: false, opcode: 2, payload: shown(payload) }]);
   });
 
   t.test('server receives 64 KiB binary masked with 37 fa 21 3d', async (t) => {
@@ -105,7 +105,7 @@ t.test('RFC 6455 §5.7: examples, parsed', async (t) => {
     const input = rawFrame({ opcode: 2, payload, mask: MASK });
     t.equal(toHex(input.subarray(0, 14)), '82 ff 00 00 00 00 00 01 00 00 37 fa 21 3d');
     const result = parseEveryWay(t, 'server', input);
-    t.same(result.frames, [{ fin: true, rsv1: false, opcode: 2, payload: toHex(payload) }]);
+    t.same(result.frames, [{ fin: true, rsv1: false, opcode: 2, payload: shown(payload) }]);
   });
 });
 
@@ -124,7 +124,7 @@ t.test('RFC 6455 §5.2: lengths', async (t) => {
         const payload = Buffer.alloc(length, 0x61);
         const result = parse(role, [fromPeer(role, { opcode: 2, payload })]);
         t.equal(result.frames.length, 1);
-        t.equal(result.frames[0]?.payload, toHex(payload));
+        t.equal(result.frames[0]?.payload, shown(payload));
       });
     }
 

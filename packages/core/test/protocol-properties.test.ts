@@ -4,7 +4,7 @@ import type { Role } from '../src/constants.js';
 import { ErrorCode } from '../src/errors.js';
 import { Protocol, type MessageCompressor, type ProtocolEvent } from '../src/protocol.js';
 import { closeBody, rawFrame } from './helpers/frames.js';
-import { toHex } from './helpers/hex.js';
+import { shown, toHex } from './helpers/hex.js';
 import { fixedMask, ownFrameHex, plain, type PlainEvent } from './helpers/sans-io.js';
 
 const roles: Role[] = ['client', 'server'];
@@ -142,7 +142,7 @@ for (const variant of variants) {
               let pingCount = 0;
               for (const m of messages) {
                 const data: PlainEvent =
-                  m.kind === 'text' ? { type: 'text', data: m.payload.toString('utf8') } : { type: 'binary', data: toHex(m.payload) };
+                  m.kind === 'text' ? { type: 'text', data: m.payload.toString('utf8') } : { type: 'binary', data: shown(m.payload) };
                 if (m.cuts === undefined) {
                   if (m.kind === 'text') sender.sendText(m.payload.toString('utf8'));
                   else sender.sendBinary(m.payload);
@@ -158,8 +158,8 @@ for (const variant of variants) {
                   if (!last && m.pings[i] === true) {
                     const ping = Buffer.from(`ping ${pingCount++}`);
                     sender.sendPing(ping);
-                    expected.push({ type: 'ping', data: toHex(ping) });
-                    expectedPongs.push({ type: 'pong', data: toHex(ping) });
+                    expected.push({ type: 'ping', data: shown(ping) });
+                    expectedPongs.push({ type: 'pong', data: shown(ping) });
                   }
                 }
                 expected.push(data);

@@ -3,7 +3,7 @@ import type { Role } from '../src/constants.js';
 import { ErrorCode, WebSocketError } from '../src/errors.js';
 import { encodeMessage, Protocol } from '../src/protocol.js';
 import { closeBody, rawFrame, type RawFrame } from './helpers/frames.js';
-import { bytes, hex, spaced, toHex } from './helpers/hex.js';
+import { bytes, hex, shown, spaced, toHex } from './helpers/hex.js';
 import {
   feed,
   feedEveryWay,
@@ -139,7 +139,7 @@ t.test('RFC 6455 §5.7: examples, both directions', async (t) => {
       t.equal(sentHex(server), toHex(frame));
     });
     t.test('client receives it', async (t) => {
-      expectOutcome(t, 'client', frame, { events: [{ type: 'binary', data: toHex(payload) }], sent: '' });
+      expectOutcome(t, 'client', frame, { events: [{ type: 'binary', data: shown(payload) }], sent: '' });
     });
   });
 
@@ -159,10 +159,10 @@ t.test('RFC 6455 §5.7: examples, both directions', async (t) => {
       t.ok(Buffer.concat(client.dataToSend()).equals(masked));
     });
     t.test('client receives it', async (t) => {
-      expectOutcome(t, 'client', unmasked, { events: [{ type: 'binary', data: toHex(payload) }], sent: '' });
+      expectOutcome(t, 'client', unmasked, { events: [{ type: 'binary', data: shown(payload) }], sent: '' });
     });
     t.test('server receives it', async (t) => {
-      expectOutcome(t, 'server', masked, { events: [{ type: 'binary', data: toHex(payload) }], sent: '' });
+      expectOutcome(t, 'server', masked, { events: [{ type: 'binary', data: shown(payload) }], sent: '' });
     });
   });
 });
@@ -435,7 +435,7 @@ t.test('RFC 6455 §5.5.2, §5.5.3: ping and pong', async (t) => {
       for (let i = 0; i < 125; i++) big[i] = i;
       const input = bytes(peerFrame(role, { opcode: 9 }), peerFrame(role, { opcode: 9, payload: big }));
       expectOutcome(t, role, input, {
-        events: [{ type: 'ping', data: '' }, { type: 'ping', data: toHex(big) }],
+        events: [{ type: 'ping', data: '' }, { type: 'ping', data: shown(big) }],
         sent: `${ownFrameHex(role, { opcode: 0xa })} ${ownFrameHex(role, { opcode: 0xa, payload: big })}`,
       });
     });
@@ -744,9 +744,9 @@ t.test('RFC 6455 §10.4: maximum message size fails with 1009', async (t) => {
         {
           events: [
             { type: 'text', data: 'x'.repeat(16) },
-            { type: 'ping', data: toHex(Buffer.alloc(100)) },
+            { type: 'ping', data: shown(Buffer.alloc(100)) },
             { type: 'text', data: 'y'.repeat(16) },
-            { type: 'binary', data: toHex(Buffer.alloc(16)) },
+            { type: 'binary', data: shown(Buffer.alloc(16)) },
           ],
           failure: undefined,
         },

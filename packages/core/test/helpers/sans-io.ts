@@ -1,7 +1,7 @@
 import type { Role } from '../../src/constants.js';
 import { Protocol, type ProtocolEvent, type ProtocolOptions, type ProtocolState } from '../../src/protocol.js';
 import { rawFrame, type RawFrame } from './frames.js';
-import { hex, toHex } from './hex.js';
+import { hex, shown, toHex } from './hex.js';
 
 /** The masking key of RFC 6455 §5.7's masked example; every client in these tests masks with it. */
 export const MASK = hex('37 fa 21 3d');
@@ -28,7 +28,7 @@ export function ownFrameHex(role: Role, frame: RawFrame): string {
   return toHex(rawFrame(role === 'client' ? { mask: MASK, ...frame } : frame));
 }
 
-/** Events reduced to plain data for tap's diffs: bytes as hex, errors as their codes. */
+/** Events reduced to plain data for tap's diffs: bytes as `shown` (hex when small), errors as their codes. */
 export type PlainEvent =
   | { type: 'text'; data: string }
   | { type: 'binary' | 'ping' | 'pong'; data: string }
@@ -43,7 +43,7 @@ export function plain(events: readonly ProtocolEvent[]): PlainEvent[] {
       case 'binary':
       case 'ping':
       case 'pong':
-        return { type: event.type, data: toHex(event.data) };
+        return { type: event.type, data: shown(event.data) };
       case 'close':
         return { type: 'close', code: event.code, reason: event.reason };
       case 'error':
