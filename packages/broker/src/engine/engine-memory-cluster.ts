@@ -172,8 +172,10 @@ export class MemoryCluster {
     if (query.since === undefined) {
       return { publications: stream.latest(query.limit), position: stream.position, recovered: false };
     }
-    const { publications, recovered } = stream.continueAfter(query.since, query.limit);
-    return { publications, position: stream.position, recovered };
+    const continuation = stream.continueAfter(query.since, query.limit);
+    return continuation.recovered
+      ? { publications: continuation.publications, position: stream.position, recovered: true }
+      : { publications: [], position: stream.position, recovered: false, recoveryFailure: continuation.failure };
   }
 
   /** The topic's stream, created (with a new epoch) if it does not exist or was forgotten. */

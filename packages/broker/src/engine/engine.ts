@@ -70,6 +70,13 @@ export interface HistoryQuery {
   readonly limit: number;
 }
 
+/**
+ * Why a stream cannot be continued from a position: `epoch-mismatch` (another epoch, or a position ahead of
+ * the stream, or not a position at all), `expired` (history no longer reaches back to it: trimmed by size
+ * or TTL), `no-history` (a publication after it was never kept). pubsub.v1's recovery `reason`s.
+ */
+export type RecoveryFailure = 'epoch-mismatch' | 'expired' | 'no-history';
+
 export interface HistoryResult {
   /** Ascending by offset. */
   readonly publications: readonly Publication[];
@@ -83,6 +90,8 @@ export interface HistoryResult {
    * `publications` is empty and the client must resync. Always `false` without `since`.
    */
   readonly recovered: boolean;
+  /** Present exactly when `since` was given and `recovered` is false. */
+  readonly recoveryFailure?: RecoveryFailure;
 }
 
 /** What the hub gives the engine to hear from it. Called synchronously from the engine's I/O; must not throw. */

@@ -1,5 +1,5 @@
 import { Deque } from '../collections/deque.js';
-import type { HistoryRetention, Publication, StreamPosition } from '../engine/engine.js';
+import type { HistoryRetention, Publication, RecoveryFailure, StreamPosition } from '../engine/engine.js';
 
 interface Retained {
   readonly publication: Publication;
@@ -7,10 +7,9 @@ interface Retained {
 }
 
 /** The answer to "continue the stream after this position". */
-export interface StreamContinuation {
-  readonly publications: Publication[];
-  readonly recovered: boolean;
-}
+export type StreamContinuation =
+  | { readonly recovered: true; readonly publications: Publication[] }
+  | { readonly recovered: false; readonly publications: []; readonly failure: RecoveryFailure };
 
 /**
  * One topic's stream in one epoch: the offset counter and a bounded window of retained publications
@@ -23,6 +22,8 @@ export class TopicStream {
   private lastOffset = 0;
   /** Every publication with an offset at or above this one is retained (or not yet published). */
   private firstRecoverableOffset = 1;
+  /** What moved `firstRecoverableOffset` last: the reason recovery from before it fails. */
+  private recoveryBarrier: 'expired' | 'no-history' = 'expired';
   private readonly retained = new Deque<Retained>();
   private maxRetained = 0;
 
@@ -56,6 +57,7 @@ export class TopicStream {
   append(publication: Publication, retention: HistoryRetention | undefined, now: number): void {
     if (retention === undefined || retention.size <= 0) {
       this.firstRecoverableOffset = publication.offset + 1;
+      this.recoveryBarrier = 'no-history';
     } else {
       this.maxRetained = retention.size;
       this.retained.push({ publication, expiresAt: now + retention.ttlMs });
@@ -72,7 +74,10 @@ export class TopicStream {
     for (let oldest = this.retained.peekFront(); oldest !== undefined; oldest = this.retained.peekFront()) {
       if (this.retained.length <= this.maxRetained && oldest.expiresAt > now) break;
       this.retained.shift();
-      this.firstRecoverableOffset = Math.max(this.firstRecoverableOffset, oldest.publication.offset + 1);
+      if (oldest.publication.offset + 1 > this.firstRecoverableOffset) {
+        this.firstRecoverableOffset = oldest.publication.offset + 1;
+        this.recoveryBarrier = 'expired';
+      }
     }
   }
 
@@ -91,18 +96,20 @@ export class TopicStream {
    * the stream, and nothing after it trimmed or left unretained.
    */
   continueAfter(since: StreamPosition, limit: number): StreamContinuation {
-    const continuable =
+    const samePositionSpace =
       since.epoch === this.epoch &&
       Number.isSafeInteger(since.offset) &&
       since.offset >= 0 &&
-      since.offset <= this.lastOffset &&
-      since.offset + 1 >= this.firstRecoverableOffset;
-    if (!continuable) return { publications: [], recovered: false };
+      since.offset <= this.lastOffset;
+    if (!samePositionSpace) return { recovered: false, publications: [], failure: 'epoch-mismatch' };
+    if (since.offset + 1 < this.firstRecoverableOffset) {
+      return { recovered: false, publications: [], failure: this.recoveryBarrier };
+    }
     const result: Publication[] = [];
     for (let index = this.indexAfter(since.offset); index < this.retained.length && result.length < limit; index++) {
       result.push((this.retained.at(index) as Retained).publication);
     }
-    return { publications: result, recovered: true };
+    return { recovered: true, publications: result };
   }
 
   /** Index of the first retained publication with an offset above `offset` (binary search: offsets ascend). */

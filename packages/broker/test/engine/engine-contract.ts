@@ -212,6 +212,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         t.same(latest.publications.map((p) => p.payload), [json(3), json(4), json(5)]);
         t.same(latest.position, { offset: 5, epoch });
         t.equal(latest.recovered, false, 'recovered only answers `since`');
+        t.notOk('recoveryFailure' in latest, 'no failure without `since`');
         const positionOnly = await engine.history(topic, { limit: 0 });
         t.same(positionOnly.publications, []);
         t.same(positionOnly.position, { offset: 5, epoch });
@@ -253,6 +254,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         await engine.publish(topic, json(2), keep(10));
         const result = await engine.history(topic, { since: { offset: 1, epoch: `not-${epoch}` }, limit: 100 });
         t.equal(result.recovered, false);
+        t.equal(result.recoveryFailure, 'epoch-mismatch');
         t.same(result.publications, [], 'nothing that could be mistaken for a continuation');
         t.same(result.position, { offset: 2, epoch });
       });
@@ -265,9 +267,11 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         t.same((await engine.history(topic, { limit: 10 })).publications.map((p) => p.offset), [4, 5, 6], 'only the newest 3 kept');
         const lost = await engine.history(topic, { since: { offset: 2, epoch }, limit: 100 });
         t.equal(lost.recovered, false, 'offset 3 is gone');
+        t.equal(lost.recoveryFailure, 'expired');
         t.same(lost.publications, []);
         const kept = await engine.history(topic, { since: { offset: 3, epoch }, limit: 100 });
         t.equal(kept.recovered, true);
+        t.equal(kept.recoveryFailure, undefined);
         t.same(kept.publications.map((p) => p.offset), [4, 5, 6]);
       });
 
@@ -278,7 +282,9 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         await engine.publish(topic, json(2), keep(10));
         await engine.publish(topic, json(3), normal);
         await engine.publish(topic, json(4), keep(10));
-        t.equal((await engine.history(topic, { since: { offset: 2, epoch }, limit: 100 })).recovered, false);
+        const across = await engine.history(topic, { since: { offset: 2, epoch }, limit: 100 });
+        t.equal(across.recovered, false);
+        t.equal(across.recoveryFailure, 'no-history');
         const after3 = await engine.history(topic, { since: { offset: 3, epoch }, limit: 100 });
         t.equal(after3.recovered, true);
         t.same(after3.publications.map((p) => p.offset), [4]);
@@ -291,6 +297,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         for (const offset of [2, -1, 0.5, Number.NaN]) {
           const result = await engine.history(topic, { since: { offset, epoch }, limit: 100 });
           t.equal(result.recovered, false, `offset ${offset}`);
+          t.equal(result.recoveryFailure, 'epoch-mismatch');
         }
       });
     });

@@ -22,7 +22,7 @@ const keep = (size: number, ttlMs = 1_000): HistoryRetention => ({ size, ttlMs }
 t.test('a new stream is at offset 0 and continuable from there', async (t) => {
   const stream = new TopicStream('a', 'e1');
   t.same(stream.position, { offset: 0, epoch: 'e1' });
-  t.same(stream.continueAfter({ offset: 0, epoch: 'e1' }, 10), { publications: [], recovered: true });
+  t.same(stream.continueAfter({ offset: 0, epoch: 'e1' }, 10), { recovered: true, publications: [] });
   t.same(stream.latest(10), []);
   t.equal(stream.retainedUntil, undefined);
 });
@@ -33,7 +33,7 @@ t.test('size keeps the newest publications; a smaller size later trims to it', a
   t.same(stream.latest(10).map((p) => p.offset), [3, 4, 5]);
   publish(stream, keep(1));
   t.same(stream.latest(10).map((p) => p.offset), [6]);
-  t.equal(stream.continueAfter({ offset: 4, epoch: 'e1' }, 10).recovered, false);
+  t.same(stream.continueAfter({ offset: 4, epoch: 'e1' }, 10), { recovered: false, publications: [], failure: 'expired' });
   t.same(stream.continueAfter({ offset: 5, epoch: 'e1' }, 10).publications.map((p) => p.offset), [6]);
 });
 
@@ -59,8 +59,20 @@ t.test('continueAfter refuses other epochs, positions ahead, and anything that i
     { offset: 0.5, epoch: 'e1' },
     { offset: Number.POSITIVE_INFINITY, epoch: 'e1' },
   ]) {
-    t.same(stream.continueAfter(since, 10), { publications: [], recovered: false }, JSON.stringify(since));
+    t.same(stream.continueAfter(since, 10), { recovered: false, publications: [], failure: 'epoch-mismatch' }, JSON.stringify(since));
   }
+});
+
+t.test('the failure names what broke the stream last: a trim or a publication not kept', async (t) => {
+  const stream = new TopicStream('a', 'e1');
+  publish(stream, keep(2));
+  publish(stream, undefined);
+  publish(stream, keep(2));
+  const since0 = { offset: 0, epoch: 'e1' };
+  t.same(stream.continueAfter(since0, 10), { recovered: false, publications: [], failure: 'no-history' });
+  publish(stream, keep(2));
+  publish(stream, keep(2)); // trims offset 3, past the unkept no. 2
+  t.same(stream.continueAfter(since0, 10), { recovered: false, publications: [], failure: 'expired' });
 });
 
 t.test('property: continueAfter agrees with a model of which offsets are kept', async (t) => {
