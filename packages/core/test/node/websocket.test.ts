@@ -1,0 +1,162 @@
+// The Node adapter's own duties: bufferedAmount and drain, close and keepalive timeouts, and the client's
+// handshake failures. The protocol rules themselves are tested sans-I/O in protocol.test.ts.
+import t from 'tap';
+import { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { connect, ErrorCode, type WebSocket } from '../../src/index.js';
+import { startEchoServer } from '../helpers/echo-peer.js';
+import { closed, opened } from '../helpers/events.js';
+import { rawRequest, rawServer, untilClosed, upgradeRequest } from '../helpers/raw-peer.js';
+
+function nextConnection(server: Awaited<ReturnType<typeof startEchoServer>>, index: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 5000;
+    const poll = (): void => {
+      const websocket = server.connections[index];
+      if (websocket !== undefined) return resolve(websocket);
+      if (Date.now() > deadline) return reject(new Error('no server connection'));
+      setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
+
+t.test('bufferedAmount counts what the kernel has not taken, and drain fires when it empties', async (t) => {
+  const server = await startEchoServer({ highWaterMark: 64 * 1024 });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  t.equal(response.status, 101);
+  const serverSide = await nextConnection(server, 0);
+
+  // The raw peer reads nothing (its socket is paused), so the kernel buffers fill and Node keeps the rest.
+  const chunk = Buffer.alloc(1024 * 1024, 1);
+  const results = new Set<string>();
+  for (let i = 0; i < 16; i++) results.add(serverSide.send(chunk));
+  t.ok(results.has('backpressure'), 'send reports backpressure');
+  t.ok(serverSide.bufferedAmount > 1024 * 1024, `bufferedAmount ${serverSide.bufferedAmount} holds the unsent bytes`);
+  t.ok(serverSide.bufferedAmount <= 16 * (1024 * 1024 + 10), 'and never more than was sent');
+
+  const drained = new Promise<void>((resolve) => serverSide.once('drain', () => resolve()));
+  response.socket.resume();
+  await drained;
+  t.equal(serverSide.bufferedAmount, 0, 'bufferedAmount is 0 after drain');
+  response.socket.destroy();
+});
+
+t.test('maxBackpressure: send drops while the buffer is over the limit', async (t) => {
+  const server = await startEchoServer({ maxBackpressure: 256 * 1024 });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  const results: string[] = [];
+  // 32 MiB in all: more than loopback's kernel buffers can take, so Node's buffer must grow.
+  for (let i = 0; i < 256; i++) results.push(serverSide.send(Buffer.alloc(128 * 1024)));
+  t.ok(results.includes('dropped'), 'later sends are dropped');
+  t.ok(serverSide.bufferedAmount < 256 * 1024 + 128 * 1024 + 100, `buffer stays within one message of the limit (${serverSide.bufferedAmount})`);
+  response.socket.destroy();
+});
+
+t.test('server closes and the peer never answers: the socket is destroyed after closeTimeout', async (t) => {
+  const server = await startEchoServer({ closeTimeout: 200 });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  response.socket.on('data', () => {}); // reads, but never sends a close frame back
+  response.socket.resume();
+  serverSide.close(1000, 'done');
+  const event = await closed(serverSide);
+  t.same(event, { code: 1006, reason: '', wasClean: false }, 'abnormal closure reported');
+  response.socket.destroy();
+});
+
+t.test('keepalive: a silent peer is closed after a ping interval without data', async (t) => {
+  const server = await startEchoServer({ pingInterval: 100 });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  const errors: string[] = [];
+  serverSide.on('error', (error) => errors.push(error.code));
+  const received = untilClosed(response.socket);
+  const event = await closed(serverSide, 5000);
+  t.equal(event.wasClean, false);
+  t.same(errors, [ErrorCode.keepaliveTimeout]);
+  const bytes = await received;
+  t.equal(bytes[0], 0x89, 'the peer was pinged first');
+});
+
+t.test('keepalive: a peer that answers pings stays connected', async (t) => {
+  const server = await startEchoServer({ pingInterval: 50 });
+  t.teardown(() => server.close());
+  const client = connect(server.url);
+  await opened(client);
+  const serverSide = await nextConnection(server, 0);
+  let pongs = 0;
+  serverSide.on('pong', () => pongs++);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.equal(serverSide.readyState, 1, 'still open');
+  t.ok(pongs >= 3, `our client answered ${pongs} pings`);
+  client.close(1000);
+  await closed(client);
+});
+
+t.test('client handshake failures end in error then close 1006', async (t) => {
+  const cases: [string, (socket: import('node:net').Socket) => void, string][] = [
+    ['server answers 403', (socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), ErrorCode.handshakeRejected],
+    [
+      'server sends a wrong Sec-WebSocket-Accept',
+      (socket) => socket.once('data', () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n')),
+      ErrorCode.handshakeInvalid,
+    ],
+    ['server never answers', () => {}, ErrorCode.handshakeTimeout],
+  ];
+  for (const [name, behave, code] of cases) {
+    await t.test(name, async (t) => {
+      const peer = await rawServer(behave);
+      t.teardown(() => peer.close());
+      const client = connect(`ws://127.0.0.1:${peer.port}/`, { handshakeTimeout: 300 });
+      const errors: string[] = [];
+      client.on('error', (error) => errors.push(error.code));
+      const event = await closed(client);
+      t.equal(event.code, 1006);
+      t.same(errors, [code]);
+    });
+  }
+});
+
+t.test('client fails when the server picks a subprotocol it did not offer', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'other.v1' });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  const { port } = wss.address() as AddressInfo;
+  const client = connect(`ws://127.0.0.1:${port}/`, { protocols: ['pubsub.v1'] });
+  const errors: string[] = [];
+  client.on('error', (error) => errors.push(error.code));
+  const event = await closed(client);
+  t.equal(event.code, 1006);
+  t.same(errors, [ErrorCode.unexpectedProtocol]);
+});
+
+t.test('our client talks to the ws package server', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+  wss.on('connection', (peer) => peer.on('message', (data, isBinary) => peer.send(data, { binary: isBinary })));
+  await new Promise((resolve) => wss.once('listening', resolve));
+  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  const { port } = wss.address() as AddressInfo;
+  const client = connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { threshold: 0 } });
+  await opened(client);
+  t.match(client.extensions, /^permessage-deflate/, 'deflate negotiated with ws');
+  const echoes: unknown[] = [];
+  const done = new Promise<void>((resolve) =>
+    client.on('message', (data, isBinary) => {
+      echoes.push(isBinary ? Buffer.from(data as Buffer).toString('hex') : data);
+      if (echoes.length === 3) resolve();
+    }),
+  );
+  client.send('κόσμε');
+  client.send(new Uint8Array([0, 255]));
+  client.send('x'.repeat(100_000));
+  await done;
+  t.same(echoes, ['κόσμε', '00ff', 'x'.repeat(100_000)]);
+  client.close(1000);
+  t.same(await closed(client), { code: 1000, reason: '', wasClean: true });
+});
