@@ -46,7 +46,9 @@ export class FrameParser {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
-  private mask: Buffer | undefined;
+  private readonly mask = new Uint8Array(4);
+  /** How much of `chunks[0]` is already consumed: header bytes are read in place, never sliced off. */
+  private headOffset = 0;
 
   constructor(options: FrameParserOptions) {
     this.options = { ...options };
@@ -83,7 +85,8 @@ export class FrameParser {
           break;
         case READ_LENGTH_16:
           if (this.buffered < 2) return undefined;
-          this.payloadLength = this.consume(2).readUInt16BE(0);
+          this.payloadLength = (this.byteAt(0) << 8) | this.byteAt(1);
+          this.skip(2);
           this.afterLength();
           break;
         case READ_LENGTH_64:
@@ -92,7 +95,8 @@ export class FrameParser {
           break;
         case READ_MASK:
           if (this.buffered < 4) return undefined;
-          this.mask = this.consume(4);
+          for (let i = 0; i < 4; i++) this.mask[i] = this.byteAt(i);
+          this.skip(4);
           this.state = READ_PAYLOAD;
           break;
         case READ_PAYLOAD:
@@ -105,9 +109,9 @@ export class FrameParser {
   }
 
   private readHeader(): void {
-    const header = this.consume(2);
-    const first = header[0]!;
-    const second = header[1]!;
+    const first = this.byteAt(0);
+    const second = this.byteAt(1);
+    this.skip(2);
     this.fin = (first & 0x80) !== 0;
     this.rsv1 = (first & 0x40) !== 0;
     this.opcode = first & 0x0f;
@@ -145,13 +149,14 @@ export class FrameParser {
   }
 
   private readLength64(): void {
-    const bytes = this.consume(8);
-    const high = bytes.readUInt32BE(0);
+    const high = ((this.byteAt(0) << 24) | (this.byteAt(1) << 16) | (this.byteAt(2) << 8) | this.byteAt(3)) >>> 0;
+    const low = ((this.byteAt(4) << 24) | (this.byteAt(5) << 16) | (this.byteAt(6) << 8) | this.byteAt(7)) >>> 0;
+    this.skip(8);
     // §5.2: "the most significant bit MUST be 0".
     if (high & 0x80000000) return this.fail(protocolError(ErrorCode.invalidLength, '64-bit length has its top bit set'));
     // Anything at or over 2^53 cannot be a JS length; it is certainly over any message limit.
     if (high > 0x1fffff) return this.fail(tooBig());
-    this.payloadLength = high * 0x100000000 + bytes.readUInt32BE(4);
+    this.payloadLength = high * 0x100000000 + low;
     this.afterLength();
   }
 
@@ -165,7 +170,7 @@ export class FrameParser {
 
   private readPayload(): Frame {
     const payload = this.payloadLength === 0 ? EMPTY : this.consume(this.payloadLength);
-    if (this.masked && payload.length > 0) applyMask(payload, this.mask!);
+    if (this.masked && payload.length > 0) applyMask(payload, this.mask);
     this.state = READ_HEADER;
     return { fin: this.fin, rsv1: this.rsv1, opcode: this.opcode, payload };
   }
@@ -175,31 +180,57 @@ export class FrameParser {
     this.state = FAILED;
     this.chunks.length = 0;
     this.buffered = 0;
+    this.headOffset = 0;
   }
 
-  /** Takes `n` bytes off the front, copying only when they span chunks. */
-  private consume(n: number): Buffer {
+  /** The `i`-th unconsumed byte; callers have checked that `buffered > i`. */
+  private byteAt(i: number): number {
+    let index = this.headOffset + i;
+    let chunk = 0;
+    while (index >= this.chunks[chunk]!.length) index -= this.chunks[chunk++]!.length;
+    return this.chunks[chunk]![index]!;
+  }
+
+  /** Drops `n` bytes off the front. */
+  private skip(n: number): void {
     this.buffered -= n;
+    let remaining = this.headOffset + n;
+    let used = 0;
+    while (used < this.chunks.length && remaining >= this.chunks[used]!.length) remaining -= this.chunks[used++]!.length;
+    if (used > 0) this.chunks.splice(0, used);
+    this.headOffset = remaining;
+  }
+
+  /** Takes `n` bytes off the front as one buffer, a view when they lie in one chunk, else a copy. */
+  private consume(n: number): Buffer {
     const head = this.chunks[0]!;
-    if (n === head.length) return this.chunks.shift()!;
-    if (n < head.length) {
-      this.chunks[0] = head.subarray(n);
-      return head.subarray(0, n);
+    const start = this.headOffset;
+    if (start + n <= head.length) {
+      const view = start === 0 && n === head.length ? head : head.subarray(start, start + n);
+      this.skip(n);
+      return view;
     }
+    this.buffered -= n;
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     let used = 0;
+    let offset = start;
     // Walk the list and drop the used chunks with one splice: a shift per chunk is quadratic when a large
     // frame arrives in many small reads (64 KiB fed a byte at a time took seconds).
     while (filled < n) {
       const chunk = this.chunks[used]!;
-      const take = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, take);
+      const take = Math.min(chunk.length - offset, n - filled);
+      chunk.copy(out, filled, offset, offset + take);
       filled += take;
-      if (take === chunk.length) used++;
-      else this.chunks[used] = chunk.subarray(take);
+      if (offset + take === chunk.length) {
+        used++;
+        offset = 0;
+      } else {
+        offset += take;
+      }
     }
     this.chunks.splice(0, used);
+    this.headOffset = offset;
     return out;
   }
 }

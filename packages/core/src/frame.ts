@@ -50,12 +50,32 @@ export function encodeFrame(options: EncodeFrameOptions): Buffer[] {
     out.writeUInt32BE(Math.floor(length / 0x100000000), 2);
     out.writeUInt32BE(length >>> 0, 6);
   }
-  if (mask !== undefined) out.set(mask.subarray(0, 4), headerLength - 4);
   if (!merge) return [out, toBuffer(payload)];
 
-  out.set(payload, headerLength);
-  if (mask !== undefined) applyMask(out.subarray(headerLength), mask);
+  if (mask === undefined) {
+    copyInto(out, payload, headerLength);
+    return [out];
+  }
+  const maskAt = headerLength - 4;
+  out[maskAt] = mask[0]!;
+  out[maskAt + 1] = mask[1]!;
+  out[maskAt + 2] = mask[2]!;
+  out[maskAt + 3] = mask[3]!;
+  if (length < SMALL_PAYLOAD) {
+    // Mask while copying: one pass over a short payload instead of a copy and then a second pass.
+    for (let i = 0; i < length; i++) out[headerLength + i] = payload[i]! ^ mask[i & 3]!;
+  } else {
+    copyInto(out, payload, headerLength);
+    applyMask(out.subarray(headerLength), mask);
+  }
   return [out];
+}
+
+/** Below this size masking while copying beats a native copy followed by a masking pass. */
+const SMALL_PAYLOAD = 128;
+
+function copyInto(target: Buffer, source: Uint8Array, offset: number): void {
+  target.set(source, offset);
 }
 
 function toBuffer(data: Uint8Array): Buffer {

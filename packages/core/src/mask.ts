@@ -5,6 +5,12 @@
  * Works word-at-a-time where the buffer's alignment allows it: masking sits on the hot path of every
  * client-to-server byte, and a 32-bit XOR does four bytes per step.
  */
+/**
+ * Below this length the byte loop wins: the word path allocates typed-array views, which costs more
+ * than it saves on short payloads.
+ */
+const WORD_PATH_MIN = 512;
+
 export function applyMask(data: Uint8Array, mask: Uint8Array): void {
   const length = data.length;
   const m0 = mask[0]!;
@@ -12,7 +18,7 @@ export function applyMask(data: Uint8Array, mask: Uint8Array): void {
   const m2 = mask[2]!;
   const m3 = mask[3]!;
   let i = 0;
-  if (length >= 32) {
+  if (length >= WORD_PATH_MIN) {
     // Bytes up to the first 4-byte boundary, so the Uint32Array view below is aligned.
     const lead = (4 - (data.byteOffset & 3)) & 3;
     for (; i < lead; i++) data[i] = data[i]! ^ mask[i & 3]!;
