@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { Role } from '../src/constants.js';
 import { ErrorCode } from '../src/errors.js';
+import { PerMessageDeflate, type DeflateParams } from '../src/extensions/permessage-deflate.js';
 import { Protocol, type MessageCompressor, type ProtocolEvent } from '../src/protocol.js';
 import { closeBody, rawFrame } from './helpers/frames.js';
 import { shown, toHex } from './helpers/hex.js';
@@ -18,9 +19,28 @@ const peerOf = (role: Role): Role => (role === 'client' ? 'server' : 'client');
  */
 interface Variant {
   name: string;
-  compressors(): { sender: MessageCompressor | undefined; receiver: MessageCompressor | undefined };
+  compressors(senderRole: Role, receiverRole: Role): { sender: MessageCompressor | undefined; receiver: MessageCompressor | undefined };
 }
-const variants: Variant[] = [{ name: 'no extension', compressors: () => ({ sender: undefined, receiver: undefined }) }];
+
+/** A negotiated permessage-deflate pair; threshold 0 so every whole message is compressed. */
+function deflatePair(params: DeflateParams): Variant['compressors'] {
+  return (senderRole, receiverRole) => ({
+    sender: new PerMessageDeflate(senderRole, params, { threshold: 0 }),
+    receiver: new PerMessageDeflate(receiverRole, params, { threshold: 0, maxInflatedSize: 1 << 24 }),
+  });
+}
+
+const variants: Variant[] = [
+  { name: 'no extension', compressors: () => ({ sender: undefined, receiver: undefined }) },
+  {
+    name: 'permessage-deflate with context takeover',
+    compressors: deflatePair({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }),
+  },
+  {
+    name: 'permessage-deflate, no context takeover, 9-bit windows',
+    compressors: deflatePair({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9, clientMaxWindowBits: 9 }),
+  },
+];
 
 // ---- arbitraries --------------------------------------------------------------------------------------
 
@@ -133,7 +153,7 @@ for (const variant of variants) {
             fc.array(fc.nat(), { maxLength: 10 }),
             fc.integer(),
             (messages, streamCuts, replyCuts, maskSeed) => {
-              const { sender: senderCompressor, receiver: receiverCompressor } = variant.compressors();
+              const { sender: senderCompressor, receiver: receiverCompressor } = variant.compressors(senderRole, receiverRole);
               const sender = new Protocol({ role: senderRole, generateMask: seededMasks(maskSeed), compressor: senderCompressor });
               const receiver = new Protocol({ role: receiverRole, generateMask: seededMasks(~maskSeed), compressor: receiverCompressor });
 
@@ -306,4 +326,42 @@ t.test('robustness: the random-frame generator reaches every outcome', async (t)
     { numRuns: 1000, seed: 42 },
   );
   t.same([...seen].sort(), ['binary', 'close', 'error 1002', 'error 1007', 'error 1009', 'ping', 'pong', 'text']);
+});
+
+t.test('RFC 7692 §6.1 property: a compressed message split into random fragments (RSV1 on the first only) and random chunks inflates to the original', async (t) => {
+  const params: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(size, fc.integer(), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean()), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      (messages, streamCuts) => {
+        const clientSide = new PerMessageDeflate('client', params);
+        const server = new Protocol({ role: 'server', compressor: new PerMessageDeflate('server', params, { maxInflatedSize: 1 << 24 }) });
+        const frames: Buffer[] = [];
+        const expected: PlainEvent[] = [];
+        for (const [length, seed, cuts, isText] of messages) {
+          const original = isText ? Buffer.from(textOfSize(length, 'aκ🚀'), 'utf8') : fill(length, seed);
+          const compressed = clientSide.compress(original);
+          const bounds = [0, ...cuts.map((cut) => cut % (compressed.length + 1)).sort((a, b) => a - b), compressed.length];
+          for (let i = 0; i + 1 < bounds.length; i++) {
+            frames.push(
+              rawFrame({
+                fin: i + 2 === bounds.length,
+                rsv: i === 0 ? 0b100 : 0,
+                opcode: i === 0 ? (isText ? 0x1 : 0x2) : 0x0,
+                payload: compressed.subarray(bounds[i], bounds[i + 1]),
+                mask: fixedMask()(),
+              }),
+            );
+          }
+          expected.push(isText ? { type: 'text', data: original.toString('utf8') } : { type: 'binary', data: shown(original) });
+        }
+        const received = plain(feedChunks(server, cutStream(Buffer.concat(frames), streamCuts)));
+        clientSide.close();
+        return JSON.stringify(received) === JSON.stringify(expected);
+      },
+    ),
+    { numRuns: 200 },
+  );
+  t.pass('every compressed, fragmented, chunked message inflated to its original');
 });
