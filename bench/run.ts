@@ -1,8 +1,14 @@
 // `pnpm bench`: every benchmark prints our figure beside a baseline measured in the same run.
 import { benchCore } from './core.js';
+import { benchMemory } from './memory.js';
+import { benchTopicTrie } from './topic-trie.js';
 import type { BenchResult } from './harness.js';
 
-const suites: [string, () => Promise<BenchResult>][] = [['core', benchCore]];
+const suites: [string, () => Promise<BenchResult>][] = [
+  ['core', benchCore],
+  ['memory', benchMemory],
+  ['topics', benchTopicTrie],
+];
 const only = process.argv[2];
 
 for (const [key, suite] of suites) {

@@ -97,7 +97,7 @@ export class Protocol {
     this.role = options.role;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.compressor = options.compressor;
-    this.generateMask = options.generateMask ?? defaultMaskGenerator();
+    this.generateMask = options.generateMask ?? nextPooledMask;
     this.parser = new FrameParser({
       role: this.role,
       allowRsv1: this.compressor !== undefined,
@@ -443,20 +443,20 @@ function toBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+// §5.3 asks for masking keys unpredictable to the network; crypto randomness satisfies that.
+const maskPool = Buffer.allocUnsafe(4096);
+let maskPoolOffset = maskPool.length;
+
 /**
- * Masking keys from a pooled random buffer: one crypto call per 1024 frames instead of one per frame.
- * §5.3 asks for keys unpredictable to the network; crypto randomness satisfies that.
+ * Masking keys from one process-wide pool of random bytes: one crypto call per 1024 frames, and no
+ * per-connection buffer (a server holds many connections and never masks).
  */
-function defaultMaskGenerator(): () => Uint8Array {
-  const pool = Buffer.allocUnsafe(4096);
-  let offset = pool.length;
-  return () => {
-    if (offset === pool.length) {
-      randomFillSync(pool);
-      offset = 0;
-    }
-    const mask = pool.subarray(offset, offset + 4);
-    offset += 4;
-    return mask;
-  };
+function nextPooledMask(): Uint8Array {
+  if (maskPoolOffset === maskPool.length) {
+    randomFillSync(maskPool);
+    maskPoolOffset = 0;
+  }
+  const mask = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4);
+  maskPoolOffset += 4;
+  return mask;
 }
