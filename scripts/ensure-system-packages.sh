@@ -18,6 +18,7 @@ wanted=(
   "/usr/sbin/lighttpd|lighttpd"
   "g++|g++"
   "pkg-config|pkg-config"
+  "openssl|openssl"
 )
 
 missing=()
