@@ -219,6 +219,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   private dispatch(events: ProtocolEvent[]): void {
+    // The protocol reads a whole chunk before any event is emitted, so it may already have answered a
+    // close frame, or failed, behind the messages of this batch. They are still delivered, but nothing can
+    // be sent after our close frame (RFC 6455 §5.5.1): readyState must say so before a message handler
+    // runs, or a handler that checks it would call send and throw.
+    if (this.readyState === ReadyState.OPEN && this.protocolState!.closeSent) this.readyState = ReadyState.CLOSING;
     for (const event of events) {
       switch (event.type) {
         case 'text':

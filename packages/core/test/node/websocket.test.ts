@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, ErrorCode, type WebSocket } from '../../src/index.js';
 import { startEchoServer } from '../helpers/echo-peer.js';
 import { closed, opened } from '../helpers/events.js';
+import { closeBody, rawFrame } from '../helpers/frames.js';
 import { rawRequest, rawServer, untilClosed, upgradeRequest } from '../helpers/raw-peer.js';
 
 function nextConnection(server: Awaited<ReturnType<typeof startEchoServer>>, index: number): Promise<WebSocket> {
@@ -159,4 +160,28 @@ t.test('our client talks to the ws package server', async (t) => {
   t.same(echoes, ['κόσμε', '00ff', 'x'.repeat(100_000)]);
   client.close(1000);
   t.same(await closed(client), { code: 1000, reason: '', wasClean: true });
+});
+
+t.test('a message and a close frame in one TCP read: the message handler already sees CLOSING', async (t) => {
+  // The protocol answers the close frame while reading the chunk, before the message is emitted; send()
+  // would throw ERR_WS_NOT_OPEN there, so readyState must not say OPEN to the handler.
+  for (const trailer of ['close', 'invalid frame'] as const) {
+    await t.test(`message followed by ${trailer}`, async (t) => {
+      const server = await startEchoServer();
+      t.teardown(() => server.close());
+      const response = await rawRequest(server.port, upgradeRequest());
+      const serverSide = await nextConnection(server, 0);
+      const states: number[] = [];
+      serverSide.prependListener('message', () => states.push(serverSide.readyState));
+      const received = untilClosed(response.socket);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const last = trailer === 'close' ? rawFrame({ opcode: 0x8, payload: closeBody(1000), mask }) : rawFrame({ opcode: 0x3, mask });
+      response.socket.write(Buffer.concat([rawFrame({ opcode: 0x1, payload: 'hi', mask }), last]));
+      const event = await closed(serverSide);
+      t.same(states, [2], 'the handler ran in CLOSING, and the echo peer did not send');
+      t.equal(event.code, trailer === 'close' ? 1000 : 1002);
+      const bytes = await received;
+      t.equal(bytes.toString('hex'), trailer === 'close' ? '880203e8' : '880203ea', 'only the close frame went out');
+    });
+  }
 });
