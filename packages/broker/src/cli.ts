@@ -1,4 +1,34 @@
-// The `switchboard` command. The broker service lands with its own issue; until then the command exists
-// so that the README's start line has something to run.
-process.stderr.write('switchboard: broker not implemented yet\n');
-process.exitCode = 1;
+import { ConfigError, configHelp, loadConfig } from './config.js';
+import { startServer } from './server.js';
+
+/**
+ * The `switchboard` command: `switchboard --port 8080`. Every option is a flag and an environment
+ * variable (`switchboard --help`); a bad value stops startup naming the field (exit code 2).
+ */
+const usage = `Usage: switchboard [options]
+
+Runs a Switchboard broker node: pubsub.v1 over WebSocket on ws://HOST:PORT/ws, plus
+GET /healthz, GET /readyz, GET /metrics and POST /publish. SIGTERM shuts down gracefully.
+Flags override environment variables. Sizes accept KiB/MiB suffixes, durations ms/s/m.
+`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage}\n${configHelp()}\n`);
+    return;
+  }
+  try {
+    const config = loadConfig({ argv });
+    await startServer(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`switchboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,1 +1,46 @@
-export {};
+/**
+ * `@switchboard/broker`: the pubsub.v1 broker service. Public API only; see docs/protocol.md for the wire
+ * protocol and `switchboard --help` for every option.
+ */
+export { buildApp } from './app.js';
+export { startServer, type RunningServer, type StartOptions } from './server.js';
+export { Broker, type BrokerDeps, type BrokerState, type ShutdownOptions, createEngine, serverLimits } from './broker.js';
+export {
+  type Config,
+  type ConfigInput,
+  ConfigError,
+  type LoadConfigOptions,
+  type LogLevel,
+  type SlowConsumerRule,
+  configDefaults,
+  configHelp,
+  createConfig,
+  loadConfig,
+} from './config.js';
+export {
+  type AuthFailureCode,
+  type AuthHook,
+  type AuthOutcome,
+  type AuthRequest,
+  type Identity,
+  builtinAuthenticator,
+} from './auth/authenticator.js';
+export { type JwtOptions, type JwtResult, type VerifiedToken, signJwt, verifyJwt } from './auth/jwt.js';
+export { type Grants, Permissions } from './auth/permissions.js';
+export type {
+  Engine,
+  EngineHandler,
+  HistoryQuery,
+  HistoryResult,
+  HistoryRetention,
+  Payload,
+  Publication,
+  PublishOptions,
+  PublishResult,
+  StreamPosition,
+} from './engine/engine.js';
+export { MemoryEngine, type MemoryEngineOptions } from './engine/engine-memory.js';
+export { MemoryCluster, type MemoryClusterOptions } from './engine/engine-memory-cluster.js';
+export { BrokerError, BrokerErrorCode } from './errors.js';
+export type { OverflowPolicy } from './connection/send-queue.js';
+export { BrokerStats } from './stats.js';

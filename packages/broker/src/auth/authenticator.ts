@@ -1,0 +1,119 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/client/protocol';
+import type { Config } from '../config.js';
+import { verifyJwt } from './jwt.js';
+import type { Grants } from './permissions.js';
+
+/** What is being authenticated. */
+export interface AuthRequest {
+  /** `connect`: a WebSocket upgrade; `refresh`: a `refresh` message on an open connection; `http`: POST /publish. */
+  readonly kind: 'connect' | 'refresh' | 'http';
+  /** The presented token (protocol.md §2.2), or undefined when none was presented. */
+  readonly token: string | undefined;
+  /** The request headers (for `refresh`: those of the connection's upgrade). */
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+}
+
+/** Who is connected and what they may do. */
+export interface Identity {
+  /** For logs; e.g. the JWT `sub`. */
+  readonly subject?: string | undefined;
+  readonly grants: Grants;
+  /** When the credentials expire, in ms since the Unix epoch (protocol.md §9); undefined: never. */
+  readonly expiresAt?: number | undefined;
+}
+
+export type AuthFailureCode = typeof ProtocolErrorCode.invalidToken | typeof ProtocolErrorCode.tokenExpired | typeof ProtocolErrorCode.forbidden;
+
+export type AuthOutcome =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly code: AuthFailureCode; readonly message: string };
+
+/**
+ * The authentication hook: decides who a request is and what it may do. Called for every upgrade, every
+ * `refresh` and every POST /publish. May be async (e.g. a session lookup); its time counts against the
+ * handshake timeout. Must not throw: a throw or rejection is treated as `forbidden` and logged.
+ *
+ * Outcomes at the handshake: `invalid_token` and `token_expired` answer 401 (code `invalid_token`, or close
+ * 4401 when configured), `forbidden` answers 403. On `refresh` they are the `error` code.
+ */
+export type AuthHook = (request: AuthRequest) => AuthOutcome | Promise<AuthOutcome>;
+
+/**
+ * The built-in authentication: HS256 JWTs when `jwtSecret` is set (claims `publish` / `subscribe` grant
+ * patterns, `exp` sets the expiry), and anonymous access with the configured grants when allowed and no
+ * token is presented.
+ */
+export function builtinAuthenticator(
+  config: Pick<
+    Config,
+    'jwtSecret' | 'jwtIssuer' | 'jwtAudience' | 'jwtClockToleranceMs' | 'allowAnonymous' | 'anonymousPublish' | 'anonymousSubscribe'
+  >,
+  now: () => number = Date.now,
+): AuthHook {
+  const anonymous: Identity = { grants: { publish: config.anonymousPublish, subscribe: config.anonymousSubscribe } };
+  const { jwtSecret } = config;
+  return (request) => {
+    if (request.token === undefined) {
+      return config.allowAnonymous
+        ? { ok: true, identity: anonymous }
+        : { ok: false, code: ProtocolErrorCode.invalidToken, message: 'a token is required' };
+    }
+    if (jwtSecret === undefined) {
+      return { ok: false, code: ProtocolErrorCode.invalidToken, message: 'this server does not accept tokens (no JWT secret configured)' };
+    }
+    const result = verifyJwt(request.token, {
+      secret: jwtSecret,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      clockToleranceMs: config.jwtClockToleranceMs,
+      now,
+    });
+    if (!result.ok) return { ok: false, code: result.code, message: result.message };
+    const { subject, grants, expiresAt } = result.token;
+    return { ok: true, identity: { subject, grants, expiresAt } };
+  };
+}
+
+/** Runs a hook defensively: a throw or a malformed outcome becomes `forbidden`, never a crash. */
+export async function runAuthHook(hook: AuthHook, request: AuthRequest): Promise<AuthOutcome & { readonly hookError?: unknown }> {
+  try {
+    const outcome = await hook(request);
+    if (typeof outcome !== 'object' || outcome === null || typeof outcome.ok !== 'boolean') {
+      return { ok: false, code: ProtocolErrorCode.forbidden, message: 'authentication failed', hookError: new TypeError('auth hook returned no outcome') };
+    }
+    return outcome;
+  } catch (error) {
+    return { ok: false, code: ProtocolErrorCode.forbidden, message: 'authentication failed', hookError: error };
+  }
+}
+
+/**
+ * The token a request presents (protocol.md §2.2): `Authorization: Bearer <token>` first, then a
+ * `bearer.<token>` entry of `Sec-WebSocket-Protocol` (WebSocket upgrades only).
+ */
+export function tokenFromHeaders(headers: IncomingHttpHeaders, allowProtocolEntry: boolean): string | undefined {
+  const authorization = headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+    // A malformed Authorization header is a bad credential, not a missing one.
+    return match === null ? '' : match[1];
+  }
+  if (!allowProtocolEntry) return undefined;
+  for (const entry of offeredProtocols(headers)) {
+    if (entry.startsWith(BEARER_PROTOCOL_PREFIX)) return entry.slice(BEARER_PROTOCOL_PREFIX.length);
+  }
+  return undefined;
+}
+
+/** The entries of `Sec-WebSocket-Protocol` (repeated headers joined), trimmed, empty ones skipped. */
+export function offeredProtocols(headers: IncomingHttpHeaders): string[] {
+  const value = headers['sec-websocket-protocol'];
+  if (value === undefined) return [];
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  return joined
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}

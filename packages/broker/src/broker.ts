@@ -1,0 +1,359 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits } from '@switchboard/client/protocol';
+import { type PerMessageDeflateOptions, handleUpgrade, negotiateDeflate, parseExtensions } from '@switchboard/core';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
+import { ConfigError, type Config, policyMatcher } from './config.js';
+import { Session } from './connection/session.js';
+import type { Engine } from './engine/engine.js';
+import { MemoryCluster } from './engine/engine-memory-cluster.js';
+import { MemoryEngine } from './engine/engine-memory.js';
+import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
+import { createMetricsRegistry } from './http/metrics.js';
+import { Hub } from './hub/hub.js';
+import { BrokerStats } from './stats.js';
+
+export interface BrokerDeps {
+  /**
+   * The cross-node engine.
+   * @default from the config: the in-memory engine when `REDIS_URL` is unset.
+   */
+  readonly engine?: Engine;
+  /**
+   * Custom authentication, replacing the built-in JWT / anonymous check (which it may call itself: see
+   * `builtinAuthenticator`).
+   */
+  readonly authenticate?: AuthHook;
+  /** @default a pino logger at `config.logLevel` writing to stdout */
+  readonly logger?: Logger;
+  /**
+   * Wall clock, ms since the Unix epoch: token expiry, chunk timeouts.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+}
+
+export type BrokerState = 'running' | 'draining' | 'closed';
+
+export interface ShutdownOptions {
+  /** How long queues may flush before clients are closed. @default config.shutdownDrainMs */
+  readonly drainMs?: number;
+  /** Window over which the 4100 closes are spread. @default config.shutdownSpreadMs */
+  readonly spreadMs?: number;
+}
+
+/**
+ * The engine for a configuration: in-memory without `REDIS_URL`. The Redis engine arrives with issue 4;
+ * until then a configured `REDIS_URL` stops startup rather than silently running a single-node broker.
+ */
+export function createEngine(config: Pick<Config, 'redisUrl' | 'idempotencyWindowMs'>): Engine {
+  if (config.redisUrl !== undefined) {
+    throw new ConfigError('REDIS_URL (--redis-url)', 'redis engine not available yet; unset REDIS_URL to run the in-memory engine (one node)');
+  }
+  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs: config.idempotencyWindowMs }) });
+}
+
+/** The limits announced in `welcome` (protocol.md §12). */
+export function serverLimits(config: Config): ServerLimits {
+  return {
+    maxMessageBytes: config.maxMessageBytes,
+    chunkBytes: config.chunkBytes,
+    maxFrameBytes: config.maxFrameBytes,
+    maxSubscriptions: config.maxSubscriptions,
+    maxConcurrentTransfers: config.maxConcurrentTransfers,
+    maxIncompleteBytes: config.maxIncompleteBytes,
+    chunkTimeoutMs: config.chunkTimeoutMs,
+    idempotencyWindowMs: config.idempotencyWindowMs,
+    tokenGraceMs: config.tokenGraceMs,
+    ...(config.publishRatePerSecond > 0 ? { publishRate: { perSecond: config.publishRatePerSecond, burst: config.publishRateBurst } } : {}),
+  };
+}
+
+/**
+ * One broker node without its HTTP listener: the hub and engine, the open sessions, the upgrade handling,
+ * metrics, and graceful shutdown. `buildApp` wires it into fastify.
+ */
+export class Broker {
+  readonly config: Config;
+  readonly hub: Hub;
+  readonly engine: Engine;
+  readonly stats = new BrokerStats();
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly limits: ServerLimits;
+  readonly authenticate: AuthHook;
+  private readonly now: () => number;
+  private readonly sessionsById = new Map<string, Session>();
+  private readonly originAllowed: (origin: string | undefined) => boolean;
+  private readonly closeWaiters = new Set<() => void>();
+  private pendingHandshakes = 0;
+  private currentState: BrokerState = 'running';
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(config: Config, deps: BrokerDeps = {}) {
+    this.config = config;
+    this.logger = deps.logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
+    this.now = deps.now ?? Date.now;
+    this.engine = deps.engine ?? createEngine(config);
+    this.limits = serverLimits(config);
+    this.authenticate = deps.authenticate ?? builtinAuthenticator(config, this.now);
+    this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
+    this.hub = new Hub({
+      engine: this.engine,
+      stats: this.stats,
+      logger: this.logger,
+      chunkBytes: config.chunkBytes,
+      policyFor: policyMatcher(config),
+      history: config.historySize > 0 ? { size: config.historySize, ttlMs: config.historyTtlMs } : undefined,
+      deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
+    });
+    this.metrics = createMetricsRegistry(
+      {
+        stats: this.stats,
+        connections: () => this.sessionsById.size,
+        subscriptions: () => this.hub.subscriptionCount,
+        patterns: () => this.hub.patternCount,
+        queues: () => this.queueFigures(),
+      },
+      { node: config.nodeName },
+    );
+  }
+
+  get state(): BrokerState {
+    return this.currentState;
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.sessionsById.size;
+  }
+
+  sessions(): IterableIterator<Session> {
+    return this.sessionsById.values();
+  }
+
+  session(connectionId: string): Session | undefined {
+    return this.sessionsById.get(connectionId);
+  }
+
+  /** Starts the engine. */
+  async start(): Promise<void> {
+    await this.hub.start();
+    this.logger.info({ engine: this.engine.constructor.name }, 'engine started');
+  }
+
+  /** Ready to take traffic: running, and the engine proves it can publish and deliver. */
+  async ready(): Promise<{ ready: boolean; reason?: string }> {
+    if (this.currentState !== 'running') return { ready: false, reason: 'shutting down' };
+    if (!(await this.engine.ready())) return { ready: false, reason: 'engine not ready' };
+    return { ready: true };
+  }
+
+  /** Whether fan-out queues are so full that backends must slow down (POST /publish answers 429). */
+  get saturated(): boolean {
+    return this.stats.queuedBytes >= this.config.httpPublishSaturationBytes;
+  }
+
+  /** The `upgrade` listener for the HTTP server. Never throws; every refusal is an HTTP answer. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A peer resetting during the handshake is routine; the socket's close tells the rest.
+    socket.on('error', () => undefined);
+    this.upgrade(request, socket, head).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'upgrade failed');
+      if (!socket.destroyed) refuseUpgrade(socket, 500, ProtocolErrorCode.internal, 'internal error');
+    });
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { config, stats } = this;
+    const retryAfter = { 'Retry-After': String(config.httpRetryAfterSeconds) };
+    const refuse = (status: number, code: ProtocolErrorCode | 'not_found', message: string, headers?: Record<string, string>): void => {
+      stats.increment(stats.handshakeRejections, code);
+      this.logger.debug({ status, code, message }, 'upgrade refused');
+      refuseUpgrade(socket, status, code, message, headers);
+    };
+    if (pathOf(request.url) !== config.wsPath) return refuse(404, 'not_found', `the WebSocket endpoint is ${config.wsPath}`);
+    if (this.currentState !== 'running') return refuse(503, ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
+    if (this.sessionsById.size + this.pendingHandshakes >= config.maxConnections) {
+      return refuse(503, ProtocolErrorCode.unavailable, `connection limit ${config.maxConnections} reached`, retryAfter);
+    }
+    const { headers } = request;
+    if (checkSubprotocol(headers, config.allowMissingSubprotocol) === 'refused') {
+      return refuse(400, ProtocolErrorCode.unsupportedProtocol, `offer Sec-WebSocket-Protocol: ${SUBPROTOCOL}`);
+    }
+    const origin = Array.isArray(headers.origin) ? headers.origin.join(', ') : headers.origin;
+    if (!this.originAllowed(origin)) return refuse(403, ProtocolErrorCode.forbidden, 'origin not allowed');
+
+    this.pendingHandshakes++;
+    let outcome: Awaited<ReturnType<typeof runAuthHook>> | 'timeout';
+    try {
+      const authentication = runAuthHook(this.authenticate, {
+        kind: 'connect',
+        token: tokenFromHeaders(headers, true),
+        headers,
+        remoteAddress: request.socket.remoteAddress,
+      });
+      outcome = await withTimeout(authentication, config.handshakeTimeoutMs);
+    } finally {
+      this.pendingHandshakes--;
+    }
+    if (socket.destroyed) return;
+    if (outcome === 'timeout') return refuse(503, ProtocolErrorCode.unavailable, 'the handshake timed out (authentication)', retryAfter);
+    if (this.currentState !== 'running') return refuse(503, ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
+    let closeWith: { code: number; reason: string } | undefined;
+    const identity = outcome.ok ? outcome.identity : undefined;
+    if (!outcome.ok) {
+      if (outcome.hookError !== undefined) this.logger.error({ err: outcome.hookError }, 'auth hook failed');
+      if (outcome.code === ProtocolErrorCode.forbidden) return refuse(403, ProtocolErrorCode.forbidden, outcome.message);
+      if (!config.authFailureAfterUpgrade) {
+        return refuse(401, ProtocolErrorCode.invalidToken, outcome.message, { 'WWW-Authenticate': 'Bearer' });
+      }
+      // protocol.md §2.2: browsers cannot read a 401, so report it after the upgrade.
+      closeWith = { code: ProtocolCloseCode.unauthorized, reason: outcome.message.slice(0, 120) };
+    }
+
+    const deflate: PerMessageDeflateOptions | false = config.perMessageDeflate ? { threshold: config.deflateThresholdBytes } : false;
+    const websocket = handleUpgrade(request, socket, head, {
+      protocols: [SUBPROTOCOL],
+      perMessageDeflate: deflate,
+      maxMessageSize: config.maxFrameBytes,
+      highWaterMark: config.highWaterMarkBytes,
+      closeTimeout: config.closeTimeoutMs,
+    });
+    if (websocket === undefined) {
+      stats.increment(stats.handshakeRejections, ProtocolErrorCode.badRequest);
+      return;
+    }
+    if (closeWith !== undefined || identity === undefined) {
+      stats.increment(stats.handshakeRejections, ProtocolErrorCode.invalidToken);
+      websocket.on('error', () => undefined);
+      websocket.close(closeWith?.code ?? ProtocolCloseCode.unauthorized, closeWith?.reason ?? 'unauthorized');
+      return;
+    }
+    const connectionId = `c_${randomBytes(12).toString('base64url')}`;
+    const session = new Session(
+      {
+        websocket,
+        connectionId,
+        identity,
+        headers,
+        remoteAddress: request.socket.remoteAddress,
+        variant: this.hub.variantFor(deflate === false ? undefined : negotiatedWindowBits(headers['sec-websocket-extensions'], deflate)),
+      },
+      {
+        config,
+        hub: this.hub,
+        stats,
+        logger: this.logger,
+        authenticate: this.authenticate,
+        limits: this.limits,
+        now: this.now,
+        monotonicNow: () => performance.now(),
+        onClosed: (closed) => this.forget(closed),
+      },
+    );
+    this.sessionsById.set(connectionId, session);
+    stats.connectionsOpened++;
+    this.logger.debug({ connectionId, subject: identity.subject, remoteAddress: request.socket.remoteAddress }, 'connection opened');
+    session.start();
+  }
+
+  private forget(session: Session): void {
+    this.sessionsById.delete(session.connectionId);
+    if (this.sessionsById.size === 0) {
+      for (const resolve of this.closeWaiters) resolve();
+      this.closeWaiters.clear();
+    }
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections (503) and report not ready, let every queue flush for up to
+   * `drainMs`, then close each connection with 4100 (`shutdown`, "reconnect now"), spread evenly over
+   * `spreadMs` so the clients do not all land on the next node in the same instant. Resolves when every
+   * connection has ended (a peer that does not finish the closing handshake is cut after `closeTimeoutMs`).
+   * Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown(options.drainMs ?? this.config.shutdownDrainMs, options.spreadMs ?? this.config.shutdownSpreadMs);
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(drainMs: number, spreadMs: number): Promise<void> {
+    this.currentState = 'draining';
+    this.logger.info({ connections: this.sessionsById.size, drainMs, spreadMs }, 'shutting down: draining queues');
+    const deadline = performance.now() + drainMs;
+    while (performance.now() < deadline && [...this.sessionsById.values()].some((session) => !session.flushed)) {
+      await sleep(Math.min(20, Math.max(1, deadline - performance.now())));
+    }
+    const sessions = [...this.sessionsById.values()];
+    const allClosed = this.sessionsById.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.closeWaiters.add(resolve));
+    const step = sessions.length > 1 ? spreadMs / (sessions.length - 1) : 0;
+    for (const [index, session] of sessions.entries()) {
+      // Closing in order of arrival spreads reconnects evenly; sessions that ended meanwhile are skipped.
+      if (index > 0 && step > 0) await sleep(step);
+      session.close(ProtocolCloseCode.shutdown, 'server shutting down');
+    }
+    // Every close ends within closeTimeoutMs (core destroys the socket); wait a little longer at most.
+    const bound = new AbortController();
+    await Promise.race([allClosed, sleep(this.config.closeTimeoutMs + 1000, undefined, { signal: bound.signal }).catch(() => undefined)]);
+    bound.abort();
+    this.logger.info('shutdown: connections closed');
+  }
+
+  /** Stops the engine and releases shared resources. Call after `shutdown`. */
+  async close(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    await this.shutdown({ drainMs: 0, spreadMs: 0 });
+    this.currentState = 'closed';
+    await this.engine.close();
+    this.hub.close();
+  }
+
+  private queueFigures(): { depth: number; maxBytes: number; overHalf: number; pendingGaps: number } {
+    let depth = 0;
+    let maxBytes = 0;
+    let overHalf = 0;
+    let pendingGaps = 0;
+    const half = this.config.maxQueuedBytes / 2;
+    for (const session of this.sessionsById.values()) {
+      const { queue } = session;
+      depth += queue.depth;
+      pendingGaps += queue.pendingGaps;
+      maxBytes = Math.max(maxBytes, queue.queuedBytes);
+      if (queue.queuedBytes > half) overHalf++;
+    }
+    return { depth, maxBytes, overHalf, pendingGaps };
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  const path = url ?? '/';
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
+}
+
+/** The server window of the permessage-deflate agreement core will make for these request headers. */
+function negotiatedWindowBits(header: string | string[] | undefined, options: PerMessageDeflateOptions): number | undefined {
+  if (header === undefined) return undefined;
+  try {
+    return negotiateDeflate(parseExtensions(header), options)?.params.serverMaxWindowBits;
+  } catch {
+    return undefined; // core refuses the malformed header with 400
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

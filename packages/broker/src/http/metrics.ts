@@ -1,0 +1,109 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { BrokerStats } from '../stats.js';
+
+/** Live figures the registry reads at scrape time. */
+export interface MetricSources {
+  readonly stats: BrokerStats;
+  connections(): number;
+  subscriptions(): number;
+  patterns(): number;
+  /** Per-connection send queues: total depth (messages), the fullest one's bytes, and how many are over half their cap. */
+  queues(): { readonly depth: number; readonly maxBytes: number; readonly overHalf: number; readonly pendingGaps: number };
+}
+
+/**
+ * The broker's Prometheus registry (prom-client), one per app so several brokers can live in one process
+ * (tests). Values are read from {@link BrokerStats} at scrape time; counters report the growth since the
+ * previous scrape, so they stay monotonic.
+ *
+ * Queue depth is visible before anything is dropped: `switchboard_send_queue_bytes`,
+ * `switchboard_send_queue_max_connection_bytes` and `switchboard_send_queue_connections_over_half_cap` rise
+ * while a reader falls behind; drops, gap notices and slow-consumer closes come after.
+ */
+export function createMetricsRegistry(sources: MetricSources, labels: { readonly node: string }): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  const { stats } = sources;
+
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  const counter = (name: string, help: string, read: () => number) => {
+    let reported = 0;
+    return new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read();
+        if (value > reported) this.inc(value - reported);
+        reported = value;
+      },
+    });
+  };
+  const labelledCounter = <K extends string | number>(name: string, help: string, label: string, map: Map<K, number>) => {
+    const reported = new Map<K, number>();
+    return new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        for (const [key, value] of map) {
+          const before = reported.get(key) ?? 0;
+          if (value > before) this.inc({ [label]: String(key) }, value - before);
+          reported.set(key, value);
+        }
+      },
+    });
+  };
+
+  gauge('switchboard_connections', 'Open WebSocket connections.', () => sources.connections());
+  counter('switchboard_connections_opened_total', 'WebSocket connections accepted.', () => stats.connectionsOpened);
+  labelledCounter('switchboard_handshake_rejections_total', 'Upgrades refused, by error code.', 'code', stats.handshakeRejections);
+  labelledCounter('switchboard_connection_closes_total', 'Connections ended, by close code.', 'code', stats.closes);
+  gauge('switchboard_subscriptions', 'Subscriptions held by local connections.', () => sources.subscriptions());
+  gauge('switchboard_subscription_patterns', 'Distinct patterns subscribed on this node (engine subscriptions).', () => sources.patterns());
+  counter('switchboard_messages_received_total', 'WebSocket messages received.', () => stats.messagesReceived);
+  counter('switchboard_bytes_received_total', 'Bytes of WebSocket messages received.', () => stats.bytesReceived);
+  const publishesReported = { websocket: 0, http: 0 };
+  new Counter({
+    name: 'switchboard_publishes_total',
+    help: 'Publishes accepted by the engine, by source.',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      const current = { websocket: stats.publishesWebSocket, http: stats.publishesHttp };
+      for (const source of ['websocket', 'http'] as const) {
+        if (current[source] > publishesReported[source]) this.inc({ source }, current[source] - publishesReported[source]);
+        publishesReported[source] = current[source];
+      }
+    },
+  });
+  counter('switchboard_publications_total', 'Publications the engine delivered to this node.', () => stats.publications);
+  counter('switchboard_deliveries_total', 'Messages queued to local subscribers (messages out).', () => stats.deliveries);
+  counter('switchboard_delivery_encodings_total', 'Deliveries encoded: once per publication and compression variant.', () => stats.encodings);
+  counter('switchboard_frames_written_total', 'WebSocket messages written to sockets.', () => stats.framesWritten);
+  counter('switchboard_bytes_written_total', 'Bytes written to sockets.', () => stats.bytesWritten);
+  gauge('switchboard_send_queue_bytes', 'Bytes waiting in all connections\' send queues.', () => stats.queuedBytes);
+  gauge('switchboard_send_queue_messages', 'Messages waiting in all connections\' send queues.', () => sources.queues().depth);
+  gauge('switchboard_send_queue_max_connection_bytes', 'Bytes queued for the most backed-up connection.', () => sources.queues().maxBytes);
+  gauge(
+    'switchboard_send_queue_connections_over_half_cap',
+    'Connections whose send queue holds more than half of its byte cap.',
+    () => sources.queues().overHalf,
+  );
+  gauge('switchboard_send_queue_pending_gaps', 'Gap notices waiting to be sent.', () => sources.queues().pendingGaps);
+  counter('switchboard_deliveries_dropped_total', 'Queued deliveries dropped or conflated by slow-consumer policies.', () => stats.deliveriesDropped);
+  labelledCounter('switchboard_gap_notices_total', 'Gap notices sent, by reason.', 'reason', stats.gapNotices);
+  counter('switchboard_slow_consumer_closes_total', 'Connections closed with 4001 (slow consumer).', () => stats.slowConsumerCloses);
+  labelledCounter('switchboard_errors_total', 'Error frames sent, by code.', 'code', stats.errors);
+  labelledCounter('switchboard_http_publishes_total', 'POST /publish answers, by HTTP status.', 'status', stats.httpPublishes);
+  return registry;
+}

@@ -1,0 +1,123 @@
+import { PRIORITIES, ProtocolErrorCode, ProtocolLimit, parseTopic } from '@switchboard/client/protocol';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
+import { Permissions } from '../auth/permissions.js';
+import type { Broker } from '../broker.js';
+import type { Payload } from '../engine/engine.js';
+import { BrokerError, BrokerErrorCode } from '../errors.js';
+
+/**
+ * `POST /publish`: a JSON publish for backends, authenticated like a connection (`Authorization: Bearer`,
+ * the token must grant `publish` on the topic).
+ *
+ * Body: `{"topic": "orders.eu.1", "data": <any JSON>, "priority"?: "high"|"normal"|"low", "key"?: "..."}`, or
+ * `dataBase64` instead of `data` for a binary payload (delivered in binary frames, never base64 on the
+ * WebSocket side).
+ *
+ * Answers (JSON; errors are `{"code", "message"}` with pubsub.v1 codes):
+ * - 200 `{"offset", "epoch", "duplicate"}`: accepted by the engine and fanned out;
+ * - 400 `malformed` / `bad_request` / `invalid_topic`; 401 `invalid_token`; 403 `forbidden`;
+ * - 413 `message_too_big`;
+ * - 429 `rate_limited` with `Retry-After` while the node's send queues hold `httpPublishSaturationBytes` or
+ *   more: the broker pushes back rather than absorbing load it cannot deliver;
+ * - 503 `unavailable` with `Retry-After` when the engine is unreachable or the node is shutting down.
+ */
+
+const bodySchema = z
+  .object({
+    topic: z.string(),
+    data: z.unknown().optional(),
+    dataBase64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64').optional(),
+    priority: z.enum(PRIORITIES).default('normal'),
+    key: z
+      .string()
+      .min(1)
+      .max(ProtocolLimit.maxKeyLength)
+      .regex(/^[!-~]+$/, 'must be visible ASCII')
+      .optional(),
+  })
+  .strict()
+  .refine((body) => (body.data === undefined) !== (body.dataBase64 === undefined), 'exactly one of data and dataBase64 is required');
+
+export function registerPublishRoute(app: FastifyInstance, broker: Broker): void {
+  const { config, stats } = broker;
+  const retryAfter = String(config.httpRetryAfterSeconds);
+  const answer = (reply: FastifyReply, status: number, body: object, headers: Record<string, string> = {}): FastifyReply => {
+    stats.increment(stats.httpPublishes, status);
+    return reply.code(status).headers(headers).send(body);
+  };
+  const fail = (reply: FastifyReply, status: number, code: string, message: string, headers?: Record<string, string>) =>
+    answer(reply, status, { code, message }, headers);
+
+  // Base64 inflates by 4/3; room for the JSON around it.
+  const bodyLimit = Math.ceil((config.maxMessageBytes * 4) / 3) + 64 * 1024;
+
+  app.post('/publish', {
+    bodyLimit,
+    errorHandler: (error, _request, reply) => {
+      const code = (error as { code?: string }).code;
+      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return fail(reply, 413, ProtocolErrorCode.messageTooBig, `body over ${bodyLimit} bytes`);
+      if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, 415, ProtocolErrorCode.badRequest, 'send Content-Type: application/json');
+      if ((error as { statusCode?: number }).statusCode === 400) return fail(reply, 400, ProtocolErrorCode.malformed, error.message);
+      broker.logger.error({ err: error }, 'POST /publish failed');
+      return fail(reply, 500, ProtocolErrorCode.internal, 'internal error');
+    },
+    handler: async (request, reply) => {
+      const outcome = await runAuthHook(broker.authenticate, {
+        kind: 'http',
+        token: tokenFromHeaders(request.headers, false),
+        headers: request.headers,
+        remoteAddress: request.socket.remoteAddress,
+      });
+      if (!outcome.ok) {
+        if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, 'auth hook failed on POST /publish');
+        return outcome.code === ProtocolErrorCode.forbidden
+          ? fail(reply, 403, ProtocolErrorCode.forbidden, outcome.message)
+          : fail(reply, 401, ProtocolErrorCode.invalidToken, outcome.message, { 'WWW-Authenticate': 'Bearer' });
+      }
+      const parsed = bodySchema.safeParse(request.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
+        return fail(reply, 400, ProtocolErrorCode.badRequest, `${where}: ${issue?.message ?? 'invalid'}`);
+      }
+      const body = parsed.data;
+      const topic = parseTopic(body.topic);
+      if (!topic.ok) return fail(reply, 400, topic.error.code, topic.error.message);
+      if (!new Permissions(outcome.identity.grants).canPublish(body.topic)) {
+        return fail(reply, 403, ProtocolErrorCode.forbidden, `publish to ${body.topic} is not permitted`);
+      }
+      const payload: Payload =
+        body.dataBase64 !== undefined
+          ? { encoding: 'binary', bytes: Buffer.from(body.dataBase64, 'base64') }
+          : { encoding: 'json', text: JSON.stringify(body.data) };
+      const size = payload.encoding === 'binary' ? payload.bytes.length : Buffer.byteLength(payload.text, 'utf8');
+      if (size > config.maxMessageBytes) {
+        return fail(reply, 413, ProtocolErrorCode.messageTooBig, `payload of ${size} bytes exceeds maxMessageBytes ${config.maxMessageBytes}`);
+      }
+      if (broker.state !== 'running') {
+        return fail(reply, 503, ProtocolErrorCode.unavailable, 'the node is shutting down', { 'Retry-After': retryAfter });
+      }
+      if (broker.saturated) {
+        return answer(
+          reply,
+          429,
+          { code: ProtocolErrorCode.rateLimited, message: 'fan-out queues are saturated; retry later', retryAfterMs: config.httpRetryAfterSeconds * 1000 },
+          { 'Retry-After': retryAfter },
+        );
+      }
+      try {
+        const result = await broker.hub.publish(body.topic, payload, { priority: body.priority, idempotencyKey: body.key });
+        stats.publishesHttp++;
+        const position = config.historySize > 0 ? { offset: result.offset, epoch: result.epoch } : {};
+        return answer(reply, 200, { ...position, duplicate: result.duplicate });
+      } catch (error) {
+        if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {
+          return fail(reply, 503, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
+        }
+        throw error;
+      }
+    },
+  });
+}
