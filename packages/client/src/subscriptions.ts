@@ -1,0 +1,313 @@
+import type { PositionTracker } from './positions.js';
+import {
+  type ErrorMessage,
+  type RecoveryResult,
+  type SubscribeMessage,
+  type SubscribedMessage,
+  type UnsubscribeMessage,
+  type UnsubscribedMessage,
+  isRetryableError,
+  parsePattern,
+  parseTopic,
+  segmentsMatch,
+} from './protocol/index.js';
+
+/**
+ * Where one pattern stands with the broker on the current connection:
+ * - `idle`: nothing sent (not connected, or a retryable failure waits for a retry);
+ * - `subscribing`: `subscribe` sent, no answer yet;
+ * - `active`: `subscribed` arrived;
+ * - `unsubscribing`: `unsubscribe` sent, no answer yet.
+ */
+export type WireState = 'idle' | 'subscribing' | 'active' | 'unsubscribing';
+
+/** Something the client must do after a registry call. */
+export type RegistryEffect<Local> =
+  /** Send this request (at control priority). */
+  | { readonly type: 'send'; readonly message: SubscribeMessage | UnsubscribeMessage }
+  /** The broker confirmed the pattern: these subscriptions are active. `recovery` as in protocol.md §8.2. */
+  | {
+      readonly type: 'subscribed';
+      readonly pattern: string;
+      readonly locals: readonly Local[];
+      readonly recovery?: Readonly<Record<string, RecoveryResult>>;
+    }
+  /**
+   * The broker refused the pattern. Not retryable: the subscriptions are ended. Retryable (`unavailable`,
+   * `internal`): they stay and the client calls {@link SubscriptionRegistry.retry} later.
+   */
+  | {
+      readonly type: 'failed';
+      readonly pattern: string;
+      readonly locals: readonly Local[];
+      readonly error: Pick<ErrorMessage, 'code' | 'message' | 'retryAfterMs'>;
+      readonly retryable: boolean;
+    }
+  /** The broker ended the pattern on its own (`unsubscribed` without `id`): the subscriptions are over. */
+  | { readonly type: 'ended'; readonly pattern: string; readonly locals: readonly Local[]; readonly code: string | undefined };
+
+interface Entry<Local> {
+  readonly pattern: string;
+  readonly segments: readonly string[];
+  readonly locals: Set<Local>;
+  wire: WireState;
+  /** The open request: `subscribe` while subscribing, `unsubscribe` while unsubscribing. */
+  requestId: number | undefined;
+}
+
+/**
+ * Subscription bookkeeping, independent of sockets. The application may subscribe the same pattern many
+ * times; the broker sees one subscription per pattern (it answers `already_subscribed` otherwise), counted
+ * by the local subscriptions that hold it. Every pattern with subscriptions is subscribed again after a
+ * reconnect, with `since` positions for the topics it matches (protocol.md §8.2), each topic asked of one
+ * pattern only so the broker does not replay it twice.
+ *
+ * Request ids come from the injected `nextId`; the caller sends what the effects say and feeds answers back.
+ */
+export class SubscriptionRegistry<Local> {
+  private readonly entries = new Map<string, Entry<Local>>();
+  private readonly byLocal = new Map<Local, Entry<Local>>();
+  private readonly requests = new Map<number, Entry<Local>>();
+  private readonly nextId: () => number;
+  private readonly positions: PositionTracker;
+  private connected = false;
+
+  constructor(nextId: () => number, positions: PositionTracker) {
+    this.nextId = nextId;
+    this.positions = positions;
+  }
+
+  /** Patterns held by at least one subscription, or still being unsubscribed. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The broker-side state of a pattern, or `undefined` when the registry does not know it. */
+  state(pattern: string): WireState | undefined {
+    return this.entries.get(pattern)?.wire;
+  }
+
+  /** Local subscriptions holding `pattern`. */
+  holders(pattern: string): readonly Local[] {
+    return Array.from(this.entries.get(pattern)?.locals ?? []);
+  }
+
+  /**
+   * Adds a subscription. Effects: a `subscribe` to send when the pattern is new and the client is connected;
+   * `subscribed` at once when the broker already confirmed this pattern for another subscription.
+   *
+   * @throws TypeError for an invalid pattern (the caller validates first and reports `invalid_topic`), or a
+   *   local that is already registered.
+   */
+  add(local: Local, pattern: string): RegistryEffect<Local>[] {
+    if (this.byLocal.has(local)) throw new TypeError('this subscription is already registered');
+    let entry = this.entries.get(pattern);
+    if (entry === undefined) {
+      const parsed = parsePattern(pattern);
+      if (!parsed.ok) throw new TypeError(parsed.error.message);
+      entry = { pattern, segments: parsed.value.segments, locals: new Set(), wire: 'idle', requestId: undefined };
+      this.entries.set(pattern, entry);
+    }
+    entry.locals.add(local);
+    this.byLocal.set(local, entry);
+    if (entry.wire === 'active') return [{ type: 'subscribed', pattern, locals: [local] }];
+    if (entry.wire === 'idle' && this.connected) return this.subscribe(entry);
+    // subscribing: the answer will confirm it; unsubscribing: the answer triggers a new subscribe.
+    return [];
+  }
+
+  /**
+   * Removes a subscription. Effects: an `unsubscribe` to send when it was the pattern's last holder and the
+   * broker has the pattern. Unknown locals are ignored (unsubscribing twice is harmless).
+   */
+  remove(local: Local): RegistryEffect<Local>[] {
+    const entry = this.byLocal.get(local);
+    if (entry === undefined) return [];
+    this.byLocal.delete(local);
+    entry.locals.delete(local);
+    if (entry.locals.size > 0) return [];
+    if (entry.wire === 'active') return this.unsubscribe(entry);
+    if (entry.wire === 'idle') this.entries.delete(entry.pattern);
+    // subscribing: unsubscribed when the answer arrives; unsubscribing: already on its way.
+    return [];
+  }
+
+  /** The connection is ready (the broker's `welcome` arrived): subscribe every held pattern. */
+  open(): RegistryEffect<Local>[] {
+    this.connected = true;
+    const effects: RegistryEffect<Local>[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.locals.size > 0 && entry.wire === 'idle') effects.push(...this.subscribe(entry));
+    }
+    return effects;
+  }
+
+  /** The connection ended: the broker forgot every subscription and every open request. */
+  close(): void {
+    this.connected = false;
+    this.requests.clear();
+    for (const [pattern, entry] of this.entries) {
+      entry.wire = 'idle';
+      entry.requestId = undefined;
+      if (entry.locals.size === 0) this.entries.delete(pattern);
+    }
+  }
+
+  /** Subscribes a pattern again after a retryable failure (if it is still held and the client connected). */
+  retry(pattern: string): RegistryEffect<Local>[] {
+    const entry = this.entries.get(pattern);
+    if (entry === undefined || entry.wire !== 'idle' || entry.locals.size === 0 || !this.connected) return [];
+    return this.subscribe(entry);
+  }
+
+  /** Feeds a `subscribed` answer. Answers to requests the registry did not send are ignored. */
+  receiveSubscribed(message: SubscribedMessage): RegistryEffect<Local>[] {
+    const entry = this.takeRequest(message.id, 'subscribing');
+    if (entry === undefined) return [];
+    entry.wire = 'active';
+    if (entry.locals.size === 0) return this.unsubscribe(entry);
+    const effect: RegistryEffect<Local> = {
+      type: 'subscribed',
+      pattern: entry.pattern,
+      locals: Array.from(entry.locals),
+      ...(message.recovery === undefined ? {} : { recovery: message.recovery }),
+    };
+    return [effect];
+  }
+
+  /**
+   * Feeds an `unsubscribed`: the answer to our `unsubscribe` (with `id`), or the broker ending a pattern on
+   * its own (without `id`, protocol.md §5.2).
+   */
+  receiveUnsubscribed(message: UnsubscribedMessage): RegistryEffect<Local>[] {
+    if (message.id !== undefined) {
+      const entry = this.takeRequest(message.id, 'unsubscribing');
+      return entry === undefined ? [] : this.unsubscribed(entry);
+    }
+    const entry = this.entries.get(message.pattern);
+    if (entry === undefined || entry.wire === 'idle') return [];
+    if (entry.requestId !== undefined) this.requests.delete(entry.requestId);
+    const locals = this.drop(entry);
+    return locals.length === 0 ? [] : [{ type: 'ended', pattern: entry.pattern, locals, code: message.code }];
+  }
+
+  /**
+   * Feeds an `error` answering one of the registry's requests. Returns `undefined` when the id is not one
+   * of them (the caller routes it elsewhere).
+   */
+  receiveError(message: ErrorMessage & { id: number }): RegistryEffect<Local>[] | undefined {
+    const entry = this.requests.get(message.id);
+    if (entry === undefined) return undefined;
+    this.requests.delete(message.id);
+    entry.requestId = undefined;
+    if (entry.wire === 'unsubscribing') {
+      // not_subscribed (or anything else): the broker does not hold the pattern, which is what we wanted.
+      return this.unsubscribed(entry);
+    }
+    if (message.code === 'already_subscribed') {
+      // The broker holds the pattern already, which is the outcome we asked for (the registry sends one
+      // subscribe per pattern and connection, so this only follows a broker-side slip).
+      this.requests.set(message.id, entry);
+      return this.receiveSubscribed({ op: 'subscribed', id: message.id, pattern: entry.pattern });
+    }
+    entry.wire = 'idle';
+    const error = { code: message.code, message: message.message, ...(message.retryAfterMs === undefined ? {} : { retryAfterMs: message.retryAfterMs }) };
+    const retryable = isRetryableError(message.code as Parameters<typeof isRetryableError>[0]);
+    if (retryable && entry.locals.size > 0) {
+      return [{ type: 'failed', pattern: entry.pattern, locals: Array.from(entry.locals), error, retryable }];
+    }
+    const locals = this.drop(entry);
+    return locals.length === 0 ? [] : [{ type: 'failed', pattern: entry.pattern, locals, error, retryable }];
+  }
+
+  /** Local subscriptions whose pattern matches `topic` (protocol.md §5.2: the client routes deliveries). */
+  match(topic: string): Local[] {
+    const parsed = parseTopic(topic);
+    if (!parsed.ok) return [];
+    const result: Local[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.locals.size > 0 && segmentsMatch(entry.segments, parsed.value.segments)) result.push(...entry.locals);
+    }
+    return result;
+  }
+
+  /** Whether any held pattern matches `topic` (positions of other topics can be forgotten). */
+  matchesAny(topic: string): boolean {
+    const parsed = parseTopic(topic);
+    if (!parsed.ok) return false;
+    for (const entry of this.entries.values()) {
+      if (entry.locals.size > 0 && segmentsMatch(entry.segments, parsed.value.segments)) return true;
+    }
+    return false;
+  }
+
+  private subscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
+    const id = this.nextId();
+    entry.wire = 'subscribing';
+    entry.requestId = id;
+    this.requests.set(id, entry);
+    const since = this.sinceFor(entry);
+    const message: SubscribeMessage = { op: 'subscribe', id, pattern: entry.pattern, ...(since === undefined ? {} : { since }) };
+    return [{ type: 'send', message }];
+  }
+
+  private unsubscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
+    const id = this.nextId();
+    entry.wire = 'unsubscribing';
+    entry.requestId = id;
+    this.requests.set(id, entry);
+    return [{ type: 'send', message: { op: 'unsubscribe', id, pattern: entry.pattern } }];
+  }
+
+  private unsubscribed(entry: Entry<Local>): RegistryEffect<Local>[] {
+    entry.wire = 'idle';
+    entry.requestId = undefined;
+    // Someone subscribed the pattern again while the unsubscribe was on its way.
+    if (entry.locals.size > 0) return this.connected ? this.subscribe(entry) : [];
+    this.entries.delete(entry.pattern);
+    return [];
+  }
+
+  /**
+   * Positions to recover for a pattern being subscribed: the topics it matches that no other pattern
+   * already subscribed (or being subscribed) on this connection covers.
+   */
+  private sinceFor(entry: Entry<Local>): Record<string, { offset: number; epoch: string }> | undefined {
+    let since: Record<string, { offset: number; epoch: string }> | undefined;
+    for (const [topic, position] of this.positions.positions()) {
+      const parsed = parseTopic(topic);
+      if (!parsed.ok || !segmentsMatch(entry.segments, parsed.value.segments)) continue;
+      if (this.coveredElsewhere(entry, parsed.value.segments)) continue;
+      since ??= {};
+      since[topic] = { offset: position.offset, epoch: position.epoch };
+    }
+    return since;
+  }
+
+  private coveredElsewhere(entry: Entry<Local>, topic: readonly string[]): boolean {
+    for (const other of this.entries.values()) {
+      if (other === entry) continue;
+      if ((other.wire === 'subscribing' || other.wire === 'active') && segmentsMatch(other.segments, topic)) return true;
+    }
+    return false;
+  }
+
+  private takeRequest(id: number, expected: WireState): Entry<Local> | undefined {
+    const entry = this.requests.get(id);
+    if (entry === undefined || entry.wire !== expected) return undefined;
+    this.requests.delete(id);
+    entry.requestId = undefined;
+    return entry;
+  }
+
+  /** Forgets a pattern and every subscription holding it; returns those subscriptions. */
+  private drop(entry: Entry<Local>): Local[] {
+    const locals = Array.from(entry.locals);
+    for (const local of locals) this.byLocal.delete(local);
+    entry.locals.clear();
+    entry.wire = 'idle';
+    entry.requestId = undefined;
+    this.entries.delete(entry.pattern);
+    return locals;
+  }
+}
