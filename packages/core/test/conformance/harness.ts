@@ -1,0 +1,460 @@
+/**
+ * The conformance harness: every case is a list of raw frames a peer writes over real TCP and the exact
+ * wire outcome RFC 6455 requires of the endpoint under test, run against both of our roles.
+ *
+ * - Our SERVER (the echo server of test/helpers/echo-peer.ts) is driven by a raw client: a hand-written
+ *   upgrade request, then frames from `rawFrame`, masked as §5.3 requires.
+ * - Our CLIENT (`connect`, echoing every message back like examples/echo-client.ts) is driven by a raw
+ *   server: a hand-written 101 response, then unmasked frames.
+ *
+ * What comes back is read by a frame reader of this file's own (not src/frame-parser.ts), so the engine is
+ * never judged by its own parser. A case ends with the peer's close 1000 unless it closes itself; the
+ * expected outcome is then the frames the endpoint sent, the code of its close frame (or a TCP drop with
+ * no close frame), that nothing follows the close frame, that the TCP connection ended, and the close code
+ * the endpoint's API reported.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { Test } from 'tap';
+import { connect, Opcode, WEBSOCKET_GUID, type ConnectOptions, type UpgradeOptions, type WebSocket } from '../../src/index.js';
+import { startEchoServer } from '../helpers/echo-peer.js';
+import { rawFrame, type RawFrame } from '../helpers/frames.js';
+import { shown } from '../helpers/hex.js';
+import { rawRequest, upgradeRequest } from '../helpers/raw-peer.js';
+
+/** The endpoint under test. */
+export type Side = 'server' | 'client';
+
+/** A frame the peer writes. `wrongMask` writes it masked to a client and unmasked to a server (§5.1). */
+export interface PeerFrame extends RawFrame {
+  wrongMask?: boolean;
+}
+
+/**
+ * A step of the peer: a frame; a pause, so that what follows arrives later in its own TCP segments; or a
+ * wait until the endpoint has sent this many frames in all, so that what follows is read only after the
+ * endpoint acted on what came before (as Autobahn does between a message and a protocol violation).
+ */
+export type Step = PeerFrame | { pause: number } | { awaitFrames: number };
+
+export interface ExpectedFrame {
+  opcode: number;
+  /** @default empty */
+  payload?: string | Uint8Array;
+  /** @default true */
+  fin?: boolean;
+  /** The endpoint must send it compressed (RSV1, RFC 7692 §6); `payload` is then the inflated message. */
+  compressed?: boolean;
+}
+
+export interface Expectation {
+  /** What the endpoint sends before its close frame, in order. @default none */
+  frames?: ExpectedFrame[];
+  /**
+   * The code of the endpoint's close frame; null for a close frame without a body (§5.5.1); 'drop' when the
+   * endpoint must end the TCP connection without a close frame.
+   */
+  close: number | null | 'drop';
+  /** The close code the endpoint's API reports. @default `close` (1005 for null, 1006 for 'drop') */
+  reported?: number;
+}
+
+export interface ConformanceCase {
+  /** Autobahn's case number where one matches, else the category and a letter. */
+  id: string;
+  title: string;
+  /** What the RFC requires here, which is what the case checks. */
+  rfc: string;
+  steps: Step[];
+  /** Write the peer's bytes in pieces of this size, each in its own TCP segment. */
+  chunkSize?: number;
+  expect: Expectation;
+  /** @default both */
+  sides?: readonly Side[];
+  /** Options for our server in this case. */
+  server?: UpgradeOptions;
+  /** Options for our client in this case. */
+  client?: ConnectOptions;
+  /** Server side: the Sec-WebSocket-Extensions the raw client offers. */
+  offer?: string;
+  /** Server side: the Sec-WebSocket-Extensions our server must answer ('' for none). */
+  expectAnswer?: string;
+  /** Client side: the Sec-WebSocket-Extensions the raw server answers with. */
+  answer?: string;
+}
+
+/** What a run observed, in the shape the expectation is compared with. */
+interface Observed {
+  frames: PlainFrame[];
+  close: number | null | 'drop';
+  afterClose: PlainFrame[];
+  tcpClosed: boolean;
+  reported: number;
+}
+
+interface PlainFrame {
+  opcode: number;
+  fin: boolean;
+  compressed: boolean;
+  /** Frames from a client must be masked, frames from a server must not (§5.1). */
+  masked: boolean;
+  payload: string;
+}
+
+/** The masking key of RFC 6455 §5.7's example; the raw client masks every frame with it. */
+const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+/** RFC 7692 §7.2.1: the tail a compressor's sync flush ends with, removed on the wire. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const CASE_TIMEOUT = 15_000;
+
+/** A message compressed as RFC 7692 §7.2.1 sends it, on its own (no context from earlier messages). */
+export function deflated(data: string | Uint8Array): Buffer {
+  const out = deflateRawSync(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - DEFLATE_TAIL.length);
+}
+
+/** Runs every case of `table` against each side it names, one tap subtest per case and side. */
+export async function runTable(t: Test, table: readonly ConformanceCase[]): Promise<void> {
+  const ids = new Set<string>();
+  for (const testCase of table) {
+    if (ids.has(testCase.id)) throw new Error(`duplicate case id ${testCase.id}`);
+    ids.add(testCase.id);
+  }
+  for (const side of ['server', 'client'] as const) {
+    for (const testCase of table) {
+      if (!(testCase.sides ?? ['server', 'client']).includes(side)) continue;
+      await t.test(`${side} ${testCase.id} ${testCase.title}: ${outcomeName(testCase.expect)}`, async (t) => {
+        const observed = side === 'server' ? await runAgainstServer(t, testCase) : await runAgainstClient(testCase);
+        t.same(observed, expected(side, testCase.expect), testCase.rfc);
+      });
+    }
+  }
+}
+
+function outcomeName(expect: Expectation): string {
+  const echoes = expect.frames?.length ?? 0;
+  const replies = echoes === 0 ? '' : `${echoes} frame${echoes === 1 ? '' : 's'} back, `;
+  if (expect.close === 'drop') return `${replies}TCP dropped`;
+  if (expect.close === 1000) return `${replies}closes normally`;
+  return `${replies}${expect.close === null ? 'closes without a code' : `closes with ${expect.close}`}`;
+}
+
+function expected(side: Side, expect: Expectation): Observed {
+  const masked = side === 'client';
+  return {
+    frames: (expect.frames ?? []).map((frame) => ({
+      opcode: frame.opcode,
+      fin: frame.fin ?? true,
+      compressed: frame.compressed ?? false,
+      masked,
+      payload: shown(toBytes(frame.payload ?? '')),
+    })),
+    close: expect.close,
+    afterClose: [],
+    tcpClosed: true,
+    reported: expect.reported ?? (expect.close === null ? 1005 : expect.close === 'drop' ? 1006 : expect.close),
+  };
+}
+
+// ---- our server, a raw client -------------------------------------------------------------------------
+
+async function runAgainstServer(t: Test, testCase: ConformanceCase): Promise<Observed> {
+  const server = await startEchoServer({ maxMessageSize: 64 * 1024 * 1024, ...testCase.server });
+  t.teardown(() => server.close());
+  const extra = testCase.offer === undefined ? {} : { 'Sec-WebSocket-Extensions': testCase.offer };
+  const response = await rawRequest(server.port, upgradeRequest('/', extra));
+  if (response.status !== 101) throw new Error(`handshake refused: ${response.head}`);
+  if (testCase.expectAnswer !== undefined) {
+    const answer = /^sec-websocket-extensions: *(.*)$/im.exec(response.head)?.[1] ?? '';
+    t.equal(answer, testCase.expectAnswer, 'the server answers the extension offer as RFC 7692 §5 requires');
+  }
+  const wire = new PeerWire(response.socket, 'server');
+  wire.reader.push(response.rest);
+  response.socket.resume();
+  await wire.play(testCase);
+  await wire.ended;
+  const reported = await withTimeout(server.closeOf(0), 'the server reported no close');
+  return wire.observed(reported.code);
+}
+
+// ---- our client, a raw server -------------------------------------------------------------------------
+
+async function runAgainstClient(testCase: ConformanceCase): Promise<Observed> {
+  let accepted!: (wire: PeerWire) => void;
+  const wireReady = new Promise<PeerWire>((resolve) => (accepted = resolve));
+  const listener = createServer((socket) => {
+    readRequestHead(socket).then((head) => {
+      const key = /^sec-websocket-key: *(.*)$/im.exec(head)?.[1]?.trim() ?? '';
+      const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+      const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`];
+      if (testCase.answer !== undefined) lines.push(`Sec-WebSocket-Extensions: ${testCase.answer}`);
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      accepted(new PeerWire(socket, 'client'));
+    }, () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = listener.address() as AddressInfo;
+    const client = connect(`ws://127.0.0.1:${port}/`, { maxMessageSize: 64 * 1024 * 1024, ...testCase.client });
+    client.on('error', () => {
+      // Reported through the close code.
+    });
+    echoEverything(client);
+    const reported = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+    const wire = await withTimeout(wireReady, 'our client never sent its upgrade request');
+    await wire.play(testCase);
+    await wire.ended;
+    return wire.observed(await withTimeout(reported, 'the client reported no close'));
+  } finally {
+    listener.close();
+  }
+}
+
+function echoEverything(websocket: WebSocket): void {
+  websocket.on('message', (data, isBinary) => {
+    if (websocket.readyState !== 1) return;
+    websocket.send(isBinary ? (data as Buffer) : (data as string));
+  });
+}
+
+function readRequestHead(socket: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onData);
+      // Our client sends nothing before it has read the 101, so nothing follows the head.
+      resolve(received.subarray(0, end).toString('latin1'));
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+}
+
+// ---- the wire, seen from the peer ---------------------------------------------------------------------
+
+/** One TCP connection to the endpoint under test, from the peer's end. */
+class PeerWire {
+  readonly reader: FrameReader;
+  /** Resolves when the TCP connection has fully ended. */
+  readonly ended: Promise<void>;
+  private tcpClosed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly side: Side,
+  ) {
+    socket.setNoDelay(true);
+    this.reader = new FrameReader();
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+      // §7.1.1: the server closes the TCP connection first; as that server, the peer does so once the
+      // client's close frame arrived.
+      if (side === 'client' && this.reader.closeFrame !== undefined) socket.end();
+    });
+    socket.on('error', () => {
+      // A write after the endpoint failed the connection may meet a reset; the outcome says what happened.
+    });
+    // The raw client ends its side when the server ended its own, as §7.1.1 has clients do.
+    socket.on('end', () => socket.end());
+    this.ended = withTimeout(
+      new Promise<void>((resolve) => socket.once('close', () => resolve())),
+      'the TCP connection did not end',
+      CASE_TIMEOUT,
+    ).then(
+      () => {
+        this.tcpClosed = true;
+      },
+      () => {
+        socket.destroy();
+      },
+    );
+  }
+
+  /**
+   * Writes the case's frames; then, unless the case closes itself, waits for the frames it expects back
+   * (or a close frame, or the end of TCP) and sends a close 1000, as Autobahn's cases do.
+   */
+  async play(testCase: ConformanceCase): Promise<void> {
+    await this.write(testCase.steps, testCase.chunkSize);
+    if (testCase.steps.some((step) => 'opcode' in step && step.opcode === Opcode.close)) return;
+    await this.frameCount(testCase.expect.frames?.length ?? 0);
+    await this.write([{ opcode: Opcode.close, payload: Buffer.from([0x03, 0xe8]) }], undefined);
+  }
+
+  /** Resolves once `count` frames came back, or a close frame did, or TCP ended, or after the case timeout. */
+  private frameCount(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const socket = this.socket;
+      const check = (): void => {
+        if (this.reader.frames.length >= count || this.reader.closeFrame !== undefined || socket.destroyed) done();
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        socket.off('data', check);
+        socket.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, CASE_TIMEOUT);
+      socket.on('data', check);
+      socket.once('close', done);
+      check();
+    });
+  }
+
+  private async write(steps: readonly Step[], chunkSize: number | undefined): Promise<void> {
+    let pending: Buffer[] = [];
+    const flush = async (): Promise<void> => {
+      const bytes = Buffer.concat(pending);
+      pending = [];
+      const size = chunkSize ?? bytes.length;
+      for (let offset = 0; offset < bytes.length; offset += size) {
+        if (this.socket.destroyed || !this.socket.writable) return;
+        this.socket.write(bytes.subarray(offset, offset + size));
+        // Let each piece leave in its own segment.
+        if (chunkSize !== undefined) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    for (const step of steps) {
+      if ('awaitFrames' in step) {
+        await flush();
+        await this.frameCount(step.awaitFrames);
+        continue;
+      }
+      if ('pause' in step) {
+        await flush();
+        await new Promise((resolve) => setTimeout(resolve, step.pause));
+        continue;
+      }
+      const { wrongMask = false, mask = MASK, ...frame } = step;
+      const masked = (this.side === 'server') !== wrongMask;
+      pending.push(rawFrame(masked ? { ...frame, mask } : frame));
+    }
+    await flush();
+  }
+
+  observed(reported: number): Observed {
+    const masked = this.side === 'client';
+    const plainOf = (frame: ReceivedFrame): PlainFrame => {
+      if (frame.masked !== masked) throw new Error(`a ${this.side} sent a frame with MASK=${frame.masked} (RFC 6455 §5.1)`);
+      return { opcode: frame.opcode, fin: frame.fin, compressed: frame.compressed, masked: frame.masked, payload: shown(frame.payload) };
+    };
+    const all = this.reader.frames;
+    const closeAt = all.findIndex((frame) => frame.opcode === Opcode.close);
+    const before = closeAt === -1 ? all : all.slice(0, closeAt);
+    const closeFrame = closeAt === -1 ? undefined : all[closeAt]!;
+    let close: number | null | 'drop' = 'drop';
+    if (closeFrame !== undefined) close = closeFrame.payload.length >= 2 ? closeFrame.payload.readUInt16BE(0) : null;
+    if (this.reader.error !== undefined) throw new Error(`the endpoint sent bytes that are not frames: ${this.reader.error}`);
+    return {
+      frames: before.map(plainOf),
+      close,
+      afterClose: closeAt === -1 ? [] : all.slice(closeAt + 1).map(plainOf),
+      tcpClosed: this.tcpClosed,
+      reported,
+    };
+  }
+}
+
+interface ReceivedFrame {
+  fin: boolean;
+  opcode: number;
+  compressed: boolean;
+  masked: boolean;
+  payload: Buffer;
+}
+
+/**
+ * A frame reader of the tests' own, deliberately simple (one buffer, BigInt lengths, byte-wise unmasking),
+ * that inflates compressed messages by replaying every compressed message so far through one raw inflate:
+ * correct with and without context takeover, and independent of src/extensions.
+ */
+class FrameReader {
+  readonly frames: ReceivedFrame[] = [];
+  closeFrame: ReceivedFrame | undefined;
+  error: string | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  private compressedSoFar: Buffer[] = [];
+  private inflatedSoFar = 0;
+  private message: { compressed: boolean; parts: Buffer[] } | undefined;
+
+  push(chunk: Buffer): void {
+    if (this.error !== undefined || chunk.length === 0) return;
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      const frame = this.parse();
+      if (frame === undefined) return;
+      this.frames.push(frame);
+      if (frame.opcode === Opcode.close) this.closeFrame ??= frame;
+    }
+  }
+
+  private parse(): ReceivedFrame | undefined {
+    const data = this.buffer;
+    if (data.length < 2) return undefined;
+    const fin = (data[0]! & 0x80) !== 0;
+    const rsv = (data[0]! >> 4) & 0x7;
+    const opcode = data[0]! & 0x0f;
+    const masked = (data[1]! & 0x80) !== 0;
+    let length = BigInt(data[1]! & 0x7f);
+    let offset = 2;
+    if (length === 126n) {
+      if (data.length < 4) return undefined;
+      length = BigInt(data.readUInt16BE(2));
+      offset = 4;
+    } else if (length === 127n) {
+      if (data.length < 10) return undefined;
+      length = data.readBigUInt64BE(2);
+      offset = 10;
+    }
+    const maskOffset = offset;
+    if (masked) offset += 4;
+    if (BigInt(data.length) < BigInt(offset) + length) return undefined;
+    const end = offset + Number(length);
+    const payload = Buffer.from(data.subarray(offset, end));
+    if (masked) {
+      for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ data[maskOffset + (i % 4)]!;
+    }
+    this.buffer = data.subarray(end);
+    if ((rsv & 0b011) !== 0) this.error = `RSV2/RSV3 set on opcode ${opcode}`;
+    return { fin, opcode, masked, ...this.decode(opcode, fin, (rsv & 0b100) !== 0, payload) };
+  }
+
+  /** Inflates the frames of a compressed message; a compressed message is reported as one frame. */
+  private decode(opcode: number, fin: boolean, rsv1: boolean, payload: Buffer): { compressed: boolean; payload: Buffer } {
+    if (opcode >= 0x8) return { compressed: false, payload };
+    if (opcode !== Opcode.continuation) this.message = { compressed: rsv1, parts: [] };
+    const message = this.message;
+    if (message === undefined || !message.compressed) return { compressed: false, payload };
+    message.parts.push(payload);
+    if (!fin) return { compressed: true, payload: Buffer.alloc(0) };
+    this.compressedSoFar.push(...message.parts, DEFLATE_TAIL);
+    const inflated = inflateRawSync(Buffer.concat(this.compressedSoFar), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const result = inflated.subarray(this.inflatedSoFar);
+    this.inflatedSoFar = inflated.length;
+    return { compressed: true, payload: Buffer.from(result) };
+  }
+}
+
+function toBytes(data: string | Uint8Array): Buffer {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+}
+
+function withTimeout<T>(promise: Promise<T>, message: string, ms = CASE_TIMEOUT): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
