@@ -1,0 +1,1546 @@
+import { createTransport as platformTransport, watchNetwork as platformNetwork } from '#transport';
+import { InboundChunks } from './chunks.js';
+import { Emitter } from './emitter.js';
+import { ClientErrorCode, type ErrorCode, SwitchboardError } from './errors.js';
+import { type Position, PositionTracker } from './positions.js';
+import {
+  type ClientChunkHeader,
+  type DeliveryHeader,
+  type DeliveryMessage,
+  type ErrorMessage,
+  type GapMessage,
+  type GapReason,
+  type Priority,
+  type PublishHeader,
+  type RecoveryFailureReason,
+  type RecoveryResult,
+  type ServerLimits,
+  type ServerMessage,
+  type SubscribeMessage,
+  type TextMessage,
+  type UnsubscribeMessage,
+  type WelcomeMessage,
+  DEFAULT_PRIORITY,
+  PRIORITIES,
+  type ProtocolErrorCode,
+  SUBPROTOCOL,
+  decodeServerMessage,
+  encodeBinary,
+  encodeText,
+  isRetryableError,
+  parsePattern,
+  parseTopic,
+  segmentsMatch,
+  splitIntoChunks,
+  utf8ByteLength,
+} from './protocol/index.js';
+import { joinTextWithData } from './protocol/codec.js';
+import { type ReconnectAdvice, reconnectAdvice } from './protocol/index.js';
+import { type ReconnectOptions, Reconnector, reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.js';
+import { type Outgoing, SendQueue } from './send-queue.js';
+import { type RegistryEffect, SubscriptionRegistry } from './subscriptions.js';
+import type {
+  CheckPattern,
+  CheckTopic,
+  Checked,
+  PayloadSchema,
+  PublishData,
+  SchemaMap,
+  SubscribeData,
+  TopicMap,
+  TopicsOf,
+  UntypedTopics,
+} from './topic-map.js';
+import type { NetworkWatcher, Transport, TransportClose, TransportFactory } from './transport/transport.js';
+
+/**
+ * Where the client stands:
+ * - `connecting`: the first attempt (since `createClient` or `connect()`) is under way;
+ * - `connected`: the broker's `welcome` arrived; publishes and subscribes flow;
+ * - `disconnected`: no connection and no attempt under way: the next attempt is scheduled (`retryInMs`),
+ *   or waits for `connect()` (`autoConnect: false`);
+ * - `reconnecting`: a later attempt is under way;
+ * - `closed`: for good: `close()` was called, the broker said not to reconnect (protocol.md §11), or the
+ *   attempts ran out. Pending publishes were rejected.
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'reconnecting' | 'closed';
+
+/** The `state` event: a transition and what caused it. */
+export interface StateChange {
+  readonly state: ConnectionState;
+  readonly previous: ConnectionState;
+  /** `disconnected` / `closed`: the close code of the connection or attempt that ended (1006: no close frame). */
+  readonly closeCode?: number;
+  readonly reason?: string;
+  /** `disconnected` / `closed`: why, as an error with a stable code. */
+  readonly error?: SwitchboardError;
+  /** `disconnected`: when the next attempt starts. */
+  readonly retryInMs?: number;
+  /** `connecting` / `reconnecting` / `disconnected`: consecutive failed attempts so far. */
+  readonly attempt?: number;
+}
+
+/** The `connected` event: what the broker's `welcome` said (protocol.md §2.3). */
+export interface ConnectedInfo {
+  readonly connectionId: string;
+  readonly node: string | undefined;
+  readonly limits: ServerLimits;
+  readonly tokenExpiresAt: number | undefined;
+}
+
+export interface ClientEvents {
+  state: StateChange;
+  connected: ConnectedInfo;
+  /**
+   * Something went wrong that no promise reports: a fire-and-forget publish the broker refused, a token
+   * refresh that failed, a message the SDK could not decode, a handler that threw.
+   */
+  error: SwitchboardError;
+}
+
+/** A delivery as handlers see it. */
+export interface Message<Data> {
+  readonly topic: string;
+  readonly data: Data;
+  readonly priority: Priority;
+  /** The message's place in its topic's history (protocol.md §8.1). */
+  readonly offset: number;
+  readonly epoch: string;
+}
+
+/**
+ * Messages of `topic` with offsets `from`..`to` will not arrive. `reason` is the broker's (protocol.md §8.3),
+ * or `abandoned` when this client gave up reassembling a chunked delivery (§7.4); the next reconnect
+ * recovers an abandoned one if the topic keeps history.
+ */
+export interface Gap {
+  readonly topic: string;
+  readonly epoch: string;
+  readonly from: number;
+  readonly to: number;
+  readonly reason: GapReason | 'abandoned';
+}
+
+/**
+ * The client could not bring `topic` up to date: messages may have been missed and the application should
+ * reload the topic's state (e.g. over HTTP). `reason` as in protocol.md §8.2; `epoch_mismatch` also when a
+ * delivery revealed that the topic's history was reset. Live messages after `offset` follow.
+ */
+export interface RecoveryFailure {
+  readonly topic: string;
+  readonly reason: RecoveryFailureReason;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Positions the application already has (e.g. it loaded state up to them over HTTP, or stored them):
+   * the broker replays what came after, if it keeps history (protocol.md §8.2). Each topic must match the
+   * pattern. Later reconnects use the client's own positions.
+   */
+  readonly since?: Readonly<Record<string, Position>>;
+  /** Messages matching this subscription were lost and will not arrive. */
+  readonly onGap?: (gap: Gap) => void;
+  /** A topic of this subscription could not be recovered: reload its state. */
+  readonly onRecoveryFailed?: (failure: RecoveryFailure) => void;
+  /**
+   * The subscription failed or ended (`forbidden`, `too_many_subscriptions`, the broker ended it, the client
+   * closed), or a delivery's payload failed its schema (`invalid_payload`; the subscription continues).
+   */
+  readonly onError?: (error: SwitchboardError) => void;
+}
+
+/** What awaiting a subscription yields: the broker's confirmation. */
+export interface SubscribeAck {
+  readonly pattern: string;
+  /** Per topic of `since`: whether its missed messages follow (protocol.md §8.2). */
+  readonly recovery?: Readonly<Record<string, RecoveryResult>>;
+}
+
+export type SubscriptionState = 'pending' | 'active' | 'ended';
+
+export interface PublishOptions {
+  /**
+   * `high` overtakes `normal` and `low` traffic, including between the chunks of a large publish
+   * (protocol.md §6).
+   * @default 'normal'
+   */
+  readonly priority?: Priority;
+  /**
+   * Wait for the broker's `published` (or `error`). `false`: the promise settles once the message is
+   * written to the socket; a failure then arrives as an `error` event (a loss is still never silent).
+   * @default true
+   */
+  readonly ack?: boolean;
+  /**
+   * Idempotency key (protocol.md §8.4): the broker publishes at most once per topic and key within its
+   * window, so the SDK resends a keyed publish whose ack was lost with the connection.
+   */
+  readonly key?: string;
+  /** Aborts the publish: unsent, it is dropped; half-sent (chunks), the transfer is cancelled. */
+  readonly signal?: AbortSignal;
+}
+
+/** The broker's `published`. */
+export interface PublishAck {
+  readonly topic: string;
+  /** Present when the topic keeps history. */
+  readonly offset?: number;
+  readonly epoch?: string;
+  /** An earlier publish with the same key was published; this one was not delivered again. */
+  readonly duplicate: boolean;
+}
+
+/** Limits on publishes that are not yet written to the socket. */
+export interface SendQueueOptions {
+  /**
+   * Frames are written only while the socket's `bufferedAmount` is below this, so priorities are decided
+   * here and not lost in the socket's FIFO buffer.
+   * @default 65536 (one chunk of the default 64 KiB `chunkBytes` in flight keeps a fast link busy)
+   */
+  readonly highWaterMark?: number;
+  /**
+   * Publishes waiting to be written (offline, or behind backpressure). Over it, `publish` rejects with
+   * `send_queue_full`.
+   * @default 1000
+   */
+  readonly maxMessages?: number;
+  /**
+   * Payload bytes waiting to be written. Over it, `publish` rejects with `send_queue_full`.
+   * @default 16777216 (16 MiB: one maximal message)
+   */
+  readonly maxBytes?: number;
+  /**
+   * How long a publish may wait before its first byte is written; then it rejects with `send_timeout`.
+   * 0 disables.
+   * @default 30000
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
+  /** The broker's WebSocket URL, e.g. `wss://broker.example/ws`. */
+  readonly url: string | URL;
+  /** A fixed bearer token. Prefer `getToken` for tokens that expire. */
+  readonly token?: string;
+  /**
+   * Called before every connection attempt and when the broker says the token expired (protocol.md §9);
+   * the client also refreshes at about 90% of the token's lifetime.
+   */
+  readonly getToken?: () => string | undefined | Promise<string | undefined>;
+  /** Run-time validation of payloads per declared pattern (Standard Schema: zod, valibot ...). */
+  readonly schemas?: SchemaMap<Topics>;
+  /** Reconnect policy; `false` never reconnects. */
+  readonly reconnect?: ReconnectOptions | false;
+  readonly sendQueue?: SendQueueOptions;
+  /**
+   * How long a written publish waits for its ack before rejecting with `ack_timeout`. 0 disables.
+   * @default 30000
+   */
+  readonly ackTimeoutMs?: number;
+  /**
+   * How many times a publish the broker refused with a retryable code (`rate_limited`, `unavailable` ...)
+   * is sent again, after `retryAfterMs` or a backoff.
+   * @default 2
+   */
+  readonly publishRetries?: number;
+  /**
+   * Sends an application-level `ping` this often (browsers cannot see WebSocket pings, protocol.md §5.1).
+   * 0 disables.
+   * @default 20000
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * A `ping` unanswered for this long means the connection is dead: it is dropped and replaced.
+   * @default 10000
+   */
+  readonly pingTimeoutMs?: number;
+  /**
+   * How long an attempt may take from opening the socket to the broker's `welcome`.
+   * @default 15000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Connect from `createClient`; `false`: wait for `connect()`.
+   * @default true
+   */
+  readonly autoConnect?: boolean;
+  /** Extra handshake headers (e.g. `Origin`); only transports that can set headers (Node) send them. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The WebSocket implementation; by default the platform's, chosen by the package's export conditions. */
+  readonly transport?: TransportFactory;
+  /** Watches for the network coming back; by default the platform's (the browser's `online` event). */
+  readonly network?: NetworkWatcher;
+  /** Randomness for reconnect jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+interface Settings {
+  readonly url: string;
+  readonly token: string | undefined;
+  readonly getToken: (() => string | undefined | Promise<string | undefined>) | undefined;
+  readonly reconnect: ResolvedReconnectOptions;
+  readonly highWaterMark: number;
+  readonly maxQueuedMessages: number;
+  readonly maxQueuedBytes: number;
+  readonly queueTimeoutMs: number;
+  readonly ackTimeoutMs: number;
+  readonly publishRetries: number;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly transport: TransportFactory;
+  readonly network: NetworkWatcher;
+  readonly random: () => number;
+}
+
+/** Where a publish is. Unwritten phases count against the send queue limits. */
+type PublishPhase = 'queued' | 'scheduled' | 'writing' | 'retrying' | 'written' | 'settled';
+
+interface PendingPublish {
+  readonly kind: 'publish';
+  /** Publish order: restored after a reconnect. */
+  readonly seq: number;
+  readonly topic: string;
+  readonly priority: Priority;
+  readonly key: string | undefined;
+  readonly ack: boolean;
+  readonly payload: { readonly binary: Uint8Array } | { readonly json: string };
+  /** Payload bytes (UTF-8 JSON or raw): what `chunkBytes` and `maxMessageBytes` measure. */
+  readonly size: number;
+  phase: PublishPhase;
+  counted: boolean;
+  requestId: number | undefined;
+  transfer: number | undefined;
+  retries: number;
+  lastError: SwitchboardError | undefined;
+  queueTimer: ReturnType<typeof setTimeout> | undefined;
+  ackTimer: ReturnType<typeof setTimeout> | undefined;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  detachSignal: (() => void) | undefined;
+  resolve(ack: PublishAck | undefined): void;
+  reject(error: SwitchboardError): void;
+}
+
+interface ControlTag {
+  readonly kind: 'control';
+}
+
+type Tag = PendingPublish | ControlTag;
+
+/** What the registry holds per `subscribe` call. */
+interface LocalSubscription {
+  readonly subscription: Subscription<unknown>;
+  readonly handler: (message: Message<unknown>) => void;
+  readonly options: SubscribeOptions;
+}
+
+interface Connection {
+  readonly transport: Transport;
+  readonly closed: Promise<void>;
+  markClosed(): void;
+  welcome: WelcomeMessage | undefined;
+  sendQueue: SendQueue<Tag>;
+  inbound: InboundChunks | undefined;
+  nextTransfer: number;
+  /** Transfers of this connection's publishes, for `error`s that name only the transfer. */
+  readonly transfers: Map<number, PendingPublish>;
+  flushScheduled: boolean;
+  drainTimer: ReturnType<typeof setTimeout> | undefined;
+  welcomeTimer: ReturnType<typeof setTimeout> | undefined;
+  pingTimer: ReturnType<typeof setInterval> | undefined;
+  pongTimer: ReturnType<typeof setTimeout> | undefined;
+  chunkTimer: ReturnType<typeof setTimeout> | undefined;
+  refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  refreshId: number | undefined;
+}
+
+interface PendingPing {
+  readonly sentAt: number;
+  resolve(rtt: number): void;
+  reject(error: SwitchboardError): void;
+}
+
+const DEFAULTS = {
+  highWaterMark: 64 * 1024,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  queueTimeoutMs: 30_000,
+  ackTimeoutMs: 30_000,
+  publishRetries: 2,
+  pingIntervalMs: 20_000,
+  pingTimeoutMs: 10_000,
+  connectTimeoutMs: 15_000,
+} as const;
+
+/** protocol.md §9: "the SDK does [refresh] at about 90% of the token's lifetime". */
+const TOKEN_REFRESH_FRACTION = 0.9;
+/** setTimeout's largest delay; longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The close code the client sends when it ends a connection itself. */
+const CLIENT_CLOSE_CODE = 1000;
+/** Reported for connections the client dropped itself (dead, or no welcome): there was no close frame. */
+const ABNORMAL_CLOSE = 1006;
+/** How often a blocked send queue re-checks `bufferedAmount` when the transport reports no `drain`. */
+const DRAIN_POLL_MS = 10;
+
+const utf8 = new TextEncoder();
+
+/**
+ * A subscription: await it for the broker's confirmation, `unsubscribe()` to stop. Awaiting it yields a
+ * {@link SubscribeAck} (keep the subscription itself to unsubscribe later).
+ */
+export class Subscription<Data> implements PromiseLike<SubscribeAck> {
+  readonly pattern: string;
+  /** Settles with the broker's first confirmation, or rejects if the subscription fails before it. */
+  readonly ready: Promise<SubscribeAck>;
+  private currentState: SubscriptionState = 'pending';
+  private endError: SwitchboardError | undefined;
+  private readonly release: (subscription: Subscription<Data>) => void;
+  private settleReady: ((ack: SubscribeAck) => void) | undefined;
+  private failReady: ((error: SwitchboardError) => void) | undefined;
+  /** Keeps `Data` in the type (for handlers and type tests) without a run-time field. */
+  declare readonly __data?: Data;
+
+  /** @internal Created by `Client.subscribe`. */
+  constructor(pattern: string, release: (subscription: Subscription<Data>) => void) {
+    this.pattern = pattern;
+    this.release = release;
+    this.ready = new Promise<SubscribeAck>((resolve, reject) => {
+      this.settleReady = resolve;
+      this.failReady = reject;
+    });
+    // A failure is also reported to `onError` and the client's `error` event: an un-awaited subscription
+    // must not become an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  get state(): SubscriptionState {
+    return this.currentState;
+  }
+
+  /** Why the subscription ended, when the broker or the client ended it. */
+  get error(): SwitchboardError | undefined {
+    return this.endError;
+  }
+
+  /** Stops the subscription: its handler is not called again. Idempotent. */
+  unsubscribe(): void {
+    if (this.currentState === 'ended') return;
+    this.end(undefined);
+    this.release(this);
+  }
+
+  then<Result1 = SubscribeAck, Result2 = never>(
+    onfulfilled?: ((value: SubscribeAck) => Result1 | PromiseLike<Result1>) | null,
+    onrejected?: ((reason: unknown) => Result2 | PromiseLike<Result2>) | null,
+  ): Promise<Result1 | Result2> {
+    return this.ready.then(onfulfilled, onrejected);
+  }
+
+  /** @internal The broker confirmed the pattern. */
+  confirm(ack: SubscribeAck): void {
+    if (this.currentState !== 'pending') return;
+    this.currentState = 'active';
+    this.settleReady?.(ack);
+    this.settleReady = undefined;
+    this.failReady = undefined;
+  }
+
+  /** @internal Ends the subscription (an error: the broker or the client ended it). */
+  end(error: SwitchboardError | undefined): void {
+    if (this.currentState === 'ended') return;
+    this.currentState = 'ended';
+    this.endError = error;
+    this.failReady?.(error ?? new SwitchboardError(ClientErrorCode.aborted, `unsubscribed from ${this.pattern} before the broker confirmed it`, { topic: this.pattern }));
+    this.settleReady = undefined;
+    this.failReady = undefined;
+  }
+}
+
+/**
+ * The Switchboard client: one WebSocket connection to a broker, kept alive across failures, with typed
+ * publish and subscribe. Create it with {@link createClient}.
+ */
+export class Client<Topics extends TopicMap = UntypedTopics> {
+  private readonly settings: Settings;
+  private readonly events = new Emitter<ClientEvents>((error, event) => this.reportHandlerError(error, event));
+  private readonly reconnector: Reconnector;
+  private readonly positions = new PositionTracker();
+  private readonly registry: SubscriptionRegistry<LocalSubscription>;
+  private readonly locals = new Map<Subscription<unknown>, LocalSubscription>();
+  private readonly schemas: ReadonlyArray<{ readonly segments: readonly string[]; readonly schema: PayloadSchema }>;
+  private readonly outbox: PendingPublish[] = [];
+  private readonly inflight = new Map<number, PendingPublish>();
+  private readonly retrying = new Set<PendingPublish>();
+  private readonly pings = new Map<number, PendingPing>();
+  private readonly subscribeRetryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly stopWatchingNetwork: () => void;
+  private currentState: ConnectionState;
+  private connection: Connection | undefined;
+  private everConnected = false;
+  private attemptRunning = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private nextRequestId = 1;
+  private nextSeq = 1;
+  private queuedMessages = 0;
+  private queuedBytes = 0;
+  private lastLimits: ServerLimits | undefined;
+
+  /** @internal Use {@link createClient}. */
+  constructor(options: ClientOptions<Topics>) {
+    this.settings = resolveSettings(options as ClientOptions<TopicMap>);
+    this.reconnector = new Reconnector(this.settings.reconnect, this.settings.random);
+    this.registry = new SubscriptionRegistry<LocalSubscription>(() => this.allocateRequestId(), this.positions);
+    this.schemas = compileSchemas(options.schemas as Record<string, PayloadSchema | undefined> | undefined);
+    this.stopWatchingNetwork = this.settings.network(() => this.onNetworkBack());
+    this.currentState = 'disconnected';
+    if (options.autoConnect ?? true) this.startAttempt();
+  }
+
+  /** The connection state (see {@link ConnectionState}). */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The broker's id for the current connection; quote it in bug reports. */
+  get connectionId(): string | undefined {
+    return this.connection?.welcome?.connectionId;
+  }
+
+  /** The current (or last) broker's limits (protocol.md §12). */
+  get limits(): ServerLimits | undefined {
+    return this.lastLimits;
+  }
+
+  /** Publishes accepted and not yet written, and their payload bytes (bounded by `sendQueue`). */
+  get queued(): { readonly messages: number; readonly bytes: number } {
+    return { messages: this.queuedMessages, bytes: this.queuedBytes };
+  }
+
+  /** The contiguous position of a topic (protocol.md §6), what a reconnect recovers from. */
+  position(topic: string): Position | undefined {
+    return this.positions.position(topic);
+  }
+
+  /** Adds an event listener; returns a function that removes it. */
+  on<Name extends keyof ClientEvents>(name: Name, listener: (value: ClientEvents[Name]) => void): () => void {
+    return this.events.on(name, listener);
+  }
+
+  off<Name extends keyof ClientEvents>(name: Name, listener: (value: ClientEvents[Name]) => void): void {
+    this.events.off(name, listener);
+  }
+
+  /** Resolves when connected (at once if already), rejects if the client closes first. */
+  whenConnected(): Promise<void> {
+    if (this.currentState === 'connected') return Promise.resolve();
+    if (this.currentState === 'closed') return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => {
+      const off = this.events.on('state', (change) => {
+        if (change.state === 'connected') {
+          off();
+          resolve();
+        } else if (change.state === 'closed') {
+          off();
+          reject(change.error ?? this.closedError());
+        }
+      });
+    });
+  }
+
+  /**
+   * Connects now: the first connection with `autoConnect: false`, or at once instead of waiting out the
+   * backoff. Does nothing while connected or connecting.
+   * @throws SwitchboardError `client_closed` after `close()`.
+   */
+  connect(): void {
+    if (this.currentState === 'closed') throw this.closedError();
+    if (this.currentState !== 'disconnected' || this.attemptRunning) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.startAttempt();
+  }
+
+  /**
+   * Subscribes to a pattern (protocol.md §4: `*` one segment, `>` the rest). The handler receives every
+   * message whose topic matches, typed by the topic map. Re-subscribed after every reconnect, recovering
+   * what was missed where the broker keeps history.
+   *
+   * @throws SwitchboardError `invalid_topic` for a pattern that breaks the topic rules, or a `since` topic the
+   *   pattern does not match.
+   */
+  subscribe<P extends string>(
+    patternArgument: Checked<P, CheckPattern<Topics, P>>,
+    handler: (message: Message<SubscribeData<Topics, P>>) => void,
+    options: SubscribeOptions = {},
+  ): Subscription<SubscribeData<Topics, P>> {
+    // The type check guarantees a string; the error type only exists at compile time.
+    const pattern = patternArgument as string;
+    const parsed = parsePattern(pattern);
+    if (!parsed.ok) throw new SwitchboardError(parsed.error.code, parsed.error.message, { topic: pattern });
+    for (const topic of Object.keys(options.since ?? {})) {
+      const parsedTopic = parseTopic(topic);
+      if (!parsedTopic.ok || !segmentsMatch(parsed.value.segments, parsedTopic.value.segments)) {
+        throw new SwitchboardError('invalid_topic', `since names ${JSON.stringify(topic)}, which ${JSON.stringify(pattern)} does not match`, { topic });
+      }
+    }
+    const subscription = new Subscription<SubscribeData<Topics, P>>(pattern, (ended) => this.release(ended as Subscription<unknown>));
+    if (this.currentState === 'closed') {
+      subscription.end(this.closedError());
+      return subscription;
+    }
+    for (const [topic, position] of Object.entries(options.since ?? {})) this.positions.seed(topic, position);
+    const local: LocalSubscription = {
+      subscription: subscription as Subscription<unknown>,
+      handler: handler as (message: Message<unknown>) => void,
+      options,
+    };
+    this.locals.set(local.subscription, local);
+    this.applyEffects(this.registry.add(local, pattern));
+    return subscription;
+  }
+
+  /**
+   * Publishes to a topic. Settles with the broker's ack (or, with `ack: false`, once written), or rejects
+   * with a {@link SwitchboardError}: the broker's code (`forbidden`, `message_too_big`, `rate_limited` after
+   * retries ...) or the SDK's (`send_queue_full`, `send_timeout`, `ack_timeout`, `connection_lost` ...).
+   * Bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`) travel as binary; anything else as JSON. Payloads over the
+   * broker's `chunkBytes` are chunked. While disconnected, publishes wait in a bounded queue.
+   */
+  publish<T extends string>(topic: Checked<T, CheckTopic<Topics, T>>, data: PublishData<Topics, T>, options: PublishOptions & { readonly ack: false }): Promise<void>;
+  publish<T extends string>(topic: Checked<T, CheckTopic<Topics, T>>, data: PublishData<Topics, T>, options?: PublishOptions): Promise<PublishAck>;
+  publish(topicArgument: unknown, data: unknown, options: PublishOptions = {}): Promise<PublishAck | void> {
+    const topic = topicArgument as string;
+    return new Promise<PublishAck | undefined>((resolve, reject) => {
+      const fail = (code: ErrorCode, message: string, cause?: unknown): void =>
+        reject(new SwitchboardError(code, message, { topic, ...(cause === undefined ? {} : { cause }) }));
+      if (this.currentState === 'closed') return reject(this.closedError());
+      const parsed = parseTopic(topic);
+      if (!parsed.ok) return fail(parsed.error.code, parsed.error.message);
+      const priority = options.priority ?? DEFAULT_PRIORITY;
+      if (!(PRIORITIES as readonly string[]).includes(priority)) return fail('bad_request', `priority must be one of ${PRIORITIES.join(', ')}`);
+      if (options.signal?.aborted) return fail(ClientErrorCode.aborted, 'the publish was aborted before it was sent', options.signal.reason);
+      const schemaProblem = this.validate(parsed.value.segments, data);
+      if (schemaProblem !== undefined) return fail(ClientErrorCode.invalidPayload, `${topic}: ${schemaProblem}`);
+      let payload: PendingPublish['payload'];
+      let size: number;
+      if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+        const binary = data instanceof Uint8Array ? data : new Uint8Array(data);
+        payload = { binary };
+        size = binary.length;
+      } else {
+        let json: unknown;
+        try {
+          json = JSON.stringify(data);
+        } catch (error) {
+          return fail(ClientErrorCode.invalidPayload, `${topic}: the payload is not JSON-serializable`, error);
+        }
+        if (typeof json !== 'string') return fail(ClientErrorCode.invalidPayload, `${topic}: the payload is not a JSON value`);
+        payload = { json };
+        size = utf8ByteLength(json);
+      }
+      if (this.lastLimits !== undefined && size > this.lastLimits.maxMessageBytes) {
+        return fail('message_too_big', `${size} bytes exceed the broker's maxMessageBytes ${this.lastLimits.maxMessageBytes}`);
+      }
+      if (this.queuedMessages + 1 > this.settings.maxQueuedMessages || this.queuedBytes + size > this.settings.maxQueuedBytes) {
+        return fail(
+          ClientErrorCode.sendQueueFull,
+          `the send queue holds ${this.queuedMessages} publishes (${this.queuedBytes} bytes); limits ${this.settings.maxQueuedMessages} and ${this.settings.maxQueuedBytes}`,
+        );
+      }
+      const pending: PendingPublish = {
+        kind: 'publish',
+        seq: this.nextSeq++,
+        topic,
+        priority,
+        key: options.key,
+        ack: options.ack ?? true,
+        payload,
+        size,
+        phase: 'queued',
+        counted: false,
+        requestId: undefined,
+        transfer: undefined,
+        retries: 0,
+        lastError: undefined,
+        queueTimer: undefined,
+        ackTimer: undefined,
+        retryTimer: undefined,
+        detachSignal: undefined,
+        resolve,
+        reject,
+      };
+      this.count(pending);
+      if (this.settings.queueTimeoutMs > 0) {
+        pending.queueTimer = setTimeout(() => this.queueTimedOut(pending), this.settings.queueTimeoutMs);
+      }
+      const signal = options.signal;
+      if (signal !== undefined) {
+        const onAbort = (): void => this.abortPublish(pending, signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.enqueue(pending);
+    });
+  }
+
+  /** Round trip to the broker in ms (an application-level `ping`). Rejects if the connection ends first. */
+  ping(): Promise<number> {
+    const connection = this.connection;
+    if (connection?.welcome === undefined) {
+      return Promise.reject(new SwitchboardError(ClientErrorCode.connectionLost, 'not connected'));
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.allocateRequestId();
+      this.pings.set(id, { sentAt: Date.now(), resolve, reject });
+      this.sendControl(connection, { op: 'ping', id });
+    });
+  }
+
+  /**
+   * Closes the client for good: the connection ends (1000), pending publishes reject with `client_closed`,
+   * subscriptions end. Resolves when the connection has closed.
+   */
+  close(): Promise<void> {
+    if (this.currentState === 'closed') return this.connection?.closed ?? Promise.resolve();
+    const connection = this.connection;
+    this.stop(new SwitchboardError(ClientErrorCode.clientClosed, 'the client was closed'), { closeCode: CLIENT_CLOSE_CODE, reason: 'client closed' });
+    if (connection === undefined) return Promise.resolve();
+    connection.transport.close(CLIENT_CLOSE_CODE, 'client closed');
+    return connection.closed;
+  }
+
+  // ---- connection lifecycle ----
+
+  private startAttempt(): void {
+    this.attemptRunning = true;
+    this.setState(this.everConnected ? 'reconnecting' : 'connecting', { attempt: this.reconnector.attempts });
+    void this.openTransport();
+  }
+
+  private async openTransport(): Promise<void> {
+    let token = this.settings.token;
+    if (this.settings.getToken !== undefined) {
+      try {
+        token = await this.settings.getToken();
+      } catch (cause) {
+        if (this.currentState === 'closed') return;
+        this.attemptFailed({ code: ABNORMAL_CLOSE, reason: 'getToken failed', wasClean: false }, new SwitchboardError(ClientErrorCode.tokenUnavailable, 'getToken failed', { cause }));
+        return;
+      }
+    }
+    if (this.currentState === 'closed') return;
+    let markClosed = (): void => {};
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const connection: Connection = {
+      transport: undefined as unknown as Transport,
+      closed,
+      markClosed,
+      welcome: undefined,
+      sendQueue: new SendQueue<Tag>(),
+      inbound: undefined,
+      nextTransfer: 1,
+      transfers: new Map(),
+      flushScheduled: false,
+      drainTimer: undefined,
+      welcomeTimer: undefined,
+      pingTimer: undefined,
+      pongTimer: undefined,
+      chunkTimer: undefined,
+      refreshTimer: undefined,
+      refreshId: undefined,
+    };
+    let transport: Transport;
+    try {
+      transport = this.settings.transport(
+        { url: this.settings.url, protocol: SUBPROTOCOL, token, headers: this.settings.headers },
+        {
+          open: () => {},
+          message: (data) => {
+            if (this.connection === connection) this.receive(connection, data);
+          },
+          drain: () => {
+            if (this.connection === connection) this.flush(connection);
+          },
+          close: (event) => {
+            connection.markClosed();
+            if (this.connection === connection) this.connectionEnded(connection, event);
+          },
+        },
+      );
+    } catch (cause) {
+      this.attemptFailed(
+        { code: ABNORMAL_CLOSE, reason: 'could not open the WebSocket', wasClean: false },
+        new SwitchboardError(ClientErrorCode.connectFailed, `could not open a WebSocket to ${this.settings.url}: ${describe(cause)}`, { cause }),
+      );
+      return;
+    }
+    (connection as { transport: Transport }).transport = transport;
+    this.connection = connection;
+    connection.welcomeTimer = setTimeout(() => {
+      this.dropConnection(connection, new SwitchboardError(ClientErrorCode.connectFailed, `no welcome within ${this.settings.connectTimeoutMs} ms`));
+    }, this.settings.connectTimeoutMs);
+  }
+
+  private receiveWelcome(connection: Connection, welcome: WelcomeMessage): void {
+    if (connection.welcome !== undefined) return;
+    clearTimeout(connection.welcomeTimer);
+    connection.welcome = welcome;
+    const { limits } = welcome;
+    this.lastLimits = limits;
+    connection.sendQueue.setLimits(limits);
+    connection.inbound = new InboundChunks(limits);
+    this.attemptRunning = false;
+    this.everConnected = true;
+    this.reconnector.connected(Date.now());
+    this.setState('connected', {});
+    this.events.emit('connected', { connectionId: welcome.connectionId, node: welcome.node, limits, tokenExpiresAt: welcome.tokenExpiresAt });
+    if (this.connection !== connection) return;
+    this.applyEffects(this.registry.open());
+    const waiting = this.outbox.splice(0);
+    for (const pending of waiting) this.schedule(connection, pending);
+    this.scheduleTokenRefresh(connection, welcome.tokenExpiresAt);
+    this.startPinging(connection);
+  }
+
+  /** The client ends a connection itself (dead, or no welcome) and handles it as ended at once. */
+  private dropConnection(connection: Connection, error: SwitchboardError): void {
+    if (this.connection !== connection) return;
+    this.connectionEnded(connection, { code: ABNORMAL_CLOSE, reason: error.message, wasClean: false }, error);
+    connection.transport.close(CLIENT_CLOSE_CODE, error.message);
+  }
+
+  private connectionEnded(connection: Connection, event: TransportClose, cause?: SwitchboardError): void {
+    this.connection = undefined;
+    this.teardown(connection);
+    if (this.currentState === 'closed') return;
+    this.attemptFailed(event, cause);
+  }
+
+  /** Everything bound to one connection ends with it; publishes not confirmed go back to the outbox. */
+  private teardown(connection: Connection): void {
+    for (const timer of [connection.drainTimer, connection.welcomeTimer, connection.pongTimer, connection.chunkTimer, connection.refreshTimer]) {
+      clearTimeout(timer);
+    }
+    clearInterval(connection.pingTimer);
+    connection.inbound?.clear();
+    this.registry.close();
+    const lost = new SwitchboardError(ClientErrorCode.connectionLost, 'the connection ended before the answer arrived');
+    for (const [id, ping] of this.pings) {
+      this.pings.delete(id);
+      ping.reject(lost);
+    }
+    // Not fully written: an incomplete transfer is never published (protocol.md §7.4), so send it again.
+    for (const tag of connection.sendQueue.clear()) {
+      if (tag.kind === 'publish') this.requeue(tag);
+    }
+    for (const pending of Array.from(this.inflight.values())) {
+      if (pending.phase !== 'written') continue;
+      if (pending.key !== undefined) {
+        // protocol.md §8.4: "a retry after a reconnect is safe".
+        this.count(pending);
+        this.requeue(pending);
+      } else {
+        this.settle(pending, new SwitchboardError(ClientErrorCode.connectionLost, `the connection ended before the broker acknowledged the publish to ${pending.topic}; it may or may not have been published (give it a key to have it resent safely)`, { topic: pending.topic }));
+      }
+    }
+    this.outbox.sort((a, b) => a.seq - b.seq);
+  }
+
+  private attemptFailed(event: TransportClose, cause?: SwitchboardError): void {
+    this.attemptRunning = false;
+    const { advice, error } = this.classifyClose(event, cause);
+    const decision = this.reconnector.next(event.code, Date.now(), advice);
+    const details = { closeCode: event.code, reason: event.reason, error };
+    if (decision.action === 'stop') {
+      const why = decision.reason === 'never' ? error : new SwitchboardError(error.code, `${error.message}; not reconnecting (${decision.reason})`, { closeCode: event.code, cause: error });
+      this.stop(why, details);
+      return;
+    }
+    this.setState('disconnected', { ...details, retryInMs: decision.delayMs, attempt: decision.attempt });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.currentState === 'disconnected') this.startAttempt();
+    }, decision.delayMs);
+  }
+
+  /** What a close means: the advice of protocol.md §11, or of the HTTP status of a refused handshake. */
+  private classifyClose(event: TransportClose, cause: SwitchboardError | undefined): { advice: ReconnectAdvice; error: SwitchboardError } {
+    if (cause !== undefined) return { advice: 'backoff', error: cause };
+    const details = { closeCode: event.code, ...(event.error === undefined ? {} : { cause: event.error }) };
+    if (event.status !== undefined) {
+      const rejected = (code: ErrorCode, advice: ReconnectAdvice): { advice: ReconnectAdvice; error: SwitchboardError } => ({
+        advice,
+        error: new SwitchboardError(code, `the broker refused the connection with HTTP ${event.status}`, details),
+      });
+      switch (event.status) {
+        case 400:
+          return rejected('unsupported_protocol', 'never');
+        case 401:
+          // A new token may fix it, if the application can get one.
+          return rejected('invalid_token', this.settings.getToken === undefined ? 'never' : 'backoff');
+        case 403:
+          return rejected('forbidden', 'never');
+        case 426:
+          return rejected(ClientErrorCode.connectFailed, 'never');
+        case 503:
+          return rejected('unavailable', 'backoff');
+        default:
+          return rejected(ClientErrorCode.connectFailed, 'backoff');
+      }
+    }
+    const message = `the connection closed with ${event.code}${event.reason === '' ? '' : ` (${event.reason})`}`;
+    return { advice: reconnectAdvice(event.code), error: new SwitchboardError(ClientErrorCode.closed, message, details) };
+  }
+
+  /** Closes the client for good: everything pending is rejected with `error`, subscriptions end. */
+  private stop(error: SwitchboardError, details: { closeCode?: number; reason?: string; error?: SwitchboardError }): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const timer of this.subscribeRetryTimers) clearTimeout(timer);
+    this.subscribeRetryTimers.clear();
+    this.attemptRunning = false;
+    this.stopWatchingNetwork();
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection !== undefined) this.teardown(connection);
+    this.setState('closed', { ...details, error });
+    for (const pending of [...this.outbox, ...this.inflight.values(), ...this.retrying]) this.settle(pending, error);
+    this.outbox.length = 0;
+    for (const local of Array.from(this.locals.values())) {
+      this.locals.delete(local.subscription);
+      local.subscription.end(error);
+      if (error.code !== ClientErrorCode.clientClosed) this.callSafely(() => local.options.onError?.(error));
+    }
+  }
+
+  private onNetworkBack(): void {
+    // The browser is online again: waiting out the backoff would only delay the reconnect.
+    if (this.currentState === 'disconnected' && this.retryTimer !== undefined) this.connect();
+  }
+
+  private setState(state: ConnectionState, details: Omit<StateChange, 'state' | 'previous'>): void {
+    const previous = this.currentState;
+    this.currentState = state;
+    this.events.emit('state', { state, previous, ...details });
+  }
+
+  // ---- sending ----
+
+  private enqueue(pending: PendingPublish): void {
+    const connection = this.connection;
+    if (connection?.welcome !== undefined) this.schedule(connection, pending);
+    else {
+      pending.phase = 'queued';
+      this.outbox.push(pending);
+    }
+  }
+
+  private requeue(pending: PendingPublish): void {
+    if (pending.requestId !== undefined) this.inflight.delete(pending.requestId);
+    pending.requestId = undefined;
+    pending.transfer = undefined;
+    pending.phase = 'queued';
+    clearTimeout(pending.ackTimer);
+    this.outbox.push(pending);
+  }
+
+  /** Encodes a publish for this connection (request id, chunking by its `chunkBytes`) and queues it. */
+  private schedule(connection: Connection, pending: PendingPublish): void {
+    const limits = connection.welcome!.limits;
+    if (pending.size > limits.maxMessageBytes) {
+      this.settle(pending, new SwitchboardError('message_too_big', `${pending.size} bytes exceed the broker's maxMessageBytes ${limits.maxMessageBytes}`, { topic: pending.topic }));
+      return;
+    }
+    if (pending.ack) {
+      pending.requestId = this.allocateRequestId();
+      this.inflight.set(pending.requestId, pending);
+    }
+    const header: PublishHeader = {
+      op: 'publish',
+      ...(pending.requestId === undefined ? {} : { id: pending.requestId }),
+      topic: pending.topic,
+      priority: pending.priority,
+      ...(pending.key === undefined ? {} : { key: pending.key }),
+    };
+    pending.phase = 'scheduled';
+    connection.sendQueue.push(this.outgoing(connection, pending, header, limits.chunkBytes));
+    this.requestFlush(connection);
+  }
+
+  private outgoing(connection: Connection, pending: PendingPublish, header: PublishHeader, chunkBytes: number): Outgoing<Tag> {
+    const { payload, priority } = pending;
+    if (pending.size <= chunkBytes || pending.size === 0) {
+      const frame = 'binary' in payload ? () => encodeBinary(header, payload.binary) : () => joinTextWithData(JSON.stringify(header), payload.json);
+      return { priority, frames: 1, frame, tag: pending };
+    }
+    // protocol.md §7.1: larger payloads MUST travel as chunks.
+    const transfer = connection.nextTransfer++;
+    pending.transfer = transfer;
+    connection.transfers.set(transfer, pending);
+    const bytes = 'binary' in payload ? payload.binary : utf8.encode(payload.json);
+    const chunks = splitIntoChunks(header, bytes, chunkBytes, { transfer, encoding: 'binary' in payload ? 'binary' : 'json' });
+    return {
+      priority,
+      frames: chunks.length,
+      frame: (index) => {
+        const { data, ...chunkHeader } = chunks[index]!;
+        return encodeBinary(chunkHeader as ClientChunkHeader, data);
+      },
+      transfer: { id: transfer, total: bytes.length },
+      tag: pending,
+    };
+  }
+
+  private sendControl(connection: Connection, message: TextMessage): void {
+    const tag: ControlTag = { kind: 'control' };
+    connection.sendQueue.push({ priority: 'control', frames: 1, frame: () => encodeText(message), tag });
+    this.requestFlush(connection);
+  }
+
+  /** Writes on the next microtask, so a burst of publishes is ordered by priority before any is written. */
+  private requestFlush(connection: Connection): void {
+    if (connection.flushScheduled) return;
+    connection.flushScheduled = true;
+    queueMicrotask(() => {
+      connection.flushScheduled = false;
+      if (this.connection === connection) this.flush(connection);
+    });
+  }
+
+  private flush(connection: Connection): void {
+    const result = connection.sendQueue.write(connection.transport, this.settings.highWaterMark);
+    for (const frame of result.written) {
+      if (frame.tag.kind === 'publish') this.frameWritten(connection, frame.tag, frame.first, frame.last);
+    }
+    if (result.blocked && connection.drainTimer === undefined) {
+      // Transports report `drain` when they can; polling covers the rest (and browsers have no `drain`).
+      connection.drainTimer = setTimeout(() => {
+        connection.drainTimer = undefined;
+        if (this.connection === connection) this.flush(connection);
+      }, DRAIN_POLL_MS);
+    }
+  }
+
+  private frameWritten(connection: Connection, pending: PendingPublish, first: boolean, last: boolean): void {
+    if (first) {
+      clearTimeout(pending.queueTimer);
+      pending.queueTimer = undefined;
+      pending.phase = 'writing';
+    }
+    if (!last) return;
+    if (pending.transfer !== undefined) connection.transfers.delete(pending.transfer);
+    this.uncount(pending);
+    if (!pending.ack) {
+      this.settle(pending, undefined);
+      return;
+    }
+    pending.phase = 'written';
+    if (this.settings.ackTimeoutMs > 0) {
+      pending.ackTimer = setTimeout(() => {
+        this.settle(pending, new SwitchboardError(ClientErrorCode.ackTimeout, `no ack for the publish to ${pending.topic} within ${this.settings.ackTimeoutMs} ms`, { topic: pending.topic }));
+      }, this.settings.ackTimeoutMs);
+    }
+  }
+
+  private queueTimedOut(pending: PendingPublish): void {
+    pending.queueTimer = undefined;
+    if (pending.phase !== 'queued' && pending.phase !== 'scheduled' && pending.phase !== 'retrying') return;
+    const waited = `waited ${this.settings.queueTimeoutMs} ms without being sent`;
+    this.settle(
+      pending,
+      new SwitchboardError(ClientErrorCode.sendTimeout, `the publish to ${pending.topic} ${waited}${this.currentState === 'connected' ? '' : ` (${this.currentState})`}`, {
+        topic: pending.topic,
+        ...(pending.lastError === undefined ? {} : { cause: pending.lastError }),
+      }),
+    );
+  }
+
+  private abortPublish(pending: PendingPublish, reason: unknown): void {
+    if (pending.phase === 'settled') return;
+    const error = new SwitchboardError(ClientErrorCode.aborted, `the publish to ${pending.topic} was aborted`, { topic: pending.topic, cause: reason });
+    this.settle(pending, error, { cancelTransfer: true });
+  }
+
+  /**
+   * Ends a publish: takes it out of wherever it waits (cancelling a half-sent transfer, protocol.md §7.4)
+   * and settles its promise.
+   */
+  private settle(pending: PendingPublish, outcome: PublishAck | SwitchboardError | undefined, options: { cancelTransfer?: boolean } = {}): void {
+    if (pending.phase === 'settled') return;
+    const connection = this.connection;
+    if (pending.phase === 'queued') {
+      const index = this.outbox.indexOf(pending);
+      if (index >= 0) this.outbox.splice(index, 1);
+    } else if ((pending.phase === 'scheduled' || pending.phase === 'writing') && connection !== undefined) {
+      const removal = connection.sendQueue.remove(pending);
+      if (removal?.started === true && options.cancelTransfer === true) {
+        // protocol.md §7.4: the sender cancels a transfer whose first chunk it wrote, and drops the rest.
+        // (When the broker abandoned the transfer itself, it needs no cancel.)
+        this.sendControl(connection, { op: 'cancel', transfer: removal.transfer });
+      }
+    }
+    if (pending.transfer !== undefined) connection?.transfers.delete(pending.transfer);
+    if (pending.requestId !== undefined) this.inflight.delete(pending.requestId);
+    this.retrying.delete(pending);
+    this.uncount(pending);
+    pending.phase = 'settled';
+    clearTimeout(pending.queueTimer);
+    clearTimeout(pending.ackTimer);
+    clearTimeout(pending.retryTimer);
+    pending.detachSignal?.();
+    if (outcome instanceof SwitchboardError) pending.reject(outcome);
+    else pending.resolve(outcome);
+  }
+
+  /** A retryable refusal: try again after `retryAfterMs` (or a backoff) unless the retries are used up. */
+  private retryOrSettle(pending: PendingPublish, error: SwitchboardError): void {
+    if (!error.retryable || pending.retries >= this.settings.publishRetries || (error.code === 'internal' && pending.key === undefined)) {
+      this.settle(pending, error);
+      return;
+    }
+    const connection = this.connection;
+    if (connection !== undefined && (pending.phase === 'scheduled' || pending.phase === 'writing')) connection.sendQueue.remove(pending);
+    if (pending.transfer !== undefined) connection?.transfers.delete(pending.transfer);
+    if (pending.requestId !== undefined) this.inflight.delete(pending.requestId);
+    clearTimeout(pending.ackTimer);
+    pending.requestId = undefined;
+    pending.transfer = undefined;
+    pending.lastError = error;
+    pending.retries += 1;
+    this.count(pending);
+    pending.phase = 'retrying';
+    this.retrying.add(pending);
+    const delay = error.retryAfterMs ?? reconnectDelay(pending.retries, 'backoff', this.settings.reconnect, this.settings.random);
+    pending.retryTimer = setTimeout(() => {
+      pending.retryTimer = undefined;
+      this.retrying.delete(pending);
+      if (pending.phase === 'retrying') this.enqueue(pending);
+    }, delay);
+  }
+
+  private count(pending: PendingPublish): void {
+    if (pending.counted) return;
+    pending.counted = true;
+    this.queuedMessages += 1;
+    this.queuedBytes += pending.size;
+  }
+
+  private uncount(pending: PendingPublish): void {
+    if (!pending.counted) return;
+    pending.counted = false;
+    this.queuedMessages -= 1;
+    this.queuedBytes -= pending.size;
+  }
+
+  // ---- receiving ----
+
+  private receive(connection: Connection, data: string | Uint8Array): void {
+    const decoded = decodeServerMessage(data);
+    if (!decoded.ok) {
+      if (decoded.transfer !== undefined) connection.inbound?.abandon(decoded.transfer);
+      this.report(new SwitchboardError(ClientErrorCode.badServerMessage, `could not decode a server message: ${decoded.error.code}: ${decoded.error.message}`));
+      return;
+    }
+    const message: ServerMessage = decoded.message;
+    if (connection.welcome === undefined && message.op !== 'welcome') {
+      // protocol.md §2.3: "The first message the server sends on every connection is `welcome`".
+      this.report(new SwitchboardError(ClientErrorCode.badServerMessage, `the broker sent ${message.op} before welcome`));
+      return;
+    }
+    switch (message.op) {
+      case 'welcome':
+        this.receiveWelcome(connection, message);
+        return;
+      case 'subscribed':
+        this.applyEffects(this.registry.receiveSubscribed(message));
+        return;
+      case 'unsubscribed':
+        this.applyEffects(this.registry.receiveUnsubscribed(message));
+        return;
+      case 'published': {
+        const pending = this.inflight.get(message.id);
+        if (pending === undefined) return;
+        const ack: PublishAck = {
+          topic: pending.topic,
+          duplicate: message.duplicate ?? false,
+          ...(message.offset === undefined ? {} : { offset: message.offset }),
+          ...(message.epoch === undefined ? {} : { epoch: message.epoch }),
+        };
+        this.settle(pending, ack);
+        return;
+      }
+      case 'refreshed':
+        if (message.id === connection.refreshId) {
+          connection.refreshId = undefined;
+          this.scheduleTokenRefresh(connection, message.tokenExpiresAt);
+        }
+        return;
+      case 'pong': {
+        clearTimeout(connection.pongTimer);
+        connection.pongTimer = undefined;
+        const ping = this.pings.get(message.id);
+        if (ping !== undefined) {
+          this.pings.delete(message.id);
+          ping.resolve(Date.now() - ping.sentAt);
+        }
+        return;
+      }
+      case 'message':
+        this.deliver(message);
+        return;
+      case 'chunk': {
+        const inbound = connection.inbound!;
+        const outcome = inbound.receive(message);
+        this.armChunkTimer(connection);
+        if (outcome.kind === 'delivery') this.deliver(outcome.message);
+        else if (outcome.kind === 'missed') this.missed(outcome.header, outcome.error.message);
+        else if (outcome.kind === 'invalid') this.report(new SwitchboardError(ClientErrorCode.badServerMessage, `chunk: ${outcome.error.code}: ${outcome.error.message}`));
+        return;
+      }
+      case 'gap':
+        this.receiveGap(message);
+        return;
+      case 'cancel':
+        connection.inbound?.cancel(message.transfer);
+        this.armChunkTimer(connection);
+        return;
+      case 'error':
+        this.receiveError(connection, message);
+        return;
+    }
+  }
+
+  private receiveError(connection: Connection, message: ErrorMessage): void {
+    const details = {
+      ...(message.retryAfterMs === undefined ? {} : { retryAfterMs: message.retryAfterMs }),
+      ...(message.topic === undefined ? {} : { topic: message.topic }),
+    };
+    if (message.id !== undefined) {
+      const pending = this.inflight.get(message.id);
+      if (pending !== undefined) {
+        this.retryOrSettle(pending, new SwitchboardError(message.code as ProtocolErrorCode, message.message, { ...details, topic: pending.topic }));
+        return;
+      }
+      const effects = this.registry.receiveError({ ...message, id: message.id });
+      if (effects !== undefined) {
+        this.applyEffects(effects);
+        return;
+      }
+      if (message.id === connection.refreshId) {
+        connection.refreshId = undefined;
+        this.report(new SwitchboardError(message.code as ProtocolErrorCode, `token refresh failed: ${message.message}`, details));
+        return;
+      }
+      const ping = this.pings.get(message.id);
+      if (ping !== undefined) {
+        this.pings.delete(message.id);
+        ping.reject(new SwitchboardError(message.code as ProtocolErrorCode, message.message, details));
+        return;
+      }
+    }
+    if (message.transfer !== undefined) {
+      // The broker abandoned one of our transfers (protocol.md §7.4): stop sending it.
+      const pending = connection.transfers.get(message.transfer);
+      if (pending !== undefined) {
+        connection.transfers.delete(message.transfer);
+        if (pending.phase !== 'settled') {
+          this.retryOrSettle(pending, new SwitchboardError(message.code as ProtocolErrorCode, message.message, { ...details, topic: pending.topic }));
+          return;
+        }
+      }
+    }
+    if (message.code === 'token_expired' && message.id === undefined) {
+      // protocol.md §9: the broker keeps serving for tokenGraceMs; a refresh in that time keeps the connection.
+      void this.refreshToken(connection);
+    }
+    this.report(new SwitchboardError(message.code as ProtocolErrorCode, message.message, details));
+  }
+
+  private deliver(message: DeliveryMessage): void {
+    const locals = this.registry.match(message.topic);
+    // protocol.md §6.3: "the client drops messages no active subscription matches".
+    if (locals.length === 0) return;
+    const verdict = this.positions.deliver(message.topic, message.epoch, message.offset);
+    if (verdict.status === 'duplicate') return;
+    if (verdict.status === 'epoch_changed') {
+      const failure: RecoveryFailure = { topic: message.topic, reason: 'epoch_mismatch', epoch: message.epoch, offset: message.offset - 1 };
+      for (const local of locals) this.callSafely(() => local.options.onRecoveryFailed?.(failure));
+    }
+    let data: unknown = message.data;
+    const parsedTopic = parseTopic(message.topic);
+    if (this.schemas.length > 0 && parsedTopic.ok) {
+      const result = this.validated(parsedTopic.value.segments, data);
+      if (!result.ok) {
+        const error = new SwitchboardError(ClientErrorCode.invalidPayload, `${message.topic} offset ${message.offset}: ${result.problem}`, { topic: message.topic });
+        for (const local of locals) this.callSafely(() => (local.options.onError === undefined ? this.report(error) : local.options.onError(error)));
+        return;
+      }
+      data = result.value;
+    }
+    const delivered: Message<unknown> = { topic: message.topic, data, priority: message.priority, offset: message.offset, epoch: message.epoch };
+    for (const local of locals) {
+      if (local.subscription.state === 'ended') continue;
+      this.callSafely(() => local.handler(delivered));
+    }
+  }
+
+  private receiveGap(message: GapMessage): void {
+    this.positions.cover(message.topic, message.epoch, message.from, message.to);
+    const gap: Gap = { topic: message.topic, epoch: message.epoch, from: message.from, to: message.to, reason: message.reason };
+    for (const local of this.registry.match(message.topic)) this.callSafely(() => local.options.onGap?.(gap));
+  }
+
+  /** A chunked delivery this client abandoned: a gap of one message, left out of the position (§7.4). */
+  private missed(header: DeliveryHeader, why: string): void {
+    const gap: Gap = { topic: header.topic, epoch: header.epoch, from: header.offset, to: header.offset, reason: 'abandoned' };
+    const locals = this.registry.match(header.topic);
+    for (const local of locals) this.callSafely(() => local.options.onGap?.(gap));
+    this.report(new SwitchboardError(ClientErrorCode.badServerMessage, `abandoned the chunked delivery of ${header.topic} offset ${header.offset}: ${why}`, { topic: header.topic }));
+  }
+
+  private armChunkTimer(connection: Connection): void {
+    clearTimeout(connection.chunkTimer);
+    connection.chunkTimer = undefined;
+    const at = connection.inbound?.nextExpiryAt();
+    if (at === undefined) return;
+    connection.chunkTimer = setTimeout(() => {
+      connection.chunkTimer = undefined;
+      if (this.connection !== connection || connection.inbound === undefined) return;
+      for (const outcome of connection.inbound.expire()) {
+        if (outcome.kind === 'missed') this.missed(outcome.header, outcome.error.message);
+      }
+      this.armChunkTimer(connection);
+    }, Math.max(0, at - Date.now()));
+  }
+
+  // ---- subscriptions ----
+
+  private applyEffects(effects: readonly RegistryEffect<LocalSubscription>[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send': {
+          const connection = this.connection;
+          if (connection?.welcome !== undefined) this.sendControl(connection, effect.message satisfies SubscribeMessage | UnsubscribeMessage);
+          break;
+        }
+        case 'subscribed':
+          this.subscribed(effect.pattern, effect.locals, effect.recovery);
+          break;
+        case 'failed': {
+          const error = new SwitchboardError(effect.error.code as ProtocolErrorCode, `subscribe ${effect.pattern}: ${effect.error.message}`, {
+            topic: effect.pattern,
+            ...(effect.error.retryAfterMs === undefined ? {} : { retryAfterMs: effect.error.retryAfterMs }),
+          });
+          if (effect.retryable) {
+            const delay = effect.error.retryAfterMs ?? reconnectDelay(1, 'backoff', this.settings.reconnect, this.settings.random);
+            const timer = setTimeout(() => {
+              this.subscribeRetryTimers.delete(timer);
+              this.applyEffects(this.registry.retry(effect.pattern));
+            }, delay);
+            this.subscribeRetryTimers.add(timer);
+            this.report(error);
+          } else {
+            for (const local of effect.locals) this.endLocal(local, error);
+          }
+          break;
+        }
+        case 'ended': {
+          const error = new SwitchboardError((effect.code ?? ClientErrorCode.closed) as ErrorCode, `the broker ended the subscription to ${effect.pattern}${effect.code === undefined ? '' : ` (${effect.code})`}`, { topic: effect.pattern });
+          for (const local of effect.locals) this.endLocal(local, error);
+          break;
+        }
+      }
+    }
+  }
+
+  private subscribed(pattern: string, locals: readonly LocalSubscription[], recovery: Readonly<Record<string, RecoveryResult>> | undefined): void {
+    const ack: SubscribeAck = { pattern, ...(recovery === undefined ? {} : { recovery }) };
+    for (const [topic, result] of Object.entries(recovery ?? {})) {
+      if (result.status !== 'failed') continue;
+      // Nothing is replayed; live messages after `offset` follow (protocol.md §8.2).
+      this.positions.seed(topic, { offset: result.offset, epoch: result.epoch });
+      const failure: RecoveryFailure = { topic, reason: result.reason, epoch: result.epoch, offset: result.offset };
+      for (const local of this.registry.match(topic)) this.callSafely(() => local.options.onRecoveryFailed?.(failure));
+    }
+    for (const local of locals) local.subscription.confirm(ack);
+  }
+
+  private endLocal(local: LocalSubscription, error: SwitchboardError): void {
+    this.locals.delete(local.subscription);
+    local.subscription.end(error);
+    this.callSafely(() => (local.options.onError === undefined ? this.report(error) : local.options.onError(error)));
+    this.forgetUnmatchedPositions();
+  }
+
+  private release(subscription: Subscription<unknown>): void {
+    const local = this.locals.get(subscription);
+    if (local === undefined) return;
+    this.locals.delete(subscription);
+    this.applyEffects(this.registry.remove(local));
+    this.forgetUnmatchedPositions();
+  }
+
+  private forgetUnmatchedPositions(): void {
+    for (const topic of this.positions.positions().keys()) {
+      if (!this.registry.matchesAny(topic)) this.positions.forget(topic);
+    }
+  }
+
+  // ---- tokens and liveness ----
+
+  private scheduleTokenRefresh(connection: Connection, expiresAt: number | undefined): void {
+    clearTimeout(connection.refreshTimer);
+    connection.refreshTimer = undefined;
+    if (expiresAt === undefined || this.settings.getToken === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, (expiresAt - Date.now()) * TOKEN_REFRESH_FRACTION));
+    connection.refreshTimer = setTimeout(() => {
+      connection.refreshTimer = undefined;
+      void this.refreshToken(connection);
+    }, delay);
+  }
+
+  private async refreshToken(connection: Connection): Promise<void> {
+    if (this.settings.getToken === undefined || connection.refreshId !== undefined) return;
+    let token: string | undefined;
+    try {
+      token = await this.settings.getToken();
+    } catch (cause) {
+      this.report(new SwitchboardError(ClientErrorCode.tokenUnavailable, 'getToken failed during a token refresh', { cause }));
+      return;
+    }
+    if (this.connection !== connection || token === undefined || token === '') return;
+    connection.refreshId = this.allocateRequestId();
+    this.sendControl(connection, { op: 'refresh', id: connection.refreshId, token });
+  }
+
+  private startPinging(connection: Connection): void {
+    if (this.settings.pingIntervalMs <= 0) return;
+    connection.pingTimer = setInterval(() => {
+      if (this.connection !== connection || connection.pongTimer !== undefined) return;
+      const id = this.allocateRequestId();
+      this.sendControl(connection, { op: 'ping', id });
+      connection.pongTimer = setTimeout(() => {
+        connection.pongTimer = undefined;
+        this.dropConnection(connection, new SwitchboardError(ClientErrorCode.pingTimeout, `no pong within ${this.settings.pingTimeoutMs} ms`));
+      }, this.settings.pingTimeoutMs);
+    }, this.settings.pingIntervalMs);
+  }
+
+  // ---- helpers ----
+
+  private allocateRequestId(): number {
+    return this.nextRequestId++;
+  }
+
+  private validate(segments: readonly string[], data: unknown): string | undefined {
+    if (this.schemas.length === 0) return undefined;
+    const result = this.validated(segments, data);
+    return result.ok ? undefined : result.problem;
+  }
+
+  /** Runs every schema whose pattern matches the topic, in declaration order; each gets the previous output. */
+  private validated(segments: readonly string[], data: unknown): { ok: true; value: unknown } | { ok: false; problem: string } {
+    let value = data;
+    for (const entry of this.schemas) {
+      if (!segmentsMatch(entry.segments, segments)) continue;
+      const result = entry.schema['~standard'].validate(value);
+      if (result instanceof Promise) return { ok: false, problem: 'asynchronous schemas are not supported' };
+      if (result.issues !== undefined) {
+        const issue = result.issues[0];
+        const path = issue?.path?.map((part) => (typeof part === 'object' ? String(part.key) : String(part))).join('.');
+        return { ok: false, problem: `payload does not match its schema${path === undefined || path === '' ? '' : ` at ${path}`}: ${issue?.message ?? 'invalid'}` };
+      }
+      value = result.value;
+    }
+    return { ok: true, value };
+  }
+
+  private report(error: SwitchboardError): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
+    // Nobody listens: a loss must still not be silent.
+    else console.warn(`[switchboard] ${error.code}: ${error.message}`);
+  }
+
+  private reportHandlerError(cause: unknown, event: keyof ClientEvents): void {
+    // An `error` listener that throws is not reported through `error` again (that could loop).
+    if (event === 'error') console.error('[switchboard] an error listener threw', cause);
+    else this.report(new SwitchboardError(ClientErrorCode.handlerFailed, `a ${event} listener threw: ${describe(cause)}`, { cause }));
+  }
+
+  private callSafely(callback: () => void): void {
+    try {
+      callback();
+    } catch (cause) {
+      this.report(new SwitchboardError(ClientErrorCode.handlerFailed, `a handler threw: ${describe(cause)}`, { cause }));
+    }
+  }
+
+  private closedError(): SwitchboardError {
+    return new SwitchboardError(ClientErrorCode.clientClosed, 'the client is closed');
+  }
+}
+
+/**
+ * Creates a client and (unless `autoConnect: false`) starts connecting. Declare the topics with a type
+ * argument, or let them be inferred from `schemas`:
+ *
+ * ```ts
+ * const typed = createClient<Topics>({ url, getToken });
+ * const validated = createClient({ url, schemas: { 'chat.*': z.object({ text: z.string() }) } });
+ * ```
+ */
+export function createClient<Schemas extends Record<string, PayloadSchema>>(
+  options: Omit<ClientOptions, 'schemas'> & { readonly schemas: Schemas },
+): Client<TopicsOf<Schemas>>;
+export function createClient<Topics extends TopicMap = UntypedTopics>(options: ClientOptions<Topics>): Client<Topics>;
+export function createClient(options: ClientOptions<TopicMap>): unknown {
+  return new Client(options);
+}
+
+function resolveSettings(options: ClientOptions<TopicMap>): Settings {
+  const url = String(options.url);
+  if (options.token !== undefined && options.getToken !== undefined) throw new TypeError('pass token or getToken, not both');
+  const queue = options.sendQueue ?? {};
+  const positive = (name: string, value: number): number => {
+    if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, got ${value}`);
+    return value;
+  };
+  return {
+    url,
+    token: options.token,
+    getToken: options.getToken,
+    reconnect: resolveReconnectOptions(options.reconnect === false ? { enabled: false } : options.reconnect),
+    highWaterMark: positive('sendQueue.highWaterMark', queue.highWaterMark ?? DEFAULTS.highWaterMark),
+    maxQueuedMessages: positive('sendQueue.maxMessages', queue.maxMessages ?? DEFAULTS.maxQueuedMessages),
+    maxQueuedBytes: positive('sendQueue.maxBytes', queue.maxBytes ?? DEFAULTS.maxQueuedBytes),
+    queueTimeoutMs: positive('sendQueue.timeoutMs', queue.timeoutMs ?? DEFAULTS.queueTimeoutMs),
+    ackTimeoutMs: positive('ackTimeoutMs', options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs),
+    publishRetries: positive('publishRetries', options.publishRetries ?? DEFAULTS.publishRetries),
+    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs ?? DEFAULTS.pingIntervalMs),
+    pingTimeoutMs: positive('pingTimeoutMs', options.pingTimeoutMs ?? DEFAULTS.pingTimeoutMs),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
+    headers: options.headers ?? {},
+    transport: options.transport ?? platformTransport,
+    network: options.network ?? platformNetwork,
+    random: options.random ?? Math.random,
+  };
+}
+
+function compileSchemas(schemas: Record<string, PayloadSchema | undefined> | undefined): Array<{ segments: readonly string[]; schema: PayloadSchema }> {
+  const compiled: Array<{ segments: readonly string[]; schema: PayloadSchema }> = [];
+  for (const [pattern, schema] of Object.entries(schemas ?? {})) {
+    if (schema === undefined) continue;
+    const parsed = parsePattern(pattern);
+    if (!parsed.ok) throw new SwitchboardError(parsed.error.code, `schemas: ${parsed.error.message}`, { topic: pattern });
+    compiled.push({ segments: parsed.value.segments, schema });
+  }
+  return compiled;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,58 @@
+import { connect, type ConnectOptions, ErrorCode, type WebSocketError } from '@switchboard/core';
+import type { NetworkWatcher, Transport, TransportEvents, TransportFactory, TransportOptions } from './transport.js';
+
+/** Options of our RFC 6455 client that the Node transport lets an application set. */
+export type NodeTransportOptions = Pick<ConnectOptions, 'handshakeTimeout' | 'maxMessageSize' | 'perMessageDeflate' | 'tls' | 'closeTimeout'>;
+
+/**
+ * A transport over `@switchboard/core`'s client. The token travels as `Authorization: Bearer` (protocol.md
+ * §2.2, checked first by the server), and a refused handshake's HTTP status is reported so the client can
+ * tell "bad token" (401) from "broker down".
+ */
+export function createNodeTransport(connectOptions: NodeTransportOptions = {}): TransportFactory {
+  return (options: TransportOptions, events: TransportEvents): Transport => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token !== undefined) headers['Authorization'] = `Bearer ${options.token}`;
+    const socket = connect(options.url, { ...connectOptions, protocols: [options.protocol], headers });
+    let error: WebSocketError | undefined;
+    socket.on('open', () => events.open());
+    socket.on('message', (data) => {
+      if (typeof data === 'string') events.message(data);
+      else events.message(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    });
+    socket.on('drain', () => events.drain());
+    socket.on('error', (cause) => {
+      error = cause;
+    });
+    socket.on('close', (code, reason, wasClean) => {
+      const status = error?.code === ErrorCode.handshakeRejected ? handshakeStatus(error.message) : undefined;
+      events.close({ code, reason, wasClean, ...(status === undefined ? {} : { status }), ...(error === undefined ? {} : { error }) });
+    });
+    return {
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+      send(data) {
+        socket.send(data);
+      },
+      close(code, reason) {
+        socket.close(code, reason);
+      },
+    };
+  };
+}
+
+/**
+ * The HTTP status of a refused handshake. Core reports it only in its message ("server answered 401
+ * instead of 101"); the body with the protocol's error code is not read.
+ */
+function handshakeStatus(message: string): number | undefined {
+  const match = /answered (\d{3})\b/.exec(message);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** The platform transport: our RFC 6455 client. */
+export const createTransport: TransportFactory = createNodeTransport();
+
+/** Node has no `online` event; reconnecting follows the backoff alone. */
+export const watchNetwork: NetworkWatcher = () => () => {};

@@ -1,0 +1,70 @@
+/**
+ * The SDK's only contact with a WebSocket implementation. Two implementations: `browser.ts` (the native
+ * `WebSocket`, or any constructor with its shape) and `node.ts` (our RFC 6455 engine, `@switchboard/core`).
+ * The package's `#transport` import picks one by export condition (`browser` / `node` / `default`), never
+ * by sniffing the runtime.
+ */
+
+/** What the client asks a transport to open. */
+export interface TransportOptions {
+  /** `ws:` or `wss:` URL of the broker's WebSocket endpoint. */
+  readonly url: string;
+  /** The subprotocol to offer (`pubsub.v1`), which the server must select (protocol.md §2.1). */
+  readonly protocol: string;
+  /**
+   * The bearer token, if any (protocol.md §2.2): Node sends `Authorization: Bearer`, browsers (which cannot
+   * set headers) an extra `bearer.<token>` subprotocol entry.
+   */
+  readonly token: string | undefined;
+  /** Extra handshake headers. Only transports that can set headers (Node) use them. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** How a connection or an attempt ended. */
+export interface TransportClose {
+  /** The close code (RFC 6455 §7.1.5); 1006 when there was no close frame, including failed handshakes. */
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  /**
+   * The HTTP status when the server refused the handshake and the transport could see it (Node can,
+   * browsers cannot: protocol.md §2.2).
+   */
+  readonly status?: number;
+  /** What the underlying implementation reported, for diagnostics. */
+  readonly error?: Error;
+}
+
+/**
+ * Callbacks a transport calls. Contract: `open` at most once, then any number of `message` and `drain`,
+ * then `close` exactly once (also when the attempt fails before `open`, or after the client called
+ * {@link Transport.close}). Nothing is called synchronously from the factory.
+ */
+export interface TransportEvents {
+  open(): void;
+  /** One whole WebSocket message: text as a string, binary as bytes. */
+  message(data: string | Uint8Array): void;
+  /** `bufferedAmount` went down (Node's `drain`); the client writes more. */
+  drain(): void;
+  close(event: TransportClose): void;
+}
+
+/** One connection, with the browser `WebSocket`'s flow-control signal. */
+export interface Transport {
+  /** Bytes accepted by {@link send} and not yet handed to the network. */
+  readonly bufferedAmount: number;
+  /** Sends one whole message: a string as text, bytes as binary. Only between `open` and `close`. */
+  send(data: string | Uint8Array): void;
+  /** Starts the closing handshake; `close` follows. Harmless when already closing or closed. */
+  close(code?: number, reason?: string): void;
+}
+
+/** Opens a connection; returns at once (like `new WebSocket`), the outcome arrives through `events`. */
+export type TransportFactory = (options: TransportOptions, events: TransportEvents) => Transport;
+
+/**
+ * Calls `onOnline` whenever the device regains network (the browser's `online` event), so the client can
+ * reconnect at once instead of waiting out its backoff. Returns a function that stops watching.
+ */
+export type NetworkWatcher = (onOnline: () => void) => () => void;
+
