@@ -1,0 +1,150 @@
+/**
+ * The Redis engine's Lua scripts. A script runs atomically on the Redis that owns its keys, so assigning
+ * an offset, appending to the stream, trimming and PUBLISHing happen as one step in one order: the order of
+ * a topic's publications is Redis's order, whichever node published them. In cluster mode every key and
+ * channel a script touches carries the topic's hash tag (see `redis-keyspace.ts`), so it runs on one shard.
+ *
+ * State per topic (meta hash): `epoch`, `offset` (last assigned), `floor` (every publication at or above it
+ * is retained, or not yet published), `barrier` (`expired` | `no-history`: why recovery from below `floor`
+ * fails), `size` (the latest retention size), `kept` (`1` once the stream got an entry in this epoch) and
+ * `until` (when the topic's state may be forgotten, on the script's clock). The same rules as the memory
+ * engine's `TopicStream`, so both engines pass one contract.
+ *
+ * A new epoch starts whenever stored history may be gone: the meta hash is missing (never published,
+ * expired, flushed, evicted), or it says the stream was written but the stream key is missing (expired or
+ * evicted on its own). The leftover stream of a lost epoch is deleted, so epochs never mix.
+ */
+
+const prelude = `
+local function n2s(n) return string.format('%.0f', n) end
+
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function entry_offset(id) return tonumber(string.match(id, '^(%d+)')) end
+
+local function load(meta, stream, new_epoch)
+  local f = redis.call('HMGET', meta, 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until')
+  if f[1] and (f[6] ~= '1' or redis.call('EXISTS', stream) == 1) then
+    return { epoch = f[1], offset = tonumber(f[2]), floor = tonumber(f[3]), barrier = f[4], size = tonumber(f[5]),
+             kept = f[6], ttl_until = tonumber(f[7]), fresh = false }
+  end
+  redis.call('DEL', stream)
+  return { epoch = new_epoch, offset = 0, floor = 1, barrier = 'expired', size = 0, kept = '0', ttl_until = 0, fresh = true }
+end
+
+-- Drops entries beyond the retention size, then expired ones from the front, stopping at the first one still
+-- within its TTL (a stream has one window, not holes). Moves the floor past whatever is gone.
+local function trim(st, stream, now)
+  if st.kept ~= '1' then return end
+  if redis.call('XLEN', stream) > st.size then redis.call('XTRIM', stream, 'MAXLEN', st.size) end
+  while true do
+    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', 100)
+    local first_live = nil
+    local expired = 0
+    for _, entry in ipairs(batch) do
+      if tonumber(entry[2][2]) > now then first_live = entry[1]; break end
+      expired = expired + 1
+    end
+    if expired > 0 then
+      redis.call('XTRIM', stream, 'MINID', first_live or (n2s(entry_offset(batch[expired][1]) + 1) .. '-0'))
+    end
+    if first_live or #batch < 100 then break end
+  end
+  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  local candidate = first and entry_offset(first[1]) or (st.offset + 1)
+  if candidate > st.floor then st.floor = candidate; st.barrier = 'expired' end
+end
+
+local function save(st, meta)
+  redis.call('HSET', meta, 'epoch', st.epoch, 'offset', n2s(st.offset), 'floor', n2s(st.floor), 'barrier', st.barrier,
+    'size', n2s(st.size), 'kept', st.kept, 'until', n2s(st.ttl_until))
+end
+
+local function expire(st, meta, stream, now)
+  local ttl = math.max(1, st.ttl_until - now)
+  redis.call('PEXPIRE', meta, n2s(ttl))
+  if st.kept == '1' then redis.call('PEXPIRE', stream, n2s(ttl)) end
+end
+`;
+
+/**
+ * Publish. KEYS: meta, stream, [idempotency key,] channels... ARGV: 1 clock (`''`: Redis's TIME),
+ * 2 epoch to use if a new one starts, 3 idle TTL ms, 4 retention size (`''`: not kept), 5 retention TTL ms,
+ * 6 idempotency window ms (`''`: no key; then KEYS has no idempotency key), 7 body, 8 `PUBLISH` or
+ * `SPUBLISH`.
+ *
+ * Returns `{0, offset, epoch, time}` for a new publication, `{1, offset, epoch}` for a duplicate key.
+ */
+export const publishScript = `${prelude}
+local now = clock(ARGV[1])
+local first_channel = 3
+if ARGV[6] ~= '' then
+  first_channel = 4
+  local seen = redis.call('GET', KEYS[3])
+  if seen then
+    local offset, epoch, expires = string.match(seen, '^(%d+) (%S+) (%d+)$')
+    if offset and tonumber(expires) > now then return { 1, offset, epoch } end
+  end
+end
+local st = load(KEYS[1], KEYS[2], ARGV[2])
+st.offset = st.offset + 1
+local retained_until = 0
+if ARGV[4] ~= '' and tonumber(ARGV[4]) > 0 then
+  retained_until = now + tonumber(ARGV[5])
+  redis.call('XADD', KEYS[2], n2s(st.offset) .. '-0', 'x', n2s(retained_until), 'b', ARGV[7], 't', n2s(now))
+  st.kept = '1'
+  st.size = tonumber(ARGV[4])
+else
+  st.floor = st.offset + 1
+  st.barrier = 'no-history'
+end
+trim(st, KEYS[2], now)
+st.ttl_until = math.max(st.ttl_until, now + tonumber(ARGV[3]), retained_until)
+save(st, KEYS[1])
+expire(st, KEYS[1], KEYS[2], now)
+local message = n2s(st.offset) .. ' ' .. st.epoch .. ' ' .. n2s(now) .. ' ' .. ARGV[7]
+for i = first_channel, #KEYS do redis.call(ARGV[8], KEYS[i], message) end
+if ARGV[6] ~= '' then
+  local window = tonumber(ARGV[6])
+  if window > 0 then
+    redis.call('SET', KEYS[3], n2s(st.offset) .. ' ' .. st.epoch .. ' ' .. n2s(now + window), 'PX', n2s(window))
+  end
+end
+return { 0, n2s(st.offset), st.epoch, n2s(now) }
+`;
+
+/**
+ * History. KEYS: meta, stream. ARGV: 1 clock, 2 epoch to use if a new one starts, 3 idle TTL ms,
+ * 4 `latest` or `since`, 5 since offset (`-1`: not a position), 6 since epoch, 7 limit.
+ *
+ * Returns `{epoch, offset, status, entries}`: status `ok`, `epoch-mismatch`, `expired` or `no-history`;
+ * entries as XRANGE returns them (ascending for `since`, descending for `latest`).
+ */
+export const historyScript = `${prelude}
+local now = clock(ARGV[1])
+local st = load(KEYS[1], KEYS[2], ARGV[2])
+if st.fresh then
+  st.ttl_until = now + tonumber(ARGV[3])
+  save(st, KEYS[1])
+  expire(st, KEYS[1], KEYS[2], now)
+else
+  local floor = st.floor
+  trim(st, KEYS[2], now)
+  if st.floor ~= floor then save(st, KEYS[1]) end
+end
+local limit = tonumber(ARGV[7])
+local position = n2s(st.offset)
+if ARGV[4] == 'latest' then
+  if limit == 0 or st.kept ~= '1' then return { st.epoch, position, 'ok', {} } end
+  return { st.epoch, position, 'ok', redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit) }
+end
+local since = tonumber(ARGV[5])
+if ARGV[6] ~= st.epoch or since < 0 or since > st.offset then return { st.epoch, position, 'epoch-mismatch', {} } end
+if since + 1 < st.floor then return { st.epoch, position, st.barrier, {} } end
+if limit == 0 or since == st.offset then return { st.epoch, position, 'ok', {} } end
+return { st.epoch, position, 'ok', redis.call('XRANGE', KEYS[2], n2s(since + 1) .. '-0', '+', 'COUNT', limit) }
+`;
