@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, createDeflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Test } from 'tap';
 import { connect, Opcode, WEBSOCKET_GUID, type ConnectOptions, type UpgradeOptions, type WebSocket } from '../../src/index.js';
 import { startEchoServer } from '../helpers/echo-peer.js';
@@ -112,6 +112,27 @@ const CASE_TIMEOUT = 15_000;
 export function deflated(data: string | Uint8Array): Buffer {
   const out = deflateRawSync(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   return out.subarray(0, out.length - DEFLATE_TAIL.length);
+}
+
+/**
+ * Messages compressed by one compressor that keeps its window from message to message (context takeover,
+ * RFC 7692 §7.2.3.1): a repeated message becomes a back-reference into the one before.
+ */
+export async function deflatedWithContext(messages: readonly (string | Uint8Array)[], windowBits = 15): Promise<Buffer[]> {
+  const deflate = createDeflateRaw({ windowBits });
+  const out: Buffer[] = [];
+  for (const message of messages) {
+    const chunks: Buffer[] = [];
+    const collect = (chunk: Buffer): number => chunks.push(chunk);
+    deflate.on('data', collect);
+    deflate.write(typeof message === 'string' ? Buffer.from(message, 'utf8') : message);
+    await new Promise<void>((resolve) => deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
+    deflate.off('data', collect);
+    const all = Buffer.concat(chunks);
+    out.push(all.subarray(0, all.length - DEFLATE_TAIL.length));
+  }
+  deflate.close();
+  return out;
 }
 
 /** Runs every case of `table` against each side it names, one tap subtest per case and side. */
