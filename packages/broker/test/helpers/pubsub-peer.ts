@@ -114,8 +114,10 @@ export class Peer {
   async request(message: ClientMessage & { id?: number }, timeoutMs = defaultWaitMs): Promise<ServerMessage> {
     const id = message.id;
     if (id === undefined) throw new Error('request needs an id');
+    // Registered before the answer can arrive; ids reused by a test never match older answers.
+    const answer = this.waitForNew((received) => 'id' in received && received.id === id, timeoutMs);
     this.send(message);
-    return this.waitFor((received) => 'id' in received && received.id === id, timeoutMs);
+    return answer;
   }
 
   subscribe(pattern: string, extra: { since?: Record<string, { offset: number; epoch: string }> } = {}): Promise<ServerMessage> {
@@ -143,8 +145,9 @@ export class Peer {
     const bytes = data instanceof Uint8Array ? data : undefined;
     const size = bytes?.length ?? Buffer.byteLength(JSON.stringify(data));
     if (size <= chunkBytes) return this.request({ ...header, data });
+    const answer = this.waitForNew((received) => 'id' in received && received.id === id);
     this.sendChunks(header, bytes ?? Buffer.from(JSON.stringify(data)), bytes === undefined ? 'json' : 'binary', chunkBytes);
-    return this.waitFor((received) => 'id' in received && received.id === id);
+    return answer;
   }
 
   /** Sends a publish as chunks; returns the transfer id. */
