@@ -820,15 +820,18 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     this.attemptFailed(event, cause);
   }
 
-  /** Everything bound to one connection ends with it; publishes not confirmed go back to the outbox. */
-  private teardown(connection: Connection): void {
+  /**
+   * Everything bound to one connection ends with it; publishes not confirmed go back to the outbox. With
+   * `final` (the client stops), what waited for an answer rejects with that error instead.
+   */
+  private teardown(connection: Connection, final?: SwitchboardError): void {
     for (const timer of [connection.drainTimer, connection.welcomeTimer, connection.pongTimer, connection.chunkTimer, connection.refreshTimer]) {
       clearTimeout(timer);
     }
     clearInterval(connection.pingTimer);
     connection.inbound?.clear();
     this.registry.close();
-    const lost = new SwitchboardError(ClientErrorCode.connectionLost, 'the connection ended before the answer arrived');
+    const lost = final ?? new SwitchboardError(ClientErrorCode.connectionLost, 'the connection ended before the answer arrived');
     for (const [id, ping] of this.pings) {
       this.pings.delete(id);
       ping.reject(lost);
@@ -839,7 +842,8 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     }
     for (const pending of Array.from(this.inflight.values())) {
       if (pending.phase !== 'written') continue;
-      if (pending.key !== undefined) {
+      if (final !== undefined) this.settle(pending, final);
+      else if (pending.key !== undefined) {
         // protocol.md §8.4: "a retry after a reconnect is safe".
         this.count(pending);
         this.requeue(pending);
@@ -906,7 +910,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     this.stopWatchingNetwork();
     const connection = this.connection;
     this.connection = undefined;
-    if (connection !== undefined) this.teardown(connection);
+    if (connection !== undefined) this.teardown(connection, error);
     this.setState('closed', { ...details, error });
     for (const pending of [...this.outbox, ...this.inflight.values(), ...this.retrying]) this.settle(pending, error);
     this.outbox.length = 0;
@@ -1141,6 +1145,8 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   private receive(connection: Connection, data: string | Uint8Array): void {
     const decoded = decodeServerMessage(data);
     if (!decoded.ok) {
+      // protocol.md §1: a client ignores an `op` it does not know (v1 may add ops).
+      if (decoded.error.code === 'unknown_op') return;
       if (decoded.transfer !== undefined) connection.inbound?.abandon(decoded.transfer);
       this.report(new SwitchboardError(ClientErrorCode.badServerMessage, `could not decode a server message: ${decoded.error.code}: ${decoded.error.message}`));
       return;
