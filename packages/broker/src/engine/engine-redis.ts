@@ -225,6 +225,8 @@ export class RedisEngine implements Engine {
   private healthTimer: NodeJS.Timeout | undefined;
   private wakeRecovery: (() => void) | undefined;
   private readonly upWaiters = new Set<(up: boolean) => void>();
+  /** Aborted by close(), to end waits that no connection event would end. */
+  private readonly closing = new AbortController();
 
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly trie = new TopicTrie<Subscription>();
@@ -465,6 +467,7 @@ export class RedisEngine implements Engine {
     this.lifecycle = 'closed';
     this.link = 'down';
     this.generation++;
+    this.closing.abort();
     if (this.healthTimer !== undefined) clearInterval(this.healthTimer);
     this.wakeRecovery?.();
     for (const waiter of this.upWaiters) waiter(false);
@@ -590,7 +593,7 @@ export class RedisEngine implements Engine {
   private async rebuild(generation: number): Promise<void> {
     const commands = this.commands;
     if (commands === undefined) throw closedError();
-    await waitForReady(commands, this.commandTimeoutMs);
+    await waitForReady(commands, this.commandTimeoutMs, this.closing.signal);
     this.assertGeneration(generation);
     this.disposeTopology();
     const topology = this.clusterMode ? await this.clusterTopology(commands as Cluster, generation) : this.singleTopology(generation);
@@ -931,18 +934,23 @@ function parseHistoryReply(reply: unknown): HistoryReply | undefined {
   return { epoch: String(epochBytes), offset, status: status as 'ok' | RecoveryFailure, entries };
 }
 
-function waitForReady(connection: Redis | Cluster, timeoutMs: number): Promise<void> {
+/** Resolves when the connection is ready; rejects after `timeoutMs` or when `signal` aborts (the engine closed). */
+function waitForReady(connection: Redis | Cluster, timeoutMs: number, signal: AbortSignal): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
+  if (signal.aborted) return Promise.reject(closedError());
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      connection.off('ready', onReady);
-      reject(unavailable(`Redis not ready within ${timeoutMs} ms`));
-    }, timeoutMs);
-    function onReady(): void {
+    const timer = setTimeout(() => settle(unavailable(`Redis not ready within ${timeoutMs} ms`)), timeoutMs);
+    const onReady = (): void => settle(undefined);
+    const onAbort = (): void => settle(closedError());
+    function settle(error: BrokerError | undefined): void {
       clearTimeout(timer);
-      resolve();
+      connection.off('ready', onReady);
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
     }
-    connection.once('ready', onReady);
+    connection.on('ready', onReady);
+    signal.addEventListener('abort', onAbort);
   });
 }
 
