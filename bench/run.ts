@@ -1,5 +1,6 @@
 // `pnpm bench`: every benchmark prints our figure beside a baseline measured in the same run.
 import { benchCore } from './core.js';
+import { benchFanout } from './fanout.js';
 import { benchMemory } from './memory.js';
 import { benchTopicTrie } from './topic-trie.js';
 import type { BenchResult } from './harness.js';
@@ -8,6 +9,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['core', benchCore],
   ['memory', benchMemory],
   ['topics', benchTopicTrie],
+  ['fanout', benchFanout],
 ];
 const only = process.argv[2];
 
