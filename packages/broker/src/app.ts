@@ -28,17 +28,19 @@ export async function buildApp(config: Config, deps: BrokerDeps = {}): Promise<F
     // Scrapes and health checks every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory: (handler) => {
+      const checkEveryMs = Math.max(50, Math.min(1000, Math.floor(config.handshakeTimeoutMs / 4)));
       const server = createServer(
         {
           // The handshake timeout covers the request headers too (slowloris): Node answers 408.
           headersTimeout: config.handshakeTimeoutMs,
           requestTimeout: Math.max(300_000, config.handshakeTimeoutMs),
-          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.handshakeTimeoutMs / 4))),
+          connectionsCheckingInterval: checkEveryMs,
         },
         handler,
       );
-      // A TCP connection that never sends a request is dropped after the same time.
-      server.setTimeout(config.handshakeTimeoutMs);
+      // A TCP connection that sends nothing is dropped after the same time (plus the check period, so that
+      // incomplete headers get their 408 first).
+      server.setTimeout(config.handshakeTimeoutMs + checkEveryMs + 50);
       return server;
     },
   });
