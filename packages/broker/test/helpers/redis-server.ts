@@ -136,6 +136,8 @@ export interface RedisClusterServers {
   kill(): Promise<void>;
   /** Restarts every node from its `nodes.conf` (keys are lost: no persistence) and waits for `cluster_state:ok`. */
   restart(): Promise<void>;
+  /** Restarts one node (after `servers[index].kill()`, say) and waits for `cluster_state:ok`. */
+  restartNode(index: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -171,6 +173,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
     },
     restart: async () => {
       await Promise.all(servers.map((server) => server.restart()));
+      await waitForClusterOk(servers);
+    },
+    restartNode: async (index) => {
+      const server = servers[index];
+      if (server === undefined) throw new RangeError(`no cluster node ${index}`);
+      await server.restart();
       await waitForClusterOk(servers);
     },
     destroy: async () => {
