@@ -7,7 +7,7 @@ import { singleSegmentWildcard, tailWildcard, topicSeparator } from '../topics/t
  *
  * | key / channel                  | type    | holds                                                        |
  * |--------------------------------|---------|--------------------------------------------------------------|
- * | `sb:<tag>m:<topic>`            | hash    | `epoch`, `offset` (last), `floor` (first recoverable offset), `barrier` (why recovery before `floor` fails), `size` (retention), `kept` (the stream exists in this epoch), `until` |
+ * | `sb:<tag>m:<topic>`            | hash    | `epoch`, `offset` (last), `floor` (first recoverable offset), `barrier` (why recovery before `floor` fails), `size` (retention), `kept` (the stream exists in this epoch), `until` (expiry), `head` (front entry's expiry) |
  * | `sb:<tag>s:<topic>`            | stream  | retained publications; entry id `<offset>-0`, fields `x` (expiry ms), `b` (body), `t` (time ms) |
  * | `sb:<tag>i:<topic>><key>`      | string  | an idempotency key's first result, `<offset> <epoch> <expiry ms>`, with PX = the window |
  * | `sb:<tag>t:<topic>`            | channel | every publication of the topic                               |

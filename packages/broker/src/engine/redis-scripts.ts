@@ -6,8 +6,9 @@
  *
  * State per topic (meta hash): `epoch`, `offset` (last assigned), `floor` (every publication at or above it
  * is retained, or not yet published), `barrier` (`expired` | `no-history`: why recovery from below `floor`
- * fails), `size` (the latest retention size), `kept` (`1` once the stream got an entry in this epoch) and
- * `until` (when the topic's state may be forgotten, on the script's clock). The same rules as the memory
+ * fails), `size` (the latest retention size), `kept` (`1` once the stream got an entry in this epoch),
+ * `until` (when the topic's state may be forgotten, on the script's clock) and `head` (the expiry of the
+ * stream's front entry, 0 if none: trimming reads the stream only once something may have expired). The same rules as the memory
  * engine's `TopicStream`, so both engines pass one contract.
  *
  * A new epoch starts whenever stored history may be gone: the meta hash is missing (never published,
@@ -27,41 +28,42 @@ end
 local function entry_offset(id) return tonumber(string.match(id, '^(%d+)')) end
 
 local function load(meta, stream, new_epoch)
-  local f = redis.call('HMGET', meta, 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until')
+  local f = redis.call('HMGET', meta, 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until', 'head')
   if f[1] and (f[6] ~= '1' or redis.call('EXISTS', stream) == 1) then
     return { epoch = f[1], offset = tonumber(f[2]), floor = tonumber(f[3]), barrier = f[4], size = tonumber(f[5]),
-             kept = f[6], ttl_until = tonumber(f[7]), fresh = false }
+             kept = f[6], ttl_until = tonumber(f[7]), head = tonumber(f[8] or '0'), fresh = false }
   end
   redis.call('DEL', stream)
-  return { epoch = new_epoch, offset = 0, floor = 1, barrier = 'expired', size = 0, kept = '0', ttl_until = 0, fresh = true }
+  return { epoch = new_epoch, offset = 0, floor = 1, barrier = 'expired', size = 0, kept = '0', ttl_until = 0, head = 0,
+           fresh = true }
 end
 
 -- Drops entries beyond the retention size, then expired ones from the front, stopping at the first one still
--- within its TTL (a stream has one window, not holes). Moves the floor past whatever is gone.
+-- within its TTL (a stream has one window, not holes), and moves the floor past whatever is gone. 'head' is
+-- the front entry's expiry (0: unknown or no entry), so a publish reads the front only when it changed or
+-- expired, never the whole stream.
 local function trim(st, stream, now)
   if st.kept ~= '1' then return end
-  if redis.call('XLEN', stream) > st.size then redis.call('XTRIM', stream, 'MAXLEN', st.size) end
-  while true do
-    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', 100)
-    local first_live = nil
-    local expired = 0
-    for _, entry in ipairs(batch) do
-      if tonumber(entry[2][2]) > now then first_live = entry[1]; break end
-      expired = expired + 1
-    end
-    if expired > 0 then
-      redis.call('XTRIM', stream, 'MINID', first_live or (n2s(entry_offset(batch[expired][1]) + 1) .. '-0'))
-    end
-    if first_live or #batch < 100 then break end
+  local changed = false
+  if redis.call('XLEN', stream) > st.size then
+    redis.call('XTRIM', stream, 'MAXLEN', n2s(st.size))
+    changed = true
   end
-  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-  local candidate = first and entry_offset(first[1]) or (st.offset + 1)
+  if not changed and st.head > now then return end
+  local front = nil
+  while true do
+    front = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+    if not front or tonumber(front[2][2]) > now then break end
+    redis.call('XTRIM', stream, 'MINID', n2s(entry_offset(front[1]) + 1) .. '-0')
+  end
+  st.head = front and tonumber(front[2][2]) or 0
+  local candidate = front and entry_offset(front[1]) or (st.offset + 1)
   if candidate > st.floor then st.floor = candidate; st.barrier = 'expired' end
 end
 
 local function save(st, meta)
   redis.call('HSET', meta, 'epoch', st.epoch, 'offset', n2s(st.offset), 'floor', n2s(st.floor), 'barrier', st.barrier,
-    'size', n2s(st.size), 'kept', st.kept, 'until', n2s(st.ttl_until))
+    'size', n2s(st.size), 'kept', st.kept, 'until', n2s(st.ttl_until), 'head', n2s(st.head))
 end
 
 local function expire(st, meta, stream, now)
@@ -96,6 +98,7 @@ local retained_until = 0
 if ARGV[4] ~= '' and tonumber(ARGV[4]) > 0 then
   retained_until = now + tonumber(ARGV[5])
   redis.call('XADD', KEYS[2], n2s(st.offset) .. '-0', 'x', n2s(retained_until), 'b', ARGV[7], 't', n2s(now))
+  if st.head == 0 then st.head = retained_until end
   st.kept = '1'
   st.size = tonumber(ARGV[4])
 else
@@ -132,9 +135,9 @@ if st.fresh then
   save(st, KEYS[1])
   expire(st, KEYS[1], KEYS[2], now)
 else
-  local floor = st.floor
+  local floor, head = st.floor, st.head
   trim(st, KEYS[2], now)
-  if st.floor ~= floor then save(st, KEYS[1]) end
+  if st.floor ~= floor or st.head ~= head then save(st, KEYS[1]) end
 end
 local limit = tonumber(ARGV[7])
 local position = n2s(st.offset)

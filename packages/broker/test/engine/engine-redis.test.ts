@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
-import type { Payload, Publication, PublishOptions, StreamPosition } from '../../src/engine/engine.js';
+import type { Engine, HistoryResult, Payload, Publication, PublishOptions, StreamPosition } from '../../src/engine/engine.js';
+import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
+import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { RedisEngine, redisEngineDefaults, type RedisEngineOptions } from '../../src/engine/engine-redis.js';
 import { BrokerErrorCode, type BrokerError } from '../../src/errors.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -264,6 +267,62 @@ t.test('redis engine specifics', async (t) => {
     const late = await a.engine.publish(topic, json('x'), keyed);
     t.equal(late.duplicate, false, 'outside the window it is a new publication');
     t.equal(late.offset, original.offset + 1);
+  });
+
+  t.test('history in Redis follows the same rules as the memory engine (random publishes, clock steps, reads)', async (t) => {
+    type Step =
+      | { readonly op: 'publish'; readonly retention: { readonly size: number; readonly ttlMs: number } | undefined }
+      | { readonly op: 'advance'; readonly ms: number }
+      | { readonly op: 'latest'; readonly limit: number }
+      | { readonly op: 'since'; readonly back: number; readonly limit: number };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('publish' as const), retention: fc.option(fc.record({ size: fc.integer({ min: 0, max: 5 }), ttlMs: fc.integer({ min: 1, max: 2_000 }) }), { nil: undefined }) }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1_500 }) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('latest' as const), limit: fc.integer({ min: 0, max: 6 }) }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('since' as const), back: fc.integer({ min: -1, max: 8 }), limit: fc.integer({ min: 0, max: 6 }) }) },
+    );
+    let now = 1_700_000_000_000;
+    const redisNode = await node(t, { now: () => now });
+    /** A history result with epochs replaced by their role, so the two engines' results compare. */
+    const normalize = (result: HistoryResult, epoch: string): unknown => ({
+      publications: result.publications.map((p) => [p.offset, p.epoch === epoch, p.time, p.payload]),
+      position: [result.position.offset, result.position.epoch === epoch],
+      recovered: result.recovered,
+      failure: result.recoveryFailure,
+    });
+    const run = async (steps: readonly Step[]): Promise<void> => {
+      const memory = new MemoryEngine({ cluster: new MemoryCluster({ now: () => now }) });
+      await memory.start({ onPublication: () => undefined });
+      const topic = `prop.${randomBytes(6).toString('hex')}`;
+      const engines: readonly [Engine, Engine] = [memory, redisNode.engine];
+      const epochs = await Promise.all(engines.map(async (engine) => (await engine.history(topic, { limit: 0 })).position.epoch));
+      let last = 0;
+      for (const [index, s] of steps.entries()) {
+        if (s.op === 'advance') {
+          now += s.ms;
+          continue;
+        }
+        if (s.op === 'publish') {
+          const options: PublishOptions = s.retention === undefined ? normal : { priority: 'normal', history: s.retention };
+          const results = await Promise.all(engines.map((engine) => engine.publish(topic, json(index), options)));
+          if (results[0]?.offset !== results[1]?.offset) throw new Error(`step ${index}: offsets ${results.map((r) => r.offset)}`);
+          last = results[0]?.offset ?? last;
+          continue;
+        }
+        const results = await Promise.all(
+          engines.map((engine, which) =>
+            engine.history(topic, s.op === 'latest' ? { limit: s.limit } : { since: { offset: last - s.back, epoch: epochs[which] as string }, limit: s.limit }),
+          ),
+        );
+        const [fromMemory, fromRedis] = results.map((result, which) => normalize(result, epochs[which] as string));
+        if (JSON.stringify(fromMemory) !== JSON.stringify(fromRedis)) {
+          throw new Error(`step ${index} ${JSON.stringify(s)}:\nmemory ${JSON.stringify(fromMemory)}\nredis  ${JSON.stringify(fromRedis)}`);
+        }
+      }
+      await memory.close();
+    };
+    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 40 }), run), { numRuns: 60 });
+    t.pass('60 random histories agree');
   });
 
   t.test('a subscriber connection killed mid-stream: interrupted, resumed by itself, and history fills the hole', async (t) => {
