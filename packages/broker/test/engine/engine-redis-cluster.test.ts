@@ -147,6 +147,35 @@ t.test('redis cluster specifics', async (t) => {
     t.equal(await a.engine.ready(), true);
   });
 
+  t.test('a slot moved to another master (resharding): unsubscribed by Redis, resubscribed on the new owner', async (t) => {
+    const a = await node(t, { buckets: 8 });
+    const topic = `moved.${randomBytes(4).toString('hex')}`;
+    await a.engine.subscribe(topic);
+    const first = await a.engine.publish(topic, json(1), keep(10));
+    await eventually(() => a.delivered.length === 1, 'offset 1');
+    const redis = masters(t);
+    const ids = await Promise.all(redis.map((r) => r.cluster('MYID') as Promise<string>));
+    const slot = keySlot(a.engine.keyspace.topicChannel(topic));
+    const ranges = (await redis[0]?.cluster('SLOTS')) ?? [];
+    const owner = ids.indexOf(ranges.find(([low, high]) => slot >= low && slot <= high)?.[2]?.[2] ?? '');
+    const target = (owner + 1) % ids.length;
+    const [from, to] = [redis[owner], redis[target]];
+    if (from === undefined || to === undefined) throw new Error('no owner found');
+    // What `redis-cli --cluster reshard` does for one slot.
+    await to.cluster('SETSLOT', slot, 'IMPORTING', ids[owner] as string);
+    await from.cluster('SETSLOT', slot, 'MIGRATING', ids[target] as string);
+    const keys = (await from.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+    await from.migrate('127.0.0.1', cluster.servers[target]?.port ?? 0, '', 0, 5000, 'KEYS', ...keys);
+    for (const r of redis) await r.cluster('SETSLOT', slot, 'NODE', ids[target] as string);
+    await eventually(() => a.resumed > 0, 'interrupted and resumed');
+    t.match(a.interruptions[0]?.message, /sunsubscribe/, 'Redis unsubscribed the node from the moved slot');
+    const second = await a.engine.publish(topic, json(2), keep(10));
+    t.same(second, { offset: 2, epoch: first.epoch, duplicate: false }, 'the history moved with the slot');
+    await eventually(() => a.delivered.length === 2, 'delivery from the new owner');
+    const shardChannels = await Promise.all(redis.map((r) => r.pubsub('SHARDCHANNELS', a.engine.keyspace.topicChannel(topic)) as Promise<string[]>));
+    t.same(shardChannels.map((c) => c.length), redis.map((_, index) => (index === target ? 1 : 0)), 'subscribed on the new owner only');
+  });
+
   t.test('one master down: not ready, publishes fail with unavailable; back: resubscribed by itself', async (t) => {
     const a = await node(t);
     const b = await node(t);
