@@ -38,7 +38,7 @@ export interface PeerOptions extends Omit<ConnectOptions, 'protocols'> {
   readonly skipWelcome?: boolean;
 }
 
-const defaultWaitMs = 10_000;
+const defaultWaitMs = 20_000;
 
 interface Waiter {
   readonly predicate: (message: ServerMessage) => boolean;

@@ -33,7 +33,7 @@ export async function startBroker(t: Teardown, overrides: ConfigInput = {}, deps
 }
 
 /** Polls `condition` until it holds, at most `timeoutMs`: for broker-side state that has no event. */
-export async function eventually(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function eventually(condition: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
