@@ -18,7 +18,8 @@ export function createNodeTransport(connectOptions: NodeTransportOptions = {}): 
     socket.on('open', () => events.open());
     socket.on('message', (data) => {
       if (typeof data === 'string') events.message(data);
-      else events.message(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+      // A plain Uint8Array view (no copy), so payloads have the same type in Node as in browsers.
+      else events.message(data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
     socket.on('drain', () => events.drain());
     socket.on('error', (cause) => {
