@@ -27,15 +27,22 @@ end
 
 local function entry_offset(id) return tonumber(string.match(id, '^(%d+)')) end
 
+-- Meta fields as the script names them, and as the hash stores them.
+local fields = { 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'ttl_until', 'head' }
+local stored = { 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until', 'head' }
+
 local function load(meta, stream, new_epoch)
-  local f = redis.call('HMGET', meta, 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until', 'head')
+  local f = redis.call('HMGET', meta, unpack(stored))
   if f[1] and (f[6] ~= '1' or redis.call('EXISTS', stream) == 1) then
-    return { epoch = f[1], offset = tonumber(f[2]), floor = tonumber(f[3]), barrier = f[4], size = tonumber(f[5]),
-             kept = f[6], ttl_until = tonumber(f[7]), head = tonumber(f[8] or '0'), fresh = false }
+    local st = { epoch = f[1], offset = tonumber(f[2]), floor = tonumber(f[3]), barrier = f[4], size = tonumber(f[5]),
+                 kept = f[6], ttl_until = tonumber(f[7]), head = tonumber(f[8] or '0'), fresh = false }
+    st.was = { epoch = st.epoch, offset = st.offset, floor = st.floor, barrier = st.barrier, size = st.size,
+               kept = st.kept, ttl_until = st.ttl_until, head = st.head }
+    return st
   end
   redis.call('DEL', stream)
   return { epoch = new_epoch, offset = 0, floor = 1, barrier = 'expired', size = 0, kept = '0', ttl_until = 0, head = 0,
-           fresh = true }
+           fresh = true, was = {} }
 end
 
 -- Drops entries beyond the retention size, then expired ones from the front, stopping at the first one still
@@ -61,15 +68,33 @@ local function trim(st, stream, now)
   if candidate > st.floor then st.floor = candidate; st.barrier = 'expired' end
 end
 
+-- Writes the fields that changed (usually just the offset).
 local function save(st, meta)
-  redis.call('HSET', meta, 'epoch', st.epoch, 'offset', n2s(st.offset), 'floor', n2s(st.floor), 'barrier', st.barrier,
-    'size', n2s(st.size), 'kept', st.kept, 'until', n2s(st.ttl_until), 'head', n2s(st.head))
+  local args = {}
+  for i, name in ipairs(fields) do
+    local value = st[name]
+    if value ~= st.was[name] then
+      args[#args + 1] = stored[i]
+      args[#args + 1] = type(value) == 'number' and n2s(value) or value
+    end
+  end
+  if #args > 0 then redis.call('HSET', meta, unpack(args)) end
+end
+
+-- Moves the topic's expiry to cover the idle TTL and the newest retained entry. The idle part moves only
+-- when it gains more than 1% of the idle TTL (at most a second), so a busy topic is not re-expired on every
+-- publish; retention moves it exactly, so a kept entry never goes before its time.
+local function extend(st, now, idle, retained_until)
+  if now + idle > st.ttl_until + math.min(1000, idle / 100) then st.ttl_until = now + idle end
+  if retained_until > st.ttl_until then st.ttl_until = retained_until end
 end
 
 local function expire(st, meta, stream, now)
-  local ttl = math.max(1, st.ttl_until - now)
-  redis.call('PEXPIRE', meta, n2s(ttl))
-  if st.kept == '1' then redis.call('PEXPIRE', stream, n2s(ttl)) end
+  local created = st.kept == '1' and st.was.kept ~= '1'
+  if st.ttl_until == st.was.ttl_until and not created then return end
+  local ttl = n2s(math.max(1, st.ttl_until - now))
+  redis.call('PEXPIRE', meta, ttl)
+  if st.kept == '1' then redis.call('PEXPIRE', stream, ttl) end
 end
 `;
 
@@ -106,7 +131,7 @@ else
   st.barrier = 'no-history'
 end
 trim(st, KEYS[2], now)
-st.ttl_until = math.max(st.ttl_until, now + tonumber(ARGV[3]), retained_until)
+extend(st, now, tonumber(ARGV[3]), retained_until)
 save(st, KEYS[1])
 expire(st, KEYS[1], KEYS[2], now)
 local message = n2s(st.offset) .. ' ' .. st.epoch .. ' ' .. n2s(now) .. ' ' .. ARGV[7]
@@ -130,15 +155,10 @@ return { 0, n2s(st.offset), st.epoch, n2s(now) }
 export const historyScript = `${prelude}
 local now = clock(ARGV[1])
 local st = load(KEYS[1], KEYS[2], ARGV[2])
-if st.fresh then
-  st.ttl_until = now + tonumber(ARGV[3])
-  save(st, KEYS[1])
-  expire(st, KEYS[1], KEYS[2], now)
-else
-  local floor, head = st.floor, st.head
-  trim(st, KEYS[2], now)
-  if st.floor ~= floor or st.head ~= head then save(st, KEYS[1]) end
-end
+if st.fresh then st.ttl_until = now + tonumber(ARGV[3]) end
+trim(st, KEYS[2], now)
+save(st, KEYS[1])
+expire(st, KEYS[1], KEYS[2], now)
 local limit = tonumber(ARGV[7])
 local position = n2s(st.offset)
 if ARGV[4] == 'latest' then
