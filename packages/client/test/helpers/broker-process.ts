@@ -41,7 +41,10 @@ export async function startBroker(flags: readonly string[] = []): Promise<Broker
   const port = await freePort();
   let child: ChildProcess | undefined;
   let log = '';
-  const args = ['--conditions=@switchboard/source', '--import=tsx', cli, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info', ...flags];
+  // No drain or spread on SIGTERM unless a test asks: the suite should not wait out production deadlines.
+  // The readiness check reads the info-level "listening" line, so the log level stays at info.
+  const defaults = ['--shutdown-drain', '0', '--shutdown-spread', '0'];
+  const args = ['--conditions=@switchboard/source', '--import=tsx', cli, ...defaults, ...flags, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info'];
 
   const launch = (): Promise<void> =>
     new Promise((resolve, reject) => {
