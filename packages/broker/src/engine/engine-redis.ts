@@ -102,7 +102,8 @@ export interface RedisEngineOptions {
   /**
    * Most topics whose last delivered position the engine remembers, to deliver each offset once and to
    * notice offsets that never arrived. Beyond it the least recently delivered are forgotten.
-   * @default 100000 — about 10 MB; topics beyond it lose only the engine's own gap check, not delivery.
+   * @default 100000 — about 10 MB; topics beyond it lose only the engine's own gap check, not
+   *   exactly-once delivery (copies of one publication arrive back to back). At least 1.
    */
   readonly maxTrackedTopics?: number;
   /**
@@ -264,7 +265,8 @@ export class RedisEngine implements Engine {
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs ?? redisEngineDefaults.startTimeoutMs);
     this.reconnectMinDelayMs = positive('reconnectMinDelayMs', options.reconnectMinDelayMs ?? redisEngineDefaults.reconnectMinDelayMs);
     this.reconnectMaxDelayMs = positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? redisEngineDefaults.reconnectMaxDelayMs);
-    this.maxTrackedTopics = nonNegative('maxTrackedTopics', options.maxTrackedTopics ?? redisEngineDefaults.maxTrackedTopics);
+    // At least one: copies of a publication arrive back to back, and remembering the last topic dedupes them.
+    this.maxTrackedTopics = positive('maxTrackedTopics', options.maxTrackedTopics ?? redisEngineDefaults.maxTrackedTopics);
     this.now = options.now;
     this.epochPrefix = options.epochPrefix ?? randomBytes(8).toString('hex');
     if (!/^[!-~]{1,40}$/.test(this.epochPrefix)) {
@@ -640,8 +642,7 @@ export class RedisEngine implements Engine {
       if (!Array.isArray(range)) continue;
       const [first, last, master] = range as [unknown, unknown, unknown];
       if (typeof first !== 'number' || typeof last !== 'number' || !Array.isArray(master)) continue;
-      const host = String(master[0]);
-      const port = Number(master[1]);
+      const { host, port } = this.mapAddress(String(master[0]), Number(master[1]));
       const id = `${host}:${port}`;
       let index = indexById.get(id);
       if (index === undefined) {
@@ -658,6 +659,14 @@ export class RedisEngine implements Engine {
       return this.createShard(`${target.host}:${target.port}`, target, this.keyspace.canaryChannel(this.nodeId, tag), generation);
     });
     return { generation, shards, shardFor: (channel) => shards[owners[keySlot(channel)] as number] };
+  }
+
+  /** A master's address as this node reaches it: through `clusterOptions.natMap`, as the cluster client does. */
+  private mapAddress(host: string, port: number): { host: string; port: number } {
+    const natMap = this.options.cluster?.clusterOptions?.natMap;
+    const key = `${host}:${port}`;
+    const mapped = typeof natMap === 'function' ? natMap(key) : natMap?.[key];
+    return mapped === undefined || mapped === null ? { host, port } : { host: mapped.host, port: mapped.port };
   }
 
   private createShard(id: string, target: { host: string; port: number } | undefined, canaryChannel: string, generation: number): Shard {
