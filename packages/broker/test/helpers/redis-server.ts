@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,16 +45,62 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
+/** The shared Redis of the machine: never used, even if it happens to be free. */
+const sharedRedisPort = 6379;
+const dirPrefix = 'switchboard-redis-';
+
 const liveProcesses = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of liveProcesses) child.kill('SIGKILL');
 });
+sweepOrphans();
+
+/**
+ * A test process killed by a signal cannot stop its servers. Each server's directory records its owner's
+ * pid and the server's pid; servers whose owner is gone are killed here, and their directories removed.
+ */
+function sweepOrphans(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(dirPrefix)) continue;
+    const dir = join(tmpdir(), name);
+    const owner = Number(readOptional(join(dir, 'owner.pid')));
+    if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+    const server = Number(readOptional(join(dir, 'redis.pid')));
+    if (Number.isInteger(server) && server > 0 && readOptional(`/proc/${server}/cmdline`).includes('redis-server')) {
+      try {
+        process.kill(server, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readOptional(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const args = options.args ?? [];
   const clusterEnabled = args.some((arg, index) => arg === '--cluster-enabled' && args[index + 1] === 'yes');
   const port = options.port ?? (await freePort(clusterEnabled));
-  const dir = mkdtempSync(join(tmpdir(), `switchboard-redis-${port}-`));
+  if (port === sharedRedisPort) throw new RangeError('port 6379 belongs to the shared Redis: tests never use it');
+  const dir = mkdtempSync(join(tmpdir(), `${dirPrefix}${port}-`));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
@@ -68,6 +114,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         '--dir', dir,
         '--daemonize', 'no',
         '--logfile', 'redis.log',
+        '--pidfile', join(dir, 'redis.pid'),
         ...args,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -227,7 +274,7 @@ function answersPing(port: number): Promise<boolean> {
 async function freePort(withBusPort: boolean): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await listenOnce(0);
-    if (port === undefined) continue;
+    if (port === undefined || port === sharedRedisPort) continue;
     // Cluster nodes also listen on port + 10000 (the cluster bus).
     if (!withBusPort || (port + 10_000 <= 65_535 && (await listenOnce(port + 10_000)) !== undefined)) return port;
   }
