@@ -171,12 +171,12 @@ export class Broker {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { config, stats } = this;
     const retryAfter = { 'Retry-After': String(config.httpRetryAfterSeconds) };
-    const refuse = (status: number, code: ProtocolErrorCode | 'not_found', message: string, headers?: Record<string, string>): void => {
+    const refuse = (status: number, code: ProtocolErrorCode, message: string, headers?: Record<string, string>): void => {
       stats.increment(stats.handshakeRejections, code);
       this.logger.debug({ status, code, message }, 'upgrade refused');
       refuseUpgrade(socket, status, code, message, headers);
     };
-    if (pathOf(request.url) !== config.wsPath) return refuse(404, 'not_found', `the WebSocket endpoint is ${config.wsPath}`);
+    if (pathOf(request.url) !== config.wsPath) return refuse(404, ProtocolErrorCode.badRequest, `the WebSocket endpoint is ${config.wsPath}`);
     if (this.currentState !== 'running') return refuse(503, ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
     if (this.sessionsById.size + this.pendingHandshakes >= config.maxConnections) {
       return refuse(503, ProtocolErrorCode.unavailable, `connection limit ${config.maxConnections} reached`, retryAfter);

@@ -52,7 +52,7 @@ export function originChecker(allowed: readonly string[], allowMissing: boolean)
 export function refuseUpgrade(
   socket: Duplex,
   status: number,
-  code: ProtocolErrorCode | 'not_found',
+  code: ProtocolErrorCode,
   message: string,
   headers: Readonly<Record<string, string>> = {},
 ): void {

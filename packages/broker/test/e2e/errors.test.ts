@@ -242,7 +242,7 @@ t.test('handshake errors: unsupported_protocol (400), invalid_token (401), forbi
     status: 403,
     body: { code: 'forbidden' },
   });
-  t.match(await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1' }, '/elsewhere'), { status: 404, body: { code: 'not_found' } });
+  t.match(await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1' }, '/elsewhere'), { status: 404, body: { code: 'bad_request' } });
 });
 
 t.test('token_expired: refresh with an expired token', async (t) => {
