@@ -611,7 +611,8 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
    * broker's `chunkBytes` are chunked. While disconnected, publishes wait in a bounded queue.
    */
   publish<T extends string>(topic: Checked<T, CheckTopic<Topics, T>>, data: PublishData<Topics, T>, options: PublishOptions & { readonly ack: false }): Promise<void>;
-  publish<T extends string>(topic: Checked<T, CheckTopic<Topics, T>>, data: PublishData<Topics, T>, options?: PublishOptions): Promise<PublishAck>;
+  publish<T extends string>(topic: Checked<T, CheckTopic<Topics, T>>, data: PublishData<Topics, T>, options?: PublishOptions & { readonly ack?: true }): Promise<PublishAck>;
+  publish<T extends string>(topic: Checked<T, CheckTopic<Topics, T>>, data: PublishData<Topics, T>, options: PublishOptions): Promise<PublishAck | undefined>;
   publish(topicArgument: unknown, data: unknown, options: PublishOptions = {}): Promise<PublishAck | void> {
     const topic = topicArgument as string;
     return new Promise<PublishAck | undefined>((resolve, reject) => {
@@ -623,18 +624,20 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
       const priority = options.priority ?? DEFAULT_PRIORITY;
       if (!(PRIORITIES as readonly string[]).includes(priority)) return fail('bad_request', `priority must be one of ${PRIORITIES.join(', ')}`);
       if (options.signal?.aborted) return fail(ClientErrorCode.aborted, 'the publish was aborted before it was sent', options.signal.reason);
-      const schemaProblem = this.validate(parsed.value.segments, data);
+      // Bytes as the subscribers will see them (a Uint8Array), so a schema checks the same value both ways.
+      const value = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      const schemaProblem = this.validate(parsed.value.segments, value);
       if (schemaProblem !== undefined) return fail(ClientErrorCode.invalidPayload, `${topic}: ${schemaProblem}`);
       let payload: PendingPublish['payload'];
       let size: number;
-      if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
-        const binary = data instanceof Uint8Array ? data : new Uint8Array(data);
+      if (value instanceof Uint8Array) {
+        const binary = value;
         payload = { binary };
         size = binary.length;
       } else {
         let json: unknown;
         try {
-          json = JSON.stringify(data);
+          json = JSON.stringify(value);
         } catch (error) {
           return fail(ClientErrorCode.invalidPayload, `${topic}: the payload is not JSON-serializable`, error);
         }
@@ -674,9 +677,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
         reject,
       };
       this.count(pending);
-      if (this.settings.queueTimeoutMs > 0) {
-        pending.queueTimer = setTimeout(() => this.queueTimedOut(pending), this.settings.queueTimeoutMs);
-      }
+      this.armQueueTimer(pending);
       const signal = options.signal;
       if (signal !== undefined) {
         const onAbort = (): void => this.abortPublish(pending, signal.reason);
@@ -796,14 +797,15 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     this.attemptRunning = false;
     this.everConnected = true;
     this.reconnector.connected(Date.now());
-    this.setState('connected', {});
-    this.events.emit('connected', { connectionId: welcome.connectionId, node: welcome.node, limits, tokenExpiresAt: welcome.tokenExpiresAt });
-    if (this.connection !== connection) return;
+    // Resubscribe and queue what waited before anyone hears of the connection: a publish made by a
+    // `connected` listener must not overtake the ones made while offline.
     this.applyEffects(this.registry.open());
     const waiting = this.outbox.splice(0);
     for (const pending of waiting) this.schedule(connection, pending);
     this.scheduleTokenRefresh(connection, welcome.tokenExpiresAt);
     this.startPinging(connection);
+    this.setState('connected', {});
+    this.events.emit('connected', { connectionId: welcome.connectionId, node: welcome.node, limits, tokenExpiresAt: welcome.tokenExpiresAt });
   }
 
   /** The client ends a connection itself (dead, or no welcome) and handles it as ended at once. */
@@ -949,7 +951,14 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     pending.transfer = undefined;
     pending.phase = 'queued';
     clearTimeout(pending.ackTimer);
+    this.armQueueTimer(pending);
     this.outbox.push(pending);
+  }
+
+  /** A publish waiting for its first byte to be written may wait `sendQueue.timeoutMs` (again, after a requeue). */
+  private armQueueTimer(pending: PendingPublish): void {
+    if (pending.queueTimer !== undefined || this.settings.queueTimeoutMs <= 0) return;
+    pending.queueTimer = setTimeout(() => this.queueTimedOut(pending), this.settings.queueTimeoutMs);
   }
 
   /** Encodes a publish for this connection (request id, chunking by its `chunkBytes`) and queues it. */

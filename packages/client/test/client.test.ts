@@ -565,3 +565,42 @@ t.test('errors are SwitchboardErrors with stable codes', async (t) => {
   t.equal(error.retryable, true);
   t.equal(new SwitchboardError('send_queue_full', 'x').retryable, false);
 });
+
+t.test('the browser coming back online reconnects at once instead of waiting out the backoff', async (t) => {
+  let online: (() => void) | undefined;
+  let watching = false;
+  const network = (onOnline: () => void): (() => void) => {
+    online = onOnline;
+    watching = true;
+    return () => {
+      watching = false;
+    };
+  };
+  const { broker, client, states } = await setup(t, { network, random: () => 0.99, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+  const first = await welcomed(broker);
+  first.terminate();
+  await until(() => client.state === 'disconnected', 'the disconnect');
+  t.ok(states.at(-1)!.retryInMs! > 50_000, 'the next attempt is a minute away');
+  online!();
+  await welcomed(broker, 1);
+  await client.whenConnected();
+  await client.close();
+  t.notOk(watching, 'close() stops watching the network');
+});
+
+t.test('a written publish whose ack does not come rejects with ack_timeout', async (t) => {
+  const { broker, client } = await setup(t, { ackTimeoutMs: 50 });
+  const connection = await welcomed(broker);
+  const publish = client.publish('a.b', 1);
+  await connection.next('publish');
+  await t.rejects(publish, { code: 'ack_timeout', topic: 'a.b' });
+});
+
+t.test('after a reconnect, queued publishes go before anything a connected listener publishes', async (t) => {
+  const { broker, client } = await setup(t);
+  const queued = client.publish('q.first', 1, { ack: false });
+  client.on('connected', () => void client.publish('q.second', 2, { ack: false }));
+  const connection = await welcomed(broker);
+  t.same([(await connection.next('publish')).topic, (await connection.next('publish')).topic], ['q.first', 'q.second']);
+  await queued;
+});

@@ -64,7 +64,10 @@ void client.publish('alerts.fire', 'x', { priority: 'urgent' });
 
 export const acked: Promise<PublishAck> = client.publish('alerts.fire', 'x');
 export const unacked: Promise<void> = client.publish('alerts.fire', 'x', { ack: false });
-type _AckShape = Expect<Equal<Awaited<ReturnType<typeof client.publish<'alerts.fire'>>>, PublishAck>>;
+declare const wantAck: boolean;
+export const maybeAcked: Promise<PublishAck | undefined> = client.publish('alerts.fire', 'x', { ack: wantAck });
+// @ts-expect-error with ack: false there is no ack to read
+export const noAck: Promise<PublishAck> = client.publish('alerts.fire', 'x', { ack: false });
 
 // ---- subscribe: patterns and payload types ----
 
