@@ -620,13 +620,25 @@ export function parseFlags(argv: readonly string[]): ConfigInput {
   return input as ConfigInput;
 }
 
+/** Every option as documented: flag, environment variable, meaning, default (for `--help` and docs/operations.md). */
+export function configReference(): { readonly key: string; readonly flag: string; readonly env: string; readonly help: string; readonly fallback: string | undefined }[] {
+  return (Object.entries(options) as [Key, OptionSpec][]).map(([key, spec]) => {
+    const fallback = (configDefaults as Partial<Record<Key, unknown>>)[key];
+    return {
+      key,
+      flag: `--${spec.flag}`,
+      env: spec.env,
+      help: spec.help,
+      fallback: fallback === undefined ? undefined : Array.isArray(fallback) ? fallback.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(',') : String(fallback),
+    };
+  });
+}
+
 /** The `--help` text: every flag with its environment variable, default and reason. */
 export function configHelp(): string {
   const lines = ['Options (flag / environment variable: meaning [default]):', ''];
-  for (const [key, spec] of Object.entries(options) as [Key, OptionSpec][]) {
-    const fallback = (configDefaults as Partial<Record<Key, unknown>>)[key];
-    const shown = fallback === undefined ? '' : ` [${Array.isArray(fallback) ? fallback.join(',') : String(fallback)}]`;
-    lines.push(`  --${spec.flag} / ${spec.env}`, `      ${spec.help}${shown}`);
+  for (const { flag, env, help, fallback } of configReference()) {
+    lines.push(`  ${flag} / ${env}`, `      ${help}${fallback === undefined ? '' : ` [${fallback}]`}`);
   }
   return lines.join('\n');
 }

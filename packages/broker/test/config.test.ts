@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { createEngine } from '../src/broker.js';
-import { ConfigError, configDefaults, configHelp, createConfig, loadConfig, parseFlags, policyMatcher, worstCaseEncodedBytes } from '../src/config.js';
+import { ConfigError, configDefaults, configHelp, configReference, createConfig, loadConfig, parseFlags, policyMatcher, worstCaseEncodedBytes } from '../src/config.js';
 
 /** Configuration: env and flags, defaults, and a clear error naming the field for every bad value. */
 
@@ -108,4 +109,13 @@ t.test('--help names every flag with its variable, and the worst-case queue size
   t.match(help, /\[1048576\]/, 'defaults are shown');
   t.equal(worstCaseEncodedBytes(100, 65536), 100 + 14 + 4 + 1024);
   t.equal(worstCaseEncodedBytes(131072, 65536), 131072 + 2 * (14 + 4 + 1024));
+});
+
+t.test('docs/operations.md documents every option with its flag and default', async (t) => {
+  const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+  for (const { env, flag, fallback } of configReference()) {
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${env}\` | \`${flag}\` |`));
+    t.ok(row, `${env} has a row`);
+    if (fallback !== undefined && fallback !== '') t.match(row, `\`${fallback}\``, `${env} default ${fallback}`);
+  }
 });

@@ -245,6 +245,15 @@ t.test('handshake errors: unsupported_protocol (400), invalid_token (401), forbi
   t.match(await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1' }, '/elsewhere'), { status: 404, body: { code: 'bad_request' } });
 });
 
+t.test('a client without Sec-WebSocket-Protocol is served when configured, speaking pubsub.v1', async (t) => {
+  const broker = await startBroker(t, { allowMissingSubprotocol: true });
+  const peer = await Peer.open(broker.url, { protocols: [] });
+  t.teardown(() => peer.close());
+  t.equal(peer.ws.protocol, '', 'no protocol selected in the response');
+  t.match(await peer.subscribe('a'), { op: 'subscribed' });
+  t.match(await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v2' }), { status: 400, body: { code: 'unsupported_protocol' } }, 'offering only another protocol is still refused');
+});
+
 t.test('token_expired: refresh with an expired token', async (t) => {
   const { signJwt } = await import('../../src/auth/jwt.js');
   const secret = 'k'.repeat(32);
