@@ -1,5 +1,14 @@
-import { createTransport as platformTransport, watchNetwork as platformNetwork } from '#transport';
 import { InboundChunks } from './chunks.js';
+import {
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionState,
+  type PublishAck,
+  type PublishOptions,
+  type Settings,
+  type StateChange,
+  resolveSettings,
+} from './client-options.js';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, type ErrorCode, SwitchboardError } from './errors.js';
 import { type Position, PositionTracker } from './positions.js';
@@ -9,10 +18,10 @@ import {
   type DeliveryMessage,
   type ErrorMessage,
   type GapMessage,
-  type GapReason,
   type Priority,
+  type ProtocolErrorCode,
   type PublishHeader,
-  type RecoveryFailureReason,
+  type ReconnectAdvice,
   type RecoveryResult,
   type ServerLimits,
   type ServerMessage,
@@ -22,279 +31,24 @@ import {
   type WelcomeMessage,
   DEFAULT_PRIORITY,
   PRIORITIES,
-  type ProtocolErrorCode,
   SUBPROTOCOL,
   decodeServerMessage,
   encodeBinary,
   encodeText,
-  isRetryableError,
   parsePattern,
   parseTopic,
+  reconnectAdvice,
   segmentsMatch,
   splitIntoChunks,
   utf8ByteLength,
 } from './protocol/index.js';
 import { joinTextWithData } from './protocol/codec.js';
-import { type ReconnectAdvice, reconnectAdvice } from './protocol/index.js';
-import { type ReconnectOptions, Reconnector, reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.js';
+import { Reconnector, reconnectDelay } from './reconnect.js';
 import { type Outgoing, SendQueue } from './send-queue.js';
+import { type Gap, type Message, type RecoveryFailure, type SubscribeAck, type SubscribeOptions, Subscription } from './subscription.js';
 import { type RegistryEffect, SubscriptionRegistry } from './subscriptions.js';
-import type {
-  CheckPattern,
-  CheckTopic,
-  Checked,
-  PayloadSchema,
-  PublishData,
-  SchemaMap,
-  SubscribeData,
-  TopicMap,
-  TopicsOf,
-  UntypedTopics,
-} from './topic-map.js';
-import type { NetworkWatcher, Transport, TransportClose, TransportFactory } from './transport/transport.js';
-
-/**
- * Where the client stands:
- * - `connecting`: the first attempt (since `createClient` or `connect()`) is under way;
- * - `connected`: the broker's `welcome` arrived; publishes and subscribes flow;
- * - `disconnected`: no connection and no attempt under way: the next attempt is scheduled (`retryInMs`),
- *   or waits for `connect()` (`autoConnect: false`);
- * - `reconnecting`: a later attempt is under way;
- * - `closed`: for good: `close()` was called, the broker said not to reconnect (protocol.md §11), or the
- *   attempts ran out. Pending publishes were rejected.
- */
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'reconnecting' | 'closed';
-
-/** The `state` event: a transition and what caused it. */
-export interface StateChange {
-  readonly state: ConnectionState;
-  readonly previous: ConnectionState;
-  /** `disconnected` / `closed`: the close code of the connection or attempt that ended (1006: no close frame). */
-  readonly closeCode?: number;
-  readonly reason?: string;
-  /** `disconnected` / `closed`: why, as an error with a stable code. */
-  readonly error?: SwitchboardError;
-  /** `disconnected`: when the next attempt starts. */
-  readonly retryInMs?: number;
-  /** `connecting` / `reconnecting` / `disconnected`: consecutive failed attempts so far. */
-  readonly attempt?: number;
-}
-
-/** The `connected` event: what the broker's `welcome` said (protocol.md §2.3). */
-export interface ConnectedInfo {
-  readonly connectionId: string;
-  readonly node: string | undefined;
-  readonly limits: ServerLimits;
-  readonly tokenExpiresAt: number | undefined;
-}
-
-export interface ClientEvents {
-  state: StateChange;
-  connected: ConnectedInfo;
-  /**
-   * Something went wrong that no promise reports: a fire-and-forget publish the broker refused, a token
-   * refresh that failed, a message the SDK could not decode, a handler that threw.
-   */
-  error: SwitchboardError;
-}
-
-/** A delivery as handlers see it. */
-export interface Message<Data> {
-  readonly topic: string;
-  readonly data: Data;
-  readonly priority: Priority;
-  /** The message's place in its topic's history (protocol.md §8.1). */
-  readonly offset: number;
-  readonly epoch: string;
-}
-
-/**
- * Messages of `topic` with offsets `from`..`to` will not arrive. `reason` is the broker's (protocol.md §8.3),
- * or `abandoned` when this client gave up reassembling a chunked delivery (§7.4); the next reconnect
- * recovers an abandoned one if the topic keeps history.
- */
-export interface Gap {
-  readonly topic: string;
-  readonly epoch: string;
-  readonly from: number;
-  readonly to: number;
-  readonly reason: GapReason | 'abandoned';
-}
-
-/**
- * The client could not bring `topic` up to date: messages may have been missed and the application should
- * reload the topic's state (e.g. over HTTP). `reason` as in protocol.md §8.2; `epoch_mismatch` also when a
- * delivery revealed that the topic's history was reset. Live messages after `offset` follow.
- */
-export interface RecoveryFailure {
-  readonly topic: string;
-  readonly reason: RecoveryFailureReason;
-  readonly epoch: string;
-  readonly offset: number;
-}
-
-export interface SubscribeOptions {
-  /**
-   * Positions the application already has (e.g. it loaded state up to them over HTTP, or stored them):
-   * the broker replays what came after, if it keeps history (protocol.md §8.2). Each topic must match the
-   * pattern. Later reconnects use the client's own positions.
-   */
-  readonly since?: Readonly<Record<string, Position>>;
-  /** Messages matching this subscription were lost and will not arrive. */
-  readonly onGap?: (gap: Gap) => void;
-  /** A topic of this subscription could not be recovered: reload its state. */
-  readonly onRecoveryFailed?: (failure: RecoveryFailure) => void;
-  /**
-   * The subscription failed or ended (`forbidden`, `too_many_subscriptions`, the broker ended it, the client
-   * closed), or a delivery's payload failed its schema (`invalid_payload`; the subscription continues).
-   */
-  readonly onError?: (error: SwitchboardError) => void;
-}
-
-/** What awaiting a subscription yields: the broker's confirmation. */
-export interface SubscribeAck {
-  readonly pattern: string;
-  /** Per topic of `since`: whether its missed messages follow (protocol.md §8.2). */
-  readonly recovery?: Readonly<Record<string, RecoveryResult>>;
-}
-
-export type SubscriptionState = 'pending' | 'active' | 'ended';
-
-export interface PublishOptions {
-  /**
-   * `high` overtakes `normal` and `low` traffic, including between the chunks of a large publish
-   * (protocol.md §6).
-   * @default 'normal'
-   */
-  readonly priority?: Priority;
-  /**
-   * Wait for the broker's `published` (or `error`). `false`: the promise settles once the message is
-   * written to the socket; a failure then arrives as an `error` event (a loss is still never silent).
-   * @default true
-   */
-  readonly ack?: boolean;
-  /**
-   * Idempotency key (protocol.md §8.4): the broker publishes at most once per topic and key within its
-   * window, so the SDK resends a keyed publish whose ack was lost with the connection.
-   */
-  readonly key?: string;
-  /** Aborts the publish: unsent, it is dropped; half-sent (chunks), the transfer is cancelled. */
-  readonly signal?: AbortSignal;
-}
-
-/** The broker's `published`. */
-export interface PublishAck {
-  readonly topic: string;
-  /** Present when the topic keeps history. */
-  readonly offset?: number;
-  readonly epoch?: string;
-  /** An earlier publish with the same key was published; this one was not delivered again. */
-  readonly duplicate: boolean;
-}
-
-/** Limits on publishes that are not yet written to the socket. */
-export interface SendQueueOptions {
-  /**
-   * Frames are written only while the socket's `bufferedAmount` is below this, so priorities are decided
-   * here and not lost in the socket's FIFO buffer.
-   * @default 65536 (one chunk of the default 64 KiB `chunkBytes` in flight keeps a fast link busy)
-   */
-  readonly highWaterMark?: number;
-  /**
-   * Publishes waiting to be written (offline, or behind backpressure). Over it, `publish` rejects with
-   * `send_queue_full`.
-   * @default 1000
-   */
-  readonly maxMessages?: number;
-  /**
-   * Payload bytes waiting to be written. Over it, `publish` rejects with `send_queue_full`.
-   * @default 16777216 (16 MiB: one maximal message)
-   */
-  readonly maxBytes?: number;
-  /**
-   * How long a publish may wait before its first byte is written; then it rejects with `send_timeout`.
-   * 0 disables.
-   * @default 30000
-   */
-  readonly timeoutMs?: number;
-}
-
-export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
-  /** The broker's WebSocket URL, e.g. `wss://broker.example/ws`. */
-  readonly url: string | URL;
-  /** A fixed bearer token. Prefer `getToken` for tokens that expire. */
-  readonly token?: string;
-  /**
-   * Called before every connection attempt and when the broker says the token expired (protocol.md §9);
-   * the client also refreshes at about 90% of the token's lifetime.
-   */
-  readonly getToken?: () => string | undefined | Promise<string | undefined>;
-  /** Run-time validation of payloads per declared pattern (Standard Schema: zod, valibot ...). */
-  readonly schemas?: SchemaMap<Topics>;
-  /** Reconnect policy; `false` never reconnects. */
-  readonly reconnect?: ReconnectOptions | false;
-  readonly sendQueue?: SendQueueOptions;
-  /**
-   * How long a written publish waits for its ack before rejecting with `ack_timeout`. 0 disables.
-   * @default 30000
-   */
-  readonly ackTimeoutMs?: number;
-  /**
-   * How many times a publish the broker refused with a retryable code (`rate_limited`, `unavailable` ...)
-   * is sent again, after `retryAfterMs` or a backoff.
-   * @default 2
-   */
-  readonly publishRetries?: number;
-  /**
-   * Sends an application-level `ping` this often (browsers cannot see WebSocket pings, protocol.md §5.1).
-   * 0 disables.
-   * @default 20000
-   */
-  readonly pingIntervalMs?: number;
-  /**
-   * A `ping` unanswered for this long means the connection is dead: it is dropped and replaced.
-   * @default 10000
-   */
-  readonly pingTimeoutMs?: number;
-  /**
-   * How long an attempt may take from opening the socket to the broker's `welcome`.
-   * @default 15000
-   */
-  readonly connectTimeoutMs?: number;
-  /**
-   * Connect from `createClient`; `false`: wait for `connect()`.
-   * @default true
-   */
-  readonly autoConnect?: boolean;
-  /** Extra handshake headers (e.g. `Origin`); only transports that can set headers (Node) send them. */
-  readonly headers?: Readonly<Record<string, string>>;
-  /** The WebSocket implementation; by default the platform's, chosen by the package's export conditions. */
-  readonly transport?: TransportFactory;
-  /** Watches for the network coming back; by default the platform's (the browser's `online` event). */
-  readonly network?: NetworkWatcher;
-  /** Randomness for reconnect jitter, in [0, 1). @default Math.random */
-  readonly random?: () => number;
-}
-
-interface Settings {
-  readonly url: string;
-  readonly token: string | undefined;
-  readonly getToken: (() => string | undefined | Promise<string | undefined>) | undefined;
-  readonly reconnect: ResolvedReconnectOptions;
-  readonly highWaterMark: number;
-  readonly maxQueuedMessages: number;
-  readonly maxQueuedBytes: number;
-  readonly queueTimeoutMs: number;
-  readonly ackTimeoutMs: number;
-  readonly publishRetries: number;
-  readonly pingIntervalMs: number;
-  readonly pingTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly transport: TransportFactory;
-  readonly network: NetworkWatcher;
-  readonly random: () => number;
-}
+import type { CheckPattern, CheckTopic, Checked, PayloadSchema, PublishData, SubscribeData, TopicMap, TopicsOf, UntypedTopics } from './topic-map.js';
+import type { Transport, TransportClose } from './transport/transport.js';
 
 /** Where a publish is. Unwritten phases count against the send queue limits. */
 type PublishPhase = 'queued' | 'scheduled' | 'writing' | 'retrying' | 'written' | 'settled';
@@ -363,18 +117,6 @@ interface PendingPing {
   reject(error: SwitchboardError): void;
 }
 
-const DEFAULTS = {
-  highWaterMark: 64 * 1024,
-  maxQueuedMessages: 1000,
-  maxQueuedBytes: 16 * 1024 * 1024,
-  queueTimeoutMs: 30_000,
-  ackTimeoutMs: 30_000,
-  publishRetries: 2,
-  pingIntervalMs: 20_000,
-  pingTimeoutMs: 10_000,
-  connectTimeoutMs: 15_000,
-} as const;
-
 /** protocol.md §9: "the SDK does [refresh] at about 90% of the token's lifetime". */
 const TOKEN_REFRESH_FRACTION = 0.9;
 /** setTimeout's largest delay; longer ones fire at once. */
@@ -387,78 +129,6 @@ const ABNORMAL_CLOSE = 1006;
 const DRAIN_POLL_MS = 10;
 
 const utf8 = new TextEncoder();
-
-/**
- * A subscription: await it for the broker's confirmation, `unsubscribe()` to stop. Awaiting it yields a
- * {@link SubscribeAck} (keep the subscription itself to unsubscribe later).
- */
-export class Subscription<Data> implements PromiseLike<SubscribeAck> {
-  readonly pattern: string;
-  /** Settles with the broker's first confirmation, or rejects if the subscription fails before it. */
-  readonly ready: Promise<SubscribeAck>;
-  private currentState: SubscriptionState = 'pending';
-  private endError: SwitchboardError | undefined;
-  private readonly release: (subscription: Subscription<Data>) => void;
-  private settleReady: ((ack: SubscribeAck) => void) | undefined;
-  private failReady: ((error: SwitchboardError) => void) | undefined;
-  /** Keeps `Data` in the type (for handlers and type tests) without a run-time field. */
-  declare readonly __data?: Data;
-
-  /** @internal Created by `Client.subscribe`. */
-  constructor(pattern: string, release: (subscription: Subscription<Data>) => void) {
-    this.pattern = pattern;
-    this.release = release;
-    this.ready = new Promise<SubscribeAck>((resolve, reject) => {
-      this.settleReady = resolve;
-      this.failReady = reject;
-    });
-    // A failure is also reported to `onError` and the client's `error` event: an un-awaited subscription
-    // must not become an unhandled rejection.
-    this.ready.catch(() => {});
-  }
-
-  get state(): SubscriptionState {
-    return this.currentState;
-  }
-
-  /** Why the subscription ended, when the broker or the client ended it. */
-  get error(): SwitchboardError | undefined {
-    return this.endError;
-  }
-
-  /** Stops the subscription: its handler is not called again. Idempotent. */
-  unsubscribe(): void {
-    if (this.currentState === 'ended') return;
-    this.end(undefined);
-    this.release(this);
-  }
-
-  then<Result1 = SubscribeAck, Result2 = never>(
-    onfulfilled?: ((value: SubscribeAck) => Result1 | PromiseLike<Result1>) | null,
-    onrejected?: ((reason: unknown) => Result2 | PromiseLike<Result2>) | null,
-  ): Promise<Result1 | Result2> {
-    return this.ready.then(onfulfilled, onrejected);
-  }
-
-  /** @internal The broker confirmed the pattern. */
-  confirm(ack: SubscribeAck): void {
-    if (this.currentState !== 'pending') return;
-    this.currentState = 'active';
-    this.settleReady?.(ack);
-    this.settleReady = undefined;
-    this.failReady = undefined;
-  }
-
-  /** @internal Ends the subscription (an error: the broker or the client ended it). */
-  end(error: SwitchboardError | undefined): void {
-    if (this.currentState === 'ended') return;
-    this.currentState = 'ended';
-    this.endError = error;
-    this.failReady?.(error ?? new SwitchboardError(ClientErrorCode.aborted, `unsubscribed from ${this.pattern} before the broker confirmed it`, { topic: this.pattern }));
-    this.settleReady = undefined;
-    this.failReady = undefined;
-  }
-}
 
 /**
  * The Switchboard client: one WebSocket connection to a broker, kept alive across failures, with typed
@@ -1514,35 +1184,6 @@ export function createClient<Schemas extends Record<string, PayloadSchema>>(
 export function createClient<Topics extends TopicMap = UntypedTopics>(options: ClientOptions<Topics>): Client<Topics>;
 export function createClient(options: ClientOptions<TopicMap>): unknown {
   return new Client(options);
-}
-
-function resolveSettings(options: ClientOptions<TopicMap>): Settings {
-  const url = String(options.url);
-  if (options.token !== undefined && options.getToken !== undefined) throw new TypeError('pass token or getToken, not both');
-  const queue = options.sendQueue ?? {};
-  const positive = (name: string, value: number): number => {
-    if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, got ${value}`);
-    return value;
-  };
-  return {
-    url,
-    token: options.token,
-    getToken: options.getToken,
-    reconnect: resolveReconnectOptions(options.reconnect === false ? { enabled: false } : options.reconnect),
-    highWaterMark: positive('sendQueue.highWaterMark', queue.highWaterMark ?? DEFAULTS.highWaterMark),
-    maxQueuedMessages: positive('sendQueue.maxMessages', queue.maxMessages ?? DEFAULTS.maxQueuedMessages),
-    maxQueuedBytes: positive('sendQueue.maxBytes', queue.maxBytes ?? DEFAULTS.maxQueuedBytes),
-    queueTimeoutMs: positive('sendQueue.timeoutMs', queue.timeoutMs ?? DEFAULTS.queueTimeoutMs),
-    ackTimeoutMs: positive('ackTimeoutMs', options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs),
-    publishRetries: positive('publishRetries', options.publishRetries ?? DEFAULTS.publishRetries),
-    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs ?? DEFAULTS.pingIntervalMs),
-    pingTimeoutMs: positive('pingTimeoutMs', options.pingTimeoutMs ?? DEFAULTS.pingTimeoutMs),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
-    headers: options.headers ?? {},
-    transport: options.transport ?? platformTransport,
-    network: options.network ?? platformNetwork,
-    random: options.random ?? Math.random,
-  };
 }
 
 function compileSchemas(schemas: Record<string, PayloadSchema | undefined> | undefined): Array<{ segments: readonly string[]; schema: PayloadSchema }> {

@@ -3,25 +3,26 @@
  * chosen by the package's export conditions (`browser`: the native `WebSocket`; `node`: `@switchboard/core`).
  * The wire protocol itself is `@switchboard/client/protocol`.
  */
+export { Client, createClient } from './client.js';
+export type {
+  ClientEvents,
+  ClientOptions,
+  ConnectedInfo,
+  ConnectionState,
+  PublishAck,
+  PublishOptions,
+  SendQueueOptions,
+  StateChange,
+} from './client-options.js';
 export {
-  Client,
-  type ClientEvents,
-  type ClientOptions,
-  type ConnectedInfo,
-  type ConnectionState,
   type Gap,
   type Message,
-  type PublishAck,
-  type PublishOptions,
   type RecoveryFailure,
-  type SendQueueOptions,
-  type StateChange,
   type SubscribeAck,
   type SubscribeOptions,
   Subscription,
   type SubscriptionState,
-  createClient,
-} from './client.js';
+} from './subscription.js';
 export { ClientErrorCode, type ErrorCode, SwitchboardError, type SwitchboardErrorDetails, isSwitchboardError } from './errors.js';
 export type { Position } from './positions.js';
 export type { ReconnectOptions } from './reconnect.js';

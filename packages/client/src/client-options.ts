@@ -1,0 +1,232 @@
+/** The client's options, its connection states and events, and how the options are resolved. */
+import { createTransport as platformTransport, watchNetwork as platformNetwork } from '#transport';
+import type { SwitchboardError } from './errors.js';
+import type { Priority, ServerLimits } from './protocol/index.js';
+import { type ReconnectOptions, type ResolvedReconnectOptions, resolveReconnectOptions } from './reconnect.js';
+import type { SchemaMap, TopicMap, UntypedTopics } from './topic-map.js';
+import type { NetworkWatcher, TransportFactory } from './transport/transport.js';
+
+/**
+ * Where the client stands:
+ * - `connecting`: the first attempt (since `createClient` or `connect()`) is under way;
+ * - `connected`: the broker's `welcome` arrived; publishes and subscribes flow;
+ * - `disconnected`: no connection and no attempt under way: the next attempt is scheduled (`retryInMs`),
+ *   or waits for `connect()` (`autoConnect: false`);
+ * - `reconnecting`: a later attempt is under way;
+ * - `closed`: for good: `close()` was called, the broker said not to reconnect (protocol.md §11), or the
+ *   attempts ran out. Pending publishes were rejected.
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'reconnecting' | 'closed';
+
+/** The `state` event: a transition and what caused it. */
+export interface StateChange {
+  readonly state: ConnectionState;
+  readonly previous: ConnectionState;
+  /** `disconnected` / `closed`: the close code of the connection or attempt that ended (1006: no close frame). */
+  readonly closeCode?: number;
+  readonly reason?: string;
+  /** `disconnected` / `closed`: why, as an error with a stable code. */
+  readonly error?: SwitchboardError;
+  /** `disconnected`: when the next attempt starts. */
+  readonly retryInMs?: number;
+  /** `connecting` / `reconnecting` / `disconnected`: consecutive failed attempts so far. */
+  readonly attempt?: number;
+}
+
+/** The `connected` event: what the broker's `welcome` said (protocol.md §2.3). */
+export interface ConnectedInfo {
+  readonly connectionId: string;
+  readonly node: string | undefined;
+  readonly limits: ServerLimits;
+  readonly tokenExpiresAt: number | undefined;
+}
+
+export interface ClientEvents {
+  state: StateChange;
+  connected: ConnectedInfo;
+  /**
+   * Something went wrong that no promise reports: a fire-and-forget publish the broker refused, a token
+   * refresh that failed, a message the SDK could not decode, a handler that threw.
+   */
+  error: SwitchboardError;
+}
+
+export interface PublishOptions {
+  /**
+   * `high` overtakes `normal` and `low` traffic, including between the chunks of a large publish
+   * (protocol.md §6).
+   * @default 'normal'
+   */
+  readonly priority?: Priority;
+  /**
+   * Wait for the broker's `published` (or `error`). `false`: the promise settles once the message is
+   * written to the socket; a failure then arrives as an `error` event (a loss is still never silent).
+   * @default true
+   */
+  readonly ack?: boolean;
+  /**
+   * Idempotency key (protocol.md §8.4): the broker publishes at most once per topic and key within its
+   * window, so the SDK resends a keyed publish whose ack was lost with the connection.
+   */
+  readonly key?: string;
+  /** Aborts the publish: unsent, it is dropped; half-sent (chunks), the transfer is cancelled. */
+  readonly signal?: AbortSignal;
+}
+
+/** The broker's `published`. */
+export interface PublishAck {
+  readonly topic: string;
+  /** Present when the topic keeps history. */
+  readonly offset?: number;
+  readonly epoch?: string;
+  /** An earlier publish with the same key was published; this one was not delivered again. */
+  readonly duplicate: boolean;
+}
+
+/** Limits on publishes that are not yet written to the socket. */
+export interface SendQueueOptions {
+  /**
+   * Frames are written only while the socket's `bufferedAmount` is below this, so priorities are decided
+   * here and not lost in the socket's FIFO buffer.
+   * @default 65536 (one chunk of the default 64 KiB `chunkBytes` in flight keeps a fast link busy)
+   */
+  readonly highWaterMark?: number;
+  /**
+   * Publishes waiting to be written (offline, or behind backpressure). Over it, `publish` rejects with
+   * `send_queue_full`.
+   * @default 1000
+   */
+  readonly maxMessages?: number;
+  /**
+   * Payload bytes waiting to be written. Over it, `publish` rejects with `send_queue_full`.
+   * @default 16777216 (16 MiB: one maximal message)
+   */
+  readonly maxBytes?: number;
+  /**
+   * How long a publish may wait before its first byte is written; then it rejects with `send_timeout`.
+   * 0 disables.
+   * @default 30000
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
+  /** The broker's WebSocket URL, e.g. `wss://broker.example/ws`. */
+  readonly url: string | URL;
+  /** A fixed bearer token. Prefer `getToken` for tokens that expire. */
+  readonly token?: string;
+  /**
+   * Called before every connection attempt and when the broker says the token expired (protocol.md §9);
+   * the client also refreshes at about 90% of the token's lifetime.
+   */
+  readonly getToken?: () => string | undefined | Promise<string | undefined>;
+  /** Run-time validation of payloads per declared pattern (Standard Schema: zod, valibot ...). */
+  readonly schemas?: SchemaMap<Topics>;
+  /** Reconnect policy; `false` never reconnects. */
+  readonly reconnect?: ReconnectOptions | false;
+  readonly sendQueue?: SendQueueOptions;
+  /**
+   * How long a written publish waits for its ack before rejecting with `ack_timeout`. 0 disables.
+   * @default 30000
+   */
+  readonly ackTimeoutMs?: number;
+  /**
+   * How many times a publish the broker refused with a retryable code (`rate_limited`, `unavailable` ...)
+   * is sent again, after `retryAfterMs` or a backoff.
+   * @default 2
+   */
+  readonly publishRetries?: number;
+  /**
+   * Sends an application-level `ping` this often (browsers cannot see WebSocket pings, protocol.md §5.1).
+   * 0 disables.
+   * @default 20000
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * A `ping` unanswered for this long means the connection is dead: it is dropped and replaced.
+   * @default 10000
+   */
+  readonly pingTimeoutMs?: number;
+  /**
+   * How long an attempt may take from opening the socket to the broker's `welcome`.
+   * @default 15000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Connect from `createClient`; `false`: wait for `connect()`.
+   * @default true
+   */
+  readonly autoConnect?: boolean;
+  /** Extra handshake headers (e.g. `Origin`); only transports that can set headers (Node) send them. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The WebSocket implementation; by default the platform's, chosen by the package's export conditions. */
+  readonly transport?: TransportFactory;
+  /** Watches for the network coming back; by default the platform's (the browser's `online` event). */
+  readonly network?: NetworkWatcher;
+  /** Randomness for reconnect jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** The options with their defaults applied and checked. */
+export interface Settings {
+  readonly url: string;
+  readonly token: string | undefined;
+  readonly getToken: (() => string | undefined | Promise<string | undefined>) | undefined;
+  readonly reconnect: ResolvedReconnectOptions;
+  readonly highWaterMark: number;
+  readonly maxQueuedMessages: number;
+  readonly maxQueuedBytes: number;
+  readonly queueTimeoutMs: number;
+  readonly ackTimeoutMs: number;
+  readonly publishRetries: number;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly transport: TransportFactory;
+  readonly network: NetworkWatcher;
+  readonly random: () => number;
+}
+
+/** The defaults; each option's TSDoc gives the reason for its value. */
+const DEFAULTS = {
+  highWaterMark: 64 * 1024,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  queueTimeoutMs: 30_000,
+  ackTimeoutMs: 30_000,
+  publishRetries: 2,
+  pingIntervalMs: 20_000,
+  pingTimeoutMs: 10_000,
+  connectTimeoutMs: 15_000,
+} as const;
+
+/** Applies the defaults and checks the values. */
+export function resolveSettings(options: ClientOptions<TopicMap>): Settings {
+  const url = String(options.url);
+  if (options.token !== undefined && options.getToken !== undefined) throw new TypeError('pass token or getToken, not both');
+  const queue = options.sendQueue ?? {};
+  const nonNegative = (name: string, value: number): number => {
+    if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, got ${value}`);
+    return value;
+  };
+  return {
+    url,
+    token: options.token,
+    getToken: options.getToken,
+    reconnect: resolveReconnectOptions(options.reconnect === false ? { enabled: false } : options.reconnect),
+    highWaterMark: nonNegative('sendQueue.highWaterMark', queue.highWaterMark ?? DEFAULTS.highWaterMark),
+    maxQueuedMessages: nonNegative('sendQueue.maxMessages', queue.maxMessages ?? DEFAULTS.maxQueuedMessages),
+    maxQueuedBytes: nonNegative('sendQueue.maxBytes', queue.maxBytes ?? DEFAULTS.maxQueuedBytes),
+    queueTimeoutMs: nonNegative('sendQueue.timeoutMs', queue.timeoutMs ?? DEFAULTS.queueTimeoutMs),
+    ackTimeoutMs: nonNegative('ackTimeoutMs', options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs),
+    publishRetries: nonNegative('publishRetries', options.publishRetries ?? DEFAULTS.publishRetries),
+    pingIntervalMs: nonNegative('pingIntervalMs', options.pingIntervalMs ?? DEFAULTS.pingIntervalMs),
+    pingTimeoutMs: nonNegative('pingTimeoutMs', options.pingTimeoutMs ?? DEFAULTS.pingTimeoutMs),
+    connectTimeoutMs: nonNegative('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
+    headers: options.headers ?? {},
+    transport: options.transport ?? platformTransport,
+    network: options.network ?? platformNetwork,
+    random: options.random ?? Math.random,
+  };
+}
