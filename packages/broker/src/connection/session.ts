@@ -610,14 +610,17 @@ export class Session implements HubSubscriber {
     const { stats } = this.context;
     const highWaterMark = this.config.highWaterMarkBytes;
     try {
-      while (this.currentState === 'open' && websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < highWaterMark) {
-        const next = this.queue.next();
-        if (next === undefined) break;
-        if (next.payload.length === 0) continue;
-        websocket.sendFrames(next.payload);
-        stats.framesWritten++;
-        stats.bytesWritten += next.bytes;
-      }
+      // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
+      websocket.corked(() => {
+        while (this.currentState === 'open' && websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < highWaterMark) {
+          const next = this.queue.next();
+          if (next === undefined) break;
+          if (next.payload.length === 0) continue;
+          websocket.sendFrames(next.payload);
+          stats.framesWritten++;
+          stats.bytesWritten += next.bytes;
+        }
+      });
     } finally {
       this.pumping = false;
     }
