@@ -295,7 +295,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
       if (!(PRIORITIES as readonly string[]).includes(priority)) return fail('bad_request', `priority must be one of ${PRIORITIES.join(', ')}`);
       if (options.signal?.aborted) return fail(ClientErrorCode.aborted, 'the publish was aborted before it was sent', options.signal.reason);
       // Bytes as the subscribers will see them (a Uint8Array), so a schema checks the same value both ways.
-      const value = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      const value = toBytes(data) ?? data;
       const schemaProblem = this.validate(parsed.value.segments, value);
       if (schemaProblem !== undefined) return fail(ClientErrorCode.invalidPayload, `${topic}: ${schemaProblem}`);
       let payload: PendingPublish['payload'];
@@ -396,10 +396,11 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     let token = this.settings.token;
     if (this.settings.getToken !== undefined) {
       try {
-        token = await this.settings.getToken();
+        // A token source that never answers must not stall reconnecting: it counts against the attempt.
+        token = await withTimeout(this.settings.getToken(), this.settings.connectTimeoutMs, 'getToken did not settle');
       } catch (cause) {
         if (this.currentState === 'closed') return;
-        this.attemptFailed({ code: ABNORMAL_CLOSE, reason: 'getToken failed', wasClean: false }, new SwitchboardError(ClientErrorCode.tokenUnavailable, 'getToken failed', { cause }));
+        this.attemptFailed({ code: ABNORMAL_CLOSE, reason: 'getToken failed', wasClean: false }, new SwitchboardError(ClientErrorCode.tokenUnavailable, `getToken failed: ${describe(cause)}`, { cause }));
         return;
       }
     }
@@ -1195,6 +1196,24 @@ function compileSchemas(schemas: Record<string, PayloadSchema | undefined> | und
     compiled.push({ segments: parsed.value.segments, schema });
   }
   return compiled;
+}
+
+/** Bytes in any of the forms an application may hold them (`Buffer` is a `Uint8Array`), as a `Uint8Array` view. */
+function toBytes(data: unknown): Uint8Array | undefined {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+/** Settles like `value`, or rejects with `message` after `ms`. */
+function withTimeout<T>(value: T | Promise<T>, ms: number, message: string): Promise<T> {
+  if (!(value instanceof Promise)) return Promise.resolve(value);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([value, timeout]).finally(() => clearTimeout(timer));
 }
 
 function describe(error: unknown): string {

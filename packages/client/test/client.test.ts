@@ -604,3 +604,25 @@ t.test('after a reconnect, queued publishes go before anything a connected liste
   t.same([(await connection.next('publish')).topic, (await connection.next('publish')).topic], ['q.first', 'q.second']);
   await queued;
 });
+
+t.test('a getToken that never settles fails the attempt after connectTimeoutMs instead of hanging', async (t) => {
+  let calls = 0;
+  const { broker, client, states } = await setup(t, {
+    connectTimeoutMs: 60,
+    getToken: () => (++calls === 1 ? new Promise<string>(() => {}) : 'fresh'),
+  });
+  const connection = await welcomed(broker);
+  t.equal(connection.headers.authorization, 'Bearer fresh');
+  await client.whenConnected();
+  t.match(states[0], { state: 'disconnected', error: { code: 'token_unavailable', message: /did not settle within 60 ms/ } });
+});
+
+t.test('any ArrayBufferView travels as its bytes', async (t) => {
+  const { broker, client } = await setup(t);
+  const connection = await welcomed(broker);
+  const view = new DataView(new Uint8Array([9, 1, 2, 3, 9]).buffer, 1, 3);
+  void client.publish('a.b', view, { ack: false });
+  void client.publish('a.b', new Uint16Array([0x0102]), { ack: false });
+  t.same((await connection.next('publish')).data, new Uint8Array([1, 2, 3]));
+  t.same((await connection.next('publish')).data, new Uint8Array(new Uint16Array([0x0102]).buffer));
+});
