@@ -587,6 +587,21 @@ export class Session implements HubSubscriber {
 
   private enqueue(item: OutboundItem<Frames>): void {
     if (this.currentState !== 'open') return;
+    const { websocket } = this;
+    if (
+      !this.pumping &&
+      !('chunks' in item) &&
+      this.queue.isEmpty &&
+      websocket.readyState === ReadyState.OPEN &&
+      websocket.bufferedAmount < this.config.highWaterMarkBytes
+    ) {
+      // Fast path: nothing is waiting and the socket has room, so the queue would hand this frame straight
+      // back; write it without the bookkeeping (the common case for a subscriber that keeps up).
+      websocket.sendFrames(item.payload);
+      this.context.stats.framesWritten++;
+      this.context.stats.bytesWritten += item.bytes;
+      return;
+    }
     const result: EnqueueResult = this.queue.enqueue(item);
     if (result.outcome === 'disconnect') {
       this.syncQueuedBytes();
