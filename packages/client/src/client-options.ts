@@ -94,18 +94,18 @@ export interface SendQueueOptions {
   /**
    * Publishes waiting to be written (offline, or behind backpressure). Over it, `publish` rejects with
    * `send_queue_full`.
-   * @default 1000
+   * @default 1000 (a chat burst or minutes of 1/s figures; beyond that the app is publishing into a void)
    */
   readonly maxMessages?: number;
   /**
    * Payload bytes waiting to be written. Over it, `publish` rejects with `send_queue_full`.
-   * @default 16777216 (16 MiB: one maximal message)
+   * @default 16777216 (16 MiB: a message as large as the spec example's maxMessageBytes still fits)
    */
   readonly maxBytes?: number;
   /**
    * How long a publish may wait before its first byte is written; then it rejects with `send_timeout`.
    * 0 disables.
-   * @default 30000
+   * @default 30000 (a blip is bridged; a user staring at a spinner for longer deserves an error)
    */
   readonly timeoutMs?: number;
 }
@@ -127,29 +127,29 @@ export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
   readonly sendQueue?: SendQueueOptions;
   /**
    * How long a written publish waits for its ack before rejecting with `ack_timeout`. 0 disables.
-   * @default 30000
+   * @default 30000 (the broker acks within milliseconds; 30 s means it or the path to it is stuck)
    */
   readonly ackTimeoutMs?: number;
   /**
    * How many times a publish the broker refused with a retryable code (`rate_limited`, `unavailable` ...)
    * is sent again, after `retryAfterMs` or a backoff.
-   * @default 2
+   * @default 2 (rides out a burst over the rate limit without hiding a client that is always over it)
    */
   readonly publishRetries?: number;
   /**
    * Sends an application-level `ping` this often (browsers cannot see WebSocket pings, protocol.md §5.1).
    * 0 disables.
-   * @default 20000
+   * @default 20000 (under the 60 s idle timeout common in proxies and load balancers)
    */
   readonly pingIntervalMs?: number;
   /**
    * A `ping` unanswered for this long means the connection is dead: it is dropped and replaced.
-   * @default 10000
+   * @default 10000 (a dead connection is replaced within 30 s, a slow network is not mistaken for one)
    */
   readonly pingTimeoutMs?: number;
   /**
    * How long an attempt may take from opening the socket to the broker's `welcome`.
-   * @default 15000
+   * @default 15000 (a TLS handshake on a poor mobile link fits; a black-holed SYN does not hold the client)
    */
   readonly connectTimeoutMs?: number;
   /**
@@ -157,7 +157,7 @@ export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
    * @default true
    */
   readonly autoConnect?: boolean;
-  /** Extra handshake headers (e.g. `Origin`); only transports that can set headers (Node) send them. */
+  /** Extra handshake headers (e.g. `Origin`); only transports that can set headers (Node) send them. @default {} */
   readonly headers?: Readonly<Record<string, string>>;
   /** The WebSocket implementation; by default the platform's, chosen by the package's export conditions. */
   readonly transport?: TransportFactory;
