@@ -591,7 +591,9 @@ export class Session implements HubSubscriber {
     if (
       !this.pumping &&
       !('chunks' in item) &&
-      this.queue.isEmpty &&
+      // Same as `queue.isEmpty` without walking the lanes: every queued frame has bytes.
+      this.queue.queuedBytes === 0 &&
+      this.queue.pendingGaps === 0 &&
       websocket.readyState === ReadyState.OPEN &&
       websocket.bufferedAmount < this.config.highWaterMarkBytes
     ) {
