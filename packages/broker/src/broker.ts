@@ -7,11 +7,12 @@ import { type PerMessageDeflateOptions, handleUpgrade, negotiateDeflate, parseEx
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
-import { ConfigError, type Config, policyMatcher } from './config.js';
+import { type Config, policyMatcher } from './config.js';
 import { Session } from './connection/session.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryCluster } from './engine/engine-memory-cluster.js';
 import { MemoryEngine } from './engine/engine-memory.js';
+import { RedisEngine } from './engine/engine-redis.js';
 import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
 import { createMetricsRegistry } from './http/metrics.js';
 import { Hub } from './hub/hub.js';
@@ -47,14 +48,23 @@ export interface ShutdownOptions {
 }
 
 /**
- * The engine for a configuration: in-memory without `REDIS_URL`. The Redis engine arrives with issue 4;
- * until then a configured `REDIS_URL` stops startup rather than silently running a single-node broker.
+ * The engine for a configuration: Redis with `REDIS_URL`, Redis Cluster (sharded pub/sub) with
+ * `REDIS_CLUSTER_NODES`, otherwise in-memory (one node). The Redis engine is started by the hub; a Redis that
+ * is unreachable at boot fails startup (docs/redis.md).
  */
-export function createEngine(config: Pick<Config, 'redisUrl' | 'idempotencyWindowMs'>): Engine {
-  if (config.redisUrl !== undefined) {
-    throw new ConfigError('REDIS_URL (--redis-url)', 'redis engine not available yet; unset REDIS_URL to run the in-memory engine (one node)');
+export function createEngine(config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'idempotencyWindowMs'>): Engine {
+  const { idempotencyWindowMs } = config;
+  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs });
+  if (config.redisClusterNodes.length > 0) {
+    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(clusterNode) }, idempotencyWindowMs });
   }
-  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs: config.idempotencyWindowMs }) });
+  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs }) });
+}
+
+/** `host:port` (validated by the config) as an ioredis seed node. */
+function clusterNode(hostPort: string): { host: string; port: number } {
+  const colon = hostPort.lastIndexOf(':');
+  return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
 }
 
 /** The limits announced in `welcome` (protocol.md §12). */

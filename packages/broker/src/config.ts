@@ -42,7 +42,13 @@ const options = {
   port: { env: 'PORT', flag: 'port', kind: 'int', help: 'TCP port (0 picks a free one)' },
   wsPath: { env: 'WS_PATH', flag: 'ws-path', kind: 'string', help: 'path of the WebSocket endpoint' },
   nodeName: { env: 'NODE_NAME', flag: 'node-name', kind: 'string', help: 'this node\'s name in welcome messages, logs and metrics; default: the host name' },
-  redisUrl: { env: 'REDIS_URL', flag: 'redis-url', kind: 'string', help: 'Redis engine URL; unset: the in-memory engine (one node)' },
+  redisUrl: { env: 'REDIS_URL', flag: 'redis-url', kind: 'string', help: 'Redis engine URL (one Redis); unset, and no REDIS_CLUSTER_NODES: the in-memory engine (one node)' },
+  redisClusterNodes: {
+    env: 'REDIS_CLUSTER_NODES',
+    flag: 'redis-cluster-nodes',
+    kind: 'list',
+    help: 'comma-separated host:port seed nodes of a Redis Cluster (sharded pub/sub); instead of REDIS_URL',
+  },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', kind: 'string', help: `pino level: ${logLevels.join(', ')}` },
 
   allowMissingSubprotocol: {
@@ -227,6 +233,7 @@ const fieldSchemas = {
   wsPath: z.string().regex(/^\/[!-~]*$/, 'must be a path starting with /'),
   nodeName: z.string().min(1).max(64).regex(/^[!-~]+$/, 'must be visible ASCII').optional(),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  redisClusterNodes: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be a list of host:port')),
   logLevel: z.enum(logLevels),
   allowMissingSubprotocol: z.boolean(),
   allowedOrigins: z.array(z.string().regex(/^(https?:\/\/[^\s/]+|null)$/, 'must be an origin like https://app.example')),
@@ -283,6 +290,8 @@ export interface Config {
   readonly wsPath: string;
   readonly nodeName: string;
   readonly redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster as `host:port`; empty: no cluster. */
+  readonly redisClusterNodes: readonly string[];
   readonly logLevel: LogLevel;
   readonly allowMissingSubprotocol: boolean;
   readonly allowedOrigins: readonly string[];
@@ -334,6 +343,8 @@ export const configDefaults = {
   host: '127.0.0.1',
   port: 8080,
   wsPath: '/ws',
+  /** No cluster unless asked for: a single Redis (REDIS_URL) is the common deployment. */
+  redisClusterNodes: [],
   logLevel: 'info',
   /** Strictly standard: a client that does not name the protocol may be speaking another one. */
   allowMissingSubprotocol: false,
@@ -510,6 +521,9 @@ function checkConsistency(config: Config): void {
       'maxQueuedBytes',
       `must hold the largest message with its chunk headers (${largestDelivery} bytes for MAX_MESSAGE_BYTES ${config.maxMessageBytes}), got ${config.maxQueuedBytes}`,
     );
+  }
+  if (config.redisUrl !== undefined && config.redisClusterNodes.length > 0) {
+    fail('redisClusterNodes', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
   }
   if (config.jwtSecret === undefined && (config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
     fail(config.jwtIssuer !== undefined ? 'jwtIssuer' : 'jwtAudience', 'needs JWT_SECRET');

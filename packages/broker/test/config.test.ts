@@ -78,11 +78,21 @@ t.test('a bad value stops startup with a message naming the field', async (t) =>
   configError(t, () => createConfig({ maxIncompleteBytes: 1000 }), 'MAX_INCOMPLETE_BYTES (--max-incomplete-bytes)', /at least MAX_MESSAGE_BYTES/);
 });
 
-t.test('REDIS_URL: the Redis engine is not available yet, said plainly', async (t) => {
+t.test('REDIS_URL selects the Redis engine, REDIS_CLUSTER_NODES its cluster mode, neither the in-memory one', async (t) => {
   const config = loadConfig({ env: { REDIS_URL: 'redis://127.0.0.1:6379' } });
   t.equal(config.redisUrl, 'redis://127.0.0.1:6379');
-  configError(t, () => createEngine(config), 'REDIS_URL (--redis-url)', /redis engine not available yet/);
+  t.equal(createEngine(config).constructor.name, 'RedisEngine', 'constructed, not started: no connection yet');
+  const cluster = loadConfig({ argv: ['--redis-cluster-nodes', 'redis-1:7000, 10.0.0.2:7001'] });
+  t.same(cluster.redisClusterNodes, ['redis-1:7000', '10.0.0.2:7001']);
+  t.equal(createEngine(cluster).constructor.name, 'RedisEngine');
   t.equal(createEngine(createConfig()).constructor.name, 'MemoryEngine', 'unset: the in-memory engine');
+  configError(t, () => loadConfig({ env: { REDIS_CLUSTER_NODES: 'redis-1' } }), 'REDIS_CLUSTER_NODES (--redis-cluster-nodes)', /host:port/);
+  configError(
+    t,
+    () => loadConfig({ env: { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' } }),
+    'REDIS_CLUSTER_NODES (--redis-cluster-nodes)',
+    /either REDIS_URL or REDIS_CLUSTER_NODES/,
+  );
 });
 
 t.test('slow-consumer rules: the first matching pattern wins, else the default policy', async (t) => {

@@ -1,0 +1,104 @@
+import type { DeliveryMessage } from '@switchboard/client/protocol';
+import t, { type Test } from 'tap';
+import { Peer } from '../helpers/pubsub-peer.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { type TestBroker, startBroker } from '../helpers/start-broker.js';
+
+/**
+ * Two broker nodes configured with `redisUrl` (what REDIS_URL sets) sharing one private redis-server: the
+ * service wiring of the Redis engine, end to end over WebSocket (issue 4).
+ */
+
+async function redisServer(t: Test): Promise<RedisServer> {
+  const redis = await startRedisServer();
+  t.teardown(() => redis.destroy());
+  return redis;
+}
+
+async function twoNodes(t: Test, redis: RedisServer): Promise<[TestBroker, TestBroker]> {
+  const a = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a' });
+  const b = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-b' });
+  return [a, b];
+}
+
+async function open(t: Test, broker: TestBroker): Promise<Peer> {
+  const peer = await Peer.open(broker.url);
+  t.teardown(() => peer.close());
+  return peer;
+}
+
+async function readyStatus(broker: TestBroker): Promise<number> {
+  return (await broker.app.inject({ url: '/readyz' })).statusCode;
+}
+
+/** Polls `/readyz` until it answers `status`, at most 20 s. */
+async function untilReadyz(broker: TestBroker, status: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await readyStatus(broker)) !== status) {
+    if (Date.now() > deadline) throw new Error(`${broker.broker.config.nodeName}: /readyz did not answer ${status} within 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function dataOf(deliveries: readonly DeliveryMessage[]): unknown[] {
+  return deliveries.map((delivery) => delivery.data);
+}
+
+t.test('REDIS_URL: a publish on node B reaches exact and wildcard subscribers on node A once each, in order', async (t) => {
+  const redis = await redisServer(t);
+  const [a, b] = await twoNodes(t, redis);
+  t.equal(a.broker.engine.constructor.name, 'RedisEngine');
+  const exact = await open(t, a);
+  const wildcard = await open(t, a);
+  const local = await open(t, b);
+  const publisher = await open(t, b);
+  t.equal(exact.welcome.node, 'node-a');
+  t.equal(publisher.welcome.node, 'node-b');
+  t.match(await exact.subscribe('orders.eu'), { op: 'subscribed' });
+  t.match(await wildcard.subscribe('orders.*'), { op: 'subscribed' });
+  t.match(await local.subscribe('orders.>'), { op: 'subscribed' });
+
+  const count = 200;
+  // Pipelined, not one at a time: order must hold without the publisher waiting for each ack.
+  const acks = await Promise.all(Array.from({ length: count }, (_, n) => publisher.publish('orders.eu', n)));
+  t.ok(acks.every((ack) => ack.op === 'published'), 'every publish acknowledged');
+  await publisher.publish('orders.eu', 'end');
+  const expected = [...Array.from({ length: count }, (_, n) => n), 'end'];
+  for (const [name, peer] of [['exact on A', exact], ['wildcard on A', wildcard], ['local on B', local]] as const) {
+    await peer.waitFor((message) => message.op === 'message' && message.data === 'end');
+    t.same(dataOf(peer.deliveries), expected, `${name}: every message once, in publish order`);
+    const offsets = peer.deliveries.map((delivery) => delivery.offset ?? 0);
+    t.same(offsets, [...offsets].sort((x, y) => x - y), `${name}: offsets ascend`);
+  }
+});
+
+t.test('redis-server killed: /readyz 503 and publishes get unavailable; restarted: ready and delivering, no broker restart', async (t) => {
+  const redis = await redisServer(t);
+  const [a, b] = await twoNodes(t, redis);
+  const subscriber = await open(t, a);
+  const publisher = await open(t, b);
+  await subscriber.subscribe('feed.*');
+  t.match(await publisher.publish('feed.x', 'before'), { op: 'published' });
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'before');
+  t.equal(await readyStatus(a), 200);
+  t.equal(await readyStatus(b), 200);
+
+  await redis.kill();
+  await Promise.all([a, b].map((node) => untilReadyz(node, 503)));
+  t.pass('both nodes report not ready');
+  const failed = await publisher.publish('feed.x', 'during');
+  t.match(failed, { op: 'error', code: 'unavailable' }, 'the publish during the outage gets an unavailable error ack');
+  t.ok(failed.op === 'error' && (failed.retryAfterMs ?? 0) > 0, 'with retryAfterMs');
+
+  await redis.restart();
+  await Promise.all([a, b].map((node) => untilReadyz(node, 200)));
+  t.pass('both nodes ready again, same processes');
+  t.match(await publisher.publish('feed.x', 'after'), { op: 'published' });
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'after');
+  t.notOk(subscriber.deliveries.some((delivery) => delivery.data === 'during'), 'the refused publish was never delivered');
+  t.same(
+    subscriber.deliveries.filter((delivery) => delivery.data === 'after').length,
+    1,
+    'the node re-subscribed by itself: delivered once',
+  );
+});
