@@ -561,6 +561,9 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
           return rejected('invalid_token', this.settings.getToken === undefined ? 'never' : 'backoff');
         case 403:
           return rejected('forbidden', 'never');
+        case 404:
+          // protocol.md §2.1: the URL's path is not the broker's WebSocket endpoint; retrying cannot fix it.
+          return rejected('bad_request', 'never');
         case 426:
           return rejected(ClientErrorCode.connectFailed, 'never');
         case 503:

@@ -626,3 +626,13 @@ t.test('any ArrayBufferView travels as its bytes', async (t) => {
   t.same((await connection.next('publish')).data, new Uint8Array([1, 2, 3]));
   t.same((await connection.next('publish')).data, new Uint8Array(new Uint16Array([0x0102]).buffer));
 });
+
+t.test('handshake refusals by HTTP status (protocol.md §2.1): 400, 403 and 404 close for good, 503 backs off', async (t) => {
+  for (const [status, code] of [[400, 'unsupported_protocol'], [403, 'forbidden'], [404, 'bad_request']] as const) {
+    const { broker, client, states } = await setup(t);
+    broker.rejectWith(status);
+    await until(() => client.state === 'closed', `the client to close on ${status}`);
+    t.match(states.at(-1), { state: 'closed', closeCode: 1006, error: { code } }, `${status}: ${code}, not retried`);
+    t.equal(states.filter((change) => change.state === 'disconnected').length, 0);
+  }
+});
