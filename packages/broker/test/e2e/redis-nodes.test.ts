@@ -1,7 +1,7 @@
 import type { DeliveryMessage } from '@switchboard/client/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRedisCluster, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { type TestBroker, startBroker } from '../helpers/start-broker.js';
 
 /**
@@ -101,4 +101,24 @@ t.test('redis-server killed: /readyz 503 and publishes get unavailable; restarte
     1,
     'the node re-subscribed by itself: delivered once',
   );
+});
+
+t.test('REDIS_CLUSTER_NODES: two nodes on a three-master Redis Cluster deliver across nodes (sharded pub/sub)', async (t) => {
+  const cluster = await startRedisCluster(3);
+  t.teardown(() => cluster.destroy());
+  const redisClusterNodes = cluster.nodes.map((node) => `${node.host}:${node.port}`);
+  const a = await startBroker(t, { redisClusterNodes, nodeName: 'node-a' });
+  const b = await startBroker(t, { redisClusterNodes, nodeName: 'node-b' });
+  const exact = await open(t, a);
+  const wildcard = await open(t, a);
+  const publisher = await open(t, b);
+  await exact.subscribe('orders.eu');
+  await wildcard.subscribe('orders.>');
+  for (let n = 0; n < 50; n++) t.match(await publisher.publish(n % 2 === 0 ? 'orders.eu' : 'orders.us.east', n), { op: 'published' });
+  await publisher.publish('orders.eu', 'end');
+  for (const peer of [exact, wildcard]) await peer.waitFor((message) => message.op === 'message' && message.data === 'end');
+  const all = Array.from({ length: 50 }, (_, n) => n);
+  t.same(dataOf(exact.deliveries), [...all.filter((n) => n % 2 === 0), 'end'], 'exact: its topic, once each, in order');
+  t.same(dataOf(wildcard.deliveries), [...all, 'end'], 'wildcard: both topics, once each, in publish order');
+  t.equal(await readyStatus(a), 200);
 });
