@@ -120,6 +120,7 @@ export class Broker {
       policyFor: policyMatcher(config),
       history: config.historySize > 0 ? { size: config.historySize, ttlMs: config.historyTtlMs } : undefined,
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
+      maxRecoveryMessages: config.maxRecoveryMessages,
     });
     this.metrics = createMetricsRegistry(
       {

@@ -29,7 +29,7 @@ import type { Config } from '../config.js';
 import type { Payload, Publication, RecoveryFailure, StreamPosition } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { type CompressionVariant, type Delivery, type Frames, frame } from '../hub/delivery.js';
-import type { Hub, HubSubscriber } from '../hub/hub.js';
+import type { Hub, HubSubscriber, OutageGap } from '../hub/hub.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { BrokerStats } from '../stats.js';
 import type { Gap } from './gap-tracker.js';
@@ -227,6 +227,14 @@ export class Session implements HubSubscriber {
       return;
     }
     this.enqueue(delivery.itemFor(this.variant));
+  }
+
+  /** Announces offsets the engine lost for good (protocol.md §8.3 `engine_outage`); control, never dropped. */
+  notifyGap(gap: OutageGap): void {
+    if (this.currentState !== 'open') return;
+    const { stats } = this.context;
+    stats.increment(stats.gapNotices, 'engine_outage');
+    this.sendControl({ op: 'gap', topic: gap.topic, epoch: gap.epoch, from: gap.from, to: gap.to, reason: 'engine_outage' });
   }
 
   // -------------------------------------------------------------------------------------------------------

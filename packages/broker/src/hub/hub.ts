@@ -2,7 +2,7 @@ import { PerMessageDeflate } from '@switchboard/core';
 import type { Logger } from 'pino';
 import type { OverflowPolicy } from '../connection/send-queue.js';
 import type { BrokerError } from '../errors.js';
-import type { Engine, EngineHandler, HistoryRetention, Payload, Publication, PublishResult } from '../engine/engine.js';
+import type { Engine, EngineHandler, HistoryRetention, Payload, Publication, PublishResult, StreamPosition } from '../engine/engine.js';
 import type { PublishPriority } from '../priority.js';
 import type { BrokerStats } from '../stats.js';
 import { TopicTrie } from '../topics/topic-trie.js';
@@ -14,7 +14,29 @@ export interface HubSubscriber {
   readonly variant: CompressionVariant;
   /** Queues a delivery; must not throw. Called at most once per publication, however many patterns match. */
   deliver(delivery: Delivery): void;
+  /**
+   * Announces offsets of a topic that the engine lost and history could not fill (protocol.md §8.3,
+   * reason `engine_outage`); must not throw.
+   */
+  notifyGap(gap: OutageGap): void;
 }
+
+/** Offsets `from`..`to` of `topic` in `epoch` that will never be delivered. */
+export interface OutageGap {
+  readonly topic: string;
+  readonly epoch: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Topics whose last delivered position the hub remembers, to recover after an engine interruption. About
+ * 100 bytes each: at most ~10 MiB. Beyond it the least recently published topics are forgotten, and a loss
+ * on those after an outage cannot be detected by the hub (the engine's own offsets still can).
+ */
+const maxTrackedTopics = 100_000;
+/** History reads in flight at once while recovering, so an outage does not stampede the backend. */
+const recoveryConcurrency = 32;
 
 export interface HubOptions {
   readonly engine: Engine;
@@ -28,6 +50,8 @@ export interface HubOptions {
   readonly history: HistoryRetention | undefined;
   /** Shared compressors' settings (permessage-deflate). */
   readonly deflate: { readonly threshold: number; readonly maxInflatedSize: number };
+  /** Most publications replayed per topic after an engine interruption; beyond, the rest is a gap. */
+  readonly maxRecoveryMessages: number;
 }
 
 export interface HubPublishOptions {
@@ -53,6 +77,10 @@ export class Hub implements EngineHandler {
   private readonly encoding: DeliveryEncoding;
   private transferCounter = 0;
   private interrupted: BrokerError | undefined;
+  /** Per topic with local subscribers, the last position delivered; least recently delivered first. */
+  private readonly positions = new Map<string, StreamPosition>();
+  /** Topics being recovered after an interruption: their live publications wait here, in order. */
+  private readonly recovering = new Map<string, Publication[]>();
 
   constructor(options: HubOptions) {
     this.options = options;
@@ -161,21 +189,42 @@ export class Hub implements EngineHandler {
   }
 
   onPublication(publication: Publication): void {
+    const waiting = this.recovering.get(publication.topic);
+    if (waiting !== undefined) {
+      waiting.push(publication);
+      return;
+    }
+    this.fanOut(publication);
+  }
+
+  /** Delivers a publication to every matching local subscriber, once, skipping offsets already delivered. */
+  private fanOut(publication: Publication): void {
     const { stats } = this.options;
+    const { topic, epoch, offset } = publication;
+    const last = this.positions.get(topic);
+    // An engine may hand over a publication twice across a recovery; clients never see it twice.
+    if (last !== undefined && last.epoch === epoch && offset <= last.offset) return;
     stats.publications++;
     let delivery: Delivery | undefined;
     let count = 0;
     try {
-      this.trie.match(publication.topic, (subscriber) => {
+      this.trie.match(topic, (subscriber) => {
         delivery ??= this.deliveryOf(publication);
         count++;
         subscriber.deliver(delivery);
       });
     } catch (error) {
       // The engine contract forbids throwing back into its I/O; a bug here must not stop other topics.
-      this.options.logger.error({ err: error, topic: publication.topic }, 'fan-out failed');
+      this.options.logger.error({ err: error, topic }, 'fan-out failed');
     }
     stats.deliveries += count;
+    this.positions.delete(topic);
+    if (count === 0) return;
+    this.positions.set(topic, { epoch, offset });
+    if (this.positions.size > maxTrackedTopics) {
+      const oldest = this.positions.keys().next();
+      if (oldest.done !== true) this.positions.delete(oldest.value);
+    }
   }
 
   onInterrupted(error: BrokerError): void {
@@ -183,9 +232,65 @@ export class Hub implements EngineHandler {
     this.options.logger.warn({ err: error }, 'engine interrupted: publishes fail with unavailable until it resumes');
   }
 
+  /**
+   * The engine is back and may have missed publications (engine contract). For every topic this node has
+   * delivered, read history since the last delivered position: replay what was missed, in order and before
+   * the topic's new live publications (which wait meanwhile), and announce what history cannot give back
+   * as an `engine_outage` gap. A loss is never silent.
+   */
   onResumed(): void {
     this.interrupted = undefined;
-    this.options.logger.info('engine resumed');
+    const topics: [string, StreamPosition][] = [];
+    for (const [topic, position] of this.positions) {
+      if (this.recovering.has(topic)) continue;
+      this.recovering.set(topic, []);
+      topics.push([topic, position]);
+    }
+    this.options.logger.info({ topics: topics.length }, 'engine resumed: recovering missed publications');
+    void this.recoverTopics(topics);
+  }
+
+  private async recoverTopics(topics: readonly [string, StreamPosition][]): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < topics.length) {
+        const [topic, since] = topics[next++] as [string, StreamPosition];
+        await this.recoverTopic(topic, since);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(recoveryConcurrency, topics.length) }, worker));
+  }
+
+  private async recoverTopic(topic: string, since: StreamPosition): Promise<void> {
+    let missed: readonly Publication[] = [];
+    let gap: OutageGap | undefined;
+    try {
+      const history = await this.engine.history(topic, { since, limit: this.options.maxRecoveryMessages });
+      const current = history.position;
+      if (history.recovered) {
+        missed = history.publications;
+        const replayedTo = missed.at(-1)?.offset ?? since.offset;
+        if (replayedTo < current.offset) gap = { topic, epoch: current.epoch, from: replayedTo + 1, to: current.offset };
+      } else if (current.epoch === since.epoch && current.offset > since.offset) {
+        gap = { topic, epoch: current.epoch, from: since.offset + 1, to: current.offset };
+      }
+      // Another epoch: the old one's history is gone with its end unknown; deliveries in the new epoch tell
+      // clients their positions reset (protocol.md §8.1).
+    } catch (error) {
+      // The engine failed again: it will report another interruption, and this topic is recovered then.
+      this.options.logger.warn({ err: error, topic }, 'recovery read failed');
+    }
+    const waiting = this.recovering.get(topic) ?? [];
+    this.recovering.delete(topic);
+    for (const publication of missed) this.fanOut(publication);
+    if (gap !== undefined) {
+      const announced = gap;
+      this.trie.match(topic, (subscriber) => subscriber.notifyGap(announced));
+      // Live publications inside the announced range must not arrive after all: the notice said they won't.
+      this.positions.delete(topic);
+      this.positions.set(topic, { epoch: announced.epoch, offset: announced.to });
+    }
+    for (const publication of waiting) this.fanOut(publication);
   }
 
   /** Releases the shared compressors (call after the engine is closed). */
