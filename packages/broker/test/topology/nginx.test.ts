@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Client, createClient } from '@switchboard/client';
 import type { DeliveryMessage } from '@switchboard/client/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
@@ -182,6 +183,26 @@ t.test('compose topology as processes: nginx spreads clients over both nodes; a 
     await peer.waitFor((message) => message.op === 'message' && message.data === 'hello from broker-1');
     t.same(dataOf(peer.deliveries), ['hello from broker-2', 'hello from broker-1'], `${peer.welcome.node}: both messages, in order`);
   }
+  // The client SDK too, on broker-1: it reconnects and recovers by itself (round robin: a few tries at most).
+  const sdkNodes: (string | undefined)[] = [];
+  const sdkReceived: unknown[] = [];
+  let sdk: Client | undefined;
+  for (let attempt = 0; attempt < 4 && sdk === undefined; attempt++) {
+    const candidate = createClient({ url, reconnect: { initialDelayMs: 300, maxDelayMs: 500 } });
+    t.teardown(() => candidate.close());
+    const node = await new Promise<string | undefined>((resolve) => candidate.on('connected', (info) => resolve(info.node)));
+    if (node === 'broker-1') {
+      sdk = candidate;
+      candidate.on('connected', (info) => sdkNodes.push(info.node));
+    } else {
+      await candidate.close();
+    }
+  }
+  if (sdk === undefined) throw new Error('no SDK client landed on broker-1');
+  await sdk.subscribe('room.*', (message) => sdkReceived.push(message.data));
+  t.match(await second.publish('room.1', 'for the SDK'), { op: 'published' });
+  await eventually(() => sdkReceived.includes('for the SDK'), 20_000, 'the SDK client got a message across nodes');
+
   const last = first.deliveries.at(-1);
   if (last?.offset === undefined || last.epoch === undefined) throw new Error('deliveries carry no offset/epoch: history is off');
 
@@ -200,4 +221,8 @@ t.test('compose topology as processes: nginx spreads clients over both nodes; a 
   t.match(await second.publish('room.1', 'live'), { op: 'published' });
   await again.waitFor((message) => message.op === 'message' && message.data === 'live');
   t.same(dataOf(again.deliveries), [...missed, 'live'], 'what it missed, in order, then live messages; nothing twice');
+
+  await eventually(() => sdkReceived.includes('live'), 20_000, 'the SDK client reconnected and got the live message');
+  t.same(sdkNodes, ['broker-2'], 'the SDK reconnected through nginx to broker-2');
+  t.same(sdkReceived, ['for the SDK', ...missed, 'live'], 'the SDK recovered what it missed, in order, nothing twice');
 });
