@@ -1,22 +1,33 @@
 """Interop peer: Debian's python3-websockets as an echo server for our client.
 
 Usage: python3 python_websockets_server.py [--deflate]
-Prints "listening PORT" once ready. Echoes every message; a text message "close:CODE:REASON" makes it
-close the connection with that code.
+Prints "listening PORT" once ready, and "closed CODE REASON" for each close frame a client sent. Echoes every
+message; "close:CODE:REASON" closes with that code; "fragments" sends a fragmented text message, which
+python-websockets ends with an empty continuation frame.
 """
 import asyncio
 import sys
 
 import websockets
 
+from interop_common import parse_close_command
+
 
 async def handler(ws, path=None):
-    async for message in ws:
-        if isinstance(message, str) and message.startswith("close:"):
-            _, code, reason = (message.split(":", 2) + [""])[:3]
-            await ws.close(int(code), reason)
-            return
-        await ws.send(message)
+    try:
+        async for message in ws:
+            command = parse_close_command(message)
+            if command is not None:
+                await ws.close(*command)
+                return
+            if message == "fragments":
+                await ws.send(["frag", "mented ", "κό", "σμε"])
+                continue
+            await ws.send(message)
+    finally:
+        await ws.wait_closed()
+        if ws.close_rcvd is not None:
+            print(f"closed {ws.close_rcvd.code} {ws.close_rcvd.reason}", flush=True)
 
 
 async def main(deflate):
