@@ -17,7 +17,9 @@ wanted=(
   "/usr/sbin/apache2|apache2"
   "/usr/sbin/lighttpd|lighttpd"
   "g++|g++"
+  "gcc|gcc"
   "pkg-config|pkg-config"
+  "/usr/include/zlib.h|zlib1g-dev"
   "openssl|openssl"
 )
 

@@ -1,4 +1,5 @@
-// Runs inside the page: the same checks as the python peers, through `new WebSocket(url, protocols)`.
+// Runs inside the page: the matrix's checks (test/interop/matrix.ts) through `new WebSocket(url, protocols)`.
+// The browser API can neither send a fragmented message nor a ping, so those checks are not run here.
 async function browserEcho(url) {
   const pattern = (size) => {
     const bytes = new Uint8Array(size);
@@ -24,21 +25,39 @@ async function browserEcho(url) {
     ws.send(text);
     checks[name] = (await next()) === text;
   }
-  for (const size of [0, 125, 126, 65535, 65536, 1 << 20]) {
+  for (const [name, size] of [['binary-0', 0], ['binary-125', 125], ['binary-126', 126], ['binary-65535', 65535], ['binary-65536', 65536], ['binary-1MiB', 1 << 20]]) {
     const data = pattern(size);
     ws.send(data);
-    const echo = new Uint8Array(await next());
-    checks[`binary-${size}`] = echo.length === size && echo.every((byte, i) => byte === data[i]);
+    const echo = await next();
+    const bytes = echo instanceof ArrayBuffer ? new Uint8Array(echo) : undefined;
+    checks[name] = bytes !== undefined && bytes.length === size && bytes.every((byte, i) => byte === data[i]);
   }
+  checks.fragmented = null;
+  checks['peer-ping'] = null;
   const closing = new Promise((resolve) => {
-    ws.onclose = (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean });
+    ws.onclose = (event) => resolve(event);
   });
-  ws.send('close:4003:server says bye');
-  const serverClose = await closing;
+  ws.send('close:4001:bye from switchboard');
+  const event = await closing;
+  checks['close-from-us'] = event.code === 4001 && event.reason === 'bye from switchboard' && event.wasClean;
 
   const second = new WebSocket(url, ['pubsub.v1']);
   await new Promise((resolve) => (second.onopen = resolve));
-  second.close(4000, 'browser done');
+  second.close(4000, 'bye from peer');
   await new Promise((resolve) => (second.onclose = resolve));
-  return { protocol: ws.protocol, extensions: ws.extensions, checks, serverClose };
+  return { subprotocol: ws.protocol, extensions: ws.extensions, checks };
+}
+
+// Offers pubsub.v1 to a server that selects no subprotocol: resolves true when the browser fails the
+// connection (RFC 6455 §4.1 lets a client do so, and browsers do).
+async function browserAbortsWithoutSubprotocol(url) {
+  const ws = new WebSocket(url, ['pubsub.v1']);
+  return new Promise((resolve) => {
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      ws.close(1000);
+    };
+    ws.onclose = (event) => resolve(!opened && event.code === 1006);
+  });
 }
