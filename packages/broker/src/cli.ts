@@ -7,7 +7,7 @@ import { startServer } from './server.js';
  */
 const usage = `Usage: switchboard [options]
 
-Runs a Switchboard broker node: pubsub.v1 over WebSocket on ws://HOST:PORT/ws, plus
+Runs a Switchboard broker node: pubsub.v1 over WebSocket on ws://HOST:PORT/, plus
 GET /healthz, GET /readyz, GET /metrics and POST /publish. SIGTERM shuts down gracefully.
 Flags override environment variables. Sizes accept KiB/MiB suffixes, durations ms/s/m.
 `;

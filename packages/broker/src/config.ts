@@ -342,7 +342,7 @@ export interface Config {
 export const configDefaults = {
   host: '127.0.0.1',
   port: 8080,
-  wsPath: '/ws',
+  wsPath: '/',
   /** No cluster unless asked for: a single Redis (REDIS_URL) is the common deployment. */
   redisClusterNodes: [],
   logLevel: 'info',

@@ -8,7 +8,7 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   /** Where it listens, e.g. `{ host: '127.0.0.1', port: 8080 }` (the real port when `config.port` is 0). */
   readonly address: { readonly host: string; readonly port: number };
-  /** `ws://host:port/ws` */
+  /** `ws://host:port/` */
   readonly url: string;
   /**
    * Graceful stop: no new TCP connections, queues flush up to the drain deadline, clients are closed with

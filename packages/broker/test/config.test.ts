@@ -20,7 +20,7 @@ t.test('defaults: 127.0.0.1:8080, the documented limits, derived frame and trans
   const config = loadConfig({ env: {}, argv: [] });
   t.equal(config.host, '127.0.0.1');
   t.equal(config.port, 8080);
-  t.equal(config.wsPath, '/ws');
+  t.equal(config.wsPath, '/');
   t.equal(config.redisUrl, undefined);
   t.equal(config.maxQueuedBytes, 1024 * 1024, 'per-connection queue cap 1 MiB');
   t.equal(config.maxFrameBytes, 65536 + 4 + 4096, 'a full chunk with the largest header');

@@ -111,7 +111,7 @@ export interface SendQueueOptions {
 }
 
 export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
-  /** The broker's WebSocket URL, e.g. `wss://broker.example/ws`. */
+  /** The broker's WebSocket URL, e.g. `wss://broker.example/`. */
   readonly url: string | URL;
   /** A fixed bearer token. Prefer `getToken` for tokens that expire. */
   readonly token?: string;

@@ -47,7 +47,7 @@ t.test('maxConnections: the next upgrade gets 503 unavailable with Retry-After; 
 t.test('handshake timeout: headers that never finish get 408 and the socket is closed', async (t) => {
   const broker = await startBroker(t, { handshakeTimeoutMs: 400 });
   const socket = createConnection({ host: '127.0.0.1', port: broker.port });
-  socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
   const { text } = await readUntilClosed(socket, 5000);
   t.match(text, /^HTTP\/1\.1 408 /, 'Node answers 408 Request Timeout');
 });

@@ -14,7 +14,7 @@ export interface UpgradeAnswer {
  * Sends a WebSocket upgrade request with exactly these headers (plus a valid key and version unless
  * given) and reports the raw HTTP answer: what a browser cannot show, status and JSON body.
  */
-export function rawUpgrade(port: number, headers: Record<string, string> = {}, path = '/ws'): Promise<UpgradeAnswer> {
+export function rawUpgrade(port: number, headers: Record<string, string> = {}, path = '/'): Promise<UpgradeAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1',

@@ -9,7 +9,7 @@ export interface TestBroker {
   readonly app: FastifyInstance;
   readonly broker: Broker;
   readonly port: number;
-  /** `ws://127.0.0.1:<port>/ws` */
+  /** `ws://127.0.0.1:<port>/` */
   readonly url: string;
   /** `http://127.0.0.1:<port>` */
   readonly httpUrl: string;

@@ -170,7 +170,7 @@ t.test('POST /publish: 429 with Retry-After while fan-out queues are saturated',
 
 t.test('GET on the WebSocket path without an upgrade: 426', async (t) => {
   const app = await injectedApp(t);
-  const response = await app.inject({ url: '/ws' });
+  const response = await app.inject({ url: '/' });
   t.equal(response.statusCode, 426);
   t.equal(response.headers.upgrade, 'websocket');
 });

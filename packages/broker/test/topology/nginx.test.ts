@@ -163,7 +163,7 @@ t.test('compose topology as processes: nginx spreads clients over both nodes; a 
   const brokers = [await startBrokerProcess(t, 'broker-1', redis.url), await startBrokerProcess(t, 'broker-2', redis.url)] as const;
   await Promise.all(brokers.map(waitListening));
   const nginx = await startNginx(t, brokers.map((broker) => broker.port));
-  const url = `ws://127.0.0.1:${nginx.port}/ws`;
+  const url = `ws://127.0.0.1:${nginx.port}/`;
 
   // Round robin alternates; open until one client sits on each node (bounded).
   const peers: Peer[] = [];

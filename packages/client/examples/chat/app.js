@@ -1,7 +1,7 @@
 // The example page: plain JavaScript against the SDK's browser bundle (see topics.ts for the topic map).
 import { createClient } from '/switchboard.js';
 
-const broker = new URLSearchParams(location.search).get('broker') ?? 'ws://127.0.0.1:8080/ws';
+const broker = new URLSearchParams(location.search).get('broker') ?? 'ws://127.0.0.1:8080/';
 const client = createClient({ url: broker });
 const $ = (id) => document.getElementById(id);
 

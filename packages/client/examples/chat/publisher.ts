@@ -2,7 +2,7 @@
  * The example's Node side: publishes live metrics every second, answers in the chat, and raises an
  * alert now and then. Run it next to a broker:
  *
- *   node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/publisher.ts [ws://127.0.0.1:8080/ws]
+ *   node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/publisher.ts [ws://127.0.0.1:8080/]
  */
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@switchboard/client';
@@ -50,6 +50,6 @@ export function startPublisher(url: string, intervalMs = 1000): Publisher {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const publisher = startPublisher(process.argv[2] ?? 'ws://127.0.0.1:8080/ws');
+  const publisher = startPublisher(process.argv[2] ?? 'ws://127.0.0.1:8080/');
   process.once('SIGINT', () => void publisher.stop());
 }

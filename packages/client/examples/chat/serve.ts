@@ -3,7 +3,7 @@
  *
  *   node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/serve.ts [port]
  *
- * then open http://127.0.0.1:3000/?broker=ws://127.0.0.1:8080/ws in two windows.
+ * then open http://127.0.0.1:3000/?broker=ws://127.0.0.1:8080/ in two windows.
  */
 import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
@@ -49,5 +49,5 @@ export async function startSite(port = 3000, host = '127.0.0.1'): Promise<Site> 
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const site = await startSite(Number(process.argv[2] ?? 3000));
-  console.log(`example page: ${site.url}?broker=ws://127.0.0.1:8080/ws`);
+  console.log(`example page: ${site.url}?broker=ws://127.0.0.1:8080/`);
 }

@@ -9,7 +9,7 @@ const cli = fileURLToPath(new URL('../../../broker/src/cli.ts', import.meta.url)
 /** A real broker process (`switchboard` CLI) that a test can kill and restart on the same port. */
 export interface BrokerProcess {
   readonly port: number;
-  /** `ws://127.0.0.1:<port>/ws` */
+  /** `ws://127.0.0.1:<port>/` */
   readonly url: string;
   /** Everything the broker printed so far (pino JSON lines), for failure messages. */
   output(): string;
@@ -83,7 +83,7 @@ export async function startBroker(flags: readonly string[] = []): Promise<Broker
   await launch();
   return {
     port,
-    url: `ws://127.0.0.1:${port}/ws`,
+    url: `ws://127.0.0.1:${port}/`,
     output: () => log,
     kill: () => end('SIGKILL'),
     stop: () => end('SIGTERM'),

@@ -75,7 +75,7 @@ export async function startScriptedBroker(): Promise<ScriptedBroker> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `ws://127.0.0.1:${port}/ws`,
+    url: `ws://127.0.0.1:${port}/`,
     connections,
     connection: async (index, timeoutMs = 10_000) => {
       await within(

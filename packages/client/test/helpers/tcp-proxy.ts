@@ -18,7 +18,7 @@ export interface TcpProxy {
 }
 
 export interface TcpProxyOptions {
-  /** The path of the URL the proxy reports. @default '/ws' */
+  /** The path of the URL the proxy reports. @default '/' */
   readonly path?: string;
   /** Forward at most this many bytes per second in each direction. @default Infinity */
   readonly bytesPerSecond?: number;
@@ -68,7 +68,7 @@ export async function startTcpProxy(targetPort: number, options: TcpProxyOptions
   };
   return {
     port,
-    url: `ws://127.0.0.1:${port}${options.path ?? '/ws'}`,
+    url: `ws://127.0.0.1:${port}${options.path ?? '/'}`,
     get open() {
       return pairs.size;
     },

@@ -133,7 +133,7 @@ untyped.subscribe('x.>', (message) => {
 
 export function withSchemas(): void {
   const validated = createClient({
-    url: 'ws://localhost/ws',
+    url: 'ws://localhost/',
     autoConnect: false,
     schemas: {
       'chat.*': z.object({ user: z.string(), text: z.string() }),
@@ -151,7 +151,7 @@ export function withSchemas(): void {
   });
 
   // A type map with schemas for some of its patterns; the schemas must agree with the map.
-  createClient<Topics>({ url: 'ws://localhost/ws', autoConnect: false, schemas: { 'alerts.fire': z.string() } });
+  createClient<Topics>({ url: 'ws://localhost/', autoConnect: false, schemas: { 'alerts.fire': z.string() } });
   // @ts-expect-error the schema's output does not match the map's payload
-  createClient<Topics>({ url: 'ws://localhost/ws', autoConnect: false, schemas: { 'alerts.fire': z.number() } });
+  createClient<Topics>({ url: 'ws://localhost/', autoConnect: false, schemas: { 'alerts.fire': z.number() } });
 }
