@@ -1,7 +1,7 @@
 // Renders docs/interop.md from the rows the interop tests recorded (one JSON object a line).
 //   node --import=tsx scripts/interop-report.ts RESULTS.jsonl docs/interop.md
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CHECKS, CHECK_MEANING, type MatrixRow } from '../packages/core/test/interop/matrix.js';
+import { CHECKS, CHECK_MEANING, PROXY_CHECKS, PROXY_CHECK_MEANING, type MatrixRow, type ProxyRow } from '../packages/core/test/interop/matrix.js';
 
 const [resultsFile, outputFile] = process.argv.slice(2);
 if (resultsFile === undefined || outputFile === undefined) {
@@ -26,10 +26,13 @@ try {
 } catch {
   // No results at all: every pair is reported missing below.
 }
-const rows = text
+const records = text
   .split('\n')
   .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as MatrixRow);
+  .map((line) => JSON.parse(line) as (MatrixRow & { kind?: undefined }) | (ProxyRow & { kind: 'proxy' }));
+const rows = records.filter((record): record is MatrixRow & { kind?: undefined } => record.kind === undefined);
+const proxyRows = records.filter((record): record is ProxyRow & { kind: 'proxy' } => record.kind === 'proxy');
+const EXPECTED_PROXIES = ['nginx', 'Apache httpd mod_proxy_wstunnel', 'Apache httpd mod_proxy_http upgrade=websocket', 'lighttpd mod_proxy (upgrade enabled)'];
 
 const order = (row: MatrixRow): number => {
   const index = EXPECTED.findIndex((expected) => row.peer.startsWith(expected.peer));
@@ -98,6 +101,10 @@ for (const expected of EXPECTED) {
     }
   }
 }
+for (const proxy of EXPECTED_PROXIES) {
+  if (!proxyRows.some((row) => row.proxy === proxy)) missing.push(`the broker behind ${proxy}`);
+}
+
 
 lines.push('', '## Not applicable', '');
 footnotes.forEach((reason, i) => lines.push(`${i + 1}. ${reason}`));
@@ -108,6 +115,23 @@ if (notes.length > 0) {
   lines.push('', '## What the peers do differently', '');
   for (const note of notes) lines.push(`- ${note}`);
 }
+lines.push(
+  '',
+  '## The broker behind reverse proxies',
+  '',
+  'The broker (`switchboard` CLI, memory engine) behind each proxy, driven by our core client speaking pubsub.v1',
+  "through it (packages/core/test/interop/proxies.test.ts). lighttpd's `mod_wstunnel` is not here on purpose: it",
+  'terminates WebSocket itself and forwards raw bytes, so it cannot front a WebSocket server; `mod_proxy` with',
+  '`proxy.header = ("upgrade" => "enable")` is the way to put lighttpd in front.',
+  '',
+  `| proxy | ${PROXY_CHECKS.join(' | ')} |`,
+  `| --- | ${PROXY_CHECKS.map(() => ':---:').join(' | ')} |`,
+);
+for (const row of proxyRows) {
+  lines.push(`| ${row.proxy} | ${PROXY_CHECKS.map((check) => (row.checks[check] === true ? '✅' : '❌')).join(' | ')} |`);
+}
+lines.push('');
+for (const check of PROXY_CHECKS) lines.push(`- **${check}**: ${PROXY_CHECK_MEANING[check]}`);
 lines.push('', '## Peers without results', '');
 if (missing.length === 0) {
   lines.push('None: every peer in both of its roles was made to work.');
@@ -115,13 +139,6 @@ if (missing.length === 0) {
   lines.push('These pairs recorded nothing in this run; their test output says why:', '');
   for (const pair of missing) lines.push(`- ${pair}`);
 }
-lines.push(
-  '',
-  '## Not covered here',
-  '',
-  '- ws4py 0.5.1 implements no permessage-deflate, so it has no deflate rows.',
-  '- Reverse proxies (nginx, Apache httpd, lighttpd) in front of the broker: see issue 6; they need the broker\'s `buildApp`.',
-  '',
-);
+lines.push('', '## Not covered here', '', '- ws4py 0.5.1 implements no permessage-deflate, so it has no deflate rows.', '');
 writeFileSync(outputFile, lines.join('\n'));
-process.stdout.write(`interop: ${rows.length} pairs, ${missing.length} missing; wrote ${outputFile}\n`);
+process.stdout.write(`interop: ${rows.length} pairs, ${proxyRows.length} proxies, ${missing.length} missing; wrote ${outputFile}\n`);

@@ -83,6 +83,29 @@ export function assertRow(t: Test, row: MatrixRow): void {
   if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
 
+/** What the broker-behind-a-proxy rows check. */
+export const PROXY_CHECKS = ['handshake', 'subscribe', 'round-trip', 'round-trip-64KiB', 'clean-close'] as const;
+export type ProxyCheck = (typeof PROXY_CHECKS)[number];
+export const PROXY_CHECK_MEANING: Record<ProxyCheck, string> = {
+  handshake: 'the upgrade passes the proxy: `pubsub.v1` selected and the welcome received',
+  subscribe: 'a subscribe is answered',
+  'round-trip': 'a publish from a second connection is acknowledged and delivered to the subscriber',
+  'round-trip-64KiB': 'the same with 65,500 bytes of data: one frame each way with a 64-bit length (larger payloads travel in pubsub.v1 chunks)',
+  'clean-close': 'our close 1000 comes back through the proxy and the connection ends cleanly',
+};
+
+export interface ProxyRow {
+  proxy: string;
+  checks: Partial<Record<ProxyCheck, boolean>>;
+}
+
+/** Asserts every proxy check and records the row (with `kind: 'proxy'`) when INTEROP_RESULTS is set. */
+export function recordProxyRow(t: Test, row: ProxyRow): void {
+  for (const check of PROXY_CHECKS) t.ok(row.checks[check] === true, `${check}: ${PROXY_CHECK_MEANING[check]}`);
+  const file = process.env['INTEROP_RESULTS'];
+  if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify({ kind: 'proxy', ...row })}\n`);
+}
+
 /** A peer's own JSON report: null for a check it skipped (the test must give the reason). */
 export interface PeerReport {
   subprotocol: string;
