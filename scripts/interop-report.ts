@@ -110,7 +110,7 @@ lines.push('', '## Not applicable', '');
 footnotes.forEach((reason, i) => lines.push(`${i + 1}. ${reason}`));
 lines.push('', '## Checks', '');
 for (const check of CHECKS) lines.push(`- **${short[check]}** (\`${check}\`): ${CHECK_MEANING[check]}`);
-const notes = [...new Set(rows.flatMap((row) => (row.notes ?? []).map((note) => `${row.peer.split(' ')[0]}: ${note}`)))];
+const notes = [...new Set(rows.flatMap((row) => row.notes ?? []))];
 if (notes.length > 0) {
   lines.push('', '## What the peers do differently', '');
   for (const note of notes) lines.push(`- ${note}`);
