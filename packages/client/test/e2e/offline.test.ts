@@ -1,38 +1,10 @@
 // The client is cut off while the broker keeps running (recovery from its history), and publishes wait in
 // the bounded offline queue while nothing can be sent. (Broker restarts are in broker-restart.test.ts.)
-import t, { type Test } from 'tap';
-import {
-  type Client,
-  type ClientOptions,
-  type Message,
-  type RecoveryFailure,
-  type StateChange,
-  createClient,
-} from '../../src/index.js';
-import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import t from 'tap';
+import { type Message, type RecoveryFailure } from '../../src/index.js';
+import { broker, connect } from '../helpers/reconnect-fixtures.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { Inbox, delay, until } from '../helpers/wait.js';
-
-interface Topics {
-  'room.*': { n: number };
-}
-
-/** Fast reconnects so the suite does not wait out production backoff delays. */
-const quick = { reconnect: { initialDelayMs: 50, maxDelayMs: 300 } } as const;
-
-function connect(t: Test, url: string, options: Partial<ClientOptions<Topics>> = {}): { client: Client<Topics>; states: StateChange[] } {
-  const client = createClient<Topics>({ url, ...quick, ...options });
-  const states: StateChange[] = [];
-  client.on('state', (change) => states.push(change));
-  t.teardown(() => client.close());
-  return { client, states };
-}
-
-async function broker(t: Test, flags: string[] = []): Promise<BrokerProcess> {
-  const started = await startBroker(flags);
-  t.teardown(() => started.stop());
-  return started;
-}
 
 t.test('a network cut while the broker runs: the subscriber recovers what was published meanwhile', async (t) => {
   const server = await broker(t, ['--history-size', '100']);
