@@ -89,6 +89,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private closeTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private receivedSinceLastPing = true;
+  private corkedForTick = false;
   private closeEmitted = false;
   private pendingError: WebSocketError | undefined;
 
@@ -121,10 +122,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.flush();
   }
 
-  /** Writes frames encoded once by `encodeMessage` (server role); the broker's fan-out path. */
+  /**
+   * Writes frames encoded once by `encodeMessage` (server role); the broker's fan-out path. Frames sent in
+   * the same tick leave together: the socket stays corked until the next tick, as uWebSockets corks a
+   * socket for the length of a handler. A fan-out of a burst of messages then costs one `writev` per
+   * subscriber instead of one system call per delivery, and no delivery waits for I/O.
+   */
   sendFrames(frames: readonly Buffer[]): SendResult {
     const protocol = this.requireOpen();
     if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    this.corkUntilNextTick();
     protocol.sendFrames(frames);
     return this.flush();
   }
@@ -142,6 +149,17 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     } finally {
       socket.uncork();
     }
+  }
+
+  private corkUntilNextTick(): void {
+    const socket = this.socket;
+    if (this.corkedForTick || socket === undefined) return;
+    this.corkedForTick = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corkedForTick = false;
+      socket.uncork();
+    });
   }
 
   ping(data?: Uint8Array): void {

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { connect, ErrorCode, type WebSocket } from '../../src/index.js';
+import { connect, encodeMessage, ErrorCode, FrameParser, type WebSocket } from '../../src/index.js';
 import { startEchoServer } from '../helpers/echo-peer.js';
 import { closed, opened } from '../helpers/events.js';
 import { closeBody, rawFrame } from '../helpers/frames.js';
@@ -41,6 +41,37 @@ t.test('bufferedAmount counts what the kernel has not taken, and drain fires whe
   response.socket.resume();
   await drained;
   t.equal(serverSide.bufferedAmount, 0, 'bufferedAmount is 0 after drain');
+  response.socket.destroy();
+});
+
+t.test('sendFrames: frames sent in one tick are held (corked) and leave together when the tick ends', async (t) => {
+  const server = await startEchoServer();
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  const frames = Array.from({ length: 100 }, (_, n) => encodeMessage(Buffer.from(`delivery ${n}`), { binary: false }));
+  const total = frames.reduce((sum, frame) => sum + Buffer.concat(frame).length, 0);
+  for (const frame of frames) t.equal(serverSide.sendFrames(frame), 'sent');
+  // Without the cork each frame would reach the kernel at once and bufferedAmount would stay 0.
+  t.equal(serverSide.bufferedAmount, total, 'every frame of this tick still in Node, as one batch');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(serverSide.bufferedAmount, 0, 'written when the tick ended, before any I/O callback');
+
+  const parser = new FrameParser({ role: 'client', allowRsv1: false, maxPayloadLength: 1024 });
+  const texts: string[] = [];
+  let received = 0;
+  response.socket.resume();
+  await new Promise<void>((resolve) => {
+    const take = (chunk: Buffer): void => {
+      received += chunk.length;
+      parser.push(chunk);
+      for (let frame = parser.read(); frame !== undefined; frame = parser.read()) texts.push(frame.payload.toString());
+      if (received >= total) resolve();
+    };
+    if (response.rest.length > 0) take(response.rest);
+    response.socket.on('data', take);
+  });
+  t.same(texts, frames.map((_, n) => `delivery ${n}`), 'the peer gets every frame, in order');
   response.socket.destroy();
 });
 
