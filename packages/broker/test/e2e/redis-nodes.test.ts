@@ -130,3 +130,76 @@ t.test('REDIS_CLUSTER_NODES: two nodes on a three-master Redis Cluster deliver a
   t.equal(wildcard.deliveries.length, 52, 'nothing else, nothing twice');
   t.equal(await readyStatus(a), 200);
 });
+
+/** Polls `check` until it holds, at most 20 s: for Redis-side state that follows the broker's. */
+async function untilHolds(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+t.test('through the broker: one Redis subscription per node and channel, dropped with the last local subscriber', async (t) => {
+  const redis = await redisServer(t);
+  const a = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a' });
+  // docs/redis.md: `sb:t:<topic>` carries a topic, `sb:p:<prefix>` every topic under a prefix (wildcards).
+  const channels = ['sb:t:chat.room', 'sb:p:chat'];
+  const numsub = async (): Promise<number[]> => {
+    const lines = (await redis.cli('PUBSUB', 'NUMSUB', ...channels)).split('\n');
+    return lines.filter((_, index) => index % 2 === 1).map(Number);
+  };
+  const first = await open(t, a);
+  const second = await open(t, a);
+  await first.subscribe('chat.room');
+  await second.subscribe('chat.room');
+  await second.subscribe('chat.*');
+  t.same(await numsub(), [1, 1], 'two local subscribers of chat.room, one Redis subscription; chat.* on the prefix channel');
+  t.equal(await redis.cli('PUBSUB', 'NUMPAT'), '0', 'no PSUBSCRIBE: wildcards use prefix channels');
+
+  await first.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same(await numsub(), [1, 1], 'one local subscriber left: both stay');
+  t.match(await second.request({ op: 'unsubscribe', id: second.id(), pattern: 'chat.*' }), { op: 'unsubscribed' });
+  await untilHolds(async () => (await numsub()).join() === '1,0', 'prefix channel dropped after unsubscribe');
+  await second.close();
+  await untilHolds(async () => (await numsub()).join() === '0,0', 'topic channel dropped after the last subscriber closed');
+  const left = (await redis.cli('PUBSUB', 'CHANNELS', 'sb:[tp]:*')).split('\n').filter((line) => line !== '');
+  t.same(left, [], 'no topic or prefix channel left');
+});
+
+t.test('history lives in Redis: a client of a restarted node resumes with since and misses nothing', async (t) => {
+  const redis = await redisServer(t);
+  const b = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-b' });
+  const before = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a' });
+  const publisher = await open(t, b);
+  const subscriber = await open(t, before);
+  await subscriber.subscribe('ledger.>');
+  for (const [topic, data] of [['ledger.eu', 1], ['ledger.us', 'a'], ['ledger.eu', 2]] as const) {
+    t.match(await publisher.publish(topic, data), { op: 'published' });
+  }
+  await subscriber.waitForDeliveries(3);
+  const since: Record<string, { offset: number; epoch: string }> = {};
+  for (const { topic, offset, epoch } of subscriber.deliveries) since[topic] = { offset: offset!, epoch: epoch! };
+
+  await before.app.close();
+  await subscriber.waitClosed();
+  for (const [topic, data] of [['ledger.eu', 3], ['ledger.us', 'b'], ['ledger.eu', 4]] as const) {
+    t.match(await publisher.publish(topic, data), { op: 'published' }, 'published while node A is down');
+  }
+
+  const after = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a' });
+  const resumed = await open(t, after);
+  t.match(
+    await resumed.subscribe('ledger.>', { since }),
+    { op: 'subscribed', recovery: { 'ledger.eu': { status: 'recovered' }, 'ledger.us': { status: 'recovered' } } },
+    'both topics recovered',
+  );
+  t.match(await publisher.publish('ledger.eu', 5), { op: 'published' });
+  await resumed.waitForDeliveries(4);
+  const ofTopic = (topic: string): unknown[] => dataOf(resumed.deliveries.filter((delivery) => delivery.topic === topic));
+  t.same(ofTopic('ledger.eu'), [3, 4, 5], 'ledger.eu: the missed messages in order, then the new one');
+  t.same(ofTopic('ledger.us'), ['b'], 'ledger.us: its missed message');
+  t.equal(resumed.deliveries[0]?.epoch, since['ledger.eu']?.epoch, 'same epoch: the history outlived the node');
+  t.notOk(resumed.messages.some((message) => message.op === 'gap'), 'no gap');
+});
