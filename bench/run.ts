@@ -1,6 +1,7 @@
 // `pnpm bench`: every benchmark prints our figure beside a baseline measured in the same run.
 import { benchCore } from './core.js';
 import { benchFanout } from './fanout.js';
+import { benchFanoutRedis } from './fanout-redis.js';
 import { benchMemory } from './memory.js';
 import { benchTopicTrie } from './topic-trie.js';
 import type { BenchResult } from './harness.js';
@@ -10,6 +11,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['memory', benchMemory],
   ['topics', benchTopicTrie],
   ['fanout', benchFanout],
+  ['fanout-redis', benchFanoutRedis],
 ];
 const only = process.argv[2];
 

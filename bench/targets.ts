@@ -1,0 +1,34 @@
+// How the fan-out load speaks to each kind of server.
+import type { Target } from './fanout-load.js';
+
+const TOPIC = 'bench.fanout';
+
+/** Our broker (`pubsub.v1`) on the given ports. */
+export function switchboardTarget(name: string, ports: number[]): Target {
+  return {
+    name,
+    urls: ports.map((port) => `ws://127.0.0.1:${port}/`),
+    protocols: ['pubsub.v1'],
+    subscribe: JSON.stringify({ op: 'subscribe', id: 1, pattern: TOPIC }),
+    isSubscribed: (text) => text.startsWith('{"op":"subscribed"'),
+    publish: (data) => `{"op":"publish","topic":"${TOPIC}","priority":"normal","data":${data}}`,
+  };
+}
+
+/**
+ * A Socket.IO 4 server (`servers/socketio-broker.ts`) on the given ports, spoken to in its own wire format
+ * over a plain WebSocket: Engine.IO v4 packets (`0` open, `2`/`3` ping/pong, `4` message) carrying
+ * Socket.IO packets (`0` namespace connect, `2` event).
+ */
+export function socketIoTarget(name: string, ports: number[]): Target {
+  return {
+    name,
+    urls: ports.map((port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`),
+    protocols: [],
+    greeting: '40',
+    subscribe: `42${JSON.stringify(['subscribe', TOPIC])}`,
+    isSubscribed: (text) => text === '42["subscribed"]',
+    publish: (data) => `42["publish","${TOPIC}",${data}]`,
+    keepAliveReply: (text) => (text === '2' ? '3' : undefined),
+  };
+}
