@@ -198,6 +198,12 @@ const options = {
     kind: 'int',
     help: 'messages replayed per topic on a subscribe with `since`; more missing: recovery fails (client resyncs)',
   },
+  maxRecoveryBytes: {
+    env: 'MAX_RECOVERY_BYTES',
+    flag: 'max-recovery-bytes',
+    kind: 'bytes',
+    help: 'encoded bytes one subscribe with `since` may replay, all topics together; topics beyond it fail recovery (client resyncs)',
+  },
 
   httpPublishSaturationBytes: {
     env: 'HTTP_PUBLISH_SATURATION',
@@ -274,6 +280,7 @@ const fieldSchemas = {
   historySize: intFrom(0, 1_000_000),
   historyTtlMs: intFrom(1, 30 * 86_400_000),
   maxRecoveryMessages: intFrom(0, 1_000_000),
+  maxRecoveryBytes: intFrom(0, 4096 * MiB).optional(),
   httpPublishSaturationBytes: intFrom(1),
   httpRetryAfterSeconds: intFrom(1, 3600),
   shutdownDrainMs: intFrom(0, 600_000),
@@ -332,6 +339,7 @@ export interface Config {
   readonly historySize: number;
   readonly historyTtlMs: number;
   readonly maxRecoveryMessages: number;
+  readonly maxRecoveryBytes: number;
   readonly httpPublishSaturationBytes: number;
   readonly httpRetryAfterSeconds: number;
   readonly shutdownDrainMs: number;
@@ -490,6 +498,9 @@ function resolveConfig(input: ConfigInput): Config {
     maxFrameBytes: (v['maxFrameBytes'] as number | undefined) ?? chunkBytes + ProtocolLimit.headerLengthPrefixBytes + ProtocolLimit.maxHeaderBytes,
     // Two largest messages in flight at once; at least one must fit (protocol.md §12).
     maxIncompleteBytes: (v['maxIncompleteBytes'] as number | undefined) ?? 2 * maxMessageBytes,
+    // A replay is queued at once, so it must fit the send queue or its tail would be dropped right after
+    // being reported recovered; half the queue leaves the other half for live traffic.
+    maxRecoveryBytes: (v['maxRecoveryBytes'] as number | undefined) ?? Math.floor((v['maxQueuedBytes'] as number) / 2),
   };
   checkConsistency(config);
   return config;
@@ -521,6 +532,9 @@ function checkConsistency(config: Config): void {
       'maxQueuedBytes',
       `must hold the largest message with its chunk headers (${largestDelivery} bytes for MAX_MESSAGE_BYTES ${config.maxMessageBytes}), got ${config.maxQueuedBytes}`,
     );
+  }
+  if (config.maxRecoveryBytes > config.maxQueuedBytes) {
+    fail('maxRecoveryBytes', `must fit the send queue: at most MAX_QUEUED_BYTES (${config.maxQueuedBytes}), got ${config.maxRecoveryBytes}`);
   }
   if (config.redisUrl !== undefined && config.redisClusterNodes.length > 0) {
     fail('redisClusterNodes', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');

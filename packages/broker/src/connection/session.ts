@@ -95,6 +95,16 @@ const emptyFrame: OutboundFrame<Frames> = Object.freeze({ bytes: 0, payload: Obj
 
 type ErrorFields = Omit<ErrorMessage, 'op'>;
 
+/** A recovered topic's missed deliveries, encoded, and the position they reach (or the current one, if failed). */
+interface Replay {
+  readonly items: readonly OutboundItem<Frames>[];
+  readonly after: StreamPosition;
+}
+
+function itemBytes(item: OutboundItem<Frames>): number {
+  return 'chunks' in item ? item.chunks.reduce((sum, chunk) => sum + chunk.bytes, 0) : item.bytes;
+}
+
 /**
  * One pubsub.v1 connection: decodes and validates every inbound message, answers requests, holds the
  * connection's subscriptions in the hub, reassembles chunked publishes, and pumps the priority send queue
@@ -340,16 +350,29 @@ export class Session implements HubSubscriber {
     }
     const { hub } = this.context;
     let recovery: Record<string, RecoveryResult> | undefined;
-    const replays = new Map<string, { publications: readonly Publication[]; after: StreamPosition }>();
+    const replays = new Map<string, Replay>();
     try {
       await hub.subscribe(this, pattern);
       if (positions.length > 0) {
         recovery = {};
         const outcomes = await Promise.all(positions.map(([topic, position]) => this.recover(topic, position)));
+        // The whole replay is queued at once, so all topics together get one byte budget: a topic whose
+        // replay would not fit fails recovery (the client resyncs) instead of being dropped from the queue
+        // right after it was reported recovered.
+        let budget = this.config.maxRecoveryBytes;
         for (const [index, outcome] of outcomes.entries()) {
           const topic = (positions[index] as [string, StreamPosition])[0];
-          recovery[topic] = outcome.result;
-          replays.set(topic, { publications: outcome.publications, after: { epoch: outcome.result.epoch, offset: outcome.result.offset } });
+          let { result } = outcome;
+          let items = outcome.publications.map((publication) => hub.deliveryOf(publication).itemFor(this.variant));
+          const bytes = items.reduce((sum, item) => sum + itemBytes(item), 0);
+          if (bytes > budget) {
+            result = { status: 'failed', reason: 'expired', epoch: result.epoch, offset: result.offset };
+            items = [];
+          } else {
+            budget -= bytes;
+          }
+          recovery[topic] = result;
+          replays.set(topic, { items, after: { epoch: result.epoch, offset: result.offset } });
         }
       }
     } catch (error) {
@@ -392,10 +415,7 @@ export class Session implements HubSubscriber {
    * Queues each recovered topic's replay, then the live deliveries that waited, skipping those the replay
    * or the reported position already covers.
    */
-  private endRecovery(
-    topics: readonly string[],
-    replays: ReadonlyMap<string, { publications: readonly Publication[]; after: StreamPosition }>,
-  ): void {
+  private endRecovery(topics: readonly string[], replays: ReadonlyMap<string, Replay>): void {
     const recovering = this.recovering;
     if (recovering === undefined) return;
     for (const topic of topics) {
@@ -403,7 +423,7 @@ export class Session implements HubSubscriber {
       recovering.delete(topic);
       const replay = replays.get(topic);
       if (replay !== undefined) {
-        for (const publication of replay.publications) this.enqueue(this.context.hub.deliveryOf(publication).itemFor(this.variant));
+        for (const item of replay.items) this.enqueue(item);
       }
       for (const delivery of waiting) {
         const { epoch, offset } = delivery.publication;

@@ -1,6 +1,7 @@
 import { type DeliveryMessage, encodeBinary, splitIntoChunks } from '@switchboard/client/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
+import { createConfig } from '../../src/config.js';
 import { eventually, startBroker } from '../helpers/start-broker.js';
 
 /**
@@ -318,6 +319,47 @@ t.test('recovery fails honestly: another epoch, or history that no longer reache
   const [live] = await subscriber.waitForDeliveries(1);
   t.match(live, { topic: 'feed.a', offset: 6 }, 'after a failed recovery, live messages follow the reported position');
   await eventually(() => subscriber.deliveries.length === 1);
+});
+
+t.test('recovery replays at most MAX_RECOVERY_BYTES per subscribe (half the send queue): beyond it a topic fails, nothing is dropped', async (t) => {
+  // Defaults: a 1 MiB send queue, so 512 KiB of replay per subscribe.
+  const { broker, url } = await startBroker(t, { historySize: 1000 });
+  t.equal(broker.config.maxRecoveryBytes, 512 * 1024);
+  const [publisher, subscriber] = (await peers(t, url, 2)) as [Peer, Peer];
+  const filler = 'x'.repeat(4000);
+  const publishMany = async (topic: string, count: number): Promise<{ offset: number; epoch: string }> => {
+    const acks = await Promise.all(Array.from({ length: count }, (_, n) => publisher.publish(topic, { n, filler })));
+    return acks[0] as unknown as { offset: number; epoch: string };
+  };
+  // 100 x 4 KB fits; another 100 x 4 KB no longer does; 300 x 4 KB (more than the whole queue) never would.
+  const first = await publishMany('replay.a', 100);
+  const second = await publishMany('replay.b', 100);
+  const third = await publishMany('replay.c', 300);
+  const since = Object.fromEntries(
+    [['replay.a', first], ['replay.b', second], ['replay.c', third]].map(([topic, ack]) => {
+      const { offset, epoch } = ack as { offset: number; epoch: string };
+      return [topic as string, { offset: offset - 1, epoch }];
+    }),
+  );
+  t.match(await subscriber.subscribe('replay.*', { since }), {
+    op: 'subscribed',
+    recovery: {
+      'replay.a': { status: 'recovered', offset: 100 },
+      'replay.b': { status: 'failed', reason: 'expired', offset: 100 },
+      'replay.c': { status: 'failed', reason: 'expired', offset: 300 },
+    },
+  });
+  await publisher.publish('replay.b', 'live');
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'live');
+  const ofA = subscriber.deliveries.filter((delivery) => delivery.topic === 'replay.a');
+  t.same(ofA.map((delivery) => delivery.offset), Array.from({ length: 100 }, (_, n) => n + 1), 'replay.a: all 100, in order');
+  t.same(subscriber.deliveries.filter((delivery) => delivery.topic !== 'replay.a').map((delivery) => delivery.data), ['live'], 'failed topics: live only');
+  t.notOk(subscriber.messages.some((message) => message.op === 'gap'), 'no gap: nothing reported recovered was dropped');
+});
+
+t.test('config: MAX_RECOVERY_BYTES must fit the send queue', async (t) => {
+  t.throws(() => createConfig({ maxQueuedBytes: 1024 * 1024, maxRecoveryBytes: 2 * 1024 * 1024 }), /MAX_RECOVERY_BYTES.*at most MAX_QUEUED_BYTES/);
+  t.equal(createConfig({ maxQueuedBytes: 4 * 1024 * 1024 }).maxRecoveryBytes, 2 * 1024 * 1024, 'half the queue by default');
 });
 
 t.test('without history, publish acks carry no position and recovery reports no_history', async (t) => {
