@@ -45,12 +45,23 @@ export class WebSocketError extends Error {
   readonly code: ErrorCode;
   /** The close code this failure sends to the peer, when it ends the connection. */
   readonly closeCode: number | undefined;
+  /**
+   * The HTTP status the server answered instead of 101 (`ERR_WS_HANDSHAKE_REJECTED` only), so a client can
+   * tell a refused token (401) from an overloaded or missing server.
+   */
+  readonly status: number | undefined;
 
-  constructor(code: ErrorCode, message: string, closeCode?: number) {
+  constructor(code: ErrorCode, message: string, closeCode?: number, status?: number) {
     super(message);
     this.code = code;
     this.closeCode = closeCode;
+    this.status = status;
   }
+}
+
+/** The server answered the opening handshake with `status` instead of 101 (RFC 6455 §4.1). */
+export function handshakeRejected(status: number): WebSocketError {
+  return new WebSocketError(ErrorCode.handshakeRejected, `server answered ${status} instead of 101`, CloseCode.abnormal, status);
 }
 
 /** A protocol violation by the peer: the connection fails with 1002 (RFC 6455 §7.1.7). */

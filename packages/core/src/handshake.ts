@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { CloseCode, WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants.js';
-import { ErrorCode, WebSocketError } from './errors.js';
+import { ErrorCode, WebSocketError, handshakeRejected } from './errors.js';
 import { isToken, parseExtensions, type ExtensionOffer } from './extensions/extension-header.js';
 import {
   PERMESSAGE_DEFLATE,
@@ -407,7 +407,7 @@ export function validateServerResponse(
 ): ClientHandshakeResult {
   const { headers } = response;
   if (response.statusCode !== HttpStatus.switchingProtocols) {
-    return failed(ErrorCode.handshakeRejected, `server answered ${response.statusCode} instead of 101`);
+    return { ok: false, error: handshakeRejected(response.statusCode) };
   }
   if (!listHeader(headers, Header.upgrade).some((token) => token.toLowerCase() === 'websocket')) {
     return failed(ErrorCode.handshakeInvalid, 'Upgrade header of the response is not websocket');

@@ -522,7 +522,10 @@ t.test('RFC 6455 §4.1: client validates the response', async (t) => {
     t.test(`client receives ${why}: fails with ${code}`, async (t) => {
       const result = validate(headers, {}, status);
       t.equal(result.ok, false);
-      if (!result.ok) t.match(result.error, { name: 'WebSocketError', code, message, closeCode: 1006 });
+      if (!result.ok) {
+        t.match(result.error, { name: 'WebSocketError', code, message, closeCode: 1006 });
+        t.equal(result.error.status, code === ErrorCode.handshakeRejected ? status : undefined, 'status only for a refused handshake');
+      }
     });
   }
 

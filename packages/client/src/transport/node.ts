@@ -1,4 +1,4 @@
-import { connect, type ConnectOptions, ErrorCode, type WebSocketError } from '@switchboard/core';
+import { connect, type ConnectOptions, type WebSocketError } from '@switchboard/core';
 import type { NetworkWatcher, Transport, TransportEvents, TransportFactory, TransportOptions } from './transport.js';
 
 /** Options of our RFC 6455 client that the Node transport lets an application set. */
@@ -26,7 +26,7 @@ export function createNodeTransport(connectOptions: NodeTransportOptions = {}): 
       error = cause;
     });
     socket.on('close', (code, reason, wasClean) => {
-      const status = error?.code === ErrorCode.handshakeRejected ? handshakeStatus(error.message) : undefined;
+      const status = error?.status;
       events.close({ code, reason, wasClean, ...(status === undefined ? {} : { status }), ...(error === undefined ? {} : { error }) });
     });
     return {
@@ -41,15 +41,6 @@ export function createNodeTransport(connectOptions: NodeTransportOptions = {}): 
       },
     };
   };
-}
-
-/**
- * The HTTP status of a refused handshake. Core reports it only in its message ("server answered 401
- * instead of 101"); the body with the protocol's error code is not read.
- */
-function handshakeStatus(message: string): number | undefined {
-  const match = /answered (\d{3})\b/.exec(message);
-  return match === null ? undefined : Number(match[1]);
 }
 
 /** The platform transport: our RFC 6455 client. */

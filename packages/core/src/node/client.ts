@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { CloseCode } from '../constants.js';
-import { ErrorCode, WebSocketError } from '../errors.js';
+import { ErrorCode, WebSocketError, handshakeRejected } from '../errors.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import { createClientHandshake, validateServerResponse } from '../handshake.js';
 import { Protocol } from '../protocol.js';
@@ -74,7 +74,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WebSoc
   request.on('error', (error) => fail(new WebSocketError(ErrorCode.connectionReset, error.message, CloseCode.abnormal)));
   request.on('response', (response: IncomingMessage) => {
     response.resume();
-    fail(new WebSocketError(ErrorCode.handshakeRejected, `server answered ${response.statusCode ?? 0} instead of 101`, CloseCode.abnormal));
+    fail(handshakeRejected(response.statusCode ?? 0));
   });
   request.on('upgrade', (response: IncomingMessage, socket: Duplex, head: Buffer) => {
     request.setTimeout(0);

@@ -147,10 +147,15 @@ t.test('client handshake failures end in error then close 1006', async (t) => {
       t.teardown(() => peer.close());
       const client = connect(`ws://127.0.0.1:${peer.port}/`, { handshakeTimeout: 300 });
       const errors: string[] = [];
-      client.on('error', (error) => errors.push(error.code));
+      const statuses: (number | undefined)[] = [];
+      client.on('error', (error) => {
+        errors.push(error.code);
+        statuses.push(error.status);
+      });
       const event = await closed(client);
       t.equal(event.code, 1006);
       t.same(errors, [code]);
+      t.same(statuses, [code === ErrorCode.handshakeRejected ? 403 : undefined], 'the HTTP status of a refused handshake');
     });
   }
 });
