@@ -3,6 +3,7 @@ import { ProtocolErrorCode } from '@switchboard/client/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { Broker, type BrokerDeps } from './broker.js';
 import type { Config } from './config.js';
+import { registerAdminRoutes } from './http/admin.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerPublishRoute } from './http/publish.js';
 
@@ -48,6 +49,7 @@ export async function buildApp(config: Config, deps: BrokerDeps = {}): Promise<F
   app.decorate('broker', broker);
   registerHealthRoutes(app, broker);
   registerPublishRoute(app, broker);
+  registerAdminRoutes(app, broker);
   app.get(config.wsPath, async (_request, reply) =>
     reply
       .code(426)

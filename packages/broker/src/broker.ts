@@ -302,17 +302,30 @@ export class Broker {
     }
     const sessions = [...this.sessionsById.values()];
     const allClosed = this.sessionsById.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.closeWaiters.add(resolve));
-    const step = sessions.length > 1 ? spreadMs / (sessions.length - 1) : 0;
-    for (const [index, session] of sessions.entries()) {
-      // Closing in order of arrival spreads reconnects evenly; sessions that ended meanwhile are skipped.
-      if (index > 0 && step > 0) await sleep(step);
-      session.close(ProtocolCloseCode.shutdown, 'server shutting down');
-    }
+    await closeSpread(sessions, ProtocolCloseCode.shutdown, 'server shutting down', spreadMs);
     // Every close ends within closeTimeoutMs (core destroys the socket); wait a little longer at most.
     const bound = new AbortController();
     await Promise.race([allClosed, sleep(this.config.closeTimeoutMs + 1000, undefined, { signal: bound.signal }).catch(() => undefined)]);
     bound.abort();
     this.logger.info('shutdown: connections closed');
+  }
+
+  /**
+   * Sheds `fraction` of this node's connections with 4101 (`rebalance`, "reconnect now"), so the load
+   * balancer places them again, e.g. on nodes added since: connections are long-lived and otherwise stay
+   * where they first landed. The chosen connections are spread evenly over arrival order and their closes
+   * over `spreadMs`; each client reconnects and recovers what it missed from history. Returns how many are
+   * being closed; the closes go on in the background. A node that is not running sheds nothing.
+   */
+  rebalance(fraction: number, spreadMs = this.config.shutdownSpreadMs): number {
+    if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`fraction must be in (0, 1], got ${fraction}`);
+    if (this.currentState !== 'running') return 0;
+    const sessions = [...this.sessionsById.values()];
+    const count = Math.round(sessions.length * fraction);
+    const chosen = Array.from({ length: count }, (_, index) => sessions[Math.floor((index * sessions.length) / count)] as Session);
+    this.logger.info({ connections: sessions.length, closing: count, spreadMs }, 'rebalancing: shedding connections');
+    void closeSpread(chosen, ProtocolCloseCode.rebalance, 'rebalancing to other nodes', spreadMs);
+    return count;
   }
 
   /** Stops the engine and releases shared resources. Call after `shutdown`. */
@@ -366,5 +379,17 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'tim
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes `sessions` with `code`, evenly spaced over `spreadMs` so their clients do not all reconnect in the
+ * same instant; in order of arrival, skipping sessions that ended meanwhile.
+ */
+async function closeSpread(sessions: readonly Session[], code: number, reason: string, spreadMs: number): Promise<void> {
+  const step = sessions.length > 1 ? spreadMs / (sessions.length - 1) : 0;
+  for (const [index, session] of sessions.entries()) {
+    if (index > 0 && step > 0) await sleep(step);
+    session.close(code, reason);
   }
 }

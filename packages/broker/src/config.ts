@@ -70,6 +70,12 @@ const options = {
     help: 'with an allowlist, accept requests without Origin (non-browser clients never send one)',
   },
   jwtSecret: { env: 'JWT_SECRET', flag: 'jwt-secret', kind: 'string', help: 'HS256 secret (at least 32 bytes); set: tokens are verified' },
+  adminToken: {
+    env: 'ADMIN_TOKEN',
+    flag: 'admin-token',
+    kind: 'string',
+    help: 'bearer token for the operator endpoints (POST /admin/rebalance, at least 32 bytes); unset: they answer 404',
+  },
   jwtIssuer: { env: 'JWT_ISSUER', flag: 'jwt-issuer', kind: 'string', help: 'required `iss` claim, if set' },
   jwtAudience: { env: 'JWT_AUDIENCE', flag: 'jwt-audience', kind: 'string', help: 'required `aud` claim, if set' },
   jwtClockToleranceMs: {
@@ -245,6 +251,7 @@ const fieldSchemas = {
   allowedOrigins: z.array(z.string().regex(/^(https?:\/\/[^\s/]+|null)$/, 'must be an origin like https://app.example')),
   allowMissingOrigin: z.boolean(),
   jwtSecret: z.string().min(32, 'must be at least 32 bytes (RFC 7518 §3.2: a key as long as the hash)').optional(),
+  adminToken: z.string().min(32, 'must be at least 32 bytes: it is a bearer secret').regex(/^[!-~]+$/, 'must be visible ASCII').optional(),
   jwtIssuer: z.string().min(1).optional(),
   jwtAudience: z.string().min(1).optional(),
   jwtClockToleranceMs: intFrom(0, 3_600_000),
@@ -304,6 +311,8 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   readonly allowMissingOrigin: boolean;
   readonly jwtSecret: string | undefined;
+  /** Bearer token of the operator endpoints; undefined: they are disabled. */
+  readonly adminToken: string | undefined;
   readonly jwtIssuer: string | undefined;
   readonly jwtAudience: string | undefined;
   readonly jwtClockToleranceMs: number;
@@ -491,6 +500,7 @@ function resolveConfig(input: ConfigInput): Config {
     nodeName: (v['nodeName'] as string | undefined) ?? defaultNodeName(),
     redisUrl: v['redisUrl'] as string | undefined,
     jwtSecret,
+    adminToken: v['adminToken'] as string | undefined,
     jwtIssuer: v['jwtIssuer'] as string | undefined,
     jwtAudience: v['jwtAudience'] as string | undefined,
     allowAnonymous: (v['allowAnonymous'] as boolean | undefined) ?? jwtSecret === undefined,

@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ProtocolErrorCode } from '@switchboard/client/protocol';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { tokenFromHeaders } from '../auth/authenticator.js';
+import type { Broker } from '../broker.js';
+
+/**
+ * Operator endpoints, registered only when `ADMIN_TOKEN` is set (otherwise they do not exist: 404), and
+ * authenticated with `Authorization: Bearer <ADMIN_TOKEN>`.
+ *
+ * `POST /admin/rebalance` with `{"fraction": 0.5, "spreadMs"?: 2000}`: closes that fraction of this node's
+ * connections with 4101 (`rebalance`, reconnect now), spread over `spreadMs` (default `SHUTDOWN_SPREAD`).
+ * Use it after adding nodes: the reconnecting clients are spread over all nodes by the load balancer.
+ *
+ * Answers (JSON; errors are `{"code", "message"}` with pubsub.v1 codes):
+ * - 202 `{"closing", "connections", "node"}`: the closes have started;
+ * - 400 `bad_request`; 401 `invalid_token`; 503 `unavailable` while the node is shutting down.
+ */
+
+const rebalanceSchema = z
+  .object({
+    fraction: z.number().gt(0).lte(1),
+    spreadMs: z.number().int().min(0).max(600_000).optional(),
+  })
+  .strict();
+
+export function registerAdminRoutes(app: FastifyInstance, broker: Broker): void {
+  const { adminToken, nodeName } = broker.config;
+  if (adminToken === undefined) return;
+  // Compared as digests: equal lengths for timingSafeEqual, and no timing hint of the token's length.
+  const expected = digest(adminToken);
+
+  app.post('/admin/rebalance', async (request, reply) => {
+    const token = tokenFromHeaders(request.headers, false);
+    if (token === undefined || !timingSafeEqual(digest(token), expected)) {
+      return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ code: ProtocolErrorCode.invalidToken, message: 'admin token required' });
+    }
+    const body = rebalanceSchema.safeParse(request.body);
+    if (!body.success) {
+      const issue = body.error.issues[0];
+      const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
+      return reply.code(400).send({ code: ProtocolErrorCode.badRequest, message: `${where}${issue?.message ?? 'invalid body'}` });
+    }
+    if (broker.state !== 'running') {
+      return reply
+        .code(503)
+        .header('Retry-After', String(broker.config.httpRetryAfterSeconds))
+        .send({ code: ProtocolErrorCode.unavailable, message: 'the node is shutting down' });
+    }
+    const connections = broker.connectionCount;
+    const closing = broker.rebalance(body.data.fraction, body.data.spreadMs);
+    return reply.code(202).send({ closing, connections, node: nodeName });
+  });
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
