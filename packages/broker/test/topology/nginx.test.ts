@@ -22,6 +22,7 @@ const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const brokerRoot = fileURLToPath(new URL('../..', import.meta.url));
 const nginxConf = join(repoRoot, 'deploy/nginx/switchboard.conf');
 const nginxBinary = '/usr/sbin/nginx';
+const adminToken = 'topology-admin-token-at-least-32-bytes';
 
 /** A free loopback port (listen on 0, close, hand the port on). */
 function freePort(): Promise<number> {
@@ -64,11 +65,11 @@ interface BrokerProcess extends Process {
 }
 
 /** The `switchboard` CLI from source, as its own process (SIGKILL reaches the broker itself, not a wrapper). */
-async function startBrokerProcess(t: Test, name: string, redisUrl: string): Promise<BrokerProcess> {
-  const port = await freePort();
+async function startBrokerProcess(t: Test, name: string, redisUrl: string, port?: number): Promise<BrokerProcess> {
+  port ??= await freePort();
   const broker = run(t, process.execPath, ['--conditions=@switchboard/source', '--import=tsx', 'src/cli.ts'], {
     cwd: brokerRoot,
-    env: { HOST: '127.0.0.1', PORT: String(port), NODE_NAME: name, REDIS_URL: redisUrl, LOG_LEVEL: 'info', PUBLISH_RATE: '0' },
+    env: { HOST: '127.0.0.1', PORT: String(port), NODE_NAME: name, REDIS_URL: redisUrl, LOG_LEVEL: 'info', PUBLISH_RATE: '0', ADMIN_TOKEN: adminToken },
   });
   return { ...broker, name, port };
 }
@@ -109,7 +110,7 @@ async function startNginx(t: Test, brokerPorts: readonly number[]): Promise<{ po
   writeFileSync(
     join(dir, 'nginx.conf'),
     [
-      // One worker: its round robin alone decides where each connection goes.
+      // One worker: its connection counts alone decide where each connection goes (least_conn).
       'worker_processes 1;',
       // As root, nginx would hand its workers to `nobody`, who cannot use the private 0700 temp directories.
       ...(process.getuid?.() === 0 ? ['user root;'] : []),
@@ -165,7 +166,7 @@ t.test('compose topology as processes: nginx spreads clients over both nodes; a 
   const nginx = await startNginx(t, brokers.map((broker) => broker.port));
   const url = `ws://127.0.0.1:${nginx.port}/`;
 
-  // Round robin alternates; open until one client sits on each node (bounded).
+  // Least connections alternates between idle nodes; open until one client sits on each node (bounded).
   const peers: Peer[] = [];
   t.teardown(() => Promise.all(peers.map((peer) => peer.close().catch(() => undefined))));
   const onNode = (name: string): Peer | undefined => peers.find((peer) => peer.welcome.node === name);
@@ -183,7 +184,7 @@ t.test('compose topology as processes: nginx spreads clients over both nodes; a 
     await peer.waitFor((message) => message.op === 'message' && message.data === 'hello from broker-1');
     t.same(dataOf(peer.deliveries), ['hello from broker-2', 'hello from broker-1'], `${peer.welcome.node}: both messages, in order`);
   }
-  // The client SDK too, on broker-1: it reconnects and recovers by itself (round robin: a few tries at most).
+  // The client SDK too, on broker-1: it reconnects and recovers by itself (a few tries at most).
   const sdkNodes: (string | undefined)[] = [];
   const sdkReceived: unknown[] = [];
   let sdk: Client | undefined;
@@ -225,4 +226,74 @@ t.test('compose topology as processes: nginx spreads clients over both nodes; a 
   await eventually(() => sdkReceived.includes('live'), 20_000, 'the SDK client reconnected and got the live message');
   t.same(sdkNodes, ['broker-2'], 'the SDK reconnected through nginx to broker-2');
   t.same(sdkReceived, ['for the SDK', ...missed, 'live'], 'the SDK recovered what it missed, in order, nothing twice');
+});
+
+t.test('nodes added later: POST /admin/rebalance on the busy node moves half its SDK clients through nginx to the new one, losing nothing', async (t) => {
+  const redis = await startRedisServer();
+  t.teardown(() => redis.destroy());
+  const laterPort = await freePort();
+  const busy = await startBrokerProcess(t, 'broker-1', redis.url);
+  await waitListening(busy);
+  // broker-2 is in nginx's upstream but not running yet: nginx skips it (and marks it down for 5 s).
+  const nginx = await startNginx(t, [busy.port, laterPort]);
+  const url = `ws://127.0.0.1:${nginx.port}/`;
+
+  const count = 4;
+  const clients: { client: Client; nodes: (string | undefined)[]; received: unknown[] }[] = [];
+  for (let index = 0; index < count; index++) {
+    const client = createClient({ url, reconnect: { initialDelayMs: 2000, maxDelayMs: 2000 } });
+    t.teardown(() => client.close());
+    const entry = { client, nodes: [] as (string | undefined)[], received: [] as unknown[] };
+    const connected = new Promise<void>((resolve) =>
+      client.on('connected', (info) => {
+        entry.nodes.push(info.node);
+        resolve();
+      }),
+    );
+    await connected;
+    await client.subscribe('news.*', (message) => entry.received.push(message.data));
+    clients.push(entry);
+  }
+  t.same(clients.map((entry) => entry.nodes), Array.from({ length: count }, () => ['broker-1']), 'all clients on the only running node');
+
+  const later = await startBrokerProcess(t, 'broker-2', redis.url, laterPort);
+  await waitListening(later);
+  // nginx tries broker-2 again once its fail_timeout (5 s) has passed, and counts it healthy again only
+  // when a request to it completes: a WebSocket does not complete, a GET /healthz does (bounded polling).
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const health = (await fetch(`http://127.0.0.1:${nginx.port}/healthz`).then((response) => response.json())) as { node?: string };
+    if (health.node === 'broker-2') break;
+    if (Date.now() > deadline) throw new Error('nginx did not route to broker-2 within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  const publisher = await Peer.open(`ws://127.0.0.1:${later.port}/`);
+  t.teardown(() => publisher.close());
+  const sent: string[] = [];
+  const publish = async (data: string): Promise<void> => {
+    t.match(await publisher.publish('news.eu', data), { op: 'published' });
+    sent.push(data);
+  };
+  await publish('before');
+  const response = await fetch(`http://127.0.0.1:${busy.port}/admin/rebalance`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ fraction: 0.5, spreadMs: 200 }),
+  });
+  t.equal(response.status, 202);
+  t.same(await response.json(), { closing: 2, connections: 4, node: 'broker-1' });
+  // Published while the shed clients reconnect: they recover these from history.
+  for (let n = 1; n <= 5; n++) await publish(`during ${n}`);
+  await eventually(() => clients.filter((entry) => entry.nodes.length === 2).length === 2, 20_000, 'two clients reconnected');
+  await publish('after');
+
+  const moved = clients.filter((entry) => entry.nodes.length === 2);
+  const stayed = clients.filter((entry) => entry.nodes.length === 1);
+  t.same(moved.map((entry) => entry.nodes), [['broker-1', 'broker-2'], ['broker-1', 'broker-2']], 'the shed clients reconnected through nginx to the new node');
+  t.same(stayed.map((entry) => entry.nodes), [['broker-1'], ['broker-1']], 'the others stayed');
+  for (const [index, entry] of clients.entries()) {
+    await eventually(() => entry.received.includes('after'), 20_000, `client ${index} got the last message`);
+    t.same(entry.received, sent, `client ${index}: every message once, in order`);
+  }
 });
