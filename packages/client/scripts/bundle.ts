@@ -22,13 +22,12 @@ export interface BundleResult {
   readonly gzippedBytes: number;
   /** Input files in the bundle, relative to the package root. */
   readonly inputs: readonly string[];
-  /** Minified bytes per part: zod, the protocol subpath, the SDK itself. */
+  /** Minified bytes per part: zod (none since server messages are checked by hand), the protocol subpath, the SDK itself. */
   readonly parts: Readonly<Record<string, number>>;
 }
 
-/** The SDK's entry point, and the baseline measured beside it: the protocol subpath alone (zod included). */
+/** The SDK's entry point. */
 const SDK_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
-const PROTOCOL_ENTRY = fileURLToPath(new URL('../src/protocol/index.ts', import.meta.url));
 
 /** Builds a bundle in memory. Throws when a Node built-in or the Node transport is part of it. */
 export async function bundle(entry: string = SDK_ENTRY): Promise<BundleResult> {
@@ -79,15 +78,13 @@ async function main(argv: readonly string[]): Promise<void> {
   const outIndex = argv.indexOf('--out');
   const out = outIndex >= 0 ? argv[outIndex + 1] : fileURLToPath(new URL('../dist/browser/switchboard.js', import.meta.url));
   if (out === undefined) throw new Error('--out needs a file name');
-  const [result, baseline] = await Promise.all([bundle(SDK_ENTRY), bundle(PROTOCOL_ENTRY)]);
+  const result = await bundle(SDK_ENTRY);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, result.code);
   const lines = [
     `browser bundle: ${relative(process.cwd(), out)} (ESM, ${result.inputs.length} modules, no Node built-ins)`,
     `                       minified   min+gzip`,
     `  @switchboard/client  ${kib(result.minifiedBytes).padStart(9)}  ${kib(result.gzippedBytes).padStart(9)}  (aim: under 10 KiB)`,
-    `  baseline: /protocol  ${kib(baseline.minifiedBytes).padStart(9)}  ${kib(baseline.gzippedBytes).padStart(9)}  (zod/mini schemas and codec alone)`,
-    `  the SDK on top       ${kib(result.minifiedBytes - baseline.minifiedBytes).padStart(9)}  ${kib(result.gzippedBytes - baseline.gzippedBytes).padStart(9)}`,
     '  minified bytes by part:',
     ...Object.entries(result.parts).map(([part, bytes]) => `    ${part.padEnd(17)} ${kib(bytes)}`),
   ];

@@ -42,7 +42,7 @@ import {
   splitIntoChunks,
   utf8ByteLength,
 } from './protocol/index.js';
-import { joinTextWithData } from './protocol/codec.js';
+import { joinTextWithData } from './protocol/encode.js';
 import { Reconnector, reconnectDelay } from './reconnect.js';
 import { type Outgoing, SendQueue } from './send-queue.js';
 import { type Gap, type Message, type RecoveryFailure, type SubscribeAck, type SubscribeOptions, Subscription } from './subscription.js';

@@ -1,4 +1,4 @@
-import { encodeBinary, encodeText, joinTextWithData, type TextMessage } from './codec.js';
+import { encodeBinary, encodeText, joinTextWithData, type TextMessage } from './encode.js';
 import type {
   ClientChunkMessage,
   DeliveryHeader,

@@ -7,7 +7,7 @@ import { parsePattern, parseTopic } from './topics.js';
 
 /**
  * Field schemas shared by the message schemas (protocol.md §3). A failing refinement names the protocol
- * error code in its issue's `params.protocolCode`, so the codec reports `invalid_topic` rather than the
+ * error code in its issue's `params.protocolCode`, so the decoder reports `invalid_topic` rather than the
  * generic `bad_request`.
  *
  * Schemas use `zod/mini`: its functional checks tree-shake, so the browser bundle carries a few KB of zod

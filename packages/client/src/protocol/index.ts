@@ -106,17 +106,10 @@ export {
   unsubscribedSchema,
   welcomeSchema,
 } from './messages.js';
-export {
-  type BinaryHeader,
-  type DecodeResult,
-  type TextMessage,
-  type WireData,
-  decodeClientMessage,
-  decodeServerMessage,
-  encodeBinary,
-  encodeMessage,
-  encodeText,
-} from './codec.js';
+export { type BinaryHeader, type TextMessage, encodeBinary, encodeMessage, encodeText } from './encode.js';
+export type { DecodeResult, WireData } from './decode-frame.js';
+export { decodeClientMessage } from './decode-client.js';
+export { decodeServerMessage } from './decode-server.js';
 export {
   type ChunkFor,
   type FrameOptions,

@@ -19,6 +19,9 @@ import {
   transferIdField,
 } from './fields.js';
 import { checkFirstChunkFields, chunkHeaderShape } from './messages-chunk.js';
+import { GAP_REASONS, RECOVERY_FAILURE_REASONS } from './reasons.js';
+
+export { GAP_REASONS, type GapReason, RECOVERY_FAILURE_REASONS, type RecoveryFailureReason } from './reasons.js';
 
 /** Server-to-client messages (protocol.md §5.2). */
 
@@ -70,9 +73,6 @@ export const welcomeSchema = z.object({
 });
 export type WelcomeMessage = z.output<typeof welcomeSchema>;
 
-/** Why a recovery failed (protocol.md §8.2). */
-export const RECOVERY_FAILURE_REASONS = ['epoch_mismatch', 'expired', 'no_history'] as const;
-export type RecoveryFailureReason = (typeof RECOVERY_FAILURE_REASONS)[number];
 
 /** The outcome of recovering one topic (protocol.md §8.2). */
 export const recoveryResultSchema = z.discriminatedUnion('status', [
@@ -142,9 +142,6 @@ export type DeliveryHeader = z.output<typeof deliveryHeaderSchema>;
 export const deliverySchema = z.object({ ...deliveryHeaderShape, data: payloadField });
 export type DeliveryMessage = z.output<typeof deliverySchema>;
 
-/** Why messages were not delivered (protocol.md §8.3). */
-export const GAP_REASONS = ['slow_consumer', 'conflation', 'engine_outage'] as const;
-export type GapReason = (typeof GAP_REASONS)[number];
 
 /** Messages of `topic` with offsets `from` to `to` (inclusive) will not be delivered. */
 export const gapSchema = z

@@ -99,7 +99,7 @@ export const serverMessageSchema = z.discriminatedUnion('op', [
 ]);
 
 /**
- * One direction of the protocol as the codec needs it: the schema of each op's text form and of each
+ * One direction of the protocol as the zod decoder needs it: the schema of each op's text form and of each
  * binary form's header. An op missing from a table does not have that form (protocol.md §3).
  */
 export interface DirectionSchemas {

@@ -1,0 +1,51 @@
+import { sealEnvelope } from './binary-envelope.js';
+import type { ClientChunkHeader, ClientMessage, DeliveryHeader, PublishHeader, ServerChunkHeader, ServerMessage } from './messages.js';
+import { isBinaryPayload } from './payload.js';
+
+/** Messages that have a text form: everything but chunks. */
+export type TextMessage = Exclude<ClientMessage | ServerMessage, { op: 'chunk' }>;
+
+/** Headers that have a binary form: payload messages without `data`, and chunk headers. */
+export type BinaryHeader = PublishHeader | DeliveryHeader | ClientChunkHeader | ServerChunkHeader;
+
+/**
+ * Encodes the text form: JSON with `data` last, so a reader sees the header before a large payload.
+ *
+ * @throws TypeError when `data` is bytes (use {@link encodeBinary} or {@link encodeMessage}) or not JSON.
+ */
+export function encodeText(message: TextMessage): string {
+  if (!('data' in message)) return JSON.stringify(message);
+  const { data, ...header } = message;
+  if (isBinaryPayload(data)) throw new TypeError(`${message.op} with bytes in data has no text form; encode it as binary`);
+  const dataJson: unknown = JSON.stringify(data);
+  if (typeof dataJson !== 'string') throw new TypeError(`${message.op} data is not a JSON value`);
+  return joinTextWithData(JSON.stringify(header), dataJson);
+}
+
+/**
+ * Encodes the binary form: `[uint32 BE header length][UTF-8 JSON header][payload]`. The payload is copied
+ * once, never base64-encoded.
+ *
+ * @throws RangeError when the header exceeds `ProtocolLimit.maxHeaderBytes`.
+ */
+export function encodeBinary(header: BinaryHeader, payload: Uint8Array): Uint8Array {
+  if ('data' in header) throw new TypeError('a binary header must not contain data; pass the payload separately');
+  return sealEnvelope(header, payload);
+}
+
+/**
+ * Encodes any message in the form its payload calls for: binary when `data` is bytes (always for chunks),
+ * text otherwise. Chunking is the caller's decision (see `encodeFrames`).
+ */
+export function encodeMessage(message: ClientMessage | ServerMessage): string | Uint8Array {
+  if ('data' in message && isBinaryPayload(message.data)) {
+    const { data, ...header } = message;
+    return sealEnvelope(header, data);
+  }
+  return encodeText(message as TextMessage);
+}
+
+/** Appends `"data":<dataJson>` to a header's JSON object text; `headerJson` always has `op`, so it is never `{}`. */
+export function joinTextWithData(headerJson: string, dataJson: string): string {
+  return `${headerJson.slice(0, -1)},"data":${dataJson}}`;
+}
