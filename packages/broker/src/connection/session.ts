@@ -541,6 +541,11 @@ export class Session implements HubSubscriber {
     if (!outcome.ok) {
       if (outcome.hookError !== undefined) this.logger.error({ err: outcome.hookError }, 'auth hook failed on refresh');
       this.sendError({ id: message.id, code: outcome.code, message: outcome.message });
+      // protocol.md §9: the hook denying a refresh revokes the connection (4403, do not reconnect). A hook
+      // that threw is a fault on our side, not a verdict: the connection keeps its grants until expiry.
+      if (outcome.code === ProtocolErrorCode.forbidden && outcome.hookError === undefined) {
+        this.close(ProtocolCloseCode.forbidden, 'access revoked');
+      }
       return;
     }
     this.identity = outcome.identity;

@@ -7,7 +7,7 @@ import { signJwt } from '../../src/auth/jwt.js';
 import { createConfig } from '../../src/config.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
-import { startBroker } from '../helpers/start-broker.js';
+import { eventually, startBroker } from '../helpers/start-broker.js';
 
 /** Authentication and authorization end to end (protocol.md §2.2, §9). */
 
@@ -115,6 +115,32 @@ t.test('refresh: the new token\'s grants apply; subscriptions it no longer allow
   t.match(await peer.publish('c.y', 1), { op: 'published' }, 'newly granted');
   t.match(await peer.subscribe('b.y'), { op: 'error', code: 'forbidden' }, 'no longer granted');
   t.match(await peer.subscribe('b.x'), { op: 'error', code: 'forbidden' });
+});
+
+t.test('refresh denied by the auth hook: error forbidden, then 4403; a hook that throws only fails the refresh', async (t) => {
+  const revoked = new Set<string>();
+  const broker = await startBroker(
+    t,
+    {},
+    {
+      authenticate: (request) => {
+        if (request.token === 'throw') throw new Error('hook bug');
+        if (request.token !== undefined && revoked.has(request.token)) return { ok: false, code: 'forbidden', message: 'session revoked' };
+        return { ok: true, identity: { subject: request.token, grants: { publish: ['>'], subscribe: ['>'] } } };
+      },
+    },
+  );
+  const banned = await Peer.open(broker.url, { headers: { authorization: 'Bearer alice' } });
+  const faulty = await Peer.open(broker.url, { headers: { authorization: 'Bearer bob' } });
+  t.teardown(() => Promise.all([banned.close(), faulty.close()]));
+
+  t.match(await faulty.request({ op: 'refresh', id: 3, token: 'throw' }), { op: 'error', id: 3, code: 'forbidden' });
+  t.match(await faulty.publish('still.here', 1), { op: 'published' }, 'a hook fault is no verdict: the connection stays');
+
+  revoked.add('alice');
+  t.match(await banned.request({ op: 'refresh', id: 9, token: 'alice' }), { op: 'error', id: 9, code: 'forbidden', message: 'session revoked' });
+  t.same(await banned.waitClosed(), { code: 4403, reason: 'access revoked' }, 'revoked: 4403, do not reconnect');
+  await eventually(() => broker.broker.stats.closes.get(4403) === 1, 5000, 'the close counted under 4403');
 });
 
 t.test('expiry: token_expired notice, then 4102 after tokenGraceMs unless a refresh arrives', async (t) => {
