@@ -101,6 +101,10 @@ export class Broker {
   private readonly originAllowed: (origin: string | undefined) => boolean;
   private readonly closeWaiters = new Set<() => void>();
   private pendingHandshakes = 0;
+  /** Runs while the engine is unavailable and ENGINE_OUTAGE_SHED is set: when it fires, clients are shed. */
+  private outageShedTimer: NodeJS.Timeout | undefined;
+  /** Connections were shed for the current outage: upgrades are refused until the engine is back. */
+  private shedForOutage = false;
   private currentState: BrokerState = 'running';
   private shutdownPromise: Promise<void> | undefined;
 
@@ -121,6 +125,7 @@ export class Broker {
       history: config.historySize > 0 ? { size: config.historySize, ttlMs: config.historyTtlMs } : undefined,
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
       maxRecoveryMessages: config.maxRecoveryMessages,
+      onEngineAvailability: (interrupted) => this.engineAvailabilityChanged(interrupted),
     });
     this.metrics = createMetricsRegistry(
       {
@@ -189,6 +194,7 @@ export class Broker {
     };
     if (pathOf(request.url) !== config.wsPath) return refuse(404, ProtocolErrorCode.badRequest, `the WebSocket endpoint is ${config.wsPath}`);
     if (this.currentState !== 'running') return refuse(503, ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
+    if (this.shedForOutage) return refuse(503, ProtocolErrorCode.unavailable, 'the engine is unavailable: connect to another node', retryAfter);
     if (this.sessionsById.size + this.pendingHandshakes >= config.maxConnections) {
       return refuse(503, ProtocolErrorCode.unavailable, `connection limit ${config.maxConnections} reached`, retryAfter);
     }
@@ -328,11 +334,38 @@ export class Broker {
     return count;
   }
 
+  /**
+   * ENGINE_OUTAGE_SHED: a node that has lost its engine for that long can no longer deliver what other nodes
+   * publish, so it closes every connection with 4003 (`unavailable`, back off), spread like a shutdown, and
+   * refuses upgrades (503) until the engine is back; the load balancer's next try lands on a healthy node.
+   */
+  private engineAvailabilityChanged(interrupted: boolean): void {
+    clearTimeout(this.outageShedTimer);
+    this.outageShedTimer = undefined;
+    if (!interrupted) {
+      if (this.shedForOutage) this.logger.info('engine available again: accepting connections');
+      this.shedForOutage = false;
+      return;
+    }
+    const afterMs = this.config.engineOutageShedMs;
+    if (afterMs === 0) return;
+    this.outageShedTimer = setTimeout(() => {
+      this.outageShedTimer = undefined;
+      if (this.currentState !== 'running' || !this.hub.engineInterrupted) return;
+      this.shedForOutage = true;
+      const sessions = [...this.sessionsById.values()];
+      this.logger.warn({ connections: sessions.length, afterMs }, 'engine unavailable: shedding connections with 4003');
+      void closeSpread(sessions, ProtocolCloseCode.unavailable, 'engine unavailable', this.config.shutdownSpreadMs);
+    }, afterMs);
+    this.outageShedTimer.unref();
+  }
+
   /** Stops the engine and releases shared resources. Call after `shutdown`. */
   async close(): Promise<void> {
     if (this.currentState === 'closed') return;
     await this.shutdown({ drainMs: 0, spreadMs: 0 });
     this.currentState = 'closed';
+    clearTimeout(this.outageShedTimer);
     await this.engine.close();
     this.hub.close();
   }

@@ -226,6 +226,12 @@ const options = {
     kind: 'duration',
     help: 'window over which 4100 closes are spread, so clients do not all reconnect to the next node at once',
   },
+  engineOutageShedMs: {
+    env: 'ENGINE_OUTAGE_SHED',
+    flag: 'engine-outage-shed',
+    kind: 'duration',
+    help: 'after the engine (Redis) has been unavailable this long, close every connection with 4003 so clients move to healthy nodes; 0: never, keep serving local subscribers',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 type Key = keyof typeof options;
@@ -292,6 +298,7 @@ const fieldSchemas = {
   httpRetryAfterSeconds: intFrom(1, 3600),
   shutdownDrainMs: intFrom(0, 600_000),
   shutdownSpreadMs: intFrom(0, 600_000),
+  engineOutageShedMs: intFrom(0, 86_400_000),
 } satisfies Record<Key, z.ZodType>;
 
 /** What callers may pass: every field optional, typed values (strings from env and flags are read first). */
@@ -353,6 +360,7 @@ export interface Config {
   readonly httpRetryAfterSeconds: number;
   readonly shutdownDrainMs: number;
   readonly shutdownSpreadMs: number;
+  readonly engineOutageShedMs: number;
 }
 
 /** Defaults, each with its reason. Fields absent here are optional or derived. */
@@ -429,6 +437,12 @@ export const configDefaults = {
   /** Most load balancers give a draining node 10-30 s; flushing takes a fraction of it. */
   shutdownDrainMs: 5000,
   shutdownSpreadMs: 2000,
+  /**
+   * Never by default: one node keeps delivering what its own clients publish. In a multi-node deployment
+   * where one node lost Redis, its clients miss the others' messages; a few seconds' grace lets a Redis
+   * failover finish before clients are moved.
+   */
+  engineOutageShedMs: 0,
 } as const satisfies ConfigInput;
 
 /** A configuration value that cannot be used; `field` names it as the user wrote it. */

@@ -52,6 +52,8 @@ export interface HubOptions {
   readonly deflate: { readonly threshold: number; readonly maxInflatedSize: number };
   /** Most publications replayed per topic after an engine interruption; beyond, the rest is a gap. */
   readonly maxRecoveryMessages: number;
+  /** Told when the engine becomes unavailable (true) and available again (false); transitions only. */
+  readonly onEngineAvailability?: (interrupted: boolean) => void;
 }
 
 export interface HubPublishOptions {
@@ -228,7 +230,9 @@ export class Hub implements EngineHandler {
   }
 
   onInterrupted(error: BrokerError): void {
+    const wasInterrupted = this.interrupted !== undefined;
     this.interrupted = error;
+    if (!wasInterrupted) this.options.onEngineAvailability?.(true);
     this.options.logger.warn({ err: error }, 'engine interrupted: publishes fail with unavailable until it resumes');
   }
 
@@ -239,7 +243,9 @@ export class Hub implements EngineHandler {
    * as an `engine_outage` gap. A loss is never silent.
    */
   onResumed(): void {
+    const wasInterrupted = this.interrupted !== undefined;
     this.interrupted = undefined;
+    if (wasInterrupted) this.options.onEngineAvailability?.(false);
     const topics: [string, StreamPosition][] = [];
     for (const [topic, position] of this.positions) {
       if (this.recovering.has(topic)) continue;

@@ -1,6 +1,7 @@
 import type { DeliveryMessage } from '@switchboard/client/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
+import { rawUpgrade } from '../helpers/raw-upgrade.js';
 import { startRedisCluster, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { type TestBroker, startBroker } from '../helpers/start-broker.js';
 
@@ -202,4 +203,23 @@ t.test('history lives in Redis: a client of a restarted node resumes with since 
   t.same(ofTopic('ledger.us'), ['b'], 'ledger.us: its missed message');
   t.equal(resumed.deliveries[0]?.epoch, since['ledger.eu']?.epoch, 'same epoch: the history outlived the node');
   t.notOk(resumed.messages.some((message) => message.op === 'gap'), 'no gap');
+});
+
+t.test('ENGINE_OUTAGE_SHED: a node without Redis that long sheds its clients with 4003 and refuses upgrades until Redis is back', async (t) => {
+  const redis = await redisServer(t);
+  const node = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a', engineOutageShedMs: 300, shutdownSpreadMs: 0 });
+  const clients = [await open(t, node), await open(t, node)];
+  await redis.kill();
+  const started = Date.now();
+  for (const client of clients) {
+    t.same(await client.waitClosed(20_000), { code: 4003, reason: 'engine unavailable' }, 'shed with 4003 (back off, then reconnect)');
+  }
+  t.ok(Date.now() - started >= 300, 'not before ENGINE_OUTAGE_SHED');
+  t.match(await rawUpgrade(node.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1' }), { status: 503, body: { code: 'unavailable' } }, 'new clients are sent elsewhere');
+
+  await redis.restart();
+  await untilReadyz(node, 200);
+  const back = await open(t, node);
+  t.equal(back.welcome.node, 'node-a', 'accepting connections again once Redis is back');
+  t.match(await back.publish('after.outage', 1), { op: 'published' });
 });
