@@ -1,9 +1,9 @@
 // Fan-out on one node: our broker against a minimal broker written on `ws`, each in its own process,
 // driven by the same load (`fanout-load.ts`).
 import { answers200, acceptsWebSocket, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
-import { BURST, PACED_RATE, SUBSCRIBERS, bestOf, latencyText, runFanout, type Target } from './fanout-load.js';
+import { BURST, PACED_RATE, SUBSCRIBERS, bestOf, latencyText, runFanout } from './fanout-load.js';
 import { comparisonLine, type BenchResult } from './harness.js';
-import { switchboardTarget } from './targets.js';
+import { switchboardTarget, wsBrokerTarget } from './targets.js';
 
 export async function benchFanout(): Promise<BenchResult> {
   const oursPort = await freePort();
@@ -12,14 +12,7 @@ export async function benchFanout(): Promise<BenchResult> {
   const theirs = await startNode(['--import=tsx', 'bench/servers/ws-broker.ts', String(theirsPort)], acceptsWebSocket(`ws://127.0.0.1:${theirsPort}/`));
   try {
     const oursTarget = switchboardTarget('switchboard', [oursPort]);
-    const theirsTarget: Target = {
-      name: 'ws broker',
-      urls: [`ws://127.0.0.1:${theirsPort}/`],
-      protocols: [],
-      subscribe: JSON.stringify({ op: 'subscribe', topic: 'bench.fanout' }),
-      isSubscribed: (text) => text === '{"op":"subscribed"}',
-      publish: (data) => `{"op":"publish","topic":"bench.fanout","data":${data}}`,
-    };
+    const theirsTarget = wsBrokerTarget('ws broker', [theirsPort]);
     const oursCpu = (): number => cpuSeconds(ours.pid!);
     const theirsCpu = (): number => cpuSeconds(theirs.pid!);
     const oursResult = bestOf(await runFanout(oursTarget, oursCpu), await runFanout(oursTarget, oursCpu));

@@ -15,6 +15,18 @@ export function switchboardTarget(name: string, ports: number[]): Target {
   };
 }
 
+/** The minimal broker on `ws` (`servers/ws-broker.ts`) on the given ports. */
+export function wsBrokerTarget(name: string, ports: number[]): Target {
+  return {
+    name,
+    urls: ports.map((port) => `ws://127.0.0.1:${port}/`),
+    protocols: [],
+    subscribe: JSON.stringify({ op: 'subscribe', topic: TOPIC }),
+    isSubscribed: (text) => text === '{"op":"subscribed"}',
+    publish: (data) => `{"op":"publish","topic":"${TOPIC}","data":${data}}`,
+  };
+}
+
 /**
  * A Socket.IO 4 server (`servers/socketio-broker.ts`) on the given ports, spoken to in its own wire format
  * over a plain WebSocket: Engine.IO v4 packets (`0` open, `2`/`3` ping/pong, `4` message) carrying

@@ -1,31 +1,44 @@
-// A WebSocket server in its own process for the memory benchmark: `ours` or `ws`, chosen by argv.
-// It reports its port over IPC and answers "measure" with its memory after a full GC.
+// A server in its own process for the memory benchmark, chosen by argv: `ours` / `ws` (bare WebSocket
+// servers), or `broker` / `ws-broker` (our broker, and the minimal broker on `ws`). It reports its port over
+// IPC and answers "measure" with its connection count and memory after a full GC.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { handleUpgrade, type WebSocket } from '@switchboard/core';
+import { buildApp, createConfig } from '@switchboard/broker';
+import { serveWsBroker } from './ws-broker.js';
 
 const kind = process.argv[2];
-const server = createServer();
-const held: unknown[] = [];
-if (kind === 'ours') {
-  server.on('upgrade', (request, socket, head) => {
-    const websocket: WebSocket | undefined = handleUpgrade(request, socket, head);
-    if (websocket !== undefined) held.push(websocket);
-  });
-} else {
-  const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: true });
-  wss.on('connection', (websocket) => held.push(websocket));
-}
+let connections: () => number;
 
-server.listen(0, '127.0.0.1', () => {
-  process.send!({ port: (server.address() as AddressInfo).port });
-});
+if (kind === 'broker') {
+  const app = await buildApp(createConfig({ logLevel: 'silent', publishRatePerSecond: 0 }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  connections = () => app.broker.connectionCount;
+  process.send!({ port: (app.server.address() as AddressInfo).port });
+} else {
+  const server = createServer();
+  if (kind === 'ours') {
+    const held: WebSocket[] = [];
+    server.on('upgrade', (request, socket, head) => {
+      const websocket = handleUpgrade(request, socket, head);
+      if (websocket !== undefined) held.push(websocket);
+    });
+    connections = () => held.length;
+  } else {
+    const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: true });
+    if (kind === 'ws-broker') serveWsBroker(wss);
+    connections = () => wss.clients.size;
+  }
+  server.listen(0, '127.0.0.1', () => {
+    process.send!({ port: (server.address() as AddressInfo).port });
+  });
+}
 
 process.on('message', (message: string) => {
   if (message !== 'measure') return;
   globalThis.gc!();
   globalThis.gc!();
   const usage = process.memoryUsage();
-  process.send!({ connections: held.length, heapUsed: usage.heapUsed, external: usage.external, rss: usage.rss });
+  process.send!({ connections: connections(), heapUsed: usage.heapUsed, external: usage.external, rss: usage.rss });
 });
