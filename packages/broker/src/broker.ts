@@ -377,7 +377,8 @@ export class Broker {
     let pendingGaps = 0;
     const half = this.config.maxQueuedBytes / 2;
     for (const session of this.sessionsById.values()) {
-      const { queue } = session;
+      const queue = session.queueIfAny;
+      if (queue === undefined) continue;
       depth += queue.depth;
       pendingGaps += queue.pendingGaps;
       maxBytes = Math.max(maxBytes, queue.queuedBytes);

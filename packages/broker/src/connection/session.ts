@@ -120,12 +120,16 @@ export class Session implements HubSubscriber {
   readonly variant: CompressionVariant;
   readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string | undefined;
-  readonly queue: SendQueue<Frames>;
+  /**
+   * Created when a delivery cannot be written at once and dropped once it is empty again: a subscriber that
+   * keeps up never has one (the fast path in `enqueue`), which keeps an idle connection small.
+   */
+  private sendQueue: SendQueue<Frames> | undefined;
   private readonly websocket: WebSocket;
   private readonly context: SessionContext;
   private readonly config: Config;
-  private readonly logger: Logger;
-  private readonly assembler: ChunkAssembler<ClientChunkMessage>;
+  private sessionLogger: Logger | undefined;
+  private chunkAssembler: ChunkAssembler<ClientChunkMessage> | undefined;
   private readonly bucket: TokenBucket | undefined;
   private identity: Identity;
   private permissions: Permissions;
@@ -159,18 +163,35 @@ export class Session implements HubSubscriber {
     this.permissions = new Permissions(init.identity.grants);
     this.context = context;
     this.config = context.config;
-    this.logger = context.logger.child({ connectionId: init.connectionId });
-    this.assembler = new ChunkAssembler<ClientChunkMessage>(context.limits, { now: context.now });
     this.bucket =
       this.config.publishRatePerSecond > 0
         ? new TokenBucket({ capacity: this.config.publishRateBurst, refillPerSecond: this.config.publishRatePerSecond, now: context.monotonicNow })
         : undefined;
-    this.queue = new SendQueue<Frames>({
+  }
+
+  // Created on first use: most connections never log, and never publish in chunks, and at 10,000s of
+  // connections a pino child and an assembler each are kilobytes per connection (pnpm bench memory).
+  private get logger(): Logger {
+    return (this.sessionLogger ??= this.context.logger.child({ connectionId: this.connectionId }));
+  }
+
+  private get assembler(): ChunkAssembler<ClientChunkMessage> {
+    return (this.chunkAssembler ??= new ChunkAssembler<ClientChunkMessage>(this.context.limits, { now: this.context.now }));
+  }
+
+  /** The send queue, created if there is none yet (tests and diagnostics; see `sendQueue`). */
+  get queue(): SendQueue<Frames> {
+    return (this.sendQueue ??= new SendQueue<Frames>({
       maxQueuedBytes: this.config.maxQueuedBytes,
       defaultOverflow: this.config.slowConsumerPolicy,
       maxPendingGaps: this.config.maxPendingGaps,
       encodeGap: (gap) => this.encodeGap(gap),
-    });
+    }));
+  }
+
+  /** The send queue if this connection has one now; metrics read only those. */
+  get queueIfAny(): SendQueue<Frames> | undefined {
+    return this.sendQueue;
   }
 
   get state(): SessionState {
@@ -183,7 +204,7 @@ export class Session implements HubSubscriber {
 
   /** Nothing left to write, in the queue or in the socket: a graceful shutdown may close now. */
   get flushed(): boolean {
-    return this.queue.isEmpty && this.websocket.bufferedAmount === 0;
+    return (this.sendQueue?.isEmpty ?? true) && this.websocket.bufferedAmount === 0;
   }
 
   /** Sends `welcome` and starts serving. Call once, right after the upgrade. */
@@ -625,8 +646,7 @@ export class Session implements HubSubscriber {
       !this.pumping &&
       !('chunks' in item) &&
       // Same as `queue.isEmpty` without walking the lanes: every queued frame has bytes.
-      this.queue.queuedBytes === 0 &&
-      this.queue.pendingGaps === 0 &&
+      (this.sendQueue === undefined || (this.sendQueue.queuedBytes === 0 && this.sendQueue.pendingGaps === 0)) &&
       websocket.readyState === ReadyState.OPEN &&
       websocket.bufferedAmount < this.config.highWaterMarkBytes
     ) {
@@ -654,7 +674,8 @@ export class Session implements HubSubscriber {
 
   /** Writes from the queue while the socket's buffer is under the high-water mark; `drain` resumes it. */
   private pump(): void {
-    if (this.pumping) return;
+    const queue = this.sendQueue;
+    if (this.pumping || queue === undefined) return;
     this.pumping = true;
     const { websocket } = this;
     const { stats } = this.context;
@@ -663,7 +684,7 @@ export class Session implements HubSubscriber {
       // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
       websocket.corked(() => {
         while (this.currentState === 'open' && websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < highWaterMark) {
-          const next = this.queue.next();
+          const next = queue.next();
           if (next === undefined) break;
           if (next.payload.length === 0) continue;
           websocket.sendFrames(next.payload);
@@ -675,6 +696,8 @@ export class Session implements HubSubscriber {
       this.pumping = false;
     }
     this.syncQueuedBytes();
+    // Emptied: let it go. A failed queue stays, since it answers every later enqueue with `disconnect`.
+    if (queue.isEmpty && queue.failed === undefined) this.sendQueue = undefined;
   }
 
   private encodeGap(gap: Gap): OutboundFrame<Frames> {
@@ -688,7 +711,7 @@ export class Session implements HubSubscriber {
 
   /** Keeps the node-wide queued-bytes figure (metrics, POST /publish saturation) in step with this queue. */
   private syncQueuedBytes(): void {
-    const now = this.currentState === 'open' ? this.queue.queuedBytes : 0;
+    const now = this.currentState === 'open' ? (this.sendQueue?.queuedBytes ?? 0) : 0;
     this.context.stats.queuedBytes += now - this.reportedQueuedBytes;
     this.reportedQueuedBytes = now;
   }
@@ -763,7 +786,7 @@ export class Session implements HubSubscriber {
     for (const pattern of this.subscriptions) this.context.hub.unsubscribe(this, pattern);
     this.subscriptions.clear();
     this.recovering = undefined;
-    this.assembler.clear();
+    this.chunkAssembler?.clear();
     while (this.inbound.shift() !== undefined);
     this.syncQueuedBytes();
   }
