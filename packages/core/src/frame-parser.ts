@@ -18,6 +18,8 @@ const READ_LENGTH_16 = 1;
 const READ_LENGTH_64 = 2;
 const READ_MASK = 3;
 const READ_PAYLOAD = 4;
+
+const scratchMask = new Uint8Array(4);
 const FAILED = 5;
 
 const VALID_OPCODES = new Set<number>(Object.values(Opcode));
@@ -46,7 +48,8 @@ export class FrameParser {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
-  private readonly mask = new Uint8Array(4);
+  /** The frame's masking key as one 32-bit number: a Uint8Array per connection would cost ~180 bytes. */
+  private maskKey = 0;
   /** How much of `chunks[0]` is already consumed: header bytes are read in place, never sliced off. */
   private headOffset = 0;
 
@@ -95,7 +98,7 @@ export class FrameParser {
           break;
         case READ_MASK:
           if (this.buffered < 4) return undefined;
-          for (let i = 0; i < 4; i++) this.mask[i] = this.byteAt(i);
+          this.maskKey = ((this.byteAt(0) << 24) | (this.byteAt(1) << 16) | (this.byteAt(2) << 8) | this.byteAt(3)) >>> 0;
           this.skip(4);
           this.state = READ_PAYLOAD;
           break;
@@ -170,7 +173,14 @@ export class FrameParser {
 
   private readPayload(): Frame {
     const payload = this.payloadLength === 0 ? EMPTY : this.consume(this.payloadLength);
-    if (this.masked && payload.length > 0) applyMask(payload, this.mask);
+    if (this.masked && payload.length > 0) {
+      // One scratch key for every parser: unmasking is synchronous, so no two parsers share it at once.
+      scratchMask[0] = this.maskKey >>> 24;
+      scratchMask[1] = (this.maskKey >>> 16) & 0xff;
+      scratchMask[2] = (this.maskKey >>> 8) & 0xff;
+      scratchMask[3] = this.maskKey & 0xff;
+      applyMask(payload, scratchMask);
+    }
     this.state = READ_HEADER;
     return { fin: this.fin, rsv1: this.rsv1, opcode: this.opcode, payload };
   }

@@ -87,9 +87,10 @@ export class Protocol {
   private messageOpcode = 0;
   private messageCompressed = false;
   private messageBytes = 0;
-  private fragments: Buffer[] = [];
+  // Created for the first fragmented message only: most connections never see one.
+  private fragments: Buffer[] | undefined;
   private textDecoder: TextDecoder | undefined;
-  private textParts: string[] = [];
+  private textParts: string[] | undefined;
   // True between the first and the last frame of a message we send with `sendFragment`.
   private sendingFragments = false;
 
@@ -304,20 +305,22 @@ export class Protocol {
       this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
       try {
         const part = this.textDecoder.decode(data, { stream: !frame.fin });
-        if (part.length > 0) this.textParts.push(part);
+        if (part.length > 0) (this.textParts ??= []).push(part);
       } catch {
         return this.fail(invalidUtf8());
       }
     } else if (data.length > 0) {
-      this.fragments.push(data);
+      (this.fragments ??= []).push(data);
     }
     if (!frame.fin) return;
 
     if (this.messageOpcode === Opcode.text) {
-      const text = this.textParts.length === 1 ? this.textParts[0]! : this.textParts.join('');
+      const parts = this.textParts ?? [];
+      const text = parts.length === 1 ? parts[0]! : parts.join('');
       this.events.push({ type: 'text', data: text });
     } else {
-      const binary = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.messageBytes);
+      const fragments = this.fragments ?? [];
+      const binary = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments, this.messageBytes);
       this.events.push({ type: 'binary', data: binary });
     }
     this.resetMessage();
@@ -364,8 +367,8 @@ export class Protocol {
     this.messageOpcode = 0;
     this.messageCompressed = false;
     this.messageBytes = 0;
-    if (this.fragments.length > 0) this.fragments = [];
-    if (this.textParts.length > 0) this.textParts = [];
+    this.fragments = undefined;
+    this.textParts = undefined;
     this.textDecoder = undefined;
   }
 
