@@ -138,6 +138,8 @@ export class Session implements HubSubscriber {
   private readonly subscriptions = new Set<string>();
   /** Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6.5). */
   private recovering: Map<string, Delivery[]> | undefined;
+  /** Encoded bytes waiting in `recovering`; capped like the send queue, since they are owed deliveries too. */
+  private waitingBytes = 0;
   private readonly inbound = new Deque<ClientMessage | (() => void)>();
   private inboundBusy = false;
   private publishesInFlight = 0;
@@ -255,6 +257,14 @@ export class Session implements HubSubscriber {
     const waiting = this.recovering?.get(delivery.publication.topic);
     if (waiting !== undefined) {
       waiting.push(delivery);
+      this.waitingBytes += itemBytes(delivery.itemFor(this.variant));
+      // A history read that takes long under heavy traffic must not buffer without bound. Nothing may be
+      // dropped here (the replay has not been queued yet), so the connection goes as a slow consumer and
+      // recovers after reconnecting.
+      if (this.waitingBytes > this.config.maxQueuedBytes) {
+        this.context.stats.slowConsumerCloses++;
+        this.close(ProtocolCloseCode.slowConsumer, 'deliveries waiting for a recovery over the send queue cap');
+      }
       return;
     }
     this.enqueue(delivery.itemFor(this.variant));
@@ -442,6 +452,7 @@ export class Session implements HubSubscriber {
     for (const topic of topics) {
       const waiting = recovering.get(topic) ?? [];
       recovering.delete(topic);
+      for (const delivery of waiting) this.waitingBytes -= itemBytes(delivery.itemFor(this.variant));
       const replay = replays.get(topic);
       if (replay !== undefined) {
         for (const item of replay.items) this.enqueue(item);

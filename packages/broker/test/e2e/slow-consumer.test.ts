@@ -1,6 +1,8 @@
 import type { GapMessage } from '@switchboard/client/protocol';
 import t from 'tap';
 import type { Broker } from '../../src/broker.js';
+import type { HistoryQuery, HistoryResult } from '../../src/engine/engine.js';
+import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { eventually, startBroker } from '../helpers/start-broker.js';
 
@@ -149,4 +151,44 @@ t.test('disconnect: a topic that must not lose messages closes the slow one with
   const deliveries = await fast.waitForDeliveries(sent, 30_000);
   t.equal(deliveries.length, sent, 'the fast subscriber got everything');
   t.equal(fast.ws.readyState, 1, 'and stays connected');
+});
+
+/** A memory engine whose history reads wait until the test lets them go: a slow history backend. */
+class SlowHistoryEngine extends MemoryEngine {
+  gate: Promise<void> | undefined;
+
+  override async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
+    await this.gate;
+    return super.history(topic, query);
+  }
+}
+
+t.test('a recovery whose history read is slow: live deliveries wait, up to the queue cap; past it, 4001', async (t) => {
+  const engine = new SlowHistoryEngine();
+  const { url, broker } = await startBroker(t, limits, { engine });
+  const [publisher, patient, flooded] = await Promise.all([Peer.open(url), Peer.open(url), Peer.open(url)]);
+  t.teardown(() => Promise.all([publisher, patient, flooded].map((peer) => peer.close())));
+  const first = (await publisher.publish('feed', 'before')) as { offset: number; epoch: string };
+  const since = { feed: { offset: first.offset - 1, epoch: first.epoch } };
+
+  // A little live traffic while the read is slow: it waits, then follows the replay in order.
+  let release!: () => void;
+  engine.gate = new Promise((resolve) => (release = resolve));
+  const patientAck = patient.subscribe('feed', { since });
+  await eventually(() => broker.session(patient.welcome.connectionId)?.subscriptionCount === 1, 5000, 'subscribe in progress');
+  for (const n of [1, 2, 3]) await publisher.publish('feed', n);
+  release();
+  t.match(await patientAck, { op: 'subscribed', recovery: { feed: { status: 'recovered' } } });
+  await patient.waitForDeliveries(4);
+  t.same(patient.deliveries.map((delivery) => delivery.data), ['before', 1, 2, 3], 'replay first, then what waited, in order');
+
+  // More than the send queue's cap arrives while the read waits: closed as a slow consumer, not buffered.
+  engine.gate = new Promise((resolve) => (release = resolve));
+  t.teardown(() => release());
+  void flooded.subscribe('feed', { since }).catch(() => undefined);
+  await eventually(() => broker.session(flooded.welcome.connectionId)?.subscriptionCount === 1, 5000, 'subscribe in progress');
+  const filler = 'x'.repeat(16 * KiB);
+  for (let n = 0; n < 20 && flooded.ws.readyState === 1; n++) await publisher.publish('feed', filler);
+  t.same(await flooded.waitClosed(), { code: 4001, reason: 'deliveries waiting for a recovery over the send queue cap' });
+  t.equal(patient.ws.readyState, 1, 'the other subscriber is untouched');
 });
