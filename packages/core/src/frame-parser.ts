@@ -58,6 +58,42 @@ export class FrameParser {
     this.continuationLimit = options.maxPayloadLength;
   }
 
+  /**
+   * While a frame's payload is still arriving: its opcode, else -1. With `frameRsv1` and `payloadReceived`
+   * it lets the protocol check text before the frame is complete (UTF-8 fail-fast, RFC 6455 §8.1).
+   */
+  get payloadOpcode(): number {
+    return this.state === READ_PAYLOAD ? this.opcode : -1;
+  }
+
+  get frameRsv1(): boolean {
+    return this.rsv1;
+  }
+
+  /** Payload bytes of the frame in progress that have arrived. */
+  get payloadReceived(): number {
+    return this.state === READ_PAYLOAD ? Math.min(this.buffered, this.payloadLength) : 0;
+  }
+
+  /** An unmasked copy of payload bytes `from` to `to` of the frame in progress (`to` <= `payloadReceived`). */
+  peekPayload(from: number, to: number): Buffer {
+    const out = Buffer.allocUnsafe(to - from);
+    let index = this.headOffset + from;
+    let chunk = 0;
+    while (index >= this.chunks[chunk]!.length) index -= this.chunks[chunk++]!.length;
+    for (let filled = 0; filled < out.length; chunk++, index = 0) {
+      const source = this.chunks[chunk]!;
+      const take = Math.min(source.length - index, out.length - filled);
+      source.copy(out, filled, index, index + take);
+      filled += take;
+    }
+    if (this.masked) {
+      // Byte i of the payload is masked with key byte i % 4 (RFC 6455 §5.3).
+      for (let i = 0; i < out.length; i++) out[i]! ^= (this.maskKey >>> (8 * (3 - ((from + i) & 3)))) & 0xff;
+    }
+    return out;
+  }
+
   /** Bytes received but not yet consumed into a frame. */
   get bufferedBytes(): number {
     return this.buffered;

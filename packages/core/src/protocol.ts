@@ -5,6 +5,7 @@ import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './cl
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import { encodeFrame, type Frame } from './frame.js';
 import { FrameParser } from './frame-parser.js';
+import { completeLength, isPossiblePrefix, unfinishedTail } from './utf8.js';
 
 /**
  * What the protocol needs from a negotiated permessage-deflate (RFC 7692); `PerMessageDeflate` in
@@ -91,6 +92,12 @@ export class Protocol {
   private fragments: Buffer[] | undefined;
   private textDecoder: TextDecoder | undefined;
   private textParts: string[] | undefined;
+  // UTF-8 fail-fast inside a frame (RFC 6455 §8.1): how many payload bytes of the frame in progress were
+  // checked, the unfinished code point they end with, and the one the text message's fragments so far end
+  // with (where a continuation frame's check starts).
+  private partialChecked = 0;
+  private partialTail: Uint8Array | undefined;
+  private fragmentTail: Uint8Array | undefined;
   // True between the first and the last frame of a message we send with `sendFragment`.
   private sendingFragments = false;
 
@@ -119,10 +126,35 @@ export class Protocol {
     for (;;) {
       const frame = this.parser.read();
       if (frame === undefined) break;
+      this.partialChecked = 0;
+      this.partialTail = undefined;
       this.receiveFrame(frame);
       if (this.closeReceived || this.failure !== undefined) return;
     }
     if (this.parser.error !== undefined) this.fail(this.parser.error);
+    else if (this.parser.payloadOpcode >= 0) this.checkTextInProgress();
+  }
+
+  /**
+   * Checks the part of a text frame that has arrived, so invalid UTF-8 fails the connection at once rather
+   * than after the rest of a possibly large frame (Autobahn's "fail fast" cases). Compressed messages are
+   * checked per fragment after inflating, in `appendFragment`.
+   */
+  private checkTextInProgress(): void {
+    const opcode = this.parser.payloadOpcode;
+    const isText =
+      (opcode === Opcode.text && !this.parser.frameRsv1 && this.messageOpcode === 0) ||
+      (opcode === Opcode.continuation && this.messageOpcode === Opcode.text && !this.messageCompressed);
+    const received = this.parser.payloadReceived;
+    if (!isText || received <= this.partialChecked) return;
+    const carried = this.partialChecked === 0 ? (opcode === Opcode.continuation ? this.fragmentTail : undefined) : this.partialTail;
+    const fresh = this.parser.peekPayload(this.partialChecked, received);
+    const bytes = carried === undefined ? fresh : Buffer.concat([carried, fresh]);
+    const complete = completeLength(bytes);
+    const tail = bytes.subarray(complete);
+    if (!isUtf8(bytes.subarray(0, complete)) || !isPossiblePrefix(tail)) return this.fail(invalidUtf8());
+    this.partialChecked = received;
+    this.partialTail = tail.length > 0 ? tail : undefined;
   }
 
   /** The peer ended the TCP connection. Without a close handshake that is an abnormal closure (1006). */
@@ -309,6 +341,12 @@ export class Protocol {
       } catch {
         return this.fail(invalidUtf8());
       }
+      if (!frame.fin && !this.messageCompressed) {
+        // An unfinished code point is at most 3 bytes, so the last 3 bytes (with the earlier tail, for
+        // fragments shorter than that) hold it.
+        const last = data.subarray(Math.max(0, data.length - 3));
+        this.fragmentTail = unfinishedTail(this.fragmentTail === undefined || data.length >= 3 ? last : Buffer.concat([this.fragmentTail, last]));
+      }
     } else if (data.length > 0) {
       (this.fragments ??= []).push(data);
     }
@@ -369,6 +407,7 @@ export class Protocol {
     this.messageBytes = 0;
     this.fragments = undefined;
     this.textParts = undefined;
+    this.fragmentTail = undefined;
     this.textDecoder = undefined;
   }
 

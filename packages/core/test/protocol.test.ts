@@ -418,6 +418,55 @@ t.test('RFC 6455 §5.6, §8.1: UTF-8 in text messages fails with 1007', async (t
       });
     }
 
+    // Fail-fast inside one frame: the frame is split in two reads at every point; the connection fails with
+    // the read that makes the text known to be invalid, before the frame is complete. `known` is the
+    // payload index of the byte that settles it (a sequence that can no longer become valid counts).
+    const withinFrame: [string, string, number | undefined][] = [
+      ['an impossible byte', '41 42 ff 43 44', 2],
+      ['a code point above U+10FFFF (F4 90)', '41 f4 90 80 80 45', 2],
+      ['a surrogate (ED A0)', '41 ed a0 80 45', 2],
+      ['an overlong lead C0', 'c0 80 41', 0],
+      ['a 3-byte start followed by a space', '41 e0 20 42', 2],
+      ['valid text split anywhere', '41 f0 9f 98 80 ce ba 42', undefined],
+    ];
+    for (const [name, payload, known] of withinFrame) {
+      t.test(`${role} receives one text frame with ${name} in two reads: ${known === undefined ? 'delivered' : 'fails as soon as it is known'}`, async (t) => {
+        const whole = frame({ opcode: 1, payload: hex(payload) });
+        const headerLength = whole.length - hex(payload).length;
+        for (let split = 1; split < whole.length; split++) {
+          const p = makeProtocol(role);
+          p.receiveData(Buffer.from(whole.subarray(0, split)));
+          const first = plain(p.eventsReceived());
+          const settled = known !== undefined && split > headerLength + known;
+          t.same(first, settled ? [{ type: 'error', code: ErrorCode.invalidUtf8, closeCode: 1007 }] : [], `split at ${split}: ${settled ? 'fails in the first read' : 'nothing yet'}`);
+          p.receiveData(Buffer.from(whole.subarray(split)));
+          const second = plain(p.eventsReceived());
+          if (known === undefined) t.same(second, [{ type: 'text', data: Buffer.from(hex(payload)).toString('utf8') }], `split at ${split}: delivered`);
+          else if (!settled) t.same(second, [{ type: 'error', code: ErrorCode.invalidUtf8, closeCode: 1007 }], `split at ${split}: fails in the second read`);
+          else t.same(second, [], `split at ${split}: the rest is ignored`);
+        }
+      });
+    }
+
+    t.test(`${role} receives a continuation frame in progress that cannot continue the previous fragment's code point: fails at once`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(frame({ opcode: 1, fin: false, payload: hex('41 f4') })));
+      t.same(plain(p.eventsReceived()), [], 'F4 may still start a valid code point');
+      const next = frame({ opcode: 0, payload: hex('90 80 80 42') });
+      p.receiveData(Buffer.from(next.subarray(0, next.length - 3)));
+      t.same(plain(p.eventsReceived()), [{ type: 'error', code: ErrorCode.invalidUtf8, closeCode: 1007 }], 'F4 90 cannot: fails before the frame is complete');
+    });
+
+    t.test(`${role} receives a continuation frame in progress that completes the previous fragment's code point: no failure`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(frame({ opcode: 1, fin: false, payload: hex('41 f0 9f') })));
+      const next = frame({ opcode: 0, payload: hex('98 80 42 43') });
+      p.receiveData(Buffer.from(next.subarray(0, next.length - 2)));
+      t.same(plain(p.eventsReceived()), [], 'F0 9F | 98 80: valid so far');
+      p.receiveData(Buffer.from(next.subarray(next.length - 2)));
+      t.same(plain(p.eventsReceived()), [{ type: 'text', data: 'A😀BC' }]);
+    });
+
     t.test(`${role} receives a binary message with invalid UTF-8: not checked`, async (t) => {
       expectOutcome(t, role, frame({ opcode: 2, payload: hex('ff fe') }), { events: [{ type: 'binary', data: 'ff fe' }] });
     });
