@@ -5,6 +5,7 @@ import { Broker, type BrokerDeps } from './broker.js';
 import type { Config } from './config.js';
 import { registerAdminRoutes } from './http/admin.js';
 import { registerHealthRoutes } from './http/health.js';
+import { registerHistoryRoute } from './http/history.js';
 import { registerPublishRoute } from './http/publish.js';
 
 declare module 'fastify' {
@@ -49,6 +50,7 @@ export async function buildApp(config: Config, deps: BrokerDeps = {}): Promise<F
   app.decorate('broker', broker);
   registerHealthRoutes(app, broker);
   registerPublishRoute(app, broker);
+  registerHistoryRoute(app, broker);
   registerAdminRoutes(app, broker);
   app.get(config.wsPath, async (_request, reply) =>
     reply

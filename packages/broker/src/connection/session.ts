@@ -9,7 +9,6 @@ import {
   ProtocolCloseCode,
   ProtocolErrorCode,
   type PublishMessage,
-  type RecoveryFailureReason,
   type RecoveryResult,
   type RefreshMessage,
   SUBPROTOCOL,
@@ -26,7 +25,8 @@ import { type AuthHook, type Identity, runAuthHook } from '../auth/authenticator
 import { Permissions } from '../auth/permissions.js';
 import { Deque } from '../collections/deque.js';
 import type { Config } from '../config.js';
-import type { Payload, Publication, RecoveryFailure, StreamPosition } from '../engine/engine.js';
+import type { Payload, Publication, StreamPosition } from '../engine/engine.js';
+import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { type CompressionVariant, type Delivery, type Frames, frame } from '../hub/delivery.js';
 import type { Hub, HubSubscriber, OutageGap } from '../hub/hub.js';
@@ -77,13 +77,6 @@ const invalidInputCodes: ReadonlySet<string> = new Set([
   ProtocolErrorCode.unknownTransfer,
   ProtocolErrorCode.duplicateTransfer,
 ]);
-
-/** The engine's recovery failures as pubsub.v1 names them (protocol.md §8.2). */
-const recoveryFailureReasons: Record<RecoveryFailure, RecoveryFailureReason> = {
-  'epoch-mismatch': 'epoch_mismatch',
-  expired: 'expired',
-  'no-history': 'no_history',
-};
 
 /** The send queue's gap reasons as pubsub.v1 names them (protocol.md §8.3). */
 const wireGapReasons: Record<Gap['reason'], WireGapReason> = { dropped: 'slow_consumer', conflated: 'conflation' };

@@ -1,11 +1,11 @@
 import { PRIORITIES, ProtocolErrorCode, ProtocolLimit, parseTopic } from '@switchboard/client/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
 import { Permissions } from '../auth/permissions.js';
 import type { Broker } from '../broker.js';
 import type { Payload } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
+import { authenticateHttp } from './http-auth.js';
 
 /**
  * `POST /publish`: a JSON publish for backends, authenticated like a connection (`Authorization: Bearer`,
@@ -64,18 +64,8 @@ export function registerPublishRoute(app: FastifyInstance, broker: Broker): void
       return fail(reply, 500, ProtocolErrorCode.internal, 'internal error');
     },
     handler: async (request, reply) => {
-      const outcome = await runAuthHook(broker.authenticate, {
-        kind: 'http',
-        token: tokenFromHeaders(request.headers, false),
-        headers: request.headers,
-        remoteAddress: request.socket.remoteAddress,
-      });
-      if (!outcome.ok) {
-        if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, 'auth hook failed on POST /publish');
-        return outcome.code === ProtocolErrorCode.forbidden
-          ? fail(reply, 403, ProtocolErrorCode.forbidden, outcome.message)
-          : fail(reply, 401, ProtocolErrorCode.invalidToken, outcome.message, { 'WWW-Authenticate': 'Bearer' });
-      }
+      const permissions = await authenticateHttp(broker, request, 'POST /publish');
+      if (!(permissions instanceof Permissions)) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
       const parsed = bodySchema.safeParse(request.body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -85,7 +75,7 @@ export function registerPublishRoute(app: FastifyInstance, broker: Broker): void
       const body = parsed.data;
       const topic = parseTopic(body.topic);
       if (!topic.ok) return fail(reply, 400, topic.error.code, topic.error.message);
-      if (!new Permissions(outcome.identity.grants).canPublish(body.topic)) {
+      if (!permissions.canPublish(body.topic)) {
         return fail(reply, 403, ProtocolErrorCode.forbidden, `publish to ${body.topic} is not permitted`);
       }
       const payload: Payload =

@@ -1,0 +1,82 @@
+import { ProtocolErrorCode, parseTopic } from '@switchboard/client/protocol';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Broker } from '../broker.js';
+import type { Publication } from '../engine/engine.js';
+import { BrokerError, BrokerErrorCode } from '../errors.js';
+import { recoveryFailureReasons } from '../history/recovery-reasons.js';
+import { authenticateHttp } from './http-auth.js';
+
+/**
+ * `GET /history?topic=orders.eu.1[&limit=N][&sinceOffset=N&sinceEpoch=E]`: a topic's stored history and its
+ * current position, for backends, authenticated like a connection (the token must grant `subscribe` on the
+ * topic). The position is what lets an application load state and then subscribe with no gap: read the
+ * state and this position together, then subscribe with `since` set to it (protocol.md §8.2).
+ *
+ * Answers (JSON; errors are `{"code", "message"}` with pubsub.v1 codes):
+ * - 200 `{"topic", "epoch", "offset", "publications": [{"offset", "epoch", "priority", "time", "data" | "dataBase64"}]}`:
+ *   the last `limit` publications (default 100, at most `MAX_RECOVERY_MESSAGES`; 0: the position only), or
+ *   with `since…` those after that position plus `"recovered"` (and `"reason"` when it is false, as in
+ *   protocol.md §8.2);
+ * - 400 `bad_request` / `invalid_topic`; 401 `invalid_token`; 403 `forbidden`;
+ * - 503 `unavailable` with `Retry-After` when the engine is unreachable.
+ */
+
+export function registerHistoryRoute(app: FastifyInstance, broker: Broker): void {
+  const { config } = broker;
+  const retryAfter = String(config.httpRetryAfterSeconds);
+  const querySchema = z
+    .object({
+      topic: z.string(),
+      limit: z.coerce.number().int().min(0).max(config.maxRecoveryMessages).default(Math.min(100, config.maxRecoveryMessages)),
+      sinceOffset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      sinceEpoch: z.string().min(1).max(64).optional(),
+    })
+    .strict()
+    .refine((query) => (query.sinceOffset === undefined) === (query.sinceEpoch === undefined), 'sinceOffset and sinceEpoch go together');
+  const fail = (reply: FastifyReply, status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+    reply.code(status).headers(headers).send({ code, message });
+
+  app.get('/history', async (request, reply) => {
+    const permissions = await authenticateHttp(broker, request, 'GET /history');
+    if ('status' in permissions) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
+    const parsed = querySchema.safeParse(request.query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined || issue.path.length === 0 ? 'query' : issue.path.join('.');
+      return fail(reply, 400, ProtocolErrorCode.badRequest, `${where}: ${issue?.message ?? 'invalid'}`);
+    }
+    const { topic, limit, sinceOffset, sinceEpoch } = parsed.data;
+    const checked = parseTopic(topic);
+    if (!checked.ok) return fail(reply, 400, checked.error.code, checked.error.message);
+    if (!permissions.canSubscribe(topic)) return fail(reply, 403, ProtocolErrorCode.forbidden, `reading ${topic} is not permitted`);
+    const since = sinceOffset === undefined || sinceEpoch === undefined ? undefined : { offset: sinceOffset, epoch: sinceEpoch };
+    try {
+      const history = await broker.hub.engine.history(topic, since === undefined ? { limit } : { since, limit });
+      const head = {
+        topic,
+        epoch: history.position.epoch,
+        offset: history.position.offset,
+        ...(since === undefined
+          ? {}
+          : { recovered: history.recovered, ...(history.recoveryFailure === undefined ? {} : { reason: recoveryFailureReasons[history.recoveryFailure] }) }),
+      };
+      // JSON payloads are stored as text: spliced in as they are, not parsed and serialized again.
+      const publications = history.publications.map(publicationJson).join(',');
+      return reply.type('application/json').send(`${JSON.stringify(head).slice(0, -1)},"publications":[${publications}]}`);
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {
+        return fail(reply, 503, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
+      }
+      throw error;
+    }
+  });
+}
+
+function publicationJson(publication: Publication): string {
+  const { offset, epoch, priority, time, payload } = publication;
+  const head = JSON.stringify({ offset, epoch, priority, time }).slice(0, -1);
+  return payload.encoding === 'json'
+    ? `${head},"data":${payload.text}}`
+    : `${head},"dataBase64":"${Buffer.from(payload.bytes).toString('base64')}"}`;
+}

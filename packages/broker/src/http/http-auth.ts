@@ -1,0 +1,31 @@
+import { ProtocolErrorCode } from '@switchboard/client/protocol';
+import type { FastifyRequest } from 'fastify';
+import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
+import { Permissions } from '../auth/permissions.js';
+import type { Broker } from '../broker.js';
+
+/** A refused HTTP request: its status, pubsub.v1 error code, message and extra headers. */
+export interface HttpRefusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * Authenticates an HTTP API request like a connection (`Authorization: Bearer`, the auth hook with kind
+ * `http`): the caller's permissions, or the refusal to answer (401 with `WWW-Authenticate`, or 403).
+ */
+export async function authenticateHttp(broker: Broker, request: FastifyRequest, route: string): Promise<Permissions | HttpRefusal> {
+  const outcome = await runAuthHook(broker.authenticate, {
+    kind: 'http',
+    token: tokenFromHeaders(request.headers, false),
+    headers: request.headers,
+    remoteAddress: request.socket.remoteAddress,
+  });
+  if (outcome.ok) return new Permissions(outcome.identity.grants);
+  if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, `auth hook failed on ${route}`);
+  return outcome.code === ProtocolErrorCode.forbidden
+    ? { status: 403, code: ProtocolErrorCode.forbidden, message: outcome.message }
+    : { status: 401, code: ProtocolErrorCode.invalidToken, message: outcome.message, headers: { 'WWW-Authenticate': 'Bearer' } };
+}
