@@ -48,21 +48,29 @@ export interface ShutdownOptions {
 }
 
 /**
- * The engine for a configuration: Redis with `REDIS_URL`, Redis Cluster (sharded pub/sub) with
- * `REDIS_CLUSTER_NODES`, otherwise in-memory (one node). The Redis engine is started by the hub; a Redis that
- * is unreachable at boot fails startup (docs/redis.md).
+ * The engine for a configuration: Redis with `REDIS_URL`, a Sentinel-managed Redis with `REDIS_SENTINELS`
+ * (the engine asks the Sentinels for the master on every connect, so it follows a failover), Redis Cluster
+ * (sharded pub/sub) with `REDIS_CLUSTER_NODES`, otherwise in-memory (one node). The Redis engine is started
+ * by the hub; a Redis that is unreachable at boot fails startup (docs/redis.md).
  */
-export function createEngine(config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'idempotencyWindowMs'>): Engine {
+export function createEngine(
+  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs'>,
+): Engine {
   const { idempotencyWindowMs } = config;
-  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs });
+  const replicasToAck = config.redisWaitReplicas;
+  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs, replicasToAck });
+  if (config.redisSentinels.length > 0) {
+    const redis = { sentinels: config.redisSentinels.map(hostAndPort), name: config.redisSentinelMaster };
+    return new RedisEngine({ redis, idempotencyWindowMs, replicasToAck });
+  }
   if (config.redisClusterNodes.length > 0) {
-    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(clusterNode) }, idempotencyWindowMs });
+    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs });
   }
   return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs }) });
 }
 
-/** `host:port` (validated by the config) as an ioredis seed node. */
-function clusterNode(hostPort: string): { host: string; port: number } {
+/** `host:port` (validated by the config) as ioredis wants a node or a Sentinel. */
+function hostAndPort(hostPort: string): { host: string; port: number } {
   const colon = hostPort.lastIndexOf(':');
   return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
 }

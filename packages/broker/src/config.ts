@@ -49,6 +49,19 @@ const options = {
     kind: 'list',
     help: 'comma-separated host:port seed nodes of a Redis Cluster (sharded pub/sub); instead of REDIS_URL',
   },
+  redisSentinels: {
+    env: 'REDIS_SENTINELS',
+    flag: 'redis-sentinels',
+    kind: 'list',
+    help: 'comma-separated host:port of Redis Sentinels; the engine follows the master they name (failover); instead of REDIS_URL',
+  },
+  redisSentinelMaster: { env: 'REDIS_SENTINEL_MASTER', flag: 'redis-sentinel-master', kind: 'string', help: 'the master name the Sentinels monitor' },
+  redisWaitReplicas: {
+    env: 'REDIS_WAIT_REPLICAS',
+    flag: 'redis-wait-replicas',
+    kind: 'int',
+    help: 'replicas that must have a publication before its publish is acknowledged (WAIT), so a failover loses nothing acknowledged; not with a cluster',
+  },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', kind: 'string', help: `pino level: ${logLevels.join(', ')}` },
 
   allowMissingSubprotocol: {
@@ -252,6 +265,9 @@ const fieldSchemas = {
   nodeName: z.string().min(1).max(64).regex(/^[!-~]+$/, 'must be visible ASCII').optional(),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   redisClusterNodes: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be a list of host:port')),
+  redisSentinels: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be a list of host:port')),
+  redisSentinelMaster: z.string().min(1).regex(/^[!-~]+$/, 'must be visible ASCII'),
+  redisWaitReplicas: intFrom(0, 16),
   logLevel: z.enum(logLevels),
   allowMissingSubprotocol: z.boolean(),
   allowedOrigins: z.array(z.string().regex(/^(https?:\/\/[^\s/]+|null)$/, 'must be an origin like https://app.example')),
@@ -313,6 +329,10 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster as `host:port`; empty: no cluster. */
   readonly redisClusterNodes: readonly string[];
+  /** Redis Sentinels as `host:port`; empty: none. */
+  readonly redisSentinels: readonly string[];
+  readonly redisSentinelMaster: string;
+  readonly redisWaitReplicas: number;
   readonly logLevel: LogLevel;
   readonly allowMissingSubprotocol: boolean;
   readonly allowedOrigins: readonly string[];
@@ -370,6 +390,11 @@ export const configDefaults = {
   wsPath: '/',
   /** No cluster unless asked for: a single Redis (REDIS_URL) is the common deployment. */
   redisClusterNodes: [],
+  redisSentinels: [],
+  /** Sentinel's own example name. */
+  redisSentinelMaster: 'mymaster',
+  /** Acknowledged when the master has it, as Redis itself does; set 1 with replicas and Sentinel. */
+  redisWaitReplicas: 0,
   logLevel: 'info',
   /** Strictly standard: a client that does not name the protocol may be speaking another one. */
   allowMissingSubprotocol: false,
@@ -560,8 +585,11 @@ function checkConsistency(config: Config): void {
   if (config.maxRecoveryBytes > config.maxQueuedBytes) {
     fail('maxRecoveryBytes', `must fit the send queue: at most MAX_QUEUED_BYTES (${config.maxQueuedBytes}), got ${config.maxRecoveryBytes}`);
   }
-  if (config.redisUrl !== undefined && config.redisClusterNodes.length > 0) {
-    fail('redisClusterNodes', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  if ([config.redisUrl !== undefined, config.redisClusterNodes.length > 0, config.redisSentinels.length > 0].filter(Boolean).length > 1) {
+    fail(config.redisSentinels.length > 0 ? 'redisSentinels' : 'redisClusterNodes', 'set one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS');
+  }
+  if (config.redisWaitReplicas > 0 && config.redisClusterNodes.length > 0) {
+    fail('redisWaitReplicas', 'is for REDIS_URL or REDIS_SENTINELS, not a cluster');
   }
   if (config.jwtSecret === undefined && (config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
     fail(config.jwtIssuer !== undefined ? 'jwtIssuer' : 'jwtAudience', 'needs JWT_SECRET');

@@ -78,7 +78,7 @@ t.test('a bad value stops startup with a message naming the field', async (t) =>
   configError(t, () => createConfig({ maxIncompleteBytes: 1000 }), 'MAX_INCOMPLETE_BYTES (--max-incomplete-bytes)', /at least MAX_MESSAGE_BYTES/);
 });
 
-t.test('REDIS_URL selects the Redis engine, REDIS_CLUSTER_NODES its cluster mode, neither the in-memory one', async (t) => {
+t.test('REDIS_URL selects the Redis engine, REDIS_CLUSTER_NODES its cluster mode, REDIS_SENTINELS its Sentinel mode, none the in-memory one', async (t) => {
   const config = loadConfig({ env: { REDIS_URL: 'redis://127.0.0.1:6379' } });
   t.equal(config.redisUrl, 'redis://127.0.0.1:6379');
   t.equal(createEngine(config).constructor.name, 'RedisEngine', 'constructed, not started: no connection yet');
@@ -91,7 +91,17 @@ t.test('REDIS_URL selects the Redis engine, REDIS_CLUSTER_NODES its cluster mode
     t,
     () => loadConfig({ env: { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' } }),
     'REDIS_CLUSTER_NODES (--redis-cluster-nodes)',
-    /either REDIS_URL or REDIS_CLUSTER_NODES/,
+    /one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS/,
+  );
+  const sentinel = loadConfig({ env: { REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_MASTER: 'orders' } });
+  t.same([sentinel.redisSentinels, sentinel.redisSentinelMaster], [['s1:26379', 's2:26379'], 'orders']);
+  t.equal(createEngine(sentinel).constructor.name, 'RedisEngine');
+  t.equal(createConfig().redisSentinelMaster, 'mymaster');
+  configError(
+    t,
+    () => loadConfig({ env: { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_SENTINELS: 's1:26379' } }),
+    'REDIS_SENTINELS (--redis-sentinels)',
+    /one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS/,
   );
 });
 

@@ -75,6 +75,15 @@ export interface RedisEngineOptions {
    */
   readonly commandTimeoutMs?: number;
   /**
+   * How many replicas must have a publication before its publish is acknowledged (`WAIT` after the publish
+   * script); fewer within half of `commandTimeoutMs`: the publish fails with `ERR_BROKER_ENGINE_UNAVAILABLE`
+   * (it may have been delivered already; a retry with the same idempotency key is not delivered twice).
+   * Replication is asynchronous, so without it a failover can lose acknowledged publications, and the
+   * promoted replica then hands their offsets out again. A single Redis or Sentinel only (not a cluster).
+   * @default 0 — acknowledged when the master has it.
+   */
+  readonly replicasToAck?: number;
+  /**
    * Longest wait for the readiness canary to come back through pub/sub.
    * @default 2000 — Redis answers in well under a millisecond; two seconds means it is not working.
    */
@@ -125,6 +134,7 @@ export const redisEngineDefaults = {
   idempotencyWindowMs: 2 * 60 * 1000,
   streamIdleTtlMs: 24 * 60 * 60 * 1000,
   commandTimeoutMs: 2000,
+  replicasToAck: 0,
   canaryTimeoutMs: 2000,
   healthCheckIntervalMs: 5000,
   startTimeoutMs: 10_000,
@@ -201,6 +211,7 @@ export class RedisEngine implements Engine {
   private readonly idempotencyWindowMs: number;
   private readonly streamIdleTtlMs: number;
   private readonly commandTimeoutMs: number;
+  private readonly replicasToAck: number;
   private readonly canaryTimeoutMs: number;
   private readonly healthCheckIntervalMs: number;
   private readonly startTimeoutMs: number;
@@ -260,6 +271,8 @@ export class RedisEngine implements Engine {
     this.idempotencyWindowMs = nonNegative('idempotencyWindowMs', options.idempotencyWindowMs ?? redisEngineDefaults.idempotencyWindowMs);
     this.streamIdleTtlMs = positive('streamIdleTtlMs', options.streamIdleTtlMs ?? redisEngineDefaults.streamIdleTtlMs);
     this.commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs ?? redisEngineDefaults.commandTimeoutMs);
+    this.replicasToAck = nonNegative('replicasToAck', options.replicasToAck ?? redisEngineDefaults.replicasToAck);
+    if (this.replicasToAck > 0 && this.clusterMode) throw new RangeError('replicasToAck is for a single Redis or Sentinel, not a cluster');
     this.canaryTimeoutMs = positive('canaryTimeoutMs', options.canaryTimeoutMs ?? redisEngineDefaults.canaryTimeoutMs);
     this.healthCheckIntervalMs = nonNegative('healthCheckIntervalMs', options.healthCheckIntervalMs ?? redisEngineDefaults.healthCheckIntervalMs);
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs ?? redisEngineDefaults.startTimeoutMs);
@@ -409,7 +422,19 @@ export class RedisEngine implements Engine {
     const offset = parseInteger(String(reply[1]));
     const epoch = String(reply[2]);
     if (offset === undefined) throw unavailable(`unexpected publish reply ${String(reply)}`);
-    return { offset, epoch, duplicate: reply[0] === 1 };
+    const duplicate = reply[0] === 1;
+    if (this.replicasToAck > 0) {
+      // WAIT covers every earlier write of this connection, this publication's included. A duplicate waits
+      // too: the first attempt may have failed exactly because its WAIT did.
+      let acked: number;
+      try {
+        acked = Number(await (commands as Redis).wait(this.replicasToAck, Math.ceil(this.commandTimeoutMs / 2)));
+      } catch (error) {
+        throw unavailable('publish not confirmed by the replicas', error);
+      }
+      if (acked < this.replicasToAck) throw unavailable(`publish reached ${acked} of ${this.replicasToAck} replicas in time`);
+    }
+    return { offset, epoch, duplicate };
   }
 
   async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {

@@ -1,0 +1,99 @@
+import t from 'tap';
+import { Peer } from '../helpers/pubsub-peer.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import { type TestBroker, startBroker } from '../helpers/start-broker.js';
+
+/**
+ * A real Redis failover (issue 4: "the broker's own Redis subscriber can be cut off ... by a failover"): a
+ * master, its replica and a Sentinel, all private redis-server processes. Two brokers with REDIS_SENTINELS
+ * deliver across nodes; the master is killed, the Sentinel promotes the replica, and the brokers follow it
+ * by themselves: not ready meanwhile, then delivering again, with the topic's history (replicated) intact.
+ */
+
+/** Polls `check` until it holds, at most 30 s. */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function untilReadyz(broker: TestBroker, status: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await broker.app.inject({ url: '/readyz' })).statusCode !== status) {
+    if (Date.now() > deadline) throw new Error(`/readyz did not answer ${status} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, both nodes follow and deliver in the same epoch', async (t) => {
+  // No diskless-sync delay: a replica (or one re-pointed after the failover) syncs at once, not after 5 s.
+  const fastSync = ['--repl-diskless-sync-delay', '0'];
+  const master = await startRedisServer({ args: fastSync });
+  t.teardown(() => master.destroy());
+  // Two replicas: after the failover the promoted one still has a replica to confirm publishes.
+  const replica = await startRedisServer({ args: [...fastSync, '--replicaof', '127.0.0.1', String(master.port)] });
+  t.teardown(() => replica.destroy());
+  const spare = await startRedisServer({ args: [...fastSync, '--replicaof', '127.0.0.1', String(master.port)] });
+  t.teardown(() => spare.destroy());
+  const sentinel = await startRedisServer({ sentinel: { name: 'sb-test', masterPort: master.port, downAfterMs: 500, failoverTimeoutMs: 3000 } });
+  t.teardown(() => sentinel.destroy());
+  await until(async () => (await master.cli('INFO', 'replication')).split('state=online').length === 3, 'both replicas in sync');
+  // The Sentinel learns of the replicas from the master's INFO; a failover needs them known.
+  await until(async () => {
+    const replicas = await sentinel.cli('SENTINEL', 'REPLICAS', 'sb-test');
+    return replicas.includes(String(replica.port)) && replicas.includes(String(spare.port));
+  }, 'the Sentinel knows both replicas');
+
+  // REDIS_WAIT_REPLICAS=1: a publish is acknowledged once the replica has it, so the failover loses none.
+  const sentinelConfig = { redisSentinels: [`127.0.0.1:${sentinel.port}`], redisSentinelMaster: 'sb-test', redisWaitReplicas: 1 };
+  const a = await startBroker(t, { ...sentinelConfig, nodeName: 'node-a' });
+  const b = await startBroker(t, { ...sentinelConfig, nodeName: 'node-b' });
+  t.equal(a.broker.engine.constructor.name, 'RedisEngine');
+  const subscriber = await Peer.open(a.url);
+  const publisher = await Peer.open(b.url);
+  t.teardown(() => Promise.all([subscriber.close(), publisher.close()]));
+  await subscriber.subscribe('orders.>');
+  const before = (await publisher.publish('orders.eu', 'before')) as { offset: number; epoch: string };
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'before');
+
+  await master.kill(); // right after the acknowledgement
+  await Promise.all([a, b].map((node) => untilReadyz(node, 503, 10_000)));
+  t.pass('both nodes report not ready while there is no master');
+  await until(
+    async () => [replica, spare].some((server) => server.running) && ((await replica.cli('ROLE')).startsWith('master') || (await spare.cli('ROLE')).startsWith('master')),
+    'the Sentinel promoted a replica',
+  );
+  await Promise.all([a, b].map((node) => untilReadyz(node, 200)));
+  t.pass('both nodes follow the new master by themselves and are ready again');
+
+  // Until the Sentinel has pointed the other replica at the new master, nothing can confirm a publish:
+  // the publisher retries with its idempotency key, so a retried publish is never delivered twice.
+  let after: { op: string; offset?: number; epoch?: string } = { op: 'none' };
+  await until(async () => {
+    after = (await publisher.publish('orders.eu', 'after', { key: 'after-1' })) as typeof after;
+    return after.op === 'published';
+  }, 'a publish acknowledged by the new master and its replica');
+  t.same([after.epoch, after.offset], [before.epoch, before.offset + 1], 'the acknowledged publish survived: same epoch, next offset');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'after');
+  t.same(
+    subscriber.deliveries.map((delivery) => delivery.data),
+    ['before', 'after'],
+    'delivered across nodes again, once each',
+  );
+});
+
+t.test('REDIS_WAIT_REPLICAS: with no replica to confirm it, a publish is not acknowledged (unavailable)', async (t) => {
+  const lonely = await startRedisServer();
+  t.teardown(() => lonely.destroy());
+  const broker = await startBroker(t, { redisUrl: lonely.url, redisWaitReplicas: 1, nodeName: 'node-a' });
+  const publisher = await Peer.open(broker.url);
+  t.teardown(() => publisher.close());
+  t.match(await publisher.publish('orders.eu', 'unconfirmed'), { op: 'error', code: 'unavailable' }, 'never acknowledged without a replica');
+  const withoutWait = await startBroker(t, { redisUrl: lonely.url, nodeName: 'node-b' });
+  const other = await Peer.open(withoutWait.url);
+  t.teardown(() => other.close());
+  t.match(await other.publish('orders.eu', 'confirmed by the master'), { op: 'published' }, 'the default acknowledges what the master has');
+});
