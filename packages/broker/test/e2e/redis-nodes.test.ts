@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
 import { startRedisCluster, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { type TestBroker, startBroker } from '../helpers/start-broker.js';
+import { type TestBroker, eventuallyAsync, startBroker, untilReadyz } from '../helpers/start-broker.js';
 
 /**
  * Two broker nodes configured with `redisUrl` (what REDIS_URL sets) sharing one private redis-server: the
@@ -30,15 +30,6 @@ async function open(t: Test, broker: TestBroker): Promise<Peer> {
 
 async function readyStatus(broker: TestBroker): Promise<number> {
   return (await broker.app.inject({ url: '/readyz' })).statusCode;
-}
-
-/** Polls `/readyz` until it answers `status`, at most 20 s. */
-async function untilReadyz(broker: TestBroker, status: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await readyStatus(broker)) !== status) {
-    if (Date.now() > deadline) throw new Error(`${broker.broker.config.nodeName}: /readyz did not answer ${status} within 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function dataOf(deliveries: readonly DeliveryMessage[]): unknown[] {
@@ -132,15 +123,6 @@ t.test('REDIS_CLUSTER_NODES: two nodes on a three-master Redis Cluster deliver a
   t.equal(await readyStatus(a), 200);
 });
 
-/** Polls `check` until it holds, at most 20 s: for Redis-side state that follows the broker's. */
-async function untilHolds(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 t.test('through the broker: one Redis subscription per node and channel, dropped with the last local subscriber', async (t) => {
   const redis = await redisServer(t);
   const a = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a' });
@@ -162,9 +144,9 @@ t.test('through the broker: one Redis subscription per node and channel, dropped
   await new Promise((resolve) => setTimeout(resolve, 200));
   t.same(await numsub(), [1, 1], 'one local subscriber left: both stay');
   t.match(await second.request({ op: 'unsubscribe', id: second.id(), pattern: 'chat.*' }), { op: 'unsubscribed' });
-  await untilHolds(async () => (await numsub()).join() === '1,0', 'prefix channel dropped after unsubscribe');
+  await eventuallyAsync(async () => (await numsub()).join() === '1,0', 'prefix channel dropped after unsubscribe');
   await second.close();
-  await untilHolds(async () => (await numsub()).join() === '0,0', 'topic channel dropped after the last subscriber closed');
+  await eventuallyAsync(async () => (await numsub()).join() === '0,0', 'topic channel dropped after the last subscriber closed');
   const left = (await redis.cli('PUBSUB', 'CHANNELS', 'sb:[tp]:*')).split('\n').filter((line) => line !== '');
   t.same(left, [], 'no topic or prefix channel left');
 });

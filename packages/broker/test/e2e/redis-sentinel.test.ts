@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { startRedisServer } from '../helpers/redis-server.js';
-import { type TestBroker, startBroker } from '../helpers/start-broker.js';
+import { eventuallyAsync, startBroker, untilReadyz } from '../helpers/start-broker.js';
 
 /**
  * A real Redis failover (issue 4: "the broker's own Redis subscriber can be cut off ... by a failover"): a
@@ -9,23 +9,6 @@ import { type TestBroker, startBroker } from '../helpers/start-broker.js';
  * deliver across nodes; the master is killed, the Sentinel promotes the replica, and the brokers follow it
  * by themselves: not ready meanwhile, then delivering again, with the topic's history (replicated) intact.
  */
-
-/** Polls `check` until it holds, at most 30 s. */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function untilReadyz(broker: TestBroker, status: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await broker.app.inject({ url: '/readyz' })).statusCode !== status) {
-    if (Date.now() > deadline) throw new Error(`/readyz did not answer ${status} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, both nodes follow and deliver in the same epoch', async (t) => {
   // No diskless-sync delay: a replica (or one re-pointed after the failover) syncs at once, not after 5 s.
@@ -39,9 +22,9 @@ t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, bot
   t.teardown(() => spare.destroy());
   const sentinel = await startRedisServer({ sentinel: { name: 'sb-test', masterPort: master.port, downAfterMs: 500, failoverTimeoutMs: 3000 } });
   t.teardown(() => sentinel.destroy());
-  await until(async () => (await master.cli('INFO', 'replication')).split('state=online').length === 3, 'both replicas in sync');
+  await eventuallyAsync(async () => (await master.cli('INFO', 'replication')).split('state=online').length === 3, 'both replicas in sync');
   // The Sentinel learns of the replicas from the master's INFO; a failover needs them known.
-  await until(async () => {
+  await eventuallyAsync(async () => {
     const replicas = await sentinel.cli('SENTINEL', 'REPLICAS', 'sb-test');
     return replicas.includes(String(replica.port)) && replicas.includes(String(spare.port));
   }, 'the Sentinel knows both replicas');
@@ -61,7 +44,7 @@ t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, bot
   await master.kill(); // right after the acknowledgement
   await Promise.all([a, b].map((node) => untilReadyz(node, 503, 10_000)));
   t.pass('both nodes report not ready while there is no master');
-  await until(
+  await eventuallyAsync(
     async () => [replica, spare].some((server) => server.running) && ((await replica.cli('ROLE')).startsWith('master') || (await spare.cli('ROLE')).startsWith('master')),
     'the Sentinel promoted a replica',
   );
@@ -71,7 +54,7 @@ t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, bot
   // Until the Sentinel has pointed the other replica at the new master, nothing can confirm a publish:
   // the publisher retries with its idempotency key, so a retried publish is never delivered twice.
   let after: { op: string; offset?: number; epoch?: string } = { op: 'none' };
-  await until(async () => {
+  await eventuallyAsync(async () => {
     after = (await publisher.publish('orders.eu', 'after', { key: 'after-1' })) as typeof after;
     return after.op === 'published';
   }, 'a publish acknowledged by the new master and its replica');

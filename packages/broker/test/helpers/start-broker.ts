@@ -40,3 +40,18 @@ export async function eventually(condition: () => boolean, timeoutMs = 20_000, w
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Polls an async `check` until it holds, at most `timeoutMs`: for state outside the broker (Redis, a peer). */
+export async function eventuallyAsync(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls `/readyz` until it answers `status`. */
+export async function untilReadyz(broker: TestBroker, status: number, timeoutMs = 30_000): Promise<void> {
+  const name = broker.broker.config.nodeName;
+  await eventuallyAsync(async () => (await broker.app.inject({ url: '/readyz' })).statusCode === status, `${name}: /readyz ${status}`, timeoutMs);
+}
