@@ -65,11 +65,11 @@ interface BrokerProcess extends Process {
 }
 
 /** The `switchboard` CLI from source, as its own process (SIGKILL reaches the broker itself, not a wrapper). */
-async function startBrokerProcess(t: Test, name: string, redisUrl: string, port?: number): Promise<BrokerProcess> {
+async function startBrokerProcess(t: Test, name: string, redisUrl: string, port?: number, env: Record<string, string> = {}): Promise<BrokerProcess> {
   port ??= await freePort();
   const broker = run(t, process.execPath, ['--conditions=@switchboard/source', '--import=tsx', 'src/cli.ts'], {
     cwd: brokerRoot,
-    env: { HOST: '127.0.0.1', PORT: String(port), NODE_NAME: name, REDIS_URL: redisUrl, LOG_LEVEL: 'info', PUBLISH_RATE: '0', ADMIN_TOKEN: adminToken },
+    env: { HOST: '127.0.0.1', PORT: String(port), NODE_NAME: name, REDIS_URL: redisUrl, LOG_LEVEL: 'info', PUBLISH_RATE: '0', ADMIN_TOKEN: adminToken, ...env },
   });
   return { ...broker, name, port };
 }
@@ -296,4 +296,41 @@ t.test('nodes added later: POST /admin/rebalance on the busy node moves half its
     await eventually(() => entry.received.includes('after'), 20_000, `client ${index} got the last message`);
     t.same(entry.received, sent, `client ${index}: every message once, in order`);
   }
+});
+
+t.test('a node that lost its Redis sheds its clients (4003) and answers 503; nginx sends them on to the healthy node', async (t) => {
+  // Each node on a Redis of its own, so that one of them can lose Redis alone (a network partition).
+  const lost = await startRedisServer();
+  t.teardown(() => lost.destroy());
+  const kept = await startRedisServer();
+  t.teardown(() => kept.destroy());
+  const brokers = [
+    await startBrokerProcess(t, 'broker-1', lost.url, undefined, { ENGINE_OUTAGE_SHED: '300', SHUTDOWN_SPREAD: '0' }),
+    await startBrokerProcess(t, 'broker-2', kept.url),
+  ] as const;
+  await Promise.all(brokers.map(waitListening));
+  const nginx = await startNginx(t, brokers.map((broker) => broker.port));
+  const url = `ws://127.0.0.1:${nginx.port}/`;
+
+  const nodes: (string | undefined)[][] = [];
+  for (let index = 0; index < 2; index++) {
+    const client = createClient({ url, reconnect: { initialDelayMs: 100, maxDelayMs: 300 } });
+    t.teardown(() => client.close());
+    const seen: (string | undefined)[] = [];
+    nodes.push(seen);
+    await new Promise<void>((resolve) =>
+      client.on('connected', (info) => {
+        seen.push(info.node);
+        resolve();
+      }),
+    );
+  }
+  t.same(nodes.map((seen) => seen[0]).sort(), ['broker-1', 'broker-2'], 'least connections: one client on each node');
+  const onLost = nodes.find((seen) => seen[0] === 'broker-1')!;
+
+  await lost.kill();
+  await eventually(() => onLost.length === 2, 20_000, 'the shed client reconnected');
+  t.same(onLost, ['broker-1', 'broker-2'], 'shed by broker-1; its 503 sent the reconnect on to broker-2');
+  const health = (await fetch(`http://127.0.0.1:${brokers[0].port}/readyz`)).status;
+  t.equal(health, 503, 'broker-1 itself is still not ready');
 });
