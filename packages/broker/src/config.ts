@@ -60,7 +60,7 @@ const options = {
     env: 'REDIS_WAIT_REPLICAS',
     flag: 'redis-wait-replicas',
     kind: 'int',
-    help: 'replicas that must have a publication before its publish is acknowledged (WAIT), so a failover loses nothing acknowledged; not with a cluster',
+    help: 'replicas that must have a publication before its publish is acknowledged (WAIT); set to the number of replicas so a failover keeps every acknowledged publication and its epoch; 0: a failover starts new epochs; not with a cluster',
   },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', kind: 'string', help: `pino level: ${logLevels.join(', ')}` },
 
@@ -393,7 +393,7 @@ export const configDefaults = {
   redisSentinels: [],
   /** Sentinel's own example name. */
   redisSentinelMaster: 'mymaster',
-  /** Acknowledged when the master has it, as Redis itself does; set 1 with replicas and Sentinel. */
+  /** Acknowledged when the master has it, as Redis itself does; a failover then starts new epochs (docs/redis.md). */
   redisWaitReplicas: 0,
   logLevel: 'info',
   /** Strictly standard: a client that does not name the protocol may be speaking another one. */

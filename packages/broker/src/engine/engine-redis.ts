@@ -78,8 +78,9 @@ export interface RedisEngineOptions {
    * How many replicas must have a publication before its publish is acknowledged (`WAIT` after the publish
    * script); fewer within half of `commandTimeoutMs`: the publish fails with `ERR_BROKER_ENGINE_UNAVAILABLE`
    * (it may have been delivered already; a retry with the same idempotency key is not delivered twice).
-   * Replication is asynchronous, so without it a failover can lose acknowledged publications, and the
-   * promoted replica then hands their offsets out again. A single Redis or Sentinel only (not a cluster).
+   * Replication is asynchronous: with every replica counted, whichever one a failover promotes has every
+   * acknowledged publication, and topics keep their epoch. Without, the engine starts new epochs after a
+   * failover instead (`replicationHistory`). A single Redis or Sentinel only (not a cluster).
    * @default 0 — acknowledged when the master has it.
    */
   readonly replicasToAck?: number;
@@ -212,6 +213,12 @@ export class RedisEngine implements Engine {
   private readonly streamIdleTtlMs: number;
   private readonly commandTimeoutMs: number;
   private readonly replicasToAck: number;
+  /**
+   * The master's `master_replid` as read at the last (re)connect, passed to the scripts as `gen`: a topic
+   * written under another one starts a new epoch (redis-scripts.ts). Empty, and so not checked, in cluster
+   * mode and with `replicasToAck` (then acknowledged publications survive a failover).
+   */
+  private replicationHistory = '';
   private readonly canaryTimeoutMs: number;
   private readonly healthCheckIntervalMs: number;
   private readonly startTimeoutMs: number;
@@ -414,6 +421,7 @@ export class RedisEngine implements Engine {
         idempotencyKey === undefined ? '' : String(this.idempotencyWindowMs),
         encodeBody(topic, payload, options.priority, idempotencyKey),
         this.clusterMode ? 'SPUBLISH' : 'PUBLISH',
+        this.replicationHistory,
       );
     } catch (error) {
       throw unavailable('publish not confirmed by Redis', error);
@@ -459,6 +467,7 @@ export class RedisEngine implements Engine {
         sinceOffset,
         since === undefined ? '' : String(since.epoch),
         String(query.limit),
+        this.replicationHistory,
       );
     } catch (error) {
       throw unavailable('history not read from Redis', error);
@@ -622,6 +631,12 @@ export class RedisEngine implements Engine {
     if (commands === undefined) throw closedError();
     await waitForReady(commands, this.commandTimeoutMs, this.closing.signal);
     this.assertGeneration(generation);
+    if (!this.clusterMode && this.replicasToAck === 0) {
+      // A failover (or a restart that lost the data) gives the master a new replication id.
+      const info = String(await (commands as Redis).info('replication'));
+      this.replicationHistory = /^master_replid:(\w+)/m.exec(info)?.[1] ?? '';
+      this.assertGeneration(generation);
+    }
     this.disposeTopology();
     const topology = this.clusterMode ? await this.clusterTopology(commands as Cluster, generation) : this.singleTopology(generation);
     this.assertGeneration(generation);

@@ -13,7 +13,9 @@
  *
  * A new epoch starts whenever stored history may be gone: the meta hash is missing (never published,
  * expired, flushed, evicted), or it says the stream was written but the stream key is missing (expired or
- * evicted on its own). The leftover stream of a lost epoch is deleted, so epochs never mix.
+ * evicted on its own), or it was written under another replication history (`gen`, the master's
+ * `master_replid` as the engine read it: a failover promoted a replica, which may lack the last writes and
+ * would hand their offsets out again). The leftover stream of a lost epoch is deleted, so epochs never mix.
  */
 
 const prelude = `
@@ -28,21 +30,25 @@ end
 local function entry_offset(id) return tonumber(string.match(id, '^(%d+)')) end
 
 -- Meta fields as the script names them, and as the hash stores them.
-local fields = { 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'ttl_until', 'head' }
-local stored = { 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until', 'head' }
+local fields = { 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'ttl_until', 'head', 'gen' }
+local stored = { 'epoch', 'offset', 'floor', 'barrier', 'size', 'kept', 'until', 'head', 'gen' }
 
-local function load(meta, stream, new_epoch)
+-- gen: the caller's replication history ('' when it does not check one). State written before gen existed
+-- (no field) is adopted.
+local function load(meta, stream, new_epoch, gen)
   local f = redis.call('HMGET', meta, unpack(stored))
-  if f[1] and (f[6] ~= '1' or redis.call('EXISTS', stream) == 1) then
+  local same_history = gen == '' or not f[9] or f[9] == gen
+  if f[1] and same_history and (f[6] ~= '1' or redis.call('EXISTS', stream) == 1) then
     local st = { epoch = f[1], offset = tonumber(f[2]), floor = tonumber(f[3]), barrier = f[4], size = tonumber(f[5]),
-                 kept = f[6], ttl_until = tonumber(f[7]), head = tonumber(f[8] or '0'), fresh = false }
+                 kept = f[6], ttl_until = tonumber(f[7]), head = tonumber(f[8] or '0'), gen = f[9] or false, fresh = false }
     st.was = { epoch = st.epoch, offset = st.offset, floor = st.floor, barrier = st.barrier, size = st.size,
-               kept = st.kept, ttl_until = st.ttl_until, head = st.head }
+               kept = st.kept, ttl_until = st.ttl_until, head = st.head, gen = st.gen }
+    if gen ~= '' then st.gen = gen end
     return st
   end
   redis.call('DEL', stream)
   return { epoch = new_epoch, offset = 0, floor = 1, barrier = 'expired', size = 0, kept = '0', ttl_until = 0, head = 0,
-           fresh = true, was = {} }
+           gen = gen ~= '' and gen or false, fresh = true, was = {} }
 end
 
 -- Drops entries beyond the retention size, then expired ones from the front, stopping at the first one still
@@ -73,7 +79,7 @@ local function save(st, meta)
   local args = {}
   for i, name in ipairs(fields) do
     local value = st[name]
-    if value ~= st.was[name] then
+    if value ~= st.was[name] and value ~= false then
       args[#args + 1] = stored[i]
       args[#args + 1] = type(value) == 'number' and n2s(value) or value
     end
@@ -102,7 +108,7 @@ end
  * Publish. KEYS: meta, stream, [idempotency key,] channels... ARGV: 1 clock (`''`: Redis's TIME),
  * 2 epoch to use if a new one starts, 3 idle TTL ms, 4 retention size (`''`: not kept), 5 retention TTL ms,
  * 6 idempotency window ms (`''`: no key; then KEYS has no idempotency key), 7 body, 8 `PUBLISH` or
- * `SPUBLISH`.
+ * `SPUBLISH`, 9 replication history (`''`: not checked).
  *
  * Returns `{0, offset, epoch, time}` for a new publication, `{1, offset, epoch}` for a duplicate key.
  */
@@ -117,7 +123,7 @@ if ARGV[6] ~= '' then
     if offset and tonumber(expires) > now then return { 1, offset, epoch } end
   end
 end
-local st = load(KEYS[1], KEYS[2], ARGV[2])
+local st = load(KEYS[1], KEYS[2], ARGV[2], ARGV[9])
 st.offset = st.offset + 1
 local retained_until = 0
 if ARGV[4] ~= '' and tonumber(ARGV[4]) > 0 then
@@ -147,14 +153,15 @@ return { 0, n2s(st.offset), st.epoch, n2s(now) }
 
 /**
  * History. KEYS: meta, stream. ARGV: 1 clock, 2 epoch to use if a new one starts, 3 idle TTL ms,
- * 4 `latest` or `since`, 5 since offset (`-1`: not a position), 6 since epoch, 7 limit.
+ * 4 `latest` or `since`, 5 since offset (`-1`: not a position), 6 since epoch, 7 limit, 8 replication
+ * history (`''`: not checked).
  *
  * Returns `{epoch, offset, status, entries}`: status `ok`, `epoch-mismatch`, `expired` or `no-history`;
  * entries as XRANGE returns them (ascending for `since`, descending for `latest`).
  */
 export const historyScript = `${prelude}
 local now = clock(ARGV[1])
-local st = load(KEYS[1], KEYS[2], ARGV[2])
+local st = load(KEYS[1], KEYS[2], ARGV[2], ARGV[8])
 if st.fresh then st.ttl_until = now + tonumber(ARGV[3]) end
 trim(st, KEYS[2], now)
 save(st, KEYS[1])

@@ -1,16 +1,17 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { eventuallyAsync, startBroker, untilReadyz } from '../helpers/start-broker.js';
 
 /**
  * A real Redis failover (issue 4: "the broker's own Redis subscriber can be cut off ... by a failover"): a
- * master, its replica and a Sentinel, all private redis-server processes. Two brokers with REDIS_SENTINELS
- * deliver across nodes; the master is killed, the Sentinel promotes the replica, and the brokers follow it
- * by themselves: not ready meanwhile, then delivering again, with the topic's history (replicated) intact.
+ * master, two replicas and a Sentinel, all private redis-server processes. Brokers with REDIS_SENTINELS
+ * follow the promoted replica by themselves: not ready meanwhile, then delivering again. With
+ * REDIS_WAIT_REPLICAS covering every replica the topic continues in its epoch; without, it starts a new one.
  */
 
-t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, both nodes follow and deliver in the same epoch', async (t) => {
+/** A master, two replicas and a Sentinel watching them as `sb-test`; `failover()` kills the master and waits for a promotion. */
+async function startFailoverRig(t: Test) {
   // No diskless-sync delay: a replica (or one re-pointed after the failover) syncs at once, not after 5 s.
   const fastSync = ['--repl-diskless-sync-delay', '0'];
   const master = await startRedisServer({ args: fastSync });
@@ -28,9 +29,21 @@ t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, bot
     const replicas = await sentinel.cli('SENTINEL', 'REPLICAS', 'sb-test');
     return replicas.includes(String(replica.port)) && replicas.includes(String(spare.port));
   }, 'the Sentinel knows both replicas');
+  const failover = async (): Promise<void> => {
+    await master.kill();
+    await eventuallyAsync(
+      async () => (await replica.cli('ROLE')).startsWith('master') || (await spare.cli('ROLE')).startsWith('master'),
+      'the Sentinel promoted a replica',
+    );
+  };
+  return { master, sentinel, failover, config: { redisSentinels: [`127.0.0.1:${sentinel.port}`], redisSentinelMaster: 'sb-test' } };
+}
 
-  // REDIS_WAIT_REPLICAS=1: a publish is acknowledged once the replica has it, so the failover loses none.
-  const sentinelConfig = { redisSentinels: [`127.0.0.1:${sentinel.port}`], redisSentinelMaster: 'sb-test', redisWaitReplicas: 1 };
+t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, both nodes follow and deliver in the same epoch', async (t) => {
+  const rig = await startFailoverRig(t);
+  // REDIS_WAIT_REPLICAS=2, every replica: a publish is acknowledged once both have it, so whichever the
+  // Sentinel promotes has every acknowledged publication.
+  const sentinelConfig = { ...rig.config, redisWaitReplicas: 2 };
   const a = await startBroker(t, { ...sentinelConfig, nodeName: 'node-a' });
   const b = await startBroker(t, { ...sentinelConfig, nodeName: 'node-b' });
   t.equal(a.broker.engine.constructor.name, 'RedisEngine');
@@ -41,23 +54,23 @@ t.test('REDIS_SENTINELS: the master dies, the Sentinel promotes the replica, bot
   const before = (await publisher.publish('orders.eu', 'before')) as { offset: number; epoch: string };
   await subscriber.waitFor((message) => message.op === 'message' && message.data === 'before');
 
-  await master.kill(); // right after the acknowledgement
+  const failedOver = rig.failover(); // right after the acknowledgement
   await Promise.all([a, b].map((node) => untilReadyz(node, 503, 10_000)));
   t.pass('both nodes report not ready while there is no master');
-  await eventuallyAsync(
-    async () => [replica, spare].some((server) => server.running) && ((await replica.cli('ROLE')).startsWith('master') || (await spare.cli('ROLE')).startsWith('master')),
-    'the Sentinel promoted a replica',
-  );
+  await failedOver;
+  // The old master comes back empty; the Sentinel makes it a replica of the new one, the second replica
+  // that acknowledgements need again.
+  await rig.master.restart();
   await Promise.all([a, b].map((node) => untilReadyz(node, 200)));
   t.pass('both nodes follow the new master by themselves and are ready again');
 
-  // Until the Sentinel has pointed the other replica at the new master, nothing can confirm a publish:
-  // the publisher retries with its idempotency key, so a retried publish is never delivered twice.
+  // Until the Sentinel has pointed both replicas at the new master, nothing can confirm a publish: the
+  // publisher retries with its idempotency key, so a retried publish is never delivered twice.
   let after: { op: string; offset?: number; epoch?: string } = { op: 'none' };
   await eventuallyAsync(async () => {
     after = (await publisher.publish('orders.eu', 'after', { key: 'after-1' })) as typeof after;
     return after.op === 'published';
-  }, 'a publish acknowledged by the new master and its replica');
+  }, 'a publish acknowledged by the new master and both replicas');
   t.same([after.epoch, after.offset], [before.epoch, before.offset + 1], 'the acknowledged publish survived: same epoch, next offset');
   await new Promise((resolve) => setTimeout(resolve, 200));
   await subscriber.waitFor((message) => message.op === 'message' && message.data === 'after');
@@ -79,4 +92,27 @@ t.test('REDIS_WAIT_REPLICAS: with no replica to confirm it, a publish is not ack
   const other = await Peer.open(withoutWait.url);
   t.teardown(() => other.close());
   t.match(await other.publish('orders.eu', 'confirmed by the master'), { op: 'published' }, 'the default acknowledges what the master has');
+});
+
+t.test('REDIS_SENTINELS without REDIS_WAIT_REPLICAS: after a failover every topic starts a new epoch, so a lost write is never silent', async (t) => {
+  const rig = await startFailoverRig(t);
+  const node = await startBroker(t, { ...rig.config, nodeName: 'node-a' });
+  const publisher = await Peer.open(node.url);
+  t.teardown(() => publisher.close());
+  const before = (await publisher.publish('orders.eu', 'before')) as { offset: number; epoch: string };
+  t.match(before, { op: 'published' });
+
+  await rig.failover();
+  await untilReadyz(node, 200);
+  // The promoted replica may lack the last writes and would reuse their offsets: it is another history.
+  const after = (await publisher.publish('orders.eu', 'after')) as { offset: number; epoch: string };
+  t.not(after.epoch, before.epoch, 'a new epoch');
+  t.equal(after.offset, 1, 'counting from 1 again');
+  const client = await Peer.open(node.url);
+  t.teardown(() => client.close());
+  t.match(
+    await client.subscribe('orders.eu', { since: { 'orders.eu': { offset: before.offset, epoch: before.epoch } } }),
+    { recovery: { 'orders.eu': { status: 'failed', reason: 'epoch_mismatch', epoch: after.epoch, offset: 1 } } },
+    'a client that resumes from before the failover is told to resync',
+  );
 });
