@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { tokenFromHeaders } from '../auth/authenticator.js';
 import type { Broker } from '../broker.js';
+import { describeInvalid } from './invalid-request.js';
 
 /**
  * Operator endpoints, registered only when `ADMIN_TOKEN` is set (otherwise they do not exist: 404), and
@@ -38,9 +39,7 @@ export function registerAdminRoutes(app: FastifyInstance, broker: Broker): void 
     }
     const body = rebalanceSchema.safeParse(request.body);
     if (!body.success) {
-      const issue = body.error.issues[0];
-      const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
-      return reply.code(400).send({ code: ProtocolErrorCode.badRequest, message: `${where}${issue?.message ?? 'invalid body'}` });
+      return reply.code(400).send({ code: ProtocolErrorCode.badRequest, message: describeInvalid(body.error, 'body') });
     }
     if (broker.state !== 'running') {
       return reply

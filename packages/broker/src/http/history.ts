@@ -1,11 +1,13 @@
 import { ProtocolErrorCode, parseTopic } from '@switchboard/client/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { Permissions } from '../auth/permissions.js';
 import type { Broker } from '../broker.js';
 import type { Publication } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { authenticateHttp } from './http-auth.js';
+import { describeInvalid } from './invalid-request.js';
 
 /**
  * `GET /history?topic=orders.eu.1[&limit=N][&sinceOffset=N&sinceEpoch=E]`: a topic's stored history and its
@@ -39,12 +41,10 @@ export function registerHistoryRoute(app: FastifyInstance, broker: Broker): void
 
   app.get('/history', async (request, reply) => {
     const permissions = await authenticateHttp(broker, request, 'GET /history');
-    if ('status' in permissions) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
+    if (!(permissions instanceof Permissions)) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
     const parsed = querySchema.safeParse(request.query);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue === undefined || issue.path.length === 0 ? 'query' : issue.path.join('.');
-      return fail(reply, 400, ProtocolErrorCode.badRequest, `${where}: ${issue?.message ?? 'invalid'}`);
+      return fail(reply, 400, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'query'));
     }
     const { topic, limit, sinceOffset, sinceEpoch } = parsed.data;
     const checked = parseTopic(topic);

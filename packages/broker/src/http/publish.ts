@@ -6,6 +6,7 @@ import type { Broker } from '../broker.js';
 import type { Payload } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { authenticateHttp } from './http-auth.js';
+import { describeInvalid } from './invalid-request.js';
 
 /**
  * `POST /publish`: a JSON publish for backends, authenticated like a connection (`Authorization: Bearer`,
@@ -68,9 +69,7 @@ export function registerPublishRoute(app: FastifyInstance, broker: Broker): void
       if (!(permissions instanceof Permissions)) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
       const parsed = bodySchema.safeParse(request.body);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
-        return fail(reply, 400, ProtocolErrorCode.badRequest, `${where}: ${issue?.message ?? 'invalid'}`);
+        return fail(reply, 400, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'body'));
       }
       const body = parsed.data;
       const topic = parseTopic(body.topic);
