@@ -1,5 +1,5 @@
 /**
- * Type tests, checked by `tsc --noEmit -p packages/client` (never run). Every `@ts-expect-error` must be
+ * Type tests, checked by `tsc -b` (the client project) (never run). Every `@ts-expect-error` must be
  * an error: if a misuse compiles, tsc reports the directive as unused.
  */
 import * as z from 'zod/mini';
