@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { ProtocolErrorCode } from '@switchboard/client/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { Broker, type BrokerDeps } from './broker.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import { registerAdminRoutes } from './http/admin.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerHistoryRoute } from './http/history.js';

@@ -7,7 +7,7 @@ import { type PerMessageDeflateOptions, handleUpgrade, negotiateDeflate, parseEx
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
-import { type Config, policyMatcher } from './config.js';
+import type { Config } from './config/config.js';
 import { Session } from './connection/session.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryCluster } from './engine/engine-memory-cluster.js';
@@ -16,6 +16,7 @@ import { RedisEngine } from './engine/engine-redis.js';
 import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
 import { createMetricsRegistry } from './http/metrics.js';
 import { Hub } from './hub/hub.js';
+import { policyMatcher } from './hub/policy-matcher.js';
 import { BrokerStats } from './stats.js';
 
 export interface BrokerDeps {

@@ -1,4 +1,6 @@
-import { ConfigError, configHelp, loadConfig } from './config.js';
+import { ConfigError } from './config/config-error.js';
+import { configHelp } from './config/config-help.js';
+import { loadConfig } from './config/load-config.js';
 import { startServer } from './server.js';
 
 /**

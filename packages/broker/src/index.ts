@@ -5,18 +5,11 @@
 export { buildApp } from './app.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { Broker, type BrokerDeps, type BrokerState, type ShutdownOptions, createEngine, serverLimits } from './broker.js';
-export {
-  type Config,
-  type ConfigInput,
-  ConfigError,
-  type LoadConfigOptions,
-  type LogLevel,
-  type SlowConsumerRule,
-  configDefaults,
-  configHelp,
-  createConfig,
-  loadConfig,
-} from './config.js';
+export { type Config, type ConfigInput, type SlowConsumerRule, configDefaults, createConfig } from './config/config.js';
+export { ConfigError } from './config/config-error.js';
+export { configHelp } from './config/config-help.js';
+export { type LoadConfigOptions, loadConfig } from './config/load-config.js';
+export type { LogLevel } from './config/options-server.js';
 export {
   type AuthFailureCode,
   type AuthHook,

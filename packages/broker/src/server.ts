@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { BrokerDeps, ShutdownOptions } from './broker.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/client/protocol';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { verifyJwt } from './jwt.js';
 import type { Grants } from './permissions.js';
 

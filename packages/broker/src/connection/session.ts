@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { type AuthHook, type Identity, runAuthHook } from '../auth/authenticator.js';
 import { Permissions } from '../auth/permissions.js';
 import { Deque } from '../collections/deque.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { Payload, Publication, StreamPosition } from '../engine/engine.js';
 import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';

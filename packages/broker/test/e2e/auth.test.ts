@@ -4,7 +4,7 @@ import t from 'tap';
 import type { AuthRequest } from '../../src/auth/authenticator.js';
 import { builtinAuthenticator } from '../../src/auth/authenticator.js';
 import { signJwt } from '../../src/auth/jwt.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/config.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
 import { eventually, startBroker } from '../helpers/start-broker.js';

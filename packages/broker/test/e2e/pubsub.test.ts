@@ -1,7 +1,7 @@
 import { type DeliveryMessage, encodeBinary, splitIntoChunks } from '@switchboard/client/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/config.js';
 import { eventually, startBroker } from '../helpers/start-broker.js';
 
 /**

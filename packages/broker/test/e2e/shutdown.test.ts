@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/server.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';

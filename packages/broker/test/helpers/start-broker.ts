@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { Broker, BrokerDeps } from '../../src/broker.js';
-import { type ConfigInput, createConfig } from '../../src/config.js';
+import { type ConfigInput, createConfig } from '../../src/config/config.js';
 
 /** What a test needs from a running broker. */
 export interface TestBroker {

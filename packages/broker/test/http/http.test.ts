@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { signJwt } from '../../src/auth/jwt.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/config.js';
 import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
 import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { Peer } from '../helpers/pubsub-peer.js';

@@ -1,0 +1,48 @@
+import { ProtocolLimit } from '@switchboard/client/protocol';
+import type { Config, OptionKey } from './config.js';
+
+/** The rules between options (protocol.md §12), each failure naming the option to change. */
+
+/** The first rule `config` breaks, in a fixed order, or undefined. */
+export function firstInconsistency(config: Config): { readonly key: OptionKey; readonly message: string } | undefined {
+  const fullChunk = config.chunkBytes + ProtocolLimit.headerLengthPrefixBytes + ProtocolLimit.maxHeaderBytes;
+  if (config.maxMessageBytes < config.chunkBytes) {
+    return { key: 'maxMessageBytes', message: `must be at least CHUNK_BYTES (${config.chunkBytes}), got ${config.maxMessageBytes}` };
+  }
+  if (config.maxFrameBytes < fullChunk) {
+    return { key: 'maxFrameBytes', message: `must fit a full chunk: CHUNK_BYTES + 4 + 4096 = ${fullChunk}, got ${config.maxFrameBytes}` };
+  }
+  if (config.maxIncompleteBytes < config.maxMessageBytes) {
+    return { key: 'maxIncompleteBytes', message: `must be at least MAX_MESSAGE_BYTES (${config.maxMessageBytes}), got ${config.maxIncompleteBytes}` };
+  }
+  const largestDelivery = worstCaseEncodedBytes(config.maxMessageBytes, config.chunkBytes);
+  if (config.maxQueuedBytes < largestDelivery) {
+    return {
+      key: 'maxQueuedBytes',
+      message: `must hold the largest message with its chunk headers (${largestDelivery} bytes for MAX_MESSAGE_BYTES ${config.maxMessageBytes}), got ${config.maxQueuedBytes}`,
+    };
+  }
+  if (config.maxRecoveryBytes > config.maxQueuedBytes) {
+    return { key: 'maxRecoveryBytes', message: `must fit the send queue: at most MAX_QUEUED_BYTES (${config.maxQueuedBytes}), got ${config.maxRecoveryBytes}` };
+  }
+  if ([config.redisUrl !== undefined, config.redisClusterNodes.length > 0, config.redisSentinels.length > 0].filter(Boolean).length > 1) {
+    return { key: config.redisSentinels.length > 0 ? 'redisSentinels' : 'redisClusterNodes', message: 'set one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS' };
+  }
+  if (config.redisWaitReplicas > 0 && config.redisClusterNodes.length > 0) {
+    return { key: 'redisWaitReplicas', message: 'is for REDIS_URL or REDIS_SENTINELS, not a cluster' };
+  }
+  if (config.jwtSecret === undefined && (config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
+    return { key: config.jwtIssuer !== undefined ? 'jwtIssuer' : 'jwtAudience', message: 'needs JWT_SECRET' };
+  }
+  return undefined;
+}
+
+/**
+ * An upper bound of the bytes a delivery of `payloadBytes` occupies in a send queue: the payload plus, per
+ * chunk, a WebSocket frame header (at most 14 bytes), the 4-byte header length and a chunk header (under
+ * 1 KiB: protocol.md §12 `maxHeaderBytes` rationale).
+ */
+export function worstCaseEncodedBytes(payloadBytes: number, chunkBytes: number): number {
+  const chunks = Math.max(1, Math.ceil(payloadBytes / chunkBytes));
+  return payloadBytes + chunks * (14 + ProtocolLimit.headerLengthPrefixBytes + 1024);
+}

@@ -1,0 +1,33 @@
+import { type OptionKey, configDefaults, options } from './config.js';
+
+/** Every option as documented: flag, environment variable, meaning, default (for `--help` and docs/operations.md). */
+export interface OptionReference {
+  readonly key: string;
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  /** The constant default as text (a list comma-separated); undefined for derived and optional options. */
+  readonly fallback: string | undefined;
+}
+
+export function configReference(): OptionReference[] {
+  const defaults: Partial<Record<OptionKey, unknown>> = configDefaults;
+  return (Object.keys(options) as OptionKey[]).map((key) => {
+    const { flag, env, help } = options[key];
+    const fallback = defaults[key];
+    return { key, flag: `--${flag}`, env, help, fallback: fallback === undefined ? undefined : defaultText(fallback) };
+  });
+}
+
+/** The `--help` text: every flag with its environment variable, default and reason. */
+export function configHelp(): string {
+  const lines = ['Options (flag / environment variable: meaning [default]):', ''];
+  for (const { flag, env, help, fallback } of configReference()) {
+    lines.push(`  ${flag} / ${env}`, `      ${help}${fallback === undefined ? '' : ` [${fallback}]`}`);
+  }
+  return lines.join('\n');
+}
+
+function defaultText(value: unknown): string {
+  return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(',') : String(value);
+}

@@ -1,0 +1,19 @@
+import { parsePattern } from '@switchboard/client/protocol';
+import { z } from 'zod';
+
+/** Schemas several options share; their messages are part of the operator's error output. */
+
+/** An integer in [min, max]; every failure says the whole range. */
+export function intFrom(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.number().int(message).min(min, message).max(max, message);
+}
+
+/** A subscription pattern in the topic grammar (protocol.md §4), with the grammar's own message. */
+export const patternSchema = z.string().superRefine((value, context) => {
+  const parsed = parsePattern(value);
+  if (!parsed.ok) context.addIssue({ code: 'custom', message: parsed.error.message });
+});
+
+/** Visible ASCII only: names and tokens that end up in headers, logs and metric labels. */
+export const visibleAscii = /^[!-~]+$/;
