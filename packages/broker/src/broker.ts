@@ -14,6 +14,7 @@ import { MemoryCluster } from './engine/engine-memory-cluster.js';
 import { MemoryEngine } from './engine/engine-memory.js';
 import { RedisEngine } from './engine/engine-redis.js';
 import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
+import type { BrokerState, HttpBroker } from './http/http-broker.js';
 import { createMetricsRegistry } from './http/metrics.js';
 import { Hub } from './hub/hub.js';
 import { policyMatcher } from './hub/policy-matcher.js';
@@ -38,8 +39,6 @@ export interface BrokerDeps {
    */
   readonly now?: () => number;
 }
-
-export type BrokerState = 'running' | 'draining' | 'closed';
 
 export interface ShutdownOptions {
   /** How long queues may flush before clients are closed. @default config.shutdownDrainMs */
@@ -96,7 +95,7 @@ export function serverLimits(config: Config): ServerLimits {
  * One broker node without its HTTP listener: the hub and engine, the open sessions, the upgrade handling,
  * metrics, and graceful shutdown. `buildApp` wires it into fastify.
  */
-export class Broker {
+export class Broker implements HttpBroker {
   readonly config: Config;
   readonly hub: Hub;
   readonly engine: Engine;

@@ -4,7 +4,8 @@
  */
 export { buildApp } from './app.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
-export { Broker, type BrokerDeps, type BrokerState, type ShutdownOptions, createEngine, serverLimits } from './broker.js';
+export { Broker, type BrokerDeps, type ShutdownOptions, createEngine, serverLimits } from './broker.js';
+export type { BrokerState } from './http/http-broker.js';
 export { type Config, type ConfigInput, type SlowConsumerRule, configDefaults, createConfig } from './config/config.js';
 export { ConfigError } from './config/config-error.js';
 export { configHelp } from './config/config-help.js';

@@ -3,7 +3,7 @@ import { ProtocolErrorCode } from '@switchboard/client/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { tokenFromHeaders } from '../auth/authenticator.js';
-import type { Broker } from '../broker.js';
+import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
 
 /**
@@ -26,7 +26,7 @@ const rebalanceSchema = z
   })
   .strict();
 
-export function registerAdminRoutes(app: FastifyInstance, broker: Broker): void {
+export function registerAdminRoutes(app: FastifyInstance, broker: HttpBroker): void {
   const { adminToken, nodeName } = broker.config;
   if (adminToken === undefined) return;
   // Compared as digests: equal lengths for timingSafeEqual, and no timing hint of the token's length.

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { Broker } from '../broker.js';
+import type { HttpBroker } from './http-broker.js';
 
 /**
  * `GET /healthz` (liveness: the process serves HTTP), `GET /readyz` (readiness: running, not draining, and
  * the engine can publish and deliver; 503 otherwise, so a load balancer stops sending new clients), and
  * `GET /metrics` (Prometheus text).
  */
-export function registerHealthRoutes(app: FastifyInstance, broker: Broker): void {
+export function registerHealthRoutes(app: FastifyInstance, broker: HttpBroker): void {
   app.get('/healthz', async () => ({ status: 'ok', node: broker.config.nodeName }));
 
   app.get('/readyz', async (_request, reply) => {

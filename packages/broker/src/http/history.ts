@@ -2,11 +2,11 @@ import { ProtocolErrorCode, parseTopic } from '@switchboard/client/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
-import type { Broker } from '../broker.js';
 import type { Publication } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { authenticateHttp } from './http-auth.js';
+import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
 
 /**
@@ -24,7 +24,7 @@ import { describeInvalid } from './invalid-request.js';
  * - 503 `unavailable` with `Retry-After` when the engine is unreachable.
  */
 
-export function registerHistoryRoute(app: FastifyInstance, broker: Broker): void {
+export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): void {
   const { config } = broker;
   const retryAfter = String(config.httpRetryAfterSeconds);
   const querySchema = z

@@ -2,7 +2,7 @@ import { ProtocolErrorCode } from '@switchboard/client/protocol';
 import type { FastifyRequest } from 'fastify';
 import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
 import { Permissions } from '../auth/permissions.js';
-import type { Broker } from '../broker.js';
+import type { HttpBroker } from './http-broker.js';
 
 /** A refused HTTP request: its status, pubsub.v1 error code, message and extra headers. */
 export interface HttpRefusal {
@@ -16,7 +16,7 @@ export interface HttpRefusal {
  * Authenticates an HTTP API request like a connection (`Authorization: Bearer`, the auth hook with kind
  * `http`): the caller's permissions, or the refusal to answer (401 with `WWW-Authenticate`, or 403).
  */
-export async function authenticateHttp(broker: Broker, request: FastifyRequest, route: string): Promise<Permissions | HttpRefusal> {
+export async function authenticateHttp(broker: HttpBroker, request: FastifyRequest, route: string): Promise<Permissions | HttpRefusal> {
   const outcome = await runAuthHook(broker.authenticate, {
     kind: 'http',
     token: tokenFromHeaders(request.headers, false),

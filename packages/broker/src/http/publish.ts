@@ -2,10 +2,10 @@ import { PRIORITIES, ProtocolErrorCode, ProtocolLimit, parseTopic } from '@switc
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
-import type { Broker } from '../broker.js';
 import type { Payload } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { authenticateHttp } from './http-auth.js';
+import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
 
 /**
@@ -41,7 +41,7 @@ const bodySchema = z
   .strict()
   .refine((body) => (body.data === undefined) !== (body.dataBase64 === undefined), 'exactly one of data and dataBase64 is required');
 
-export function registerPublishRoute(app: FastifyInstance, broker: Broker): void {
+export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): void {
   const { config, stats } = broker;
   const retryAfter = String(config.httpRetryAfterSeconds);
   const answer = (reply: FastifyReply, status: number, body: object, headers: Record<string, string> = {}): FastifyReply => {
