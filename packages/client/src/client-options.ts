@@ -1,5 +1,6 @@
 /** The client's options, its connection states and events, and how the options are resolved. */
 import { createTransport as platformTransport, watchNetwork as platformNetwork } from '#transport';
+import { type Clock, systemClock } from './clock.js';
 import type { SwitchboardError } from './errors.js';
 import type { Priority, ServerLimits } from './protocol/index.js';
 import { type ReconnectOptions, type ResolvedReconnectOptions, resolveReconnectOptions } from './reconnect.js';
@@ -165,6 +166,11 @@ export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
   readonly network?: NetworkWatcher;
   /** Randomness for reconnect jitter, in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /**
+   * @internal The time source and timers of every delay and timeout above; tests pass a fake one to
+   * assert timing. @default the platform's `Date.now` and `setTimeout`
+   */
+  readonly clock?: Clock;
 }
 
 /** The options with their defaults applied and checked. */
@@ -186,6 +192,7 @@ export interface Settings {
   readonly transport: TransportFactory;
   readonly network: NetworkWatcher;
   readonly random: () => number;
+  readonly clock: Clock;
 }
 
 /** The defaults; each option's TSDoc gives the reason for its value. */
@@ -228,5 +235,6 @@ export function resolveSettings(options: ClientOptions<TopicMap>): Settings {
     transport: options.transport ?? platformTransport,
     network: options.network ?? platformNetwork,
     random: options.random ?? Math.random,
+    clock: options.clock ?? systemClock,
   };
 }

@@ -1,4 +1,5 @@
 import { InboundChunks } from './chunks.js';
+import type { Clock, TimerHandle } from './clock.js';
 import {
   type ClientEvents,
   type ClientOptions,
@@ -70,9 +71,9 @@ interface PendingPublish {
   transfer: number | undefined;
   retries: number;
   lastError: SwitchboardError | undefined;
-  queueTimer: ReturnType<typeof setTimeout> | undefined;
-  ackTimer: ReturnType<typeof setTimeout> | undefined;
-  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  queueTimer: TimerHandle | undefined;
+  ackTimer: TimerHandle | undefined;
+  retryTimer: TimerHandle | undefined;
   detachSignal: (() => void) | undefined;
   resolve(ack: PublishAck | undefined): void;
   reject(error: SwitchboardError): void;
@@ -102,12 +103,12 @@ interface Connection {
   /** Transfers of this connection's publishes, for `error`s that name only the transfer. */
   readonly transfers: Map<number, PendingPublish>;
   flushScheduled: boolean;
-  drainTimer: ReturnType<typeof setTimeout> | undefined;
-  welcomeTimer: ReturnType<typeof setTimeout> | undefined;
-  pingTimer: ReturnType<typeof setInterval> | undefined;
-  pongTimer: ReturnType<typeof setTimeout> | undefined;
-  chunkTimer: ReturnType<typeof setTimeout> | undefined;
-  refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  drainTimer: TimerHandle | undefined;
+  welcomeTimer: TimerHandle | undefined;
+  pingTimer: TimerHandle | undefined;
+  pongTimer: TimerHandle | undefined;
+  chunkTimer: TimerHandle | undefined;
+  refreshTimer: TimerHandle | undefined;
   refreshId: number | undefined;
 }
 
@@ -136,6 +137,7 @@ const utf8 = new TextEncoder();
  */
 export class Client<Topics extends TopicMap = UntypedTopics> {
   private readonly settings: Settings;
+  private readonly clock: Clock;
   private readonly events = new Emitter<ClientEvents>((error, event) => this.reportHandlerError(error, event));
   private readonly reconnector: Reconnector;
   private readonly positions = new PositionTracker();
@@ -146,13 +148,13 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   private readonly inflight = new Map<number, PendingPublish>();
   private readonly retrying = new Set<PendingPublish>();
   private readonly pings = new Map<number, PendingPing>();
-  private readonly subscribeRetryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly subscribeRetryTimers = new Set<TimerHandle>();
   private readonly stopWatchingNetwork: () => void;
   private currentState: ConnectionState;
   private connection: Connection | undefined;
   private everConnected = false;
   private attemptRunning = false;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: TimerHandle | undefined;
   private nextRequestId = 1;
   private nextSeq = 1;
   private queuedMessages = 0;
@@ -162,6 +164,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   /** @internal Use {@link createClient}. */
   constructor(options: ClientOptions<Topics>) {
     this.settings = resolveSettings(options as ClientOptions<TopicMap>);
+    this.clock = this.settings.clock;
     this.reconnector = new Reconnector(this.settings.reconnect, this.settings.random);
     this.registry = new SubscriptionRegistry<LocalSubscription>(() => this.allocateRequestId(), this.positions);
     this.schemas = compileSchemas(options.schemas as Record<string, PayloadSchema | undefined> | undefined);
@@ -229,7 +232,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   connect(): void {
     if (this.currentState === 'closed') throw this.closedError();
     if (this.currentState !== 'disconnected' || this.attemptRunning) return;
-    clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.startAttempt();
   }
@@ -366,7 +369,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     }
     return new Promise((resolve, reject) => {
       const id = this.allocateRequestId();
-      this.pings.set(id, { sentAt: Date.now(), resolve, reject });
+      this.pings.set(id, { sentAt: this.clock.now(), resolve, reject });
       this.sendControl(connection, { op: 'ping', id });
     });
   }
@@ -397,7 +400,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     if (this.settings.getToken !== undefined) {
       try {
         // A token source that never answers must not stall reconnecting: it counts against the attempt.
-        token = await withTimeout(this.settings.getToken(), this.settings.connectTimeoutMs, 'getToken did not settle');
+        token = await withTimeout(this.clock, this.settings.getToken(), this.settings.connectTimeoutMs, 'getToken did not settle');
       } catch (cause) {
         if (this.currentState === 'closed') return;
         this.attemptFailed({ code: ABNORMAL_CLOSE, reason: 'getToken failed', wasClean: false }, new SwitchboardError(ClientErrorCode.tokenUnavailable, `getToken failed: ${describe(cause)}`, { cause }));
@@ -452,22 +455,22 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     }
     (connection as { transport: Transport }).transport = transport;
     this.connection = connection;
-    connection.welcomeTimer = setTimeout(() => {
+    connection.welcomeTimer = this.clock.setTimeout(() => {
       this.dropConnection(connection, new SwitchboardError(ClientErrorCode.connectFailed, `no welcome within ${this.settings.connectTimeoutMs} ms`));
     }, this.settings.connectTimeoutMs);
   }
 
   private receiveWelcome(connection: Connection, welcome: WelcomeMessage): void {
     if (connection.welcome !== undefined) return;
-    clearTimeout(connection.welcomeTimer);
+    this.clock.clearTimeout(connection.welcomeTimer);
     connection.welcome = welcome;
     const { limits } = welcome;
     this.lastLimits = limits;
     connection.sendQueue.setLimits(limits);
-    connection.inbound = new InboundChunks(limits);
+    connection.inbound = new InboundChunks(limits, () => this.clock.now());
     this.attemptRunning = false;
     this.everConnected = true;
-    this.reconnector.connected(Date.now());
+    this.reconnector.connected(this.clock.now());
     // Resubscribe and queue what waited before anyone hears of the connection: a publish made by a
     // `connected` listener must not overtake the ones made while offline.
     this.applyEffects(this.registry.open());
@@ -498,10 +501,9 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
    * `final` (the client stops), what waited for an answer rejects with that error instead.
    */
   private teardown(connection: Connection, final?: SwitchboardError): void {
-    for (const timer of [connection.drainTimer, connection.welcomeTimer, connection.pongTimer, connection.chunkTimer, connection.refreshTimer]) {
-      clearTimeout(timer);
+    for (const timer of [connection.drainTimer, connection.welcomeTimer, connection.pingTimer, connection.pongTimer, connection.chunkTimer, connection.refreshTimer]) {
+      this.clock.clearTimeout(timer);
     }
-    clearInterval(connection.pingTimer);
     connection.inbound?.clear();
     this.registry.close();
     const lost = final ?? new SwitchboardError(ClientErrorCode.connectionLost, 'the connection ended before the answer arrived');
@@ -530,7 +532,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   private attemptFailed(event: TransportClose, cause?: SwitchboardError): void {
     this.attemptRunning = false;
     const { advice, error } = this.classifyClose(event, cause);
-    const decision = this.reconnector.next(event.code, Date.now(), advice);
+    const decision = this.reconnector.next(event.code, this.clock.now(), advice);
     const details = { closeCode: event.code, reason: event.reason, error };
     if (decision.action === 'stop') {
       const why = decision.reason === 'never' ? error : new SwitchboardError(error.code, `${error.message}; not reconnecting (${decision.reason})`, { closeCode: event.code, cause: error });
@@ -538,7 +540,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
       return;
     }
     this.setState('disconnected', { ...details, retryInMs: decision.delayMs, attempt: decision.attempt });
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
       if (this.currentState === 'disconnected') this.startAttempt();
     }, decision.delayMs);
@@ -578,9 +580,9 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
 
   /** Closes the client for good: everything pending is rejected with `error`, subscriptions end. */
   private stop(error: SwitchboardError, details: { closeCode?: number; reason?: string; error?: SwitchboardError }): void {
-    clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    for (const timer of this.subscribeRetryTimers) clearTimeout(timer);
+    for (const timer of this.subscribeRetryTimers) this.clock.clearTimeout(timer);
     this.subscribeRetryTimers.clear();
     this.attemptRunning = false;
     this.stopWatchingNetwork();
@@ -624,7 +626,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     pending.requestId = undefined;
     pending.transfer = undefined;
     pending.phase = 'queued';
-    clearTimeout(pending.ackTimer);
+    this.clock.clearTimeout(pending.ackTimer);
     this.armQueueTimer(pending);
     this.outbox.push(pending);
   }
@@ -632,7 +634,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   /** A publish waiting for its first byte to be written may wait `sendQueue.timeoutMs` (again, after a requeue). */
   private armQueueTimer(pending: PendingPublish): void {
     if (pending.queueTimer !== undefined || this.settings.queueTimeoutMs <= 0) return;
-    pending.queueTimer = setTimeout(() => this.queueTimedOut(pending), this.settings.queueTimeoutMs);
+    pending.queueTimer = this.clock.setTimeout(() => this.queueTimedOut(pending), this.settings.queueTimeoutMs);
   }
 
   /** Encodes a publish for this connection (request id, chunking by its `chunkBytes`) and queues it. */
@@ -705,7 +707,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     }
     if (result.blocked && connection.drainTimer === undefined) {
       // Transports report `drain` when they can; polling covers the rest (and browsers have no `drain`).
-      connection.drainTimer = setTimeout(() => {
+      connection.drainTimer = this.clock.setTimeout(() => {
         connection.drainTimer = undefined;
         if (this.connection === connection) this.flush(connection);
       }, DRAIN_POLL_MS);
@@ -714,7 +716,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
 
   private frameWritten(connection: Connection, pending: PendingPublish, first: boolean, last: boolean): void {
     if (first) {
-      clearTimeout(pending.queueTimer);
+      this.clock.clearTimeout(pending.queueTimer);
       pending.queueTimer = undefined;
       pending.phase = 'writing';
     }
@@ -727,7 +729,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     }
     pending.phase = 'written';
     if (this.settings.ackTimeoutMs > 0) {
-      pending.ackTimer = setTimeout(() => {
+      pending.ackTimer = this.clock.setTimeout(() => {
         this.settle(pending, new SwitchboardError(ClientErrorCode.ackTimeout, `no ack for the publish to ${pending.topic} within ${this.settings.ackTimeoutMs} ms`, { topic: pending.topic }));
       }, this.settings.ackTimeoutMs);
     }
@@ -775,9 +777,9 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     this.retrying.delete(pending);
     this.uncount(pending);
     pending.phase = 'settled';
-    clearTimeout(pending.queueTimer);
-    clearTimeout(pending.ackTimer);
-    clearTimeout(pending.retryTimer);
+    this.clock.clearTimeout(pending.queueTimer);
+    this.clock.clearTimeout(pending.ackTimer);
+    this.clock.clearTimeout(pending.retryTimer);
     pending.detachSignal?.();
     if (outcome instanceof SwitchboardError) pending.reject(outcome);
     else pending.resolve(outcome);
@@ -793,7 +795,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     if (connection !== undefined && (pending.phase === 'scheduled' || pending.phase === 'writing')) connection.sendQueue.remove(pending);
     if (pending.transfer !== undefined) connection?.transfers.delete(pending.transfer);
     if (pending.requestId !== undefined) this.inflight.delete(pending.requestId);
-    clearTimeout(pending.ackTimer);
+    this.clock.clearTimeout(pending.ackTimer);
     pending.requestId = undefined;
     pending.transfer = undefined;
     pending.lastError = error;
@@ -802,7 +804,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     pending.phase = 'retrying';
     this.retrying.add(pending);
     const delay = error.retryAfterMs ?? reconnectDelay(pending.retries, 'backoff', this.settings.reconnect, this.settings.random);
-    pending.retryTimer = setTimeout(() => {
+    pending.retryTimer = this.clock.setTimeout(() => {
       pending.retryTimer = undefined;
       this.retrying.delete(pending);
       if (pending.phase === 'retrying') this.enqueue(pending);
@@ -869,12 +871,12 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
         }
         return;
       case 'pong': {
-        clearTimeout(connection.pongTimer);
+        this.clock.clearTimeout(connection.pongTimer);
         connection.pongTimer = undefined;
         const ping = this.pings.get(message.id);
         if (ping !== undefined) {
           this.pings.delete(message.id);
-          ping.resolve(Date.now() - ping.sentAt);
+          ping.resolve(this.clock.now() - ping.sentAt);
         }
         return;
       }
@@ -992,18 +994,18 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   }
 
   private armChunkTimer(connection: Connection): void {
-    clearTimeout(connection.chunkTimer);
+    this.clock.clearTimeout(connection.chunkTimer);
     connection.chunkTimer = undefined;
     const at = connection.inbound?.nextExpiryAt();
     if (at === undefined) return;
-    connection.chunkTimer = setTimeout(() => {
+    connection.chunkTimer = this.clock.setTimeout(() => {
       connection.chunkTimer = undefined;
       if (this.connection !== connection || connection.inbound === undefined) return;
       for (const outcome of connection.inbound.expire()) {
         if (outcome.kind === 'missed') this.missed(outcome.header, outcome.error.message);
       }
       this.armChunkTimer(connection);
-    }, Math.max(0, at - Date.now()));
+    }, Math.max(0, at - this.clock.now()));
   }
 
   // ---- subscriptions ----
@@ -1026,7 +1028,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
           });
           if (effect.retryable) {
             const delay = effect.error.retryAfterMs ?? reconnectDelay(1, 'backoff', this.settings.reconnect, this.settings.random);
-            const timer = setTimeout(() => {
+            const timer = this.clock.setTimeout(() => {
               this.subscribeRetryTimers.delete(timer);
               this.applyEffects(this.registry.retry(effect.pattern));
             }, delay);
@@ -1082,11 +1084,11 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   // ---- tokens and liveness ----
 
   private scheduleTokenRefresh(connection: Connection, expiresAt: number | undefined): void {
-    clearTimeout(connection.refreshTimer);
+    this.clock.clearTimeout(connection.refreshTimer);
     connection.refreshTimer = undefined;
     if (expiresAt === undefined || this.settings.getToken === undefined) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, (expiresAt - Date.now()) * TOKEN_REFRESH_FRACTION));
-    connection.refreshTimer = setTimeout(() => {
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, (expiresAt - this.clock.now()) * TOKEN_REFRESH_FRACTION));
+    connection.refreshTimer = this.clock.setTimeout(() => {
       connection.refreshTimer = undefined;
       void this.refreshToken(connection);
     }, delay);
@@ -1108,15 +1110,18 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
 
   private startPinging(connection: Connection): void {
     if (this.settings.pingIntervalMs <= 0) return;
-    connection.pingTimer = setInterval(() => {
+    // The clock has one-shot timers only: each tick arms the next, which keeps the period of setInterval.
+    const tick = (): void => {
+      connection.pingTimer = this.clock.setTimeout(tick, this.settings.pingIntervalMs);
       if (this.connection !== connection || connection.pongTimer !== undefined) return;
       const id = this.allocateRequestId();
       this.sendControl(connection, { op: 'ping', id });
-      connection.pongTimer = setTimeout(() => {
+      connection.pongTimer = this.clock.setTimeout(() => {
         connection.pongTimer = undefined;
         this.dropConnection(connection, new SwitchboardError(ClientErrorCode.pingTimeout, `no pong within ${this.settings.pingTimeoutMs} ms`));
       }, this.settings.pingTimeoutMs);
-    }, this.settings.pingIntervalMs);
+    };
+    connection.pingTimer = this.clock.setTimeout(tick, this.settings.pingIntervalMs);
   }
 
   // ---- helpers ----
@@ -1210,13 +1215,13 @@ function toBytes(data: unknown): Uint8Array | undefined {
 }
 
 /** Settles like `value`, or rejects with `message` after `ms`. */
-function withTimeout<T>(value: T | Promise<T>, ms: number, message: string): Promise<T> {
+function withTimeout<T>(clock: Clock, value: T | Promise<T>, ms: number, message: string): Promise<T> {
   if (!(value instanceof Promise)) return Promise.resolve(value);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: TimerHandle | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+    timer = clock.setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
   });
-  return Promise.race([value, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([value, timeout]).finally(() => clock.clearTimeout(timer));
 }
 
 function describe(error: unknown): string {

@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import { type DeliveryHeader, encodeBinary, splitIntoChunks } from '../src/protocol/index.js';
 import { type ScriptedBroker, type ScriptedConnection, scriptedLimits, startScriptedBroker } from './helpers/scripted-broker.js';
+import { FakeClock } from './helpers/fake-clock.js';
 import { Inbox, delay, until, within } from './helpers/wait.js';
 import * as z from 'zod/mini';
 
@@ -414,12 +415,38 @@ t.test('close codes: 4400-4499 close for good; 4100-4199 reconnect at once; 4000
 });
 
 t.test('backoff grows between failed attempts and resets after a stable connection', async (t) => {
-  const { broker, states } = await setup(t, { random: () => 0.5, reconnect: { initialDelayMs: 40, maxDelayMs: 1000 } });
+  const clock = new FakeClock();
+  const { broker, states } = await setup(t, { clock, random: () => 0.5, reconnect: { initialDelayMs: 40, maxDelayMs: 1000, stableAfterMs: 1000 } });
+  const ended = (): StateChange[] => states.filter((change) => change.state === 'disconnected');
+  const attempts = (): number => states.filter((change) => change.state === 'connecting' || change.state === 'reconnecting').length;
   broker.rejectWith(503);
-  await until(() => states.filter((change) => change.state === 'disconnected').length >= 3, 'three failed attempts');
-  const delays = states.filter((change) => change.state === 'disconnected').map((change) => change.retryInMs);
-  t.same(delays.slice(0, 3), [20, 40, 80], 'half of 40, 80, 160 ms');
-  t.match(states.find((change) => change.state === 'disconnected'), { closeCode: 1006, error: { code: 'unavailable' } }, 'HTTP 503 is unavailable');
+  await until(() => ended().length === 1, 'the first refused attempt');
+  clock.advance(19);
+  t.equal(attempts(), 0, 'no attempt before the delay is over');
+  clock.advance(1);
+  t.equal(attempts(), 1, 'the next attempt when it is');
+  await until(() => ended().length === 2, 'the second refused attempt');
+  clock.advance(40);
+  await until(() => ended().length === 3, 'the third refused attempt');
+  t.same(ended().map((change) => change.retryInMs), [20, 40, 80], 'half of 40, 80, 160 ms');
+  t.match(ended()[0], { closeCode: 1006, error: { code: 'unavailable' } }, 'HTTP 503 is unavailable');
+
+  broker.rejectWith(undefined);
+  clock.advance(80);
+  await welcomed(broker, 0);
+  await until(() => states.at(-1)?.state === 'connected', 'the fourth attempt to connect');
+  clock.advance(1000);
+  broker.connections[0]!.close(4000, 'backoff');
+  await until(() => ended().length === 4, 'the stable connection to end');
+  t.match(ended()[3], { closeCode: 4000, retryInMs: 20, attempt: 0 }, 'a connection that lasted stableAfterMs resets the backoff');
+
+  clock.advance(20);
+  await welcomed(broker, 1);
+  await until(() => states.at(-1)?.state === 'connected', 'the reconnect');
+  clock.advance(999);
+  broker.connections[1]!.close(4000, 'backoff');
+  await until(() => ended().length === 5, 'the short connection to end');
+  t.match(ended()[4], { closeCode: 4000, retryInMs: 40, attempt: 1 }, 'a shorter one does not: the backoff goes on growing');
 });
 
 t.test('HTTP 401: with a fixed token the client closes; with getToken it asks for a new token and retries', async (t) => {
@@ -441,14 +468,22 @@ t.test('HTTP 401: with a fixed token the client closes; with getToken it asks fo
 });
 
 t.test('token expiry: refresh at about 90% of the lifetime, and at once on a token_expired notice', async (t) => {
+  const clock = new FakeClock();
   let calls = 0;
-  const { broker, client } = await setup(t, { getToken: () => `token-${++calls}` });
+  const { broker, client } = await setup(t, { clock, pingIntervalMs: 0, getToken: () => `token-${++calls}` });
   const connection = await broker.connection(0);
   t.equal(connection.headers.authorization, 'Bearer token-1');
-  connection.welcome({ tokenExpiresAt: Date.now() + 200 });
+  connection.welcome({ tokenExpiresAt: clock.now() + 100_000 });
+  await client.whenConnected();
+  clock.advance(80_000);
+  t.equal(calls, 1, 'no refresh at 80% of the lifetime');
+  clock.advance(9_999);
+  t.equal(calls, 1, 'nor just before 90%');
+  clock.advance(1);
+  t.equal(calls, 2, 'a new token is asked for at 90%');
   const refresh = await connection.next('refresh');
   t.same(refresh, { op: 'refresh', id: refresh.id, token: 'token-2' }, 'refreshed before expiry');
-  connection.send({ op: 'refreshed', id: refresh.id, tokenExpiresAt: Date.now() + 3_600_000 });
+  connection.send({ op: 'refreshed', id: refresh.id, tokenExpiresAt: clock.now() + 3_600_000 });
   connection.send({ op: 'error', code: 'token_expired', message: 'token expired; refresh within 10000 ms' });
   t.match(await connection.next('refresh'), { token: 'token-3' }, 'a notice refreshes at once');
   t.equal(client.state, 'connected');
