@@ -1,4 +1,5 @@
 import { InboundChunks } from './chunks.js';
+import { closeAdvice } from './close-advice.js';
 import type { Clock, TimerHandle } from './clock.js';
 import {
   type ClientEvents,
@@ -22,7 +23,6 @@ import {
   type Priority,
   type ProtocolErrorCode,
   type PublishHeader,
-  type ReconnectAdvice,
   type RecoveryResult,
   type ServerLimits,
   type ServerMessage,
@@ -38,7 +38,6 @@ import {
   encodeText,
   parsePattern,
   parseTopic,
-  reconnectAdvice,
   segmentsMatch,
   splitIntoChunks,
   utf8ByteLength,
@@ -531,7 +530,7 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
 
   private attemptFailed(event: TransportClose, cause?: SwitchboardError): void {
     this.attemptRunning = false;
-    const { advice, error } = this.classifyClose(event, cause);
+    const { advice, error } = closeAdvice(event, cause, this.settings.getToken !== undefined);
     const decision = this.reconnector.next(event.code, this.clock.now(), advice);
     const details = { closeCode: event.code, reason: event.reason, error };
     if (decision.action === 'stop') {
@@ -544,38 +543,6 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
       this.retryTimer = undefined;
       if (this.currentState === 'disconnected') this.startAttempt();
     }, decision.delayMs);
-  }
-
-  /** What a close means: the advice of protocol.md §11, or of the HTTP status of a refused handshake. */
-  private classifyClose(event: TransportClose, cause: SwitchboardError | undefined): { advice: ReconnectAdvice; error: SwitchboardError } {
-    if (cause !== undefined) return { advice: 'backoff', error: cause };
-    const details = { closeCode: event.code, ...(event.error === undefined ? {} : { cause: event.error }) };
-    if (event.status !== undefined) {
-      const rejected = (code: ErrorCode, advice: ReconnectAdvice): { advice: ReconnectAdvice; error: SwitchboardError } => ({
-        advice,
-        error: new SwitchboardError(code, `the broker refused the connection with HTTP ${event.status}`, details),
-      });
-      switch (event.status) {
-        case 400:
-          return rejected('unsupported_protocol', 'never');
-        case 401:
-          // A new token may fix it, if the application can get one.
-          return rejected('invalid_token', this.settings.getToken === undefined ? 'never' : 'backoff');
-        case 403:
-          return rejected('forbidden', 'never');
-        case 404:
-          // protocol.md §2.1: the URL's path is not the broker's WebSocket endpoint; retrying cannot fix it.
-          return rejected('bad_request', 'never');
-        case 426:
-          return rejected(ClientErrorCode.connectFailed, 'never');
-        case 503:
-          return rejected('unavailable', 'backoff');
-        default:
-          return rejected(ClientErrorCode.connectFailed, 'backoff');
-      }
-    }
-    const message = `the connection closed with ${event.code}${event.reason === '' ? '' : ` (${event.reason})`}`;
-    return { advice: reconnectAdvice(event.code), error: new SwitchboardError(ClientErrorCode.closed, message, details) };
   }
 
   /** Closes the client for good: everything pending is rejected with `error`, subscriptions end. */
