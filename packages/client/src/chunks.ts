@@ -29,19 +29,19 @@ export type InboundChunkOutcome =
  * {@link expire} with the same clock.
  */
 export class InboundChunks {
-  private readonly assembler: ChunkAssembler<ServerChunkMessage>;
+  readonly #assembler: ChunkAssembler<ServerChunkMessage>;
 
   constructor(limits: ChunkLimits, now: () => number = Date.now) {
-    this.assembler = new ChunkAssembler<ServerChunkMessage>(limits, { now });
+    this.#assembler = new ChunkAssembler<ServerChunkMessage>(limits, { now });
   }
 
   /** Incomplete deliveries being held, and the bytes reserved for them. */
   get open(): { readonly transfers: number; readonly bytes: number } {
-    return { transfers: this.assembler.openTransfers, bytes: this.assembler.reservedBytes };
+    return { transfers: this.#assembler.openTransfers, bytes: this.#assembler.reservedBytes };
   }
 
   receive(chunk: ServerChunkMessage): InboundChunkOutcome {
-    const result = this.assembler.receive(chunk);
+    const result = this.#assembler.receive(chunk);
     switch (result.status) {
       case 'pending':
       case 'ignored':
@@ -58,26 +58,26 @@ export class InboundChunks {
    * The broker follows with a `gap`, so nothing is reported here.
    */
   cancel(transfer: number): void {
-    this.assembler.abandon(transfer);
+    this.#assembler.abandon(transfer);
   }
 
   /** A chunk that failed to decode: its transfer (when its id could be read) is abandoned. */
   abandon(transfer: number): void {
-    this.assembler.abandon(transfer);
+    this.#assembler.abandon(transfer);
   }
 
   /** When the earliest incomplete delivery times out, or `undefined` when none is open. */
   nextExpiryAt(): number | undefined {
-    return this.assembler.nextExpiryAt();
+    return this.#assembler.nextExpiryAt();
   }
 
   /** Abandons deliveries that had no chunk for `chunkTimeoutMs`; each is missed. */
   expire(now?: number): InboundChunkOutcome[] {
-    return this.assembler.expire(now).map(({ header, error }) => ({ kind: 'missed', header, error }));
+    return this.#assembler.expire(now).map(({ header, error }) => ({ kind: 'missed', header, error }));
   }
 
   /** The connection ended: every incomplete delivery is discarded (protocol.md §7.4). */
   clear(): void {
-    this.assembler.clear();
+    this.#assembler.clear();
   }
 }

@@ -11,7 +11,6 @@ import type { ServerLimits } from './protocol/index.js';
 import { PublishPipeline } from './publish-pipeline.js';
 import type { Message, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionEffects } from './subscription-effects.js';
-import { TokenRefresh } from './token-refresh.js';
 import type { CheckPattern, CheckTopic, Checked, PayloadSchema, PublishData, SubscribeData, TopicMap, TopicsOf, UntypedTopics } from './topic-map.js';
 
 /**
@@ -32,22 +31,19 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     const schemas = compileSchemas(options.schemas as Record<string, PayloadSchema | undefined> | undefined);
     const subscriptions = new SubscriptionEffects(context, this.#positions);
     const publishes = new PublishPipeline(context, schemas);
-    const tokens = new TokenRefresh(context);
     const pings = new Pings(context, (connection, error) => lifecycle.drop(connection, error));
     const deliveries = new MessageDelivery(context, this.#positions, subscriptions, schemas);
-    const lifecycle: ConnectionLifecycle = new ConnectionLifecycle(context, {
+    const lifecycle = new ConnectionLifecycle(context, {
       subscriptions,
       publishes,
-      tokens,
       pings,
       receive: (connection, data) => dispatch.receive(connection, data),
     });
     const dispatch = new InboundDispatch(context, {
-      welcome: (connection, welcome) => lifecycle.receiveWelcome(connection, welcome),
+      lifecycle,
       subscriptions,
       publishes,
       deliveries,
-      tokens,
       pings,
     });
     this.#context = context;

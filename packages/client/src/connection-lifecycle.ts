@@ -11,14 +11,13 @@ import { SUBPROTOCOL, type WelcomeMessage } from './protocol/index.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import { Reconnector } from './reconnect.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
-import type { TokenRefresh } from './token-refresh.js';
+import { scheduleTokenRefresh } from './token-refresh.js';
 import type { TransportClose } from './transport/transport.js';
 
 /** The parts whose state is bound to a connection: told when one is welcomed, when it ends, and at the stop. */
 export interface SessionParts {
   readonly subscriptions: SubscriptionEffects;
   readonly publishes: PublishPipeline;
-  readonly tokens: TokenRefresh;
   readonly pings: Pings;
   /** Everything the current connection receives. */
   receive(connection: Connection, data: string | Uint8Array): void;
@@ -59,7 +58,7 @@ export class ConnectionLifecycle {
     if (state !== 'disconnected' || this.#attemptRunning) return;
     clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#startAttempt();
+    this.start();
   }
 
   /** Stops for good with `client_closed` and closes the connection with 1000; resolves once it closed. */
@@ -89,7 +88,7 @@ export class ConnectionLifecycle {
     const parts = this.#parts;
     parts.subscriptions.connected();
     parts.publishes.connected(connection);
-    parts.tokens.schedule(connection, welcome.tokenExpiresAt);
+    scheduleTokenRefresh(context, connection, welcome.tokenExpiresAt);
     parts.pings.start(connection);
     this.#setState('connected', {});
     context.events.emit('connected', { connectionId: welcome.connectionId, node: welcome.node, limits, tokenExpiresAt: welcome.tokenExpiresAt });
@@ -102,12 +101,8 @@ export class ConnectionLifecycle {
     connection.transport.close(CLIENT_CLOSE_CODE, error.message);
   }
 
-  /** Starts an attempt at once (`autoConnect`). */
+  /** Starts an attempt at once (`autoConnect`, `connect()`, the end of a backoff). */
   start(): void {
-    this.#startAttempt();
-  }
-
-  #startAttempt(): void {
     this.#attemptRunning = true;
     this.#setState(this.#everConnected ? 'reconnecting' : 'connecting', { attempt: this.#reconnector.attempts });
     void this.#openTransport();
@@ -127,26 +122,25 @@ export class ConnectionLifecycle {
       }
     }
     if (this.#context.state === 'closed') return;
-    const isCurrent = (connection: Connection): boolean => this.#context.connection === connection;
     let connection: Connection;
     try {
       connection = new Connection(
         this.#context,
-        (pending, first, last) => this.#parts.publishes.frameWritten(connection, pending, first, last),
+        this.#parts.publishes,
         (connection) =>
           settings.transport(
             { url: settings.url, protocol: SUBPROTOCOL, token, headers: settings.headers },
             {
               open: () => {},
               message: (data) => {
-                if (isCurrent(connection)) this.#parts.receive(connection, data);
+                if (this.#context.connection === connection) this.#parts.receive(connection, data);
               },
               drain: () => {
-                if (isCurrent(connection)) connection.flush();
+                if (this.#context.connection === connection) connection.flush();
               },
               close: (event) => {
                 connection.markClosed();
-                if (isCurrent(connection)) this.#connectionEnded(connection, event);
+                if (this.#context.connection === connection) this.#connectionEnded(connection, event);
               },
             },
           ),
@@ -197,7 +191,7 @@ export class ConnectionLifecycle {
     this.#setState('disconnected', { ...details, retryInMs: decision.delayMs, attempt: decision.attempt });
     this.#retryTimer = clock.setTimeout(() => {
       this.#retryTimer = undefined;
-      if (this.#context.state === 'disconnected') this.#startAttempt();
+      if (this.#context.state === 'disconnected') this.start();
     }, decision.delayMs);
   }
 

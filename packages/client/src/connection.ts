@@ -3,7 +3,7 @@ import type { InboundChunks } from './chunks.js';
 import type { ClientContext } from './client-context.js';
 import type { TimerHandle } from './clock.js';
 import { type TextMessage, type WelcomeMessage, encodeText } from './protocol/index.js';
-import type { PendingPublish } from './publish-pipeline.js';
+import type { PendingPublish, PublishPipeline } from './publish-pipeline.js';
 import { type Outgoing, SendQueue } from './send-queue.js';
 import type { Transport } from './transport/transport.js';
 
@@ -30,7 +30,7 @@ export class Connection {
   readonly transport: Transport;
   /** Resolves once the transport has reported its close. */
   readonly closed: Promise<void>;
-  readonly markClosed: () => void;
+  markClosed!: () => void;
   /** The broker's `welcome`: until it arrives nothing but the welcome is accepted or sent. */
   welcome: WelcomeMessage | undefined;
   readonly sendQueue = new SendQueue<SendTag>();
@@ -47,20 +47,18 @@ export class Connection {
   /** The `refresh` request waiting for its answer. */
   refreshId: number | undefined;
   readonly #context: ClientContext;
-  readonly #written: (pending: PendingPublish, first: boolean, last: boolean) => void;
+  readonly #publishes: PublishPipeline;
   #flushScheduled = false;
   #drainTimer: TimerHandle | undefined;
 
   /**
    * `open` creates the transport, whose events may name this connection; what it throws, this throws.
-   * `written` hears of every publish frame written, with whether it was the publish's first and last.
+   * Every publish frame written is reported to `publishes`.
    */
-  constructor(context: ClientContext, written: (pending: PendingPublish, first: boolean, last: boolean) => void, open: (connection: Connection) => Transport) {
+  constructor(context: ClientContext, publishes: PublishPipeline, open: (connection: Connection) => Transport) {
     this.#context = context;
-    this.#written = written;
-    let markClosed = (): void => {};
-    this.closed = new Promise<void>((resolve) => (markClosed = resolve));
-    this.markClosed = markClosed;
+    this.#publishes = publishes;
+    this.closed = new Promise<void>((resolve) => (this.markClosed = resolve));
     this.transport = open(this);
   }
 
@@ -79,7 +77,7 @@ export class Connection {
   flush(): void {
     const result = this.sendQueue.write(this.transport, this.#context.settings.highWaterMark);
     for (const frame of result.written) {
-      if (frame.tag.kind === 'publish') this.#written(frame.tag, frame.first, frame.last);
+      if (frame.tag.kind === 'publish') this.#publishes.frameWritten(this, frame.tag, frame.first, frame.last);
     }
     if (result.blocked && this.#drainTimer === undefined) {
       // Transports report `drain` when they can; polling covers the rest (and browsers have no `drain`).

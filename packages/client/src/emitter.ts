@@ -4,50 +4,41 @@
  * handed to `onListenerError`.
  */
 export class Emitter<Events extends object> {
-  private readonly listeners = new Map<keyof Events, Set<(value: never) => void>>();
-  private readonly onListenerError: (error: unknown, event: keyof Events) => void;
+  readonly #listeners = new Map<keyof Events, Set<(value: never) => void>>();
+  readonly #onListenerError: (error: unknown, event: keyof Events) => void;
 
   constructor(onListenerError: (error: unknown, event: keyof Events) => void) {
-    this.onListenerError = onListenerError;
+    this.#onListenerError = onListenerError;
   }
 
   /** Adds a listener; returns a function that removes it. */
   on<Name extends keyof Events>(name: Name, listener: (value: Events[Name]) => void): () => void {
-    let set = this.listeners.get(name);
+    let set = this.#listeners.get(name);
     if (set === undefined) {
       set = new Set();
-      this.listeners.set(name, set);
+      this.#listeners.set(name, set);
     }
     set.add(listener as (value: never) => void);
     return () => this.off(name, listener);
   }
 
-  /** Adds a listener that runs once. */
-  once<Name extends keyof Events>(name: Name, listener: (value: Events[Name]) => void): () => void {
-    const off = this.on(name, (value) => {
-      off();
-      listener(value);
-    });
-    return off;
-  }
-
   off<Name extends keyof Events>(name: Name, listener: (value: Events[Name]) => void): void {
-    this.listeners.get(name)?.delete(listener as (value: never) => void);
+    this.#listeners.get(name)?.delete(listener as (value: never) => void);
   }
 
   emit<Name extends keyof Events>(name: Name, value: Events[Name]): void {
-    const set = this.listeners.get(name);
+    const set = this.#listeners.get(name);
     if (set === undefined) return;
     for (const listener of Array.from(set)) {
       try {
         (listener as (value: Events[Name]) => void)(value);
       } catch (error) {
-        this.onListenerError(error, name);
+        this.#onListenerError(error, name);
       }
     }
   }
 
   listenerCount(name: keyof Events): number {
-    return this.listeners.get(name)?.size ?? 0;
+    return this.#listeners.get(name)?.size ?? 0;
   }
 }

@@ -1,22 +1,22 @@
 /** A message from the broker, decoded and handed to the part of the client it is for. */
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
+import type { ConnectionLifecycle } from './connection-lifecycle.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { MessageDelivery } from './message-delivery.js';
 import type { Pings } from './pings.js';
-import { type ErrorMessage, type ProtocolErrorCode, type WelcomeMessage, decodeServerMessage } from './protocol/index.js';
+import { type ErrorMessage, type ProtocolErrorCode, decodeServerMessage } from './protocol/index.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
-import type { TokenRefresh } from './token-refresh.js';
+import { receiveRefreshed, refreshRefused, refreshToken } from './token-refresh.js';
 
 /** The parts a server message can be for. */
 export interface InboundTargets {
-  /** The connection's first message (protocol.md §2.3). */
-  welcome(connection: Connection, welcome: WelcomeMessage): void;
+  /** Takes the connection's first message (protocol.md §2.3). */
+  readonly lifecycle: ConnectionLifecycle;
   readonly subscriptions: SubscriptionEffects;
   readonly publishes: PublishPipeline;
   readonly deliveries: MessageDelivery;
-  readonly tokens: TokenRefresh;
   readonly pings: Pings;
 }
 
@@ -51,7 +51,7 @@ export class InboundDispatch {
     const targets = this.#targets;
     switch (message.op) {
       case 'welcome':
-        return targets.welcome(connection, message);
+        return targets.lifecycle.receiveWelcome(connection, message);
       case 'subscribed':
         return targets.subscriptions.receiveSubscribed(message);
       case 'unsubscribed':
@@ -59,7 +59,7 @@ export class InboundDispatch {
       case 'published':
         return targets.publishes.receivePublished(message);
       case 'refreshed':
-        return targets.tokens.receiveRefreshed(connection, message);
+        return receiveRefreshed(this.#context, connection, message);
       case 'pong':
         return targets.pings.receivePong(connection, message.id);
       case 'message':
@@ -86,7 +86,7 @@ export class InboundDispatch {
       if (
         targets.publishes.refused(id, message, details) ||
         targets.subscriptions.refused({ ...message, id }) ||
-        targets.tokens.refused(connection, id, message, details) ||
+        refreshRefused(this.#context, connection, id, message, details) ||
         targets.pings.refused(id, message, details)
       ) {
         return;
@@ -95,7 +95,7 @@ export class InboundDispatch {
     if (transfer !== undefined && targets.publishes.transferRefused(connection, transfer, message, details)) return;
     if (message.code === 'token_expired' && id === undefined) {
       // protocol.md §9: the broker keeps serving for tokenGraceMs; a refresh in that time keeps the connection.
-      void targets.tokens.refresh(connection);
+      void refreshToken(this.#context, connection);
     }
     this.#context.report(new SwitchboardError(message.code as ProtocolErrorCode, message.message, details));
   }

@@ -53,28 +53,28 @@ const DEFAULT_MAX_HOLES = 256;
  * the subscription began is owed to the client), or at a seeded position.
  */
 export class PositionTracker {
-  private readonly topics = new Map<string, TopicState>();
-  private readonly maxHoles: number;
+  readonly #topics = new Map<string, TopicState>();
+  readonly #maxHoles: number;
 
   constructor(options: PositionTrackerOptions = {}) {
-    this.maxHoles = options.maxHoles ?? DEFAULT_MAX_HOLES;
+    this.#maxHoles = options.maxHoles ?? DEFAULT_MAX_HOLES;
   }
 
   /** Topics with a position. */
   get size(): number {
-    return this.topics.size;
+    return this.#topics.size;
   }
 
   /** The contiguous position of `topic`, or `undefined` if nothing of it was seen or seeded. */
   position(topic: string): Position | undefined {
-    const state = this.topics.get(topic);
+    const state = this.#topics.get(topic);
     return state === undefined ? undefined : { offset: state.ranges[0]!.to, epoch: state.epoch };
   }
 
   /** Every topic's contiguous position. */
   positions(): Map<string, Position> {
     const result = new Map<string, Position>();
-    for (const topic of this.topics.keys()) result.set(topic, this.position(topic)!);
+    for (const topic of this.#topics.keys()) result.set(topic, this.position(topic)!);
     return result;
   }
 
@@ -84,25 +84,25 @@ export class PositionTracker {
    */
   seed(topic: string, position: Position): void {
     const { offset, epoch } = position;
-    this.topics.set(topic, { epoch, ranges: [{ from: offset, to: offset }], floor: offset });
+    this.#topics.set(topic, { epoch, ranges: [{ from: offset, to: offset }], floor: offset });
   }
 
   /** Records a delivered message and says whether it is new. */
   deliver(topic: string, epoch: string, offset: number): DeliveryVerdict {
-    const state = this.topics.get(topic);
+    const state = this.#topics.get(topic);
     if (state === undefined) {
-      this.topics.set(topic, { epoch, ranges: [{ from: offset, to: offset }], floor: -Infinity });
+      this.#topics.set(topic, { epoch, ranges: [{ from: offset, to: offset }], floor: -Infinity });
       return { status: 'new' };
     }
     if (state.epoch !== epoch) {
       const previous = { offset: state.ranges[0]!.to, epoch: state.epoch };
-      this.topics.set(topic, { epoch, ranges: [{ from: offset, to: offset }], floor: -Infinity });
+      this.#topics.set(topic, { epoch, ranges: [{ from: offset, to: offset }], floor: -Infinity });
       return { status: 'epoch_changed', previous };
     }
     if (offset <= state.floor || state.ranges.some((range) => offset >= range.from && offset <= range.to)) {
       return { status: 'duplicate' };
     }
-    this.insert(state, offset, offset);
+    this.#insert(state, offset, offset);
     return { status: 'new' };
   }
 
@@ -112,17 +112,17 @@ export class PositionTracker {
    * client no longer follows, or about one it has not seen yet: then its first delivery starts the range).
    */
   cover(topic: string, epoch: string, from: number, to: number): void {
-    const state = this.topics.get(topic);
+    const state = this.#topics.get(topic);
     if (state === undefined || state.epoch !== epoch) return;
-    this.insert(state, Math.max(from, state.floor + 1), to);
+    this.#insert(state, Math.max(from, state.floor + 1), to);
   }
 
   /** Forgets a topic (no subscription matches it any more). */
   forget(topic: string): void {
-    this.topics.delete(topic);
+    this.#topics.delete(topic);
   }
 
-  private insert(state: TopicState, from: number, to: number): void {
+  #insert(state: TopicState, from: number, to: number): void {
     if (from > to) return;
     const ranges = state.ranges;
     let index = 0;
@@ -137,7 +137,7 @@ export class PositionTracker {
       end++;
     }
     ranges.splice(index, end - index, { from: mergedFrom, to: mergedTo });
-    if (ranges.length > this.maxHoles + 1) {
+    if (ranges.length > this.#maxHoles + 1) {
       // Give up the oldest hole: the first two ranges become one.
       const [first, second] = ranges as [Range, Range];
       ranges.splice(0, 2, { from: first.from, to: second.to });

@@ -48,14 +48,14 @@ export interface PendingPublish {
   readonly size: number;
   phase: PublishPhase;
   counted: boolean;
-  requestId: number | undefined;
-  transfer: number | undefined;
+  requestId?: number | undefined;
+  transfer?: number | undefined;
   retries: number;
-  lastError: SwitchboardError | undefined;
-  queueTimer: TimerHandle | undefined;
-  ackTimer: TimerHandle | undefined;
-  retryTimer: TimerHandle | undefined;
-  detachSignal: (() => void) | undefined;
+  lastError?: SwitchboardError | undefined;
+  queueTimer?: TimerHandle | undefined;
+  ackTimer?: TimerHandle | undefined;
+  retryTimer?: TimerHandle | undefined;
+  detachSignal?: (() => void) | undefined;
   resolve(ack: PublishAck | undefined): void;
   reject(error: SwitchboardError): void;
 }
@@ -144,14 +144,7 @@ export class PublishPipeline {
         size,
         phase: 'queued',
         counted: false,
-        requestId: undefined,
-        transfer: undefined,
         retries: 0,
-        lastError: undefined,
-        queueTimer: undefined,
-        ackTimer: undefined,
-        retryTimer: undefined,
-        detachSignal: undefined,
         resolve,
         reject,
       };
@@ -239,9 +232,7 @@ export class PublishPipeline {
   /** The broker refused the publish with request id `id`; false when no publish has that id. */
   refused(id: number, message: ErrorMessage, details: SwitchboardErrorDetails): boolean {
     const pending = this.#inflight.get(id);
-    if (pending === undefined) return false;
-    this.#retryOrSettle(pending, new SwitchboardError(message.code as ProtocolErrorCode, message.message, { ...details, topic: pending.topic }));
-    return true;
+    return pending !== undefined && this.#refuse(pending, message, details);
   }
 
   /**
@@ -252,7 +243,10 @@ export class PublishPipeline {
     const pending = connection.transfers.get(transfer);
     if (pending === undefined) return false;
     connection.transfers.delete(transfer);
-    if (pending.phase === 'settled') return false;
+    return pending.phase !== 'settled' && this.#refuse(pending, message, details);
+  }
+
+  #refuse(pending: PendingPublish, message: ErrorMessage, details: SwitchboardErrorDetails): true {
     this.#retryOrSettle(pending, new SwitchboardError(message.code as ProtocolErrorCode, message.message, { ...details, topic: pending.topic }));
     return true;
   }

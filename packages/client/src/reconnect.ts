@@ -97,24 +97,24 @@ export function reconnectDelay(
  * randomness are passed in.
  */
 export class Reconnector {
-  private readonly options: ResolvedReconnectOptions;
-  private readonly random: () => number;
-  private failures = 0;
-  private connectedAt: number | undefined;
+  readonly #options: ResolvedReconnectOptions;
+  readonly #random: () => number;
+  #failures = 0;
+  #connectedAt: number | undefined;
 
   constructor(options: ResolvedReconnectOptions, random: () => number = Math.random) {
-    this.options = options;
-    this.random = random;
+    this.#options = options;
+    this.#random = random;
   }
 
   /** Consecutive attempts that failed (or connections that did not last `stableAfterMs`). */
   get attempts(): number {
-    return this.failures;
+    return this.#failures;
   }
 
   /** A connection was established (the broker's `welcome` arrived) at `now`. */
   connected(now: number): void {
-    this.connectedAt = now;
+    this.#connectedAt = now;
   }
 
   /**
@@ -123,20 +123,20 @@ export class Reconnector {
    * new token). Only for ends the application did not ask for.
    */
   next(closeCode: number, now: number, advice: ReconnectAdvice = reconnectAdvice(closeCode)): ReconnectDecision {
-    if (this.connectedAt !== undefined && now - this.connectedAt >= this.options.stableAfterMs) this.failures = 0;
-    this.connectedAt = undefined;
-    if (!this.options.enabled) return { action: 'stop', reason: 'disabled' };
+    if (this.#connectedAt !== undefined && now - this.#connectedAt >= this.#options.stableAfterMs) this.#failures = 0;
+    this.#connectedAt = undefined;
+    if (!this.#options.enabled) return { action: 'stop', reason: 'disabled' };
     // protocol.md §11: "The `never` codes mean the same request would fail again; reconnecting would only loop."
     if (advice === 'never') return { action: 'stop', reason: 'never' };
-    if (this.failures >= this.options.maxAttempts) return { action: 'stop', reason: 'attempts_exhausted' };
-    const attempt = this.failures;
-    this.failures += 1;
-    return { action: 'retry', delayMs: reconnectDelay(attempt, advice, this.options, this.random), attempt, advice };
+    if (this.#failures >= this.#options.maxAttempts) return { action: 'stop', reason: 'attempts_exhausted' };
+    const attempt = this.#failures;
+    this.#failures += 1;
+    return { action: 'retry', delayMs: reconnectDelay(attempt, advice, this.#options, this.#random), attempt, advice };
   }
 
   /** Forget the failures (the application called `connect()` itself). */
   reset(): void {
-    this.failures = 0;
-    this.connectedAt = undefined;
+    this.#failures = 0;
+    this.#connectedAt = undefined;
   }
 }

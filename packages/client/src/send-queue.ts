@@ -76,29 +76,29 @@ interface Entry<Tag> {
  * queued or the socket drained.
  */
 export class SendQueue<Tag> {
-  private readonly lanes: Entry<Tag>[][] = SEND_PRIORITIES.map(() => []);
-  private readonly entries = new Map<Tag, Entry<Tag>>();
-  private readonly openTransfers = new Map<number, number>();
-  private openBytes = 0;
-  private limits: TransferLimits;
+  readonly #lanes: Entry<Tag>[][] = SEND_PRIORITIES.map(() => []);
+  readonly #entries = new Map<Tag, Entry<Tag>>();
+  readonly #openTransfers = new Map<number, number>();
+  #openBytes = 0;
+  #limits: TransferLimits;
 
   constructor(limits: TransferLimits = { maxConcurrentTransfers: Infinity, maxIncompleteBytes: Infinity }) {
-    this.limits = limits;
+    this.#limits = limits;
   }
 
   /** Items queued (including a chunked publish that is partly written). */
   get length(): number {
-    return this.entries.size;
+    return this.#entries.size;
   }
 
   /** Chunked publishes whose first chunk was written and last was not. */
   get transfersInProgress(): number {
-    return this.openTransfers.size;
+    return this.#openTransfers.size;
   }
 
   /** Replaces the transfer limits (the broker's `welcome` states them). */
   setLimits(limits: TransferLimits): void {
-    this.limits = limits;
+    this.#limits = limits;
   }
 
   /**
@@ -107,15 +107,15 @@ export class SendQueue<Tag> {
    */
   push(item: Outgoing<Tag>): void {
     if (!(item.frames >= 1)) throw new RangeError(`an outgoing item needs at least one frame, got ${item.frames}`);
-    if (this.entries.has(item.tag)) throw new RangeError('this tag is already queued');
+    if (this.#entries.has(item.tag)) throw new RangeError('this tag is already queued');
     const entry: Entry<Tag> = { item, next: 0 };
-    this.entries.set(item.tag, entry);
-    this.lanes[PriorityRank[item.priority]]!.push(entry);
+    this.#entries.set(item.tag, entry);
+    this.#lanes[PriorityRank[item.priority]]!.push(entry);
   }
 
   /** Whether the item with this tag is queued. */
   has(tag: Tag): boolean {
-    return this.entries.has(tag);
+    return this.#entries.has(tag);
   }
 
   /**
@@ -125,11 +125,11 @@ export class SendQueue<Tag> {
   write(sink: FrameSink, highWaterMark: number): WriteResult<Tag> {
     const written: WrittenFrame<Tag>[] = [];
     for (;;) {
-      const entry = this.pick();
+      const entry = this.#pick();
       if (entry === undefined) return { written, blocked: false };
       if (sink.bufferedAmount >= highWaterMark) return { written, blocked: true };
       try {
-        written.push(this.writeFrame(entry, sink));
+        written.push(this.#writeFrame(entry, sink));
       } catch (error) {
         return { written, blocked: false, error };
       }
@@ -138,7 +138,7 @@ export class SendQueue<Tag> {
 
   /** The next frame {@link write} would take, without writing it: for tests and diagnostics. */
   peek(): { readonly tag: Tag; readonly index: number } | undefined {
-    const entry = this.pick();
+    const entry = this.#pick();
     return entry === undefined ? undefined : { tag: entry.item.tag, index: entry.next };
   }
 
@@ -147,14 +147,14 @@ export class SendQueue<Tag> {
    * it is not queued (never was, or fully written).
    */
   remove(tag: Tag): Removal | undefined {
-    const entry = this.entries.get(tag);
+    const entry = this.#entries.get(tag);
     if (entry === undefined) return undefined;
-    this.entries.delete(tag);
-    const lane = this.lanes[PriorityRank[entry.item.priority]]!;
+    this.#entries.delete(tag);
+    const lane = this.#lanes[PriorityRank[entry.item.priority]]!;
     lane.splice(lane.indexOf(entry), 1);
     const transfer = entry.item.transfer;
     if (entry.next === 0 || transfer === undefined) return { started: false };
-    this.closeTransfer(transfer.id);
+    this.#closeTransfer(transfer.id);
     return { started: true, transfer: transfer.id };
   }
 
@@ -164,37 +164,37 @@ export class SendQueue<Tag> {
    * with the connection (protocol.md §7.4), so their items must be sent again from the start.
    */
   clear(): Tag[] {
-    const tags = this.lanes.flatMap((lane) => lane.map((entry) => entry.item.tag));
-    for (const lane of this.lanes) lane.length = 0;
-    this.entries.clear();
-    this.openTransfers.clear();
-    this.openBytes = 0;
+    const tags = this.#lanes.flatMap((lane) => lane.map((entry) => entry.item.tag));
+    for (const lane of this.#lanes) lane.length = 0;
+    this.#entries.clear();
+    this.#openTransfers.clear();
+    this.#openBytes = 0;
     return tags;
   }
 
   /** The entry whose frame goes next, or `undefined` when nothing can be written. */
-  private pick(): Entry<Tag> | undefined {
-    for (const [rank, lane] of this.lanes.entries()) {
+  #pick(): Entry<Tag> | undefined {
+    for (const [rank, lane] of this.#lanes.entries()) {
       const head = lane[0];
       if (head === undefined) continue;
       const transfer = head.item.transfer;
-      if (head.next > 0 || transfer === undefined || this.canStart(transfer.total)) return head;
+      if (head.next > 0 || transfer === undefined || this.#canStart(transfer.total)) return head;
       // This lane's transfer waits for capacity, which only the transfers under way (all in less urgent
       // lanes, or they would have been picked) give back by finishing. They inherit its urgency; nothing
       // else less urgent is written meanwhile.
-      return this.lanes.slice(rank + 1).find((other) => (other[0]?.next ?? 0) > 0)?.[0];
+      return this.#lanes.slice(rank + 1).find((other) => (other[0]?.next ?? 0) > 0)?.[0];
     }
     return undefined;
   }
 
-  private canStart(total: number): boolean {
+  #canStart(total: number): boolean {
     // A transfer larger than maxIncompleteBytes on its own can never fit; the broker will reject it with
     // message_too_big or transfer_buffer_full, which settles the publish, rather than it blocking forever.
-    if (this.openTransfers.size === 0) return true;
-    return this.openTransfers.size < this.limits.maxConcurrentTransfers && this.openBytes + total <= this.limits.maxIncompleteBytes;
+    if (this.#openTransfers.size === 0) return true;
+    return this.#openTransfers.size < this.#limits.maxConcurrentTransfers && this.#openBytes + total <= this.#limits.maxIncompleteBytes;
   }
 
-  private writeFrame(entry: Entry<Tag>, sink: FrameSink): WrittenFrame<Tag> {
+  #writeFrame(entry: Entry<Tag>, sink: FrameSink): WrittenFrame<Tag> {
     const { item } = entry;
     const index = entry.next;
     const first = index === 0;
@@ -203,21 +203,21 @@ export class SendQueue<Tag> {
     sink.send(item.frame(index));
     entry.next += 1;
     if (first && item.transfer !== undefined && !last) {
-      this.openTransfers.set(item.transfer.id, item.transfer.total);
-      this.openBytes += item.transfer.total;
+      this.#openTransfers.set(item.transfer.id, item.transfer.total);
+      this.#openBytes += item.transfer.total;
     }
     if (last) {
-      this.entries.delete(item.tag);
-      this.lanes[PriorityRank[item.priority]]!.shift();
-      if (item.transfer !== undefined) this.closeTransfer(item.transfer.id);
+      this.#entries.delete(item.tag);
+      this.#lanes[PriorityRank[item.priority]]!.shift();
+      if (item.transfer !== undefined) this.#closeTransfer(item.transfer.id);
     }
     return { tag: item.tag, index, first, last };
   }
 
-  private closeTransfer(id: number): void {
-    const total = this.openTransfers.get(id);
+  #closeTransfer(id: number): void {
+    const total = this.#openTransfers.get(id);
     if (total === undefined) return;
-    this.openTransfers.delete(id);
-    this.openBytes -= total;
+    this.#openTransfers.delete(id);
+    this.#openBytes -= total;
   }
 }

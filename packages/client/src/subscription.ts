@@ -73,21 +73,21 @@ export class Subscription<Data> implements PromiseLike<SubscribeAck> {
   readonly pattern: string;
   /** Settles with the broker's first confirmation, or rejects if the subscription fails before it. */
   readonly ready: Promise<SubscribeAck>;
-  private currentState: SubscriptionState = 'pending';
-  private endError: SwitchboardError | undefined;
-  private readonly release: (subscription: Subscription<Data>) => void;
-  private settleReady: ((ack: SubscribeAck) => void) | undefined;
-  private failReady: ((error: SwitchboardError) => void) | undefined;
+  #currentState: SubscriptionState = 'pending';
+  #endError: SwitchboardError | undefined;
+  readonly #release: (subscription: Subscription<Data>) => void;
+  #settleReady: ((ack: SubscribeAck) => void) | undefined;
+  #failReady: ((error: SwitchboardError) => void) | undefined;
   /** Keeps `Data` in the type (for handlers and type tests) without a run-time field. */
   declare readonly __data?: Data;
 
   /** @internal Created by `Client.subscribe`. */
   constructor(pattern: string, release: (subscription: Subscription<Data>) => void) {
     this.pattern = pattern;
-    this.release = release;
+    this.#release = release;
     this.ready = new Promise<SubscribeAck>((resolve, reject) => {
-      this.settleReady = resolve;
-      this.failReady = reject;
+      this.#settleReady = resolve;
+      this.#failReady = reject;
     });
     // A failure is also reported to `onError` and the client's `error` event: an un-awaited subscription
     // must not become an unhandled rejection.
@@ -95,19 +95,19 @@ export class Subscription<Data> implements PromiseLike<SubscribeAck> {
   }
 
   get state(): SubscriptionState {
-    return this.currentState;
+    return this.#currentState;
   }
 
   /** Why the subscription ended, when the broker or the client ended it. */
   get error(): SwitchboardError | undefined {
-    return this.endError;
+    return this.#endError;
   }
 
   /** Stops the subscription: its handler is not called again. Idempotent. */
   unsubscribe(): void {
-    if (this.currentState === 'ended') return;
+    if (this.#currentState === 'ended') return;
     this.end(undefined);
-    this.release(this);
+    this.#release(this);
   }
 
   then<Result1 = SubscribeAck, Result2 = never>(
@@ -119,20 +119,20 @@ export class Subscription<Data> implements PromiseLike<SubscribeAck> {
 
   /** @internal The broker confirmed the pattern. */
   confirm(ack: SubscribeAck): void {
-    if (this.currentState !== 'pending') return;
-    this.currentState = 'active';
-    this.settleReady?.(ack);
-    this.settleReady = undefined;
-    this.failReady = undefined;
+    if (this.#currentState !== 'pending') return;
+    this.#currentState = 'active';
+    this.#settleReady?.(ack);
+    this.#settleReady = undefined;
+    this.#failReady = undefined;
   }
 
   /** @internal Ends the subscription (an error: the broker or the client ended it). */
   end(error: SwitchboardError | undefined): void {
-    if (this.currentState === 'ended') return;
-    this.currentState = 'ended';
-    this.endError = error;
-    this.failReady?.(error ?? new SwitchboardError(ClientErrorCode.aborted, `unsubscribed from ${this.pattern} before the broker confirmed it`, { topic: this.pattern }));
-    this.settleReady = undefined;
-    this.failReady = undefined;
+    if (this.#currentState === 'ended') return;
+    this.#currentState = 'ended';
+    this.#endError = error;
+    this.#failReady?.(error ?? new SwitchboardError(ClientErrorCode.aborted, `unsubscribed from ${this.pattern} before the broker confirmed it`, { topic: this.pattern }));
+    this.#settleReady = undefined;
+    this.#failReady = undefined;
   }
 }

@@ -65,31 +65,26 @@ interface Entry<Local> {
  * Request ids come from the injected `nextId`; the caller sends what the effects say and feeds answers back.
  */
 export class SubscriptionRegistry<Local> {
-  private readonly entries = new Map<string, Entry<Local>>();
-  private readonly byLocal = new Map<Local, Entry<Local>>();
-  private readonly requests = new Map<number, Entry<Local>>();
-  private readonly nextId: () => number;
-  private readonly positions: PositionTracker;
-  private connected = false;
+  readonly #entries = new Map<string, Entry<Local>>();
+  readonly #byLocal = new Map<Local, Entry<Local>>();
+  readonly #requests = new Map<number, Entry<Local>>();
+  readonly #nextId: () => number;
+  readonly #positions: PositionTracker;
+  #connected = false;
 
   constructor(nextId: () => number, positions: PositionTracker) {
-    this.nextId = nextId;
-    this.positions = positions;
+    this.#nextId = nextId;
+    this.#positions = positions;
   }
 
   /** Patterns held by at least one subscription, or still being unsubscribed. */
   get size(): number {
-    return this.entries.size;
+    return this.#entries.size;
   }
 
   /** The broker-side state of a pattern, or `undefined` when the registry does not know it. */
   state(pattern: string): WireState | undefined {
-    return this.entries.get(pattern)?.wire;
-  }
-
-  /** Local subscriptions holding `pattern`. */
-  holders(pattern: string): readonly Local[] {
-    return Array.from(this.entries.get(pattern)?.locals ?? []);
+    return this.#entries.get(pattern)?.wire;
   }
 
   /**
@@ -100,18 +95,18 @@ export class SubscriptionRegistry<Local> {
    *   local that is already registered.
    */
   add(local: Local, pattern: string): RegistryEffect<Local>[] {
-    if (this.byLocal.has(local)) throw new TypeError('this subscription is already registered');
-    let entry = this.entries.get(pattern);
+    if (this.#byLocal.has(local)) throw new TypeError('this subscription is already registered');
+    let entry = this.#entries.get(pattern);
     if (entry === undefined) {
       const parsed = parsePattern(pattern);
       if (!parsed.ok) throw new TypeError(parsed.error.message);
       entry = { pattern, segments: parsed.value.segments, locals: new Set(), wire: 'idle', requestId: undefined };
-      this.entries.set(pattern, entry);
+      this.#entries.set(pattern, entry);
     }
     entry.locals.add(local);
-    this.byLocal.set(local, entry);
+    this.#byLocal.set(local, entry);
     if (entry.wire === 'active') return [{ type: 'subscribed', pattern, locals: [local] }];
-    if (entry.wire === 'idle' && this.connected) return this.subscribe(entry);
+    if (entry.wire === 'idle' && this.#connected) return this.#subscribe(entry);
     // subscribing: the answer will confirm it; unsubscribing: the answer triggers a new subscribe.
     return [];
   }
@@ -121,51 +116,51 @@ export class SubscriptionRegistry<Local> {
    * broker has the pattern. Unknown locals are ignored (unsubscribing twice is harmless).
    */
   remove(local: Local): RegistryEffect<Local>[] {
-    const entry = this.byLocal.get(local);
+    const entry = this.#byLocal.get(local);
     if (entry === undefined) return [];
-    this.byLocal.delete(local);
+    this.#byLocal.delete(local);
     entry.locals.delete(local);
     if (entry.locals.size > 0) return [];
-    if (entry.wire === 'active') return this.unsubscribe(entry);
-    if (entry.wire === 'idle') this.entries.delete(entry.pattern);
+    if (entry.wire === 'active') return this.#unsubscribe(entry);
+    if (entry.wire === 'idle') this.#entries.delete(entry.pattern);
     // subscribing: unsubscribed when the answer arrives; unsubscribing: already on its way.
     return [];
   }
 
   /** The connection is ready (the broker's `welcome` arrived): subscribe every held pattern. */
   open(): RegistryEffect<Local>[] {
-    this.connected = true;
+    this.#connected = true;
     const effects: RegistryEffect<Local>[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.locals.size > 0 && entry.wire === 'idle') effects.push(...this.subscribe(entry));
+    for (const entry of this.#entries.values()) {
+      if (entry.locals.size > 0 && entry.wire === 'idle') effects.push(...this.#subscribe(entry));
     }
     return effects;
   }
 
   /** The connection ended: the broker forgot every subscription and every open request. */
   close(): void {
-    this.connected = false;
-    this.requests.clear();
-    for (const [pattern, entry] of this.entries) {
+    this.#connected = false;
+    this.#requests.clear();
+    for (const [pattern, entry] of this.#entries) {
       entry.wire = 'idle';
       entry.requestId = undefined;
-      if (entry.locals.size === 0) this.entries.delete(pattern);
+      if (entry.locals.size === 0) this.#entries.delete(pattern);
     }
   }
 
   /** Subscribes a pattern again after a retryable failure (if it is still held and the client connected). */
   retry(pattern: string): RegistryEffect<Local>[] {
-    const entry = this.entries.get(pattern);
-    if (entry === undefined || entry.wire !== 'idle' || entry.locals.size === 0 || !this.connected) return [];
-    return this.subscribe(entry);
+    const entry = this.#entries.get(pattern);
+    if (entry === undefined || entry.wire !== 'idle' || entry.locals.size === 0 || !this.#connected) return [];
+    return this.#subscribe(entry);
   }
 
   /** Feeds a `subscribed` answer. Answers to requests the registry did not send are ignored. */
   receiveSubscribed(message: SubscribedMessage): RegistryEffect<Local>[] {
-    const entry = this.takeRequest(message.id, 'subscribing');
+    const entry = this.#takeRequest(message.id, 'subscribing');
     if (entry === undefined) return [];
     entry.wire = 'active';
-    if (entry.locals.size === 0) return this.unsubscribe(entry);
+    if (entry.locals.size === 0) return this.#unsubscribe(entry);
     const effect: RegistryEffect<Local> = {
       type: 'subscribed',
       pattern: entry.pattern,
@@ -181,13 +176,13 @@ export class SubscriptionRegistry<Local> {
    */
   receiveUnsubscribed(message: UnsubscribedMessage): RegistryEffect<Local>[] {
     if (message.id !== undefined) {
-      const entry = this.takeRequest(message.id, 'unsubscribing');
-      return entry === undefined ? [] : this.unsubscribed(entry);
+      const entry = this.#takeRequest(message.id, 'unsubscribing');
+      return entry === undefined ? [] : this.#unsubscribed(entry);
     }
-    const entry = this.entries.get(message.pattern);
+    const entry = this.#entries.get(message.pattern);
     if (entry === undefined || entry.wire === 'idle') return [];
-    if (entry.requestId !== undefined) this.requests.delete(entry.requestId);
-    const locals = this.drop(entry);
+    if (entry.requestId !== undefined) this.#requests.delete(entry.requestId);
+    const locals = this.#drop(entry);
     return locals.length === 0 ? [] : [{ type: 'ended', pattern: entry.pattern, locals, code: message.code }];
   }
 
@@ -196,18 +191,18 @@ export class SubscriptionRegistry<Local> {
    * of them (the caller routes it elsewhere).
    */
   receiveError(message: ErrorMessage & { id: number }): RegistryEffect<Local>[] | undefined {
-    const entry = this.requests.get(message.id);
+    const entry = this.#requests.get(message.id);
     if (entry === undefined) return undefined;
-    this.requests.delete(message.id);
+    this.#requests.delete(message.id);
     entry.requestId = undefined;
     if (entry.wire === 'unsubscribing') {
       // not_subscribed (or anything else): the broker does not hold the pattern, which is what we wanted.
-      return this.unsubscribed(entry);
+      return this.#unsubscribed(entry);
     }
     if (message.code === 'already_subscribed') {
       // The broker holds the pattern already, which is the outcome we asked for (the registry sends one
       // subscribe per pattern and connection, so this only follows a broker-side slip).
-      this.requests.set(message.id, entry);
+      this.#requests.set(message.id, entry);
       return this.receiveSubscribed({ op: 'subscribed', id: message.id, pattern: entry.pattern });
     }
     entry.wire = 'idle';
@@ -216,7 +211,7 @@ export class SubscriptionRegistry<Local> {
     if (retryable && entry.locals.size > 0) {
       return [{ type: 'failed', pattern: entry.pattern, locals: Array.from(entry.locals), error, retryable }];
     }
-    const locals = this.drop(entry);
+    const locals = this.#drop(entry);
     return locals.length === 0 ? [] : [{ type: 'failed', pattern: entry.pattern, locals, error, retryable }];
   }
 
@@ -225,7 +220,7 @@ export class SubscriptionRegistry<Local> {
     const parsed = parseTopic(topic);
     if (!parsed.ok) return [];
     const result: Local[] = [];
-    for (const entry of this.entries.values()) {
+    for (const entry of this.#entries.values()) {
       if (entry.locals.size > 0 && segmentsMatch(entry.segments, parsed.value.segments)) result.push(...entry.locals);
     }
     return result;
@@ -235,36 +230,36 @@ export class SubscriptionRegistry<Local> {
   matchesAny(topic: string): boolean {
     const parsed = parseTopic(topic);
     if (!parsed.ok) return false;
-    for (const entry of this.entries.values()) {
+    for (const entry of this.#entries.values()) {
       if (entry.locals.size > 0 && segmentsMatch(entry.segments, parsed.value.segments)) return true;
     }
     return false;
   }
 
-  private subscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
-    const id = this.nextId();
+  #subscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
+    const id = this.#nextId();
     entry.wire = 'subscribing';
     entry.requestId = id;
-    this.requests.set(id, entry);
-    const since = this.sinceFor(entry);
+    this.#requests.set(id, entry);
+    const since = this.#sinceFor(entry);
     const message: SubscribeMessage = { op: 'subscribe', id, pattern: entry.pattern, ...(since === undefined ? {} : { since }) };
     return [{ type: 'send', message }];
   }
 
-  private unsubscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
-    const id = this.nextId();
+  #unsubscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
+    const id = this.#nextId();
     entry.wire = 'unsubscribing';
     entry.requestId = id;
-    this.requests.set(id, entry);
+    this.#requests.set(id, entry);
     return [{ type: 'send', message: { op: 'unsubscribe', id, pattern: entry.pattern } }];
   }
 
-  private unsubscribed(entry: Entry<Local>): RegistryEffect<Local>[] {
+  #unsubscribed(entry: Entry<Local>): RegistryEffect<Local>[] {
     entry.wire = 'idle';
     entry.requestId = undefined;
     // Someone subscribed the pattern again while the unsubscribe was on its way.
-    if (entry.locals.size > 0) return this.connected ? this.subscribe(entry) : [];
-    this.entries.delete(entry.pattern);
+    if (entry.locals.size > 0) return this.#connected ? this.#subscribe(entry) : [];
+    this.#entries.delete(entry.pattern);
     return [];
   }
 
@@ -272,42 +267,42 @@ export class SubscriptionRegistry<Local> {
    * Positions to recover for a pattern being subscribed: the topics it matches that no other pattern
    * already subscribed (or being subscribed) on this connection covers.
    */
-  private sinceFor(entry: Entry<Local>): Record<string, { offset: number; epoch: string }> | undefined {
+  #sinceFor(entry: Entry<Local>): Record<string, { offset: number; epoch: string }> | undefined {
     let since: Record<string, { offset: number; epoch: string }> | undefined;
-    for (const [topic, position] of this.positions.positions()) {
+    for (const [topic, position] of this.#positions.positions()) {
       const parsed = parseTopic(topic);
       if (!parsed.ok || !segmentsMatch(entry.segments, parsed.value.segments)) continue;
-      if (this.coveredElsewhere(entry, parsed.value.segments)) continue;
+      if (this.#coveredElsewhere(entry, parsed.value.segments)) continue;
       since ??= {};
       since[topic] = { offset: position.offset, epoch: position.epoch };
     }
     return since;
   }
 
-  private coveredElsewhere(entry: Entry<Local>, topic: readonly string[]): boolean {
-    for (const other of this.entries.values()) {
+  #coveredElsewhere(entry: Entry<Local>, topic: readonly string[]): boolean {
+    for (const other of this.#entries.values()) {
       if (other === entry) continue;
       if ((other.wire === 'subscribing' || other.wire === 'active') && segmentsMatch(other.segments, topic)) return true;
     }
     return false;
   }
 
-  private takeRequest(id: number, expected: WireState): Entry<Local> | undefined {
-    const entry = this.requests.get(id);
+  #takeRequest(id: number, expected: WireState): Entry<Local> | undefined {
+    const entry = this.#requests.get(id);
     if (entry === undefined || entry.wire !== expected) return undefined;
-    this.requests.delete(id);
+    this.#requests.delete(id);
     entry.requestId = undefined;
     return entry;
   }
 
   /** Forgets a pattern and every subscription holding it; returns those subscriptions. */
-  private drop(entry: Entry<Local>): Local[] {
+  #drop(entry: Entry<Local>): Local[] {
     const locals = Array.from(entry.locals);
-    for (const local of locals) this.byLocal.delete(local);
+    for (const local of locals) this.#byLocal.delete(local);
     entry.locals.clear();
     entry.wire = 'idle';
     entry.requestId = undefined;
-    this.entries.delete(entry.pattern);
+    this.#entries.delete(entry.pattern);
     return locals;
   }
 }
