@@ -1,4 +1,6 @@
 import { type OptionKey, configDefaults, options } from './config.js';
+import type { AnyOptionRecord } from './option.js';
+import { shownValue } from './option-secret.js';
 
 /** Every option as documented: flag, environment variable, meaning, default (for `--help` and docs/operations.md). */
 export interface OptionReference {
@@ -6,15 +8,18 @@ export interface OptionReference {
   readonly flag: string;
   readonly env: string;
   readonly help: string;
-  /** The constant default as text (a list comma-separated); undefined for derived and optional options. */
+  /**
+   * The constant default as text (a list comma-separated); undefined for derived and optional options, and
+   * for a secret's (never shown; a URL's password masked).
+   */
   readonly fallback: string | undefined;
 }
 
 export function configReference(): OptionReference[] {
   const defaults: Partial<Record<OptionKey, unknown>> = configDefaults;
   return (Object.keys(options) as OptionKey[]).map((key) => {
-    const { flag, env, help } = options[key];
-    const fallback = defaults[key];
+    const { flag, env, help, secret }: AnyOptionRecord = options[key];
+    const fallback = shownValue(secret, defaults[key]);
     return { key, flag: `--${flag}`, env, help, fallback: fallback === undefined ? undefined : defaultText(fallback) };
   });
 }

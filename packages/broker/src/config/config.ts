@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { firstInconsistency } from './config-checks.js';
 import { ConfigError } from './config-error.js';
 import type { AnyOptionRecord } from './option.js';
+import { gotValue } from './option-secret.js';
 import { authOptions } from './options-auth.js';
 import { deliveryOptions } from './options-delivery.js';
 import { historyOptions } from './options-history.js';
@@ -15,7 +16,8 @@ import { sheddingOptions } from './options-shedding.js';
  * The broker's configuration, derived from one record per option (`option.ts`, grouped by concern in
  * `options-*.ts`): the `Config` type, the defaults and validation here, env and flags in `load-config.ts`,
  * `--help` in `config-help.ts`. A bad value stops startup with a {@link ConfigError} naming the field, e.g.
- * `PORT (--port): must be an integer from 0 to 65535, got "http"`.
+ * `PORT (--port): must be an integer from 0 to 65535, got "http"`; a secret's value is not quoted, or quoted
+ * with its password masked (option-secret.ts).
  *
  * Every limit sits in its record with the reason for its default; crossing it has one documented outcome
  * (see `docs/protocol.md` §10-§12 and `docs/operations.md`).
@@ -81,7 +83,7 @@ export function createConfig(input: ConfigInput = {}): Config {
     if (!result.success) {
       const issue = result.error.issues[0];
       const where = issue !== undefined && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-      throw new ConfigError(describeOption(key), `${issue?.message ?? 'invalid'}${where}, got ${JSON.stringify(raw)}`);
+      throw new ConfigError(describeOption(key), `${issue?.message ?? 'invalid'}${where}${gotValue(record.secret, raw)}`);
     }
     values[key] = result.data;
   }

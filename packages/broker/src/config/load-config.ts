@@ -1,5 +1,6 @@
 import { type Config, type ConfigInput, type OptionKey, createConfig, describeOption, options } from './config.js';
 import { ConfigError } from './config-error.js';
+import { gotValue } from './option-secret.js';
 import { isBooleanWord, readText } from './option-text.js';
 
 /**
@@ -38,13 +39,21 @@ export function loadConfig(source: LoadConfigOptions = {}): Config {
 
 /**
  * Reads `--flag value`, `--flag=value`, and for booleans `--flag` / `--no-flag`.
- * @throws ConfigError for an unknown flag or a missing value.
+ * @throws ConfigError for an unknown flag or a missing value; a stray argument right after a secret's value
+ * is not quoted back (it may be the rest of an unquoted secret).
  */
 export function parseFlags(argv: readonly string[]): ConfigInput {
   const input: Record<string, unknown> = {};
+  // The secret option whose value the previous argument was: a stray argument after it is likely the rest of
+  // an unquoted secret with a space, and is not quoted back.
+  let afterSecret: OptionKey | undefined;
+  const stray = (argument: string, what: 'unexpected argument' | 'unknown flag', hint: string): ConfigError =>
+    afterSecret === undefined
+      ? new ConfigError(argument, `${what}${hint}`)
+      : new ConfigError(describeOption(afterSecret), `is followed by an ${what}, not shown as it may be part of the secret (quote a value with spaces)`);
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index] as string;
-    if (!argument.startsWith('--')) throw new ConfigError(argument, 'unexpected argument; flags look like --port 8080');
+    if (!argument.startsWith('--')) throw stray(argument, 'unexpected argument', '; flags look like --port 8080');
     const body = argument.slice(2);
     const equals = body.indexOf('=');
     let name = equals === -1 ? body : body.slice(0, equals);
@@ -54,7 +63,8 @@ export function parseFlags(argv: readonly string[]): ConfigInput {
       negated = true;
     }
     const key = keyByFlag.get(name);
-    if (key === undefined) throw new ConfigError(`--${name}`, 'unknown flag (see --help)');
+    if (key === undefined) throw stray(`--${name}`, 'unknown flag', ' (see --help)');
+    afterSecret = undefined;
     if (options[key].kind === 'boolean' && equals === -1) {
       const next = argv[index + 1];
       if (!negated && next !== undefined && isBooleanWord(next)) {
@@ -74,13 +84,14 @@ export function parseFlags(argv: readonly string[]): ConfigInput {
     }
     if (value === undefined) throw new ConfigError(describeOption(key), 'needs a value');
     input[key] = readOption(key, value);
+    if (options[key].secret !== undefined) afterSecret = key;
   }
   return input as ConfigInput;
 }
 
-/** One option's text read by its kind. @throws ConfigError naming the option and quoting the text. */
+/** One option's text read by its kind. @throws ConfigError naming the option and quoting the text (unless secret). */
 function readOption(key: OptionKey, text: string): unknown {
   const reading = readText(options[key].kind, text);
-  if (!reading.ok) throw new ConfigError(describeOption(key), `${reading.message}, got ${JSON.stringify(text)}`);
+  if (!reading.ok) throw new ConfigError(describeOption(key), `${reading.message}${gotValue(options[key].secret, text)}`);
   return reading.value;
 }

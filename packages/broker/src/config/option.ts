@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { SecretKind } from './option-secret.js';
 import type { TextKind } from './option-text.js';
 
 /**
@@ -23,8 +24,17 @@ export interface OptionSource<Schema extends z.ZodType> {
   readonly flag: string;
   /** How a value is read from text (env and flags). */
   readonly kind: TextKind;
-  /** The values accepted once read; its messages are shown to the operator after the option's name. */
+  /**
+   * The values accepted once read; its messages are shown to the operator after the option's name, so for a
+   * `secret` option they state the rule and never quote the value (test/config/secrets.test.ts checks).
+   */
   readonly schema: Schema;
+  /**
+   * Set when the value is, or carries, a credential (option-secret.ts): errors, `--help` and the broker's
+   * logs then never show it, or show it with its password masked. Every option that holds a credential
+   * must say so here; the secrets test feeds each one a value and searches all output for it.
+   */
+  readonly secret?: SecretKind;
   /** One line for `--help` and docs/operations.md: what it is, and why the default is what it is. */
   readonly help: string;
 }

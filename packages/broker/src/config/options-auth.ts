@@ -38,6 +38,8 @@ export const authOptions = {
     flag: 'jwt-secret',
     kind: 'string',
     schema: z.string().min(32, 'must be at least 32 bytes (RFC 7518 §3.2: a key as long as the hash)'),
+    /** Whoever has it can mint tokens granting anything. */
+    secret: 'whole',
     optional: true,
     help: 'HS256 secret (at least 32 bytes); set: tokens are verified',
   }),
@@ -46,6 +48,7 @@ export const authOptions = {
     flag: 'admin-token',
     kind: 'string',
     schema: z.string().min(32, 'must be at least 32 bytes: it is a bearer secret').regex(visibleAscii, 'must be visible ASCII'),
+    secret: 'whole',
     optional: true,
     help: 'bearer token for the operator endpoints (POST /admin/rebalance, at least 32 bytes); unset: they answer 404',
   }),

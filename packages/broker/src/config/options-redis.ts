@@ -8,7 +8,11 @@ import { intFrom, visibleAscii } from './option-schemas.js';
  * (config-checks.ts).
  */
 
-const hostPortList = z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be a list of host:port'));
+/**
+ * No user info: these options have no place for a password, so a `user:password@host:port` item is refused
+ * rather than handed to DNS as a host name (whose error would print it).
+ */
+const hostPortList = z.array(z.string().regex(/^[^\s:@/]+:\d{1,5}$/, 'must be a list of host:port'));
 
 export const redisOptions = {
   redisUrl: option({
@@ -16,6 +20,8 @@ export const redisOptions = {
     flag: 'redis-url',
     kind: 'string',
     schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+    /** `redis://user:password@host:6379`: the host is worth showing, the password never. */
+    secret: 'url-password',
     optional: true,
     help: 'Redis engine URL (one Redis); unset, and no REDIS_CLUSTER_NODES: the in-memory engine (one node)',
   }),
@@ -24,6 +30,8 @@ export const redisOptions = {
     flag: 'redis-cluster-nodes',
     kind: 'list',
     schema: hostPortList,
+    /** Holds no password, but is where a `redis://:password@host` pasted by mistake would land. */
+    secret: 'url-password',
     /** No cluster unless asked for: a single Redis (REDIS_URL) is the common deployment. */
     default: [],
     help: 'comma-separated host:port seed nodes of a Redis Cluster (sharded pub/sub); instead of REDIS_URL',
@@ -33,6 +41,8 @@ export const redisOptions = {
     flag: 'redis-sentinels',
     kind: 'list',
     schema: hostPortList,
+    /** As REDIS_CLUSTER_NODES. */
+    secret: 'url-password',
     default: [],
     help: 'comma-separated host:port of Redis Sentinels; the engine follows the master they name (failover); instead of REDIS_URL',
   }),

@@ -1,0 +1,96 @@
+import { inspect } from 'node:util';
+import t, { type Test } from 'tap';
+import { ConfigError } from '../../src/config/config-error.js';
+import { configHelp, configReference } from '../../src/config/config-help.js';
+import { describeOption } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { maskUrlPassword, shownValue } from '../../src/config/option-secret.js';
+import { readText } from '../../src/config/option-text.js';
+import { type SecretOption, leakedCanaries, secretOptions } from '../helpers/secret-values.js';
+
+/**
+ * Configuration never shows a secret (issue 13): every option marked `secret` in its record is fed every
+ * value it refuses, through the environment, both flag forms and the typed overrides, and the thrown error
+ * (message, stack, and everything `inspect` shows) must name the option and the rule and show no part of the
+ * value. The running broker's side (the CLI's output, logs, endpoints, frames) is test/e2e/secrets.test.ts.
+ */
+
+const secrets = secretOptions();
+
+t.test('the secret options, from the records: credentials, and the addresses a pasted credential would land in', async (t) => {
+  t.same(
+    secrets.map(({ record }) => `${record.env}:${record.secret}`),
+    ['REDIS_URL:url-password', 'REDIS_CLUSTER_NODES:url-password', 'REDIS_SENTINELS:url-password', 'JWT_SECRET:whole', 'ADMIN_TOKEN:whole'],
+  );
+  for (const { record, bad, good } of secrets) {
+    t.ok(bad.length > 0, `${record.env}: refuses some values (${bad.length})`);
+    // A whole secret must be usable, or the running-broker test would have nothing to search for.
+    if (record.secret === 'whole') t.ok(good.length > 0, `${record.env}: accepts some values (${good.length})`);
+  }
+});
+
+/** Runs `load`, which must throw a ConfigError naming `secret`'s option, and returns everything the error shows. */
+function refused(t: Test, secret: SecretOption, how: string, load: () => unknown): void {
+  try {
+    load();
+    t.fail(`${secret.record.env} ${how}: accepted`);
+  } catch (error) {
+    t.ok(error instanceof ConfigError, `${secret.record.env} ${how}: a ConfigError`);
+    const { field, message, stack } = error as ConfigError;
+    t.equal(field, describeOption(secret.key), `${how}: names the option`);
+    t.match(message, new RegExp(`^invalid configuration: [^:]+: \\S`), `${how}: and a rule`);
+    t.same(leakedCanaries(`${message}\n${stack}\n${inspect(error)}\n${String(error)}`, [secret]), [], `${how}: shows no part of the secret`);
+  }
+}
+
+t.test('a refused secret value: the error names the option and the rule, never the value (env, flags, overrides)', async (t) => {
+  for (const secret of secrets) {
+    const { key, record } = secret;
+    for (const text of secret.bad) {
+      const reading = readText(record.kind, text);
+      refused(t, secret, 'from the environment', () => loadConfig({ env: { [record.env]: text } }));
+      refused(t, secret, 'from --flag value', () => loadConfig({ env: {}, argv: [`--${record.flag}`, text] }));
+      refused(t, secret, 'from --flag=value', () => loadConfig({ env: {}, argv: [`--${record.flag}=${text}`] }));
+      refused(t, secret, 'from the overrides', () => loadConfig({ env: {}, overrides: { [key]: reading.ok ? reading.value : text } }));
+    }
+  }
+});
+
+t.test('an argument after a secret flag is not quoted back: it may be the rest of an unquoted secret with a space', async (t) => {
+  for (const secret of secrets) {
+    const flag = `--${secret.record.flag}`;
+    refused(t, secret, 'followed by a stray word', () => loadConfig({ env: {}, argv: [flag, 'first-word', secret.canary] }));
+    refused(t, secret, 'followed by a stray flag', () => loadConfig({ env: {}, argv: [flag, 'first-word', `--${secret.canary}`] }));
+  }
+  t.throws(() => loadConfig({ env: {}, argv: ['--port', '1', '8080'] }), { field: '8080', message: /unexpected argument/ }, 'after any other option, a stray argument is quoted as before');
+});
+
+t.test('a URL password is masked wherever a URL is shown; the rest of the URL stays', async (t) => {
+  const cases: [string, string][] = [
+    ['redis://:pw@redis.internal:6379', 'redis://:***@redis.internal:6379'],
+    ['rediss://app:pw@redis.internal:6380/2', 'rediss://app:***@redis.internal:6380/2'],
+    ['redis://pw@redis.internal', 'redis://***@redis.internal'],
+    ['redis://app:p@ss:w/rd@redis.internal', 'redis://app:***@redis.internal'],
+    ['redis://redis.internal/?db=1&password=pw&name=x', 'redis://redis.internal/?db=1&password=***&name=x'],
+    ['app:pw@redis-1:7000', 'app:***@redis-1:7000'],
+    ['redis://redis.internal:6379', 'redis://redis.internal:6379'],
+    ['redis-1:7000', 'redis-1:7000'],
+  ];
+  for (const [text, shown] of cases) t.equal(maskUrlPassword(text), shown, text);
+  t.same(shownValue('url-password', ['a:1', 'x:pw@b:2']), ['a:1', 'x:***@b:2'], 'each item of a list');
+  t.equal(shownValue('whole', 'anything'), undefined, 'a whole secret is not shown at all');
+  t.equal(shownValue(undefined, 'visible'), 'visible', 'other options as they are');
+  t.throws(
+    () => loadConfig({ env: { REDIS_URL: 'http://app:pw@redis.internal:6379' } }),
+    { message: 'invalid configuration: REDIS_URL (--redis-url): must be a redis:// or rediss:// URL, got "http://app:***@redis.internal:6379"' },
+    'a bad Redis URL is quoted with its password masked',
+  );
+});
+
+t.test('accepted secret values: --help shows none of them', async (t) => {
+  for (const { record } of secrets) {
+    const reference = configReference().find((entry) => entry.env === record.env);
+    t.equal(reference?.fallback === undefined || reference.fallback === '', true, `${record.env}: no default shown`);
+  }
+  t.same(leakedCanaries(configHelp(), secrets), []);
+});
