@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
+import { logRedaction } from './config/log-redaction.js';
 import { Session } from './connection/session.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryCluster } from './engine/engine-memory-cluster.js';
@@ -31,7 +32,7 @@ export interface BrokerDeps {
    * `builtinAuthenticator`).
    */
   readonly authenticate?: AuthHook;
-  /** @default a pino logger at `config.logLevel` writing to stdout */
+  /** @default a pino logger at `config.logLevel` writing to stdout, secrets redacted (config/log-redaction.ts) */
   readonly logger?: Logger;
   /**
    * Wall clock, ms since the Unix epoch: token expiry, chunk timeouts.
@@ -118,7 +119,7 @@ export class Broker implements HttpBroker {
 
   constructor(config: Config, deps: BrokerDeps = {}) {
     this.config = config;
-    this.logger = deps.logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
+    this.logger = deps.logger ?? pino({ level: config.logLevel, base: { node: config.nodeName }, redact: logRedaction });
     this.now = deps.now ?? Date.now;
     this.engine = deps.engine ?? createEngine(config);
     this.limits = serverLimits(config);

@@ -1,9 +1,12 @@
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
+import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { ConfigError } from '../../src/config/config-error.js';
 import { configHelp, configReference } from '../../src/config/config-help.js';
 import { describeOption } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { logRedaction } from '../../src/config/log-redaction.js';
 import { maskUrlPassword, shownValue } from '../../src/config/option-secret.js';
 import { readText } from '../../src/config/option-text.js';
 import { type SecretOption, leakedCanaries, secretOptions } from '../helpers/secret-values.js';
@@ -87,10 +90,32 @@ t.test('a URL password is masked wherever a URL is shown; the rest of the URL st
   );
 });
 
-t.test('accepted secret values: --help shows none of them', async (t) => {
+t.test('accepted secret values: --help and the broker logger show none of them', async (t) => {
   for (const { record } of secrets) {
     const reference = configReference().find((entry) => entry.env === record.env);
     t.equal(reference?.fallback === undefined || reference.fallback === '', true, `${record.env}: no default shown`);
   }
   t.same(leakedCanaries(configHelp(), secrets), []);
+
+  let written = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      written += chunk.toString();
+      done();
+    },
+  });
+  const logger = pino({ level: 'trace', redact: logRedaction }, sink);
+  for (const secret of secrets) {
+    for (const text of secret.good) {
+      const config = loadConfig({ env: { [secret.record.env]: text } });
+      logger.info({ config }, 'a configuration logged whole');
+      logger.info({ [secret.key]: config[secret.key] }, 'one option logged');
+      logger.info({ req: { headers: { authorization: `Bearer ${text}`, 'sec-websocket-protocol': `pubsub.v1, bearer.${text}` } } }, 'a request');
+      logger.info({ request: { token: text } }, 'an auth request');
+    }
+  }
+  t.same(leakedCanaries(written, secrets), [], 'redacted');
+  t.match(written, /"redisUrl":"redis:\/\/:\*\*\*@127\.0\.0\.1:6390"/, 'a Redis URL is logged with its password masked');
+  t.match(written, /"jwtSecret":"\[redacted\]"/);
+  t.match(written, /"sec-websocket-protocol":"pubsub\.v1, bearer\.\[redacted\]"/, 'the subprotocol list stays readable');
 });
