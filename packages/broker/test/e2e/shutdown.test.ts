@@ -1,20 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/server.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
 import { eventually } from '../helpers/start-broker.js';
+import { runSwitchboard } from '../helpers/switchboard-process.js';
 
 /**
  * Graceful shutdown (issue 3): stop accepting, flush queues up to a deadline, then close every client with
  * 4100 ("reconnect now"), spread over a short window; and the real thing, SIGTERM to the `switchboard`
  * process.
  */
-
-const brokerRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 function connectionRefused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -94,25 +91,6 @@ t.test('a new upgrade during the drain is refused with 503', async (t) => {
   t.match(refused, { status: 503, body: { code: 'unavailable', message: /shutting down/ } });
   t.match(await peer.waitClosed(), { code: 4100 });
 });
-
-interface Child {
-  readonly process: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-function runSwitchboard(args: readonly string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['bin/switchboard.js', ...args], {
-    cwd: brokerRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, output: () => output, exited };
-}
 
 t.test('SIGTERM to the switchboard process: clients get 4100 and the process exits 0', async (t) => {
   const child = runSwitchboard(['--port', '0', '--shutdown-spread', '100ms']);
