@@ -191,8 +191,10 @@ t.test('ENGINE_OUTAGE_SHED: a node without Redis that long sheds its clients wit
   const redis = await redisServer(t);
   const node = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a', engineOutageShedMs: 300, shutdownSpreadMs: 0 });
   const clients = [await open(t, node), await open(t, node)];
-  await redis.kill();
+  // Taken before the kill: the broker may notice the outage (and start its ENGINE_OUTAGE_SHED timer) before
+  // kill() resolves, which only waits for this process to see the exit. No shed can start before this.
   const started = Date.now();
+  await redis.kill();
   for (const client of clients) {
     t.same(await client.waitClosed(20_000), { code: 4003, reason: 'engine unavailable' }, 'shed with 4003 (back off, then reconnect)');
   }
