@@ -1,0 +1,85 @@
+import type { RecoveryFailure } from './engine.js';
+import { offsetOfEntryId, parseInteger } from './redis-codec.js';
+
+/**
+ * Reading Redis's replies to the engine's commands and scripts. Pure: no I/O. Each parser returns
+ * undefined for a reply of the wrong shape (the engine then fails the operation as unavailable) rather
+ * than throwing, and skips parts it does not know rather than guessing.
+ */
+
+/** What the publish script returns: `{duplicate (0 | 1), offset, epoch}`. */
+export interface PublishReply {
+  readonly offset: number;
+  readonly epoch: string;
+  /** The idempotency key matched an earlier publish. */
+  readonly duplicate: boolean;
+}
+
+export function parsePublishReply(reply: unknown): PublishReply | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const offset = parseInteger(String(reply[1]));
+  if (offset === undefined) return undefined;
+  return { offset, epoch: String(reply[2]), duplicate: reply[0] === 1 };
+}
+
+/** What the history script returns: the topic's position, how recovery went, and the stream entries read. */
+export interface HistoryReply {
+  readonly epoch: string;
+  readonly offset: number;
+  readonly status: 'ok' | RecoveryFailure;
+  readonly entries: readonly { readonly offset: number; readonly time: number; readonly body: Buffer }[];
+}
+
+const recoveryStatuses: readonly string[] = ['ok', 'epoch-mismatch', 'expired', 'no-history'];
+
+export function parseHistoryReply(reply: unknown): HistoryReply | undefined {
+  if (!Array.isArray(reply) || reply.length !== 4) return undefined;
+  const [epochBytes, offsetBytes, statusBytes, rawEntries] = reply as [unknown, unknown, unknown, unknown];
+  const offset = parseInteger(String(offsetBytes));
+  const status = String(statusBytes);
+  if (offset === undefined || !recoveryStatuses.includes(status) || !Array.isArray(rawEntries)) return undefined;
+  const entries: { offset: number; time: number; body: Buffer }[] = [];
+  for (const raw of rawEntries as unknown[]) {
+    if (!Array.isArray(raw) || !Array.isArray(raw[1])) continue;
+    const entryOffset = offsetOfEntryId(String(raw[0]));
+    const fields = raw[1] as unknown[];
+    let body: Buffer | undefined;
+    let time: number | undefined;
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      const name = String(fields[index]);
+      const value = fields[index + 1];
+      if (name === 'b' && Buffer.isBuffer(value)) body = value;
+      else if (name === 't') time = parseInteger(String(value));
+    }
+    if (entryOffset !== undefined && body !== undefined && time !== undefined) entries.push({ offset: entryOffset, time, body });
+  }
+  return { epoch: String(epochBytes), offset, status: status as 'ok' | RecoveryFailure, entries };
+}
+
+/** One range of `CLUSTER SLOTS`: slots `first`..`last` served by the master at `host`:`port`. */
+export interface SlotRange {
+  readonly first: number;
+  readonly last: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The ranges of a `CLUSTER SLOTS` reply (`[[first, last, [host, port, id], ...replicas], ...]`); malformed ones are skipped. */
+export function parseClusterSlots(reply: unknown): SlotRange[] {
+  const ranges: SlotRange[] = [];
+  for (const range of Array.isArray(reply) ? (reply as unknown[]) : []) {
+    if (!Array.isArray(range)) continue;
+    const [first, last, master] = range as [unknown, unknown, unknown];
+    if (typeof first !== 'number' || typeof last !== 'number' || !Array.isArray(master)) continue;
+    ranges.push({ first, last, host: String(master[0]), port: Number(master[1]) });
+  }
+  return ranges;
+}
+
+/**
+ * The master's replication id from `INFO replication` (`master_replid:<id>`); empty if absent. A failover
+ * (or a restart that lost the data) gives the master a new one.
+ */
+export function parseReplicationId(info: string): string {
+  return /^master_replid:(\w+)/m.exec(info)?.[1] ?? '';
+}
