@@ -160,7 +160,15 @@ const crcTable = (() => {
   return table;
 })();
 
-/** CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), the checksum Redis Cluster hashes keys with. */
+/**
+ * CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), the checksum Redis Cluster hashes keys with.
+ *
+ * Ours rather than the `cluster-key-slot` package that ioredis 5 uses: that one hashes a key with an empty
+ * first tag and a later one (`foo{}{bar}`) differently from Redis, its repository is archived (ioredis 6
+ * and node-redis now carry their own fixed copy), and it returns only the 14-bit slot, while a topic's
+ * bucket is the full CRC modulo `buckets`. `test/engine/engine-redis-cluster.test.ts` checks our slots
+ * against `CLUSTER KEYSLOT`.
+ */
 export function crc16(bytes: Uint8Array): number {
   let crc = 0;
   for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ (crcTable[((crc >> 8) ^ byte) & 0xff] as number);

@@ -71,6 +71,14 @@ t.test('redis cluster specifics', async (t) => {
     const names = [
       'foo',
       '{user1000}.following',
+      // Hash-tag edge cases (Redis Cluster spec, "Hash tags"), where slot libraries have disagreed with
+      // Redis: cluster-key-slot 1.1.x hashes `{bar` for the first one, Redis the whole key.
+      'foo{}{bar}',
+      'foo{{bar}}zap',
+      'foo{bar}{zap}',
+      'a}b{c}',
+      '{}',
+      'x{',
       engine.keyspace.metaKey('orders.eu.1'),
       engine.keyspace.streamKey('orders.eu.1'),
       engine.keyspace.topicChannel('orders.eu.1'),

@@ -13,6 +13,10 @@ t.test('hash slots: Redis Cluster spec values', async (t) => {
   t.equal(keySlot('foo{}{bar}'), crc16(Buffer.from('foo{}{bar}')) % 16_384, 'an empty first tag hashes the whole key');
   t.equal(keySlot('foo{{bar}}zap'), keySlot('{bar'), 'the tag runs from the first { to the next }');
   t.equal(keySlot('foo{bar}{zap}'), keySlot('bar'), 'only the first tag counts');
+  // Slots Redis 7.0 answers to CLUSTER KEYSLOT, so a replacement hash function cannot drift unnoticed.
+  t.equal(keySlot('foo{}{bar}'), 8363, 'an empty first tag: the whole key, even with a tag after it');
+  t.equal(keySlot('a}b{c}'), 7365, 'a } before the first { closes nothing');
+  t.equal(keySlot('{}'), 15257);
 });
 
 t.test('single Redis: keys and channels carry no tag', async (t) => {
