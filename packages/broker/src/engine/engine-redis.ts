@@ -41,12 +41,14 @@ type Lifecycle = 'created' | 'starting' | 'started' | 'closed';
  * subscribers with backoff, resubscribes every pattern, proves pub/sub with a canary and calls
  * `onResumed`, after which the hub recovers what it missed from history.
  *
- * Delivery (`redis-delivery.ts`): each node remembers the last offset it delivered per topic. Copies of one
- * publication arriving on several channels are delivered once; an offset that skips ahead on a topic the
- * node has been subscribed to without a break means messages were lost without the connection dropping
- * (nothing in Redis pub/sub should allow it, but a loss must never be silent): the engine reports it as a
- * momentary interruption (`onInterrupted` then `onResumed`, before delivering the later message), so the
- * hub recovers the missing offsets from history or announces the gap.
+ * Delivery (`redis-delivery.ts`): a publication reaches a node once per channel of its that carries it
+ * (topic channel and prefix channels of overlapping patterns), the copies back to back; the engine hands
+ * each to the hub, which delivers each (topic, epoch, offset) once. Each node remembers the last offset it
+ * delivered per topic: an offset that skips ahead on a topic the node has been subscribed to without a
+ * break means messages were lost without the connection dropping (nothing in Redis pub/sub should allow
+ * it, but a loss must never be silent): the engine reports it as a momentary interruption
+ * (`onInterrupted` then `onResumed`, before delivering the later message), so the hub recovers the missing
+ * offsets from history or announces the gap.
  */
 export class RedisEngine implements Engine {
   readonly keyspace: RedisKeyspace;
@@ -327,8 +329,8 @@ export class RedisEngine implements Engine {
     const matches = this.subscriptions.match(topic);
     if (matches.size === 0) return;
     const { offset, epoch } = parsed;
+    // A copy from another channel goes to the hub too: it delivers each (topic, epoch, offset) once.
     const missing = this.gaps.observe(topic, epoch, offset, matches, ++this.tick, this.link.up);
-    if (missing === 'copy') return; // a copy from another channel
     if (missing !== undefined) this.reportGap(topic, missing);
     const publication = decodeBody(parsed.body, offset, epoch, parsed.time);
     if (publication === undefined) return;

@@ -21,8 +21,8 @@ export interface StreamPosition {
 }
 
 /**
- * One published message as every node sees it. Immutable and delivered once per node, so the hub can
- * encode it once and write the same bytes to every local subscriber.
+ * One published message as every node sees it. Immutable and delivered once per node by the hub, so it
+ * can encode it once and write the same bytes to every local subscriber.
  */
 export interface Publication extends StreamPosition {
   readonly topic: string;
@@ -129,9 +129,11 @@ export interface EngineHandler {
  *   whether or not it is kept in history. Publishes made through one engine instance get offsets in the
  *   order the calls were made, even without awaiting each.
  * - Delivery: each publication on a topic matching at least one of a node's patterns reaches that node's
- *   `onPublication` exactly once (however many patterns match), in offset order per topic; never for a
- *   topic that matches none. Across an interruption (`onInterrupted` … `onResumed`) publications may be
- *   missed, never duplicated or reordered.
+ *   `onPublication`, in offset order per topic; never for a topic that matches none. Once when one pattern
+ *   matches; when several do, an engine may hand it over once per pattern (Redis receives it on each
+ *   pattern's channel), the copies right after each other, and the hub delivers each (topic, epoch,
+ *   offset) once. Across an interruption (`onInterrupted` … `onResumed`) publications may be missed,
+ *   never handed over again or reordered.
  * - Patterns use the broker's syntax (`*` one segment, `>` one or more trailing segments); an engine whose
  *   backend matches differently (Redis globs let `*` cross dots) filters with the same rules as `TopicTrie`.
  * - Errors: operational failures reject with a `BrokerError` and a stable code (invalid arguments that only

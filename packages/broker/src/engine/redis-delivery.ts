@@ -22,7 +22,8 @@ interface TrackedPosition {
  * so the hub recovers the missing offsets from history or announces the gap.
  *
  * Copies of one publication arriving on several channels (topic channel and prefix channels of
- * overlapping patterns) come back to back and are delivered once.
+ * overlapping patterns) come back to back: they are neither a gap nor progress, and are handed to the hub,
+ * which delivers each (topic, epoch, offset) once.
  *
  * At most `maxTrackedTopics` topics are remembered, the least recently delivered forgotten first; a
  * forgotten topic loses only this check (its next offset is taken as it comes).
@@ -34,14 +35,14 @@ export class GapDetector {
   constructor(private readonly maxTrackedTopics: number) {}
 
   /**
-   * Records that `offset` of `topic` in `epoch` arrived. Returns `'copy'` for an offset already delivered
-   * (not to be delivered again), the offsets skipped if `checking` (the link is up) and one of `matches` has
-   * been subscribed without a break since the topic's last delivery, else undefined. `stamp` orders this
-   * delivery against subscription activations.
+   * Records that `offset` of `topic` in `epoch` arrived. Returns the offsets skipped if `checking` (the
+   * link is up) and one of `matches` has been subscribed without a break since the topic's last delivery,
+   * else undefined (a copy of an offset already seen changes nothing). `stamp` orders this delivery
+   * against subscription activations.
    */
-  observe(topic: string, epoch: string, offset: number, matches: ReadonlySet<Subscription>, stamp: number, checking: boolean): MissingOffsets | 'copy' | undefined {
+  observe(topic: string, epoch: string, offset: number, matches: ReadonlySet<Subscription>, stamp: number, checking: boolean): MissingOffsets | undefined {
     const tracked = this.positions.get(topic);
-    if (tracked !== undefined && tracked.epoch === epoch && offset <= tracked.offset) return 'copy';
+    if (tracked !== undefined && tracked.epoch === epoch && offset <= tracked.offset) return undefined;
     let missing: MissingOffsets | undefined;
     if (tracked !== undefined && checking) {
       const expected = tracked.epoch === epoch ? tracked.offset + 1 : 1;

@@ -101,10 +101,10 @@ export interface RedisEngineOptions {
   /** @default 1000 — a node is back within a second of Redis, without hammering a Redis that is down. */
   readonly reconnectMaxDelayMs?: number;
   /**
-   * Most topics whose last delivered position the engine remembers, to deliver each offset once and to
-   * notice offsets that never arrived. Beyond it the least recently delivered are forgotten.
-   * @default 100000 — about 10 MB; topics beyond it lose only the engine's own gap check, not
-   *   exactly-once delivery (copies of one publication arrive back to back). At least 1.
+   * Most topics whose last delivered position the engine remembers, to notice offsets that never arrived
+   * (gap detection; the hub, not the engine, delivers each offset once). Beyond it the least recently
+   * delivered are forgotten.
+   * @default 100000 — about 10 MB; topics beyond it lose only the engine's own gap check. At least 1.
    */
   readonly maxTrackedTopics?: number;
   /**
@@ -182,7 +182,7 @@ export function resolveRedisEngineOptions(options: RedisEngineOptions): RedisEng
     minDelayMs: positive('reconnectMinDelayMs', options.reconnectMinDelayMs ?? redisEngineDefaults.reconnectMinDelayMs),
     maxDelayMs: positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? redisEngineDefaults.reconnectMaxDelayMs),
   };
-  // At least one: copies of a publication arrive back to back, and remembering the last topic dedupes them.
+  // At least one: with none, no gap could ever be noticed.
   const maxTrackedTopics = positive('maxTrackedTopics', options.maxTrackedTopics ?? redisEngineDefaults.maxTrackedTopics);
   const epochPrefix = options.epochPrefix ?? randomBytes(8).toString('hex');
   if (!/^[!-~]{1,40}$/.test(epochPrefix)) {

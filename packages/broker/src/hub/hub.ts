@@ -204,7 +204,8 @@ export class Hub implements EngineHandler {
     const { stats } = this.options;
     const { topic, epoch, offset } = publication;
     const last = this.positions.get(topic);
-    // An engine may hand over a publication twice across a recovery; clients never see it twice.
+    // The one de-duplication: an engine hands over copies (Redis: one per channel of overlapping patterns),
+    // live publications race the outage replay, and clients never see any of them twice.
     if (last !== undefined && last.epoch === epoch && offset <= last.offset) return;
     stats.publications++;
     let delivery: Delivery | undefined;

@@ -42,6 +42,7 @@ t.test('REDIS_URL: a publish on node B reaches exact and wildcard subscribers on
   t.equal(a.broker.engine.constructor.name, 'RedisEngine');
   const exact = await open(t, a);
   const wildcard = await open(t, a);
+  const overlapping = await open(t, a);
   const local = await open(t, b);
   const publisher = await open(t, b);
   t.equal(exact.welcome.node, 'node-a');
@@ -49,6 +50,9 @@ t.test('REDIS_URL: a publish on node B reaches exact and wildcard subscribers on
   t.match(await exact.subscribe('orders.eu'), { op: 'subscribed' });
   t.match(await wildcard.subscribe('orders.*'), { op: 'subscribed' });
   t.match(await local.subscribe('orders.>'), { op: 'subscribed' });
+  // Node A listens on the topic channel and the prefix channel, so Redis sends it every publication twice:
+  // its hub, the one de-duplication, delivers each once, also to a connection whose patterns all match.
+  for (const pattern of ['orders.eu', 'orders.*', 'orders.>']) t.match(await overlapping.subscribe(pattern), { op: 'subscribed' });
 
   const count = 200;
   // Pipelined, not one at a time: order must hold without the publisher waiting for each ack.
@@ -56,7 +60,7 @@ t.test('REDIS_URL: a publish on node B reaches exact and wildcard subscribers on
   t.ok(acks.every((ack) => ack.op === 'published'), 'every publish acknowledged');
   await publisher.publish('orders.eu', 'end');
   const expected = [...Array.from({ length: count }, (_, n) => n), 'end'];
-  for (const [name, peer] of [['exact on A', exact], ['wildcard on A', wildcard], ['local on B', local]] as const) {
+  for (const [name, peer] of [['exact on A', exact], ['wildcard on A', wildcard], ['overlapping patterns on A', overlapping], ['local on B', local]] as const) {
     await peer.waitFor((message) => message.op === 'message' && message.data === 'end');
     t.same(dataOf(peer.deliveries), expected, `${name}: every message once, in publish order`);
     const offsets = peer.deliveries.map((delivery) => delivery.offset ?? 0);
@@ -103,9 +107,12 @@ t.test('REDIS_CLUSTER_NODES: two nodes on a three-master Redis Cluster deliver a
   const b = await startBroker(t, { redisClusterNodes, nodeName: 'node-b' });
   const exact = await open(t, a);
   const wildcard = await open(t, a);
+  const both = await open(t, a);
   const publisher = await open(t, b);
   await exact.subscribe('orders.eu');
   await wildcard.subscribe('orders.>');
+  await both.subscribe('orders.eu');
+  await both.subscribe('orders.>');
   const topics = ['orders.eu', 'orders.us.east'] as const;
   for (let n = 0; n < 50; n++) t.match(await publisher.publish(topics[n % 2] as string, n), { op: 'published' });
   for (const topic of topics) await publisher.publish(topic, `end ${topic}`);
@@ -120,6 +127,10 @@ t.test('REDIS_CLUSTER_NODES: two nodes on a three-master Redis Cluster deliver a
   t.same(ofTopic('orders.eu'), even, 'wildcard: orders.eu once each, in order');
   t.same(ofTopic('orders.us.east'), odd, 'wildcard: orders.us.east once each, in order');
   t.equal(wildcard.deliveries.length, 52, 'nothing else, nothing twice');
+  // orders.eu reaches node A on its topic channel and its prefix channel (one shard, one bucket's tag).
+  await both.waitForDeliveries(52);
+  t.same(dataOf(both.deliveries.filter((delivery) => delivery.topic === 'orders.eu')), even, 'both patterns on one connection: orders.eu once each');
+  t.equal(both.deliveries.length, 52, 'both patterns on one connection: nothing twice');
   t.equal(await readyStatus(a), 200);
 });
 

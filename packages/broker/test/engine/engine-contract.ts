@@ -79,6 +79,12 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
   }
 
   const received = (rec: Recorder, topic: string): Publication[] => rec.publications.filter((p) => p.topic === topic);
+  /**
+   * The offsets of `publications` with copies that follow their original dropped, as the hub drops them. A
+   * copy that came later (after another offset) stays, so an assertion on the result catches it.
+   */
+  const collapsed = (publications: readonly Publication[]): number[] =>
+    publications.filter((p, index) => index === 0 || p.offset !== publications[index - 1]?.offset || p.epoch !== publications[index - 1]?.epoch).map((p) => p.offset);
   /** Topics unique to one test, so engines sharing a backend (or a test rerun on one Redis) never interfere. */
   const uniquePrefix = (): string => `contract.${randomBytes(6).toString('hex')}`;
 
@@ -139,15 +145,16 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
     });
 
     t.test('delivery', async (t) => {
-      t.test('exactly once per node however many subscribed patterns match', async (t) => {
+      t.test('however many subscribed patterns match: once per node, or copies right after the original', async (t) => {
+        // Exactly once per connection is the hub's to ensure: e2e/engine-copies.test.ts, e2e/redis-nodes.test.ts.
         const { engine, rec } = await node(t);
         const prefix = uniquePrefix();
         for (const pattern of [`${prefix}.a.b`, `${prefix}.a.*`, `${prefix}.>`, `${prefix}.*.b`]) await engine.subscribe(pattern);
-        await engine.publish(`${prefix}.a.b`, json(1), normal);
-        await engine.publish(`${prefix}.a.c`, json(2), normal);
+        const ab = await engine.publish(`${prefix}.a.b`, json(1), normal);
+        const ac = await engine.publish(`${prefix}.a.c`, json(2), normal);
         await settle(engine, rec, prefix);
-        t.equal(received(rec, `${prefix}.a.b`).length, 1);
-        t.equal(received(rec, `${prefix}.a.c`).length, 1);
+        t.same(collapsed(received(rec, `${prefix}.a.b`)), [ab.offset]);
+        t.same(collapsed(received(rec, `${prefix}.a.c`)), [ac.offset]);
       });
 
       t.test('`*` matches one segment, `>` one or more; nothing else is delivered', async (t) => {
@@ -333,12 +340,12 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         await b.engine.subscribe(`${prefix}.x.*`);
         const results = [];
         for (let i = 0; i < 10; i++) results.push(await a.engine.publish(topic, json(i), keep(20)));
-        await eventually(() => received(a.rec, topic).length === 10 && received(b.rec, topic).length === 10, 'both nodes');
+        await eventually(() => received(a.rec, topic).length === 10 && collapsed(received(b.rec, topic)).length === 10, 'both nodes');
         await settle(a.engine, a.rec, prefix);
         await settle(b.engine, b.rec, prefix);
         const offsets = results.map((r) => r.offset);
-        t.same(received(a.rec, topic).map((p) => p.offset), offsets, 'publishing node: once, in order');
-        t.same(received(b.rec, topic).map((p) => p.offset), offsets, 'other node: once, in order');
+        t.same(received(a.rec, topic).map((p) => p.offset), offsets, 'publishing node (one pattern): once, in order');
+        t.same(collapsed(received(b.rec, topic)), offsets, 'other node (two patterns): in order, copies only right after the original');
         t.same((await b.engine.history(topic, { limit: 20 })).publications.map((p) => p.offset), offsets, 'shared history');
         const retry = await b.engine.publish(topic, json(0), { ...keep(20), idempotencyKey: 'k' });
         t.equal((await a.engine.publish(topic, json(0), { ...keep(20), idempotencyKey: 'k' })).offset, retry.offset);

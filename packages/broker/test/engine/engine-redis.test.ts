@@ -161,19 +161,20 @@ t.test('redis engine specifics', async (t) => {
     t.pass();
   });
 
-  t.test('one publish reaches each node once, whether it listens on the topic channel, a prefix channel or both', async (t) => {
+  t.test('one publish reaches each node once per channel it listens on, the copies back to back (the hub delivers it once)', async (t) => {
+    // Exactly once per connection, with these very patterns: e2e/redis-nodes.test.ts.
     const a = await node(t);
     const b = await node(t);
     const prefix = `once.${randomBytes(4).toString('hex')}`;
-    await a.engine.subscribe(`${prefix}.x.y`);
-    await a.engine.subscribe(`${prefix}.*.y`);
-    await a.engine.subscribe(`${prefix}.>`);
-    await b.engine.subscribe(`${prefix}.x.*`);
+    await a.engine.subscribe(`${prefix}.x.y`); // the topic channel
+    await a.engine.subscribe(`${prefix}.*.y`); // the prefix channel `once.<hex>`...
+    await a.engine.subscribe(`${prefix}.>`); // ...shared with this one
+    await b.engine.subscribe(`${prefix}.x.*`); // the prefix channel only
     for (let i = 0; i < 20; i++) await b.engine.publish(`${prefix}.x.y`, json(i), normal);
-    await eventually(() => a.delivered.length === 20 && b.delivered.length === 20, 'all deliveries');
+    await eventually(() => a.delivered.length === 40 && b.delivered.length === 20, 'all deliveries');
     await sleep(50);
-    t.same(offsetsOf(a.delivered), Array.from({ length: 20 }, (_, i) => i + 1));
-    t.same(offsetsOf(b.delivered), Array.from({ length: 20 }, (_, i) => i + 1));
+    t.same(offsetsOf(a.delivered), Array.from({ length: 40 }, (_, i) => Math.floor(i / 2) + 1), 'two channels: each offset twice, back to back');
+    t.same(offsetsOf(b.delivered), Array.from({ length: 20 }, (_, i) => i + 1), 'one channel: once');
   });
 
   t.test('history survives the broker: a new engine (a restarted node) continues the same epoch', async (t) => {
