@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { ProtocolErrorCode } from '@switchboard/client/protocol';
+import { ProtocolErrorCode } from '@switchboard/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { Broker, type BrokerDeps } from './broker.js';
 import type { Config } from './config/config.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits } from '@switchboard/client/protocol';
+import { ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits } from '@switchboard/protocol';
 import { type PerMessageDeflateOptions, handleUpgrade, negotiateDeflate, parseExtensions } from '@switchboard/core';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';

@@ -22,7 +22,7 @@ export interface BundleResult {
   readonly gzippedBytes: number;
   /** Input files in the bundle, relative to the package root. */
   readonly inputs: readonly string[];
-  /** Minified bytes per part: zod (none since server messages are checked by hand), the protocol subpath, the SDK itself. */
+  /** Minified bytes per part: zod (none since server messages are checked by hand), `@switchboard/protocol`, the SDK itself. */
   readonly parts: Readonly<Record<string, number>>;
 }
 
@@ -60,10 +60,10 @@ export async function bundle(entry: string = SDK_ENTRY): Promise<BundleResult> {
 }
 
 function partSizes(metafile: Metafile): Record<string, number> {
-  const parts: Record<string, number> = { zod: 0, 'client/protocol': 0, 'client SDK': 0 };
+  const parts: Record<string, number> = { zod: 0, protocol: 0, 'client SDK': 0 };
   for (const output of Object.values(metafile.outputs)) {
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const part = path.includes('node_modules/zod') ? 'zod' : path.includes('src/protocol/') ? 'client/protocol' : 'client SDK';
+      const part = path.includes('node_modules/zod') ? 'zod' : path.includes('protocol/src/') ? 'protocol' : 'client SDK';
       parts[part] = (parts[part] ?? 0) + bytesInOutput;
     }
   }

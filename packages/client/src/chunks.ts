@@ -5,7 +5,7 @@ import {
   type DeliveryMessage,
   type ProtocolError,
   type ServerChunkMessage,
-} from './protocol/index.js';
+} from '@switchboard/protocol';
 
 /** What one inbound chunk (or a timeout) led to. */
 export type InboundChunkOutcome =

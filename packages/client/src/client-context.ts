@@ -1,10 +1,10 @@
 /** What the parts of one client share: settings, time, events, request ids, and where the connection stands. */
+import type { ServerLimits } from '@switchboard/protocol';
 import type { ClientEvents, ConnectionState, Settings } from './client-options.js';
 import type { Clock } from './clock.js';
 import type { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
-import type { ServerLimits } from './protocol/index.js';
 
 /**
  * One client's shared state. The connection lifecycle alone writes `state`, `connection` and `limits`;

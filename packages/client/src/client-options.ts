@@ -1,8 +1,8 @@
 /** The client's options, its connection states and events, and how the options are resolved. */
 import { createTransport as platformTransport, watchNetwork as platformNetwork } from '#transport';
+import type { Priority, ServerLimits } from '@switchboard/protocol';
 import { type Clock, systemClock } from './clock.js';
 import type { SwitchboardError } from './errors.js';
-import type { Priority, ServerLimits } from './protocol/index.js';
 import { type ReconnectOptions, type ResolvedReconnectOptions, resolveReconnectOptions } from './reconnect.js';
 import type { SchemaMap, TopicMap, UntypedTopics } from './topic-map.js';
 import type { NetworkWatcher, TransportFactory } from './transport/transport.js';

@@ -1,4 +1,5 @@
 /** The client's public face: it builds the parts of one client, wires them, and hands calls to them. */
+import type { ServerLimits } from '@switchboard/protocol';
 import { ClientContext, closedError } from './client-context.js';
 import { type ClientEvents, type ClientOptions, type ConnectionState, type PublishAck, type PublishOptions, resolveSettings } from './client-options.js';
 import { ConnectionLifecycle } from './connection-lifecycle.js';
@@ -7,7 +8,6 @@ import { MessageDelivery } from './message-delivery.js';
 import { compileSchemas } from './payload-schemas.js';
 import { Pings } from './pings.js';
 import { type Position, PositionTracker } from './positions.js';
-import type { ServerLimits } from './protocol/index.js';
 import { PublishPipeline } from './publish-pipeline.js';
 import type { Message, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionEffects } from './subscription-effects.js';

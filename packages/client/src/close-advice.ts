@@ -1,6 +1,6 @@
 /** What the end of a connection or attempt means: whether to reconnect, and the error that says why. */
+import { type ReconnectAdvice, reconnectAdvice } from '@switchboard/protocol';
 import { ClientErrorCode, type ErrorCode, SwitchboardError } from './errors.js';
-import { type ReconnectAdvice, reconnectAdvice } from './protocol/index.js';
 import type { TransportClose } from './transport/transport.js';
 
 export interface CloseAdvice {

@@ -1,4 +1,5 @@
 /** Connection attempts, the welcome that makes one a connection, its end, and what follows: a retry or a stop. */
+import { SUBPROTOCOL, type WelcomeMessage } from '@switchboard/protocol';
 import { InboundChunks } from './chunks.js';
 import { type ClientContext, closedError, describe } from './client-context.js';
 import type { ConnectionState, StateChange } from './client-options.js';
@@ -7,7 +8,6 @@ import type { Clock, TimerHandle } from './clock.js';
 import { ABNORMAL_CLOSE, CLIENT_CLOSE_CODE, Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { Pings } from './pings.js';
-import { SUBPROTOCOL, type WelcomeMessage } from './protocol/index.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import { Reconnector } from './reconnect.js';
 import type { SubscriptionEffects } from './subscription-effects.js';

@@ -1,8 +1,8 @@
 /** One WebSocket connection to the broker, and everything bound to it, which ends with it. */
+import { type TextMessage, type WelcomeMessage, encodeText } from '@switchboard/protocol';
 import type { InboundChunks } from './chunks.js';
 import type { ClientContext } from './client-context.js';
 import type { TimerHandle } from './clock.js';
-import { type TextMessage, type WelcomeMessage, encodeText } from './protocol/index.js';
 import type { PendingPublish, PublishPipeline } from './publish-pipeline.js';
 import { type Outgoing, SendQueue } from './send-queue.js';
 import type { Transport } from './transport/transport.js';

@@ -1,4 +1,4 @@
-import { type ProtocolErrorCode, isRetryableError } from './protocol/index.js';
+import { type ProtocolErrorCode, isRetryableError } from '@switchboard/protocol';
 
 /**
  * Failures the SDK itself detects, as stable string codes beside the protocol's own (protocol.md §10). Once

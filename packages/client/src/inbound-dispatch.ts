@@ -1,11 +1,11 @@
 /** A message from the broker, decoded and handed to the part of the client it is for. */
+import { type ErrorMessage, type ProtocolErrorCode, decodeServerMessage } from '@switchboard/protocol';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import type { ConnectionLifecycle } from './connection-lifecycle.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { MessageDelivery } from './message-delivery.js';
 import type { Pings } from './pings.js';
-import { type ErrorMessage, type ProtocolErrorCode, decodeServerMessage } from './protocol/index.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
 import { receiveRefreshed, refreshRefused, refreshToken } from './token-refresh.js';

@@ -1,7 +1,7 @@
 /**
  * `@switchboard/client`: the typed pubsub.v1 SDK for browsers and Node. The WebSocket implementation is
  * chosen by the package's export conditions (`browser`: the native `WebSocket`; `node`: `@switchboard/core`).
- * The wire protocol itself is `@switchboard/client/protocol`.
+ * The wire protocol itself is `@switchboard/protocol`.
  */
 export { Client, createClient } from './client.js';
 export type {
@@ -43,5 +43,5 @@ export type {
 } from './topic-map.js';
 export type { NetworkWatcher, Transport, TransportClose, TransportEvents, TransportFactory, TransportOptions } from './transport/transport.js';
 export { type WebSocketConstructor, type WebSocketLike, createWebSocketTransport } from './transport/browser.js';
-export type { GapReason, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from './protocol/index.js';
-export { ProtocolCloseCode, ProtocolErrorCode } from './protocol/index.js';
+export type { GapReason, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from '@switchboard/protocol';
+export { ProtocolCloseCode, ProtocolErrorCode } from '@switchboard/protocol';

@@ -1,10 +1,10 @@
 /** Deliveries, whole or chunked, and gaps, to the handlers of the subscriptions that match them. */
+import { type DeliveryHeader, type DeliveryMessage, type GapMessage, type ServerChunkMessage, parseTopic } from '@switchboard/protocol';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import { type PayloadSchemas, validatePayload } from './payload-schemas.js';
 import type { PositionTracker } from './positions.js';
-import { type DeliveryHeader, type DeliveryMessage, type GapMessage, type ServerChunkMessage, parseTopic } from './protocol/index.js';
 import type { Gap, Message, RecoveryFailure } from './subscription.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
 

@@ -1,6 +1,6 @@
 /** Run-time validation of payloads by the schemas declared per topic pattern (Standard Schema). */
+import { parsePattern, segmentsMatch } from '@switchboard/protocol';
 import { SwitchboardError } from './errors.js';
-import { parsePattern, segmentsMatch } from './protocol/index.js';
 import type { PayloadSchema } from './topic-map.js';
 
 export type PayloadSchemas = ReadonlyArray<{ readonly segments: readonly string[]; readonly schema: PayloadSchema }>;

@@ -1,8 +1,8 @@
 /** Application-level pings (protocol.md §5.1): the keepalive that finds dead connections, and `ping()`. */
+import type { ErrorMessage, ProtocolErrorCode } from '@switchboard/protocol';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError, type SwitchboardErrorDetails } from './errors.js';
-import type { ErrorMessage, ProtocolErrorCode } from './protocol/index.js';
 
 interface PendingPing {
   readonly sentAt: number;

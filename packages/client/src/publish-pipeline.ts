@@ -1,10 +1,4 @@
 /** A publish from `publish()` to its settling: checked, queued, scheduled, written, retried, settled. */
-import { type ClientContext, closedError } from './client-context.js';
-import type { PublishAck, PublishOptions } from './client-options.js';
-import type { TimerHandle } from './clock.js';
-import type { Connection } from './connection.js';
-import { ClientErrorCode, type ErrorCode, SwitchboardError, type SwitchboardErrorDetails } from './errors.js';
-import { type PayloadSchemas, validatePayload } from './payload-schemas.js';
 import {
   type ClientChunkHeader,
   type ErrorMessage,
@@ -15,11 +9,17 @@ import {
   DEFAULT_PRIORITY,
   PRIORITIES,
   encodeBinary,
+  joinTextWithData,
   parseTopic,
   splitIntoChunks,
   utf8ByteLength,
-} from './protocol/index.js';
-import { joinTextWithData } from './protocol/encode.js';
+} from '@switchboard/protocol';
+import { type ClientContext, closedError } from './client-context.js';
+import type { PublishAck, PublishOptions } from './client-options.js';
+import type { TimerHandle } from './clock.js';
+import type { Connection } from './connection.js';
+import { ClientErrorCode, type ErrorCode, SwitchboardError, type SwitchboardErrorDetails } from './errors.js';
+import { type PayloadSchemas, validatePayload } from './payload-schemas.js';
 import { reconnectDelay } from './reconnect.js';
 import type { Outgoing } from './send-queue.js';
 

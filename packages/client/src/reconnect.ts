@@ -1,4 +1,4 @@
-import { type ReconnectAdvice, reconnectAdvice } from './protocol/index.js';
+import { type ReconnectAdvice, reconnectAdvice } from '@switchboard/protocol';
 
 /** How the client reconnects after a connection it did not close ends (protocol.md §11). */
 export interface ReconnectOptions {

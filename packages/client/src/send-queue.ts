@@ -1,4 +1,4 @@
-import { SEND_PRIORITIES, type SendPriority, PriorityRank } from './protocol/index.js';
+import { SEND_PRIORITIES, type SendPriority, PriorityRank } from '@switchboard/protocol';
 
 /**
  * One thing to send: a single WebSocket message, or every chunk of a chunked publish (protocol.md §7).

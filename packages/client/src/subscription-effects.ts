@@ -1,8 +1,4 @@
 /** The application's subscriptions: the registry's decisions carried out on the connection and the handlers. */
-import { type ClientContext, closedError } from './client-context.js';
-import type { TimerHandle } from './clock.js';
-import { ClientErrorCode, type ErrorCode, SwitchboardError } from './errors.js';
-import type { PositionTracker } from './positions.js';
 import {
   type ErrorMessage,
   type ProtocolErrorCode,
@@ -14,7 +10,11 @@ import {
   parsePattern,
   parseTopic,
   segmentsMatch,
-} from './protocol/index.js';
+} from '@switchboard/protocol';
+import { type ClientContext, closedError } from './client-context.js';
+import type { TimerHandle } from './clock.js';
+import { ClientErrorCode, type ErrorCode, SwitchboardError } from './errors.js';
+import type { PositionTracker } from './positions.js';
 import { reconnectDelay } from './reconnect.js';
 import { type Message, type RecoveryFailure, type SubscribeAck, type SubscribeOptions, Subscription } from './subscription.js';
 import { type RegistryEffect, SubscriptionRegistry } from './subscriptions.js';

@@ -1,7 +1,7 @@
 /** What a subscriber sees: the subscription handle, deliveries, gaps and recovery failures. */
+import type { GapReason, Priority, RecoveryFailureReason, RecoveryResult } from '@switchboard/protocol';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { Position } from './positions.js';
-import type { GapReason, Priority, RecoveryFailureReason, RecoveryResult } from './protocol/index.js';
 
 /** A delivery as handlers see it. */
 export interface Message<Data> {

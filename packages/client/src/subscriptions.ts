@@ -1,4 +1,3 @@
-import type { PositionTracker } from './positions.js';
 import {
   type ErrorMessage,
   type RecoveryResult,
@@ -10,7 +9,8 @@ import {
   parsePattern,
   parseTopic,
   segmentsMatch,
-} from './protocol/index.js';
+} from '@switchboard/protocol';
+import type { PositionTracker } from './positions.js';
 
 /**
  * Where one pattern stands with the broker on the current connection:

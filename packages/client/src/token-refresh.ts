@@ -3,10 +3,10 @@
  * refresh): one `refresh` request at a time, timed from the expiry the broker announced in `welcome` or in
  * the last `refreshed`, and at once when the broker says the token expired. Its state is the connection's.
  */
+import type { ErrorMessage, ProtocolErrorCode, RefreshedMessage } from '@switchboard/protocol';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError, type SwitchboardErrorDetails } from './errors.js';
-import type { ErrorMessage, ProtocolErrorCode, RefreshedMessage } from './protocol/index.js';
 
 /** protocol.md §9: "the SDK does [refresh] at about 90% of the token's lifetime". */
 const TOKEN_REFRESH_FRACTION = 0.9;

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { type DeliveryHeader, type ServerChunkMessage, splitIntoChunks } from '@switchboard/protocol';
 import { InboundChunks } from '../src/chunks.js';
-import { type DeliveryHeader, type ServerChunkMessage, splitIntoChunks } from '../src/protocol/index.js';
-import { patternedBytes, smallLimits } from './protocol/helpers.js';
+import { patternedBytes, smallLimits } from './helpers/chunk-fixtures.js';
 
 const header: DeliveryHeader = { op: 'message', topic: 'video.cam1', priority: 'low', offset: 7, epoch: 'e7f3' };
 

@@ -2,6 +2,7 @@
 // what a real one does only under rare conditions (gaps, cancelled deliveries, close codes, silence).
 // The same behaviours against the real broker are in e2e/.
 import t, { type Test } from 'tap';
+import { type DeliveryHeader, encodeBinary, splitIntoChunks } from '@switchboard/protocol';
 import {
   type Client,
   type ClientOptions,
@@ -12,7 +13,6 @@ import {
   SwitchboardError,
   createClient,
 } from '../src/index.js';
-import { type DeliveryHeader, encodeBinary, splitIntoChunks } from '../src/protocol/index.js';
 import { type ScriptedBroker, type ScriptedConnection, scriptedLimits, startScriptedBroker } from './helpers/scripted-broker.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { Inbox, delay, until, within } from './helpers/wait.js';

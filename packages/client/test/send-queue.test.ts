@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { SendPriority } from '../src/protocol/index.js';
+import type { SendPriority } from '@switchboard/protocol';
 import { type FrameSink, type Outgoing, SendQueue } from '../src/send-queue.js';
 
 /**

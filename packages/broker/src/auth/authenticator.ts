@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/client/protocol';
+import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/protocol';
 import type { Config } from '../config/config.js';
 import { verifyJwt } from './jwt.js';
 import type { Grants } from './permissions.js';

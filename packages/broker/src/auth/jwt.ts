@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { isValidPattern } from '@switchboard/client/protocol';
+import { isValidPattern } from '@switchboard/protocol';
 import type { Grants } from './permissions.js';
 
 /**

@@ -1,4 +1,4 @@
-import { TopicSyntax } from '@switchboard/client/protocol';
+import { TopicSyntax } from '@switchboard/protocol';
 
 /** What a connection may do, as topic patterns (protocol.md §4 syntax). */
 export interface Grants {

@@ -1,4 +1,4 @@
-import { ProtocolLimit } from '@switchboard/client/protocol';
+import { ProtocolLimit } from '@switchboard/protocol';
 import type { Config, OptionKey } from './config.js';
 
 /** The rules between options (protocol.md §12), each failure naming the option to change. */

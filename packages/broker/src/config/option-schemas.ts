@@ -1,4 +1,4 @@
-import { parsePattern } from '@switchboard/client/protocol';
+import { parsePattern } from '@switchboard/protocol';
 import { z } from 'zod';
 
 /** Schemas several options share; their messages are part of the operator's error output. */

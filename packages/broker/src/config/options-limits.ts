@@ -1,4 +1,4 @@
-import { ProtocolLimit } from '@switchboard/client/protocol';
+import { ProtocolLimit } from '@switchboard/protocol';
 import { option } from './option.js';
 import { intFrom } from './option-schemas.js';
 import { KiB, MiB } from './option-text.js';

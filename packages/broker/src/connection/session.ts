@@ -18,7 +18,7 @@ import {
   type UnsubscribeMessage,
   decodeClientMessage,
   encodeText,
-} from '@switchboard/client/protocol';
+} from '@switchboard/protocol';
 import { ReadyState, type MessageData, type WebSocket } from '@switchboard/core';
 import type { Logger } from 'pino';
 import { type AuthHook, type Identity, runAuthHook } from '../auth/authenticator.js';

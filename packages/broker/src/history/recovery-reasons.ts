@@ -1,4 +1,4 @@
-import type { RecoveryFailureReason } from '@switchboard/client/protocol';
+import type { RecoveryFailureReason } from '@switchboard/protocol';
 import type { RecoveryFailure } from '../engine/engine.js';
 
 /** The engine's recovery failures as pubsub.v1 names them (protocol.md §8.2). */

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ProtocolErrorCode } from '@switchboard/client/protocol';
+import { ProtocolErrorCode } from '@switchboard/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { tokenFromHeaders } from '../auth/authenticator.js';

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BEARER_PROTOCOL_PREFIX, type ProtocolErrorCode, SUBPROTOCOL } from '@switchboard/client/protocol';
+import { BEARER_PROTOCOL_PREFIX, type ProtocolErrorCode, SUBPROTOCOL } from '@switchboard/protocol';
 import { offeredProtocols } from '../auth/authenticator.js';
 
 /**

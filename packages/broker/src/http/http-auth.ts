@@ -1,4 +1,4 @@
-import { ProtocolErrorCode } from '@switchboard/client/protocol';
+import { ProtocolErrorCode } from '@switchboard/protocol';
 import type { FastifyRequest } from 'fastify';
 import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
 import { Permissions } from '../auth/permissions.js';

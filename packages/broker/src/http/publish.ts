@@ -1,4 +1,4 @@
-import { PRIORITIES, ProtocolErrorCode, ProtocolLimit, parseTopic } from '@switchboard/client/protocol';
+import { PRIORITIES, ProtocolErrorCode, ProtocolLimit, parseTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';

@@ -1,4 +1,4 @@
-import { type DeliveryHeader, encodeBinary, splitIntoChunks } from '@switchboard/client/protocol';
+import { type DeliveryHeader, encodeBinary, splitIntoChunks } from '@switchboard/protocol';
 import { type MessageCompressor, encodeMessage } from '@switchboard/core';
 import type { OutboundFrame, OutboundItem, OverflowPolicy } from '../connection/send-queue.js';
 import type { Publication } from '../engine/engine.js';

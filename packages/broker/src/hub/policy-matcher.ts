@@ -1,4 +1,4 @@
-import { segmentsMatch } from '@switchboard/client/protocol';
+import { segmentsMatch } from '@switchboard/protocol';
 import type { Config } from '../config/config.js';
 import type { OverflowPolicy } from '../connection/send-queue.js';
 

@@ -1,4 +1,4 @@
-import { isValidPattern, topicMatches } from '@switchboard/client/protocol';
+import { isValidPattern, topicMatches } from '@switchboard/protocol';
 import fc from 'fast-check';
 import t from 'tap';
 import { covers, Permissions } from '../../src/auth/permissions.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ErrorMessage } from '@switchboard/client/protocol';
+import type { ErrorMessage } from '@switchboard/protocol';
 import t from 'tap';
 import type { AuthRequest } from '../../src/auth/authenticator.js';
 import { builtinAuthenticator } from '../../src/auth/authenticator.js';

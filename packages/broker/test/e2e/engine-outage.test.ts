@@ -1,4 +1,4 @@
-import type { GapMessage } from '@switchboard/client/protocol';
+import type { GapMessage } from '@switchboard/protocol';
 import t, { type Test } from 'tap';
 import type { EngineHandler } from '../../src/engine/engine.js';
 import { MemoryEngine } from '../../src/engine/engine-memory.js';

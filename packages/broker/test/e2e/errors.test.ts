@@ -1,4 +1,4 @@
-import { encodeBinary, type ErrorMessage, PROTOCOL_ERROR_CODES, splitIntoChunks } from '@switchboard/client/protocol';
+import { encodeBinary, type ErrorMessage, PROTOCOL_ERROR_CODES, splitIntoChunks } from '@switchboard/protocol';
 import t, { type Test } from 'tap';
 import type { Payload, PublishOptions, PublishResult } from '../../src/engine/engine.js';
 import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';

@@ -1,4 +1,4 @@
-import type { ServerChunkMessage } from '@switchboard/client/protocol';
+import type { ServerChunkMessage } from '@switchboard/protocol';
 import t from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { startBroker } from '../helpers/start-broker.js';

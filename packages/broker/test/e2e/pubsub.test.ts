@@ -1,4 +1,4 @@
-import { type DeliveryMessage, encodeBinary, splitIntoChunks } from '@switchboard/client/protocol';
+import { type DeliveryMessage, encodeBinary, splitIntoChunks } from '@switchboard/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { createConfig } from '../../src/config/config.js';

@@ -1,4 +1,4 @@
-import type { DeliveryMessage } from '@switchboard/client/protocol';
+import type { DeliveryMessage } from '@switchboard/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';

@@ -1,4 +1,4 @@
-import type { GapMessage } from '@switchboard/client/protocol';
+import type { GapMessage } from '@switchboard/protocol';
 import t from 'tap';
 import type { Broker } from '../../src/broker.js';
 import type { HistoryQuery, HistoryResult } from '../../src/engine/engine.js';

@@ -11,11 +11,11 @@ import {
   encodeBinary,
   encodeMessage,
   splitIntoChunks,
-} from '@switchboard/client/protocol';
+} from '@switchboard/protocol';
 import { type ConnectOptions, ReadyState, type WebSocket, connect } from '@switchboard/core';
 
 /**
- * A pubsub.v1 test peer on core's Node client: speaks the protocol through `@switchboard/client/protocol`
+ * A pubsub.v1 test peer on core's Node client: speaks the protocol through `@switchboard/protocol`
  * and records everything the broker sends, in order, so tests assert exact messages, orderings and close
  * codes. Every wait is bounded.
  */

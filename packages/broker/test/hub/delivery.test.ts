@@ -1,4 +1,4 @@
-import { decodeServerMessage } from '@switchboard/client/protocol';
+import { decodeServerMessage } from '@switchboard/protocol';
 import { PerMessageDeflate } from '@switchboard/core';
 import t from 'tap';
 import type { OutboundChunkSequence, OutboundUnit } from '../../src/connection/send-queue.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@switchboard/client';
-import type { DeliveryMessage } from '@switchboard/client/protocol';
+import type { DeliveryMessage } from '@switchboard/protocol';
 import t, { type Test } from 'tap';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { startRedisServer } from '../helpers/redis-server.js';

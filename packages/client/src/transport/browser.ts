@@ -1,4 +1,4 @@
-import { BEARER_PROTOCOL_PREFIX } from '../protocol/index.js';
+import { BEARER_PROTOCOL_PREFIX } from '@switchboard/protocol';
 import type { NetworkWatcher, Transport, TransportEvents, TransportFactory, TransportOptions } from './transport.js';
 
 /**

@@ -8,7 +8,7 @@ import {
   SUBPROTOCOL,
   decodeClientMessage,
   encodeMessage,
-} from '../../src/protocol/index.js';
+} from '@switchboard/protocol';
 import { within } from './wait.js';
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { PRIORITIES, PriorityRank, SEND_PRIORITIES, type SendPriority, comparePriority } from '../../src/protocol/index.js';
+import { PRIORITIES, PriorityRank, SEND_PRIORITIES, type SendPriority, comparePriority } from '../src/index.js';
 
 t.test('control outranks every message priority (protocol.md §6)', async (t) => {
   t.same(PRIORITIES, ['high', 'normal', 'low']);

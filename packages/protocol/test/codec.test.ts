@@ -10,8 +10,8 @@ import {
   encodeBinary,
   encodeMessage,
   encodeText,
-} from '../../src/protocol/index.js';
-import { fromHex, hex, rawBinary } from './helpers.js';
+} from '../src/index.js';
+import { fromHex, hex, rawBinary } from './helpers/fixtures.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CloseCodeRange, ProtocolCloseCode, type ReconnectAdvice, StandardCloseCode, reconnectAdvice } from '../../src/protocol/index.js';
+import { CloseCodeRange, ProtocolCloseCode, type ReconnectAdvice, StandardCloseCode, reconnectAdvice } from '../src/index.js';
 
 t.test('every broker close code lies in the range of its advice (protocol.md §11)', async (t) => {
   const expected: Record<keyof typeof ProtocolCloseCode, [code: number, advice: ReconnectAdvice]> = {

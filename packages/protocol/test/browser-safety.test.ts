@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 
 /**
- * `@switchboard/client/protocol` runs in browsers and imports nothing but zod (STYLE.md): no Node
+ * `@switchboard/protocol` runs in browsers and imports nothing but zod (STYLE.md): no Node
  * built-ins, no Buffer, no process. The compiler cannot catch this (the tsconfig includes Node's types),
  * so the sources are checked here.
  */
-const directory = new URL('../../src/protocol/', import.meta.url);
+const directory = new URL('../src/', import.meta.url);
 const files = readdirSync(directory).filter((name) => name.endsWith('.ts'));
 
 t.test('protocol sources import only zod/mini and each other', async (t) => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { isValidPattern, isValidTopic, parsePattern, parseTopic, ProtocolErrorCode, topicMatches } from '../../src/protocol/index.js';
+import { isValidPattern, isValidTopic, parsePattern, parseTopic, ProtocolErrorCode, topicMatches } from '../src/index.js';
 
 const segment16 = Array.from({ length: 16 }, (_, index) => `s${index}`);
 

@@ -13,13 +13,13 @@ import {
   encodeBinary,
   isRetryableError,
   reconnectAdvice,
-} from '../../src/protocol/index.js';
+} from '../src/index.js';
 
 /**
  * docs/protocol.md is normative; these checks keep it and the code from drifting apart: every example
  * decodes, every op has an example, and the tables of codes and limits match the code's tables.
  */
-const spec = readFileSync(new URL('../../../../docs/protocol.md', import.meta.url), 'utf8');
+const spec = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 
 /** Fenced blocks whose info string starts with `json`: ```json client, ```json chunk-header server, ... */
 function examples(kind: string): string[] {

@@ -10,8 +10,8 @@ import {
   payloadBytes,
   splitIntoChunks,
   utf8ByteLength,
-} from '../../src/protocol/index.js';
-import { hex, patternedBytes } from './helpers.js';
+} from '../src/index.js';
+import { hex, patternedBytes } from './helpers/fixtures.js';
 
 const publishHeader: PublishHeader = { op: 'publish', id: 9, topic: 'docs.report', priority: 'normal' };
 const deliveryHeader: DeliveryHeader = { op: 'message', topic: 'video.cam1', priority: 'low', offset: 7, epoch: 'e7f3' };

@@ -12,7 +12,7 @@ import {
   decodeClientMessage,
   decodeServerMessage,
   encodeFrames,
-} from '../../src/protocol/index.js';
+} from '../src/index.js';
 
 /** Limits large enough that only the chunk size varies. */
 function limitsFor(chunkBytes: number): ChunkLimits {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { sealEnvelope } from '../../src/protocol/binary-envelope.js';
-import { schemaDecoders } from '../../src/protocol/decode-client.js';
-import { type DecodeResult, decodeWith } from '../../src/protocol/decode-frame.js';
-import { decodeServerMessage } from '../../src/protocol/decode-server.js';
-import { serverDirection } from '../../src/protocol/messages.js';
+import { sealEnvelope } from '../src/binary-envelope.js';
+import { schemaDecoders } from '../src/decode-client.js';
+import { type DecodeResult, decodeWith } from '../src/decode-frame.js';
+import { decodeServerMessage } from '../src/decode-server.js';
+import { serverDirection } from '../src/messages.js';
 
 /**
  * decode-server.ts checks server messages by hand so that the browser bundle carries no zod; the zod

@@ -1,6 +1,6 @@
 /**
- * `@switchboard/client/protocol`: the pubsub.v1 wire protocol (docs/protocol.md). Pure and browser-safe;
- * imports nothing but zod. The broker and the SDK both build on it.
+ * `@switchboard/protocol`: the pubsub.v1 wire protocol (docs/protocol.md). Pure and browser-safe;
+ * imports nothing but zod. The broker and the SDK both build on it, and neither on the other.
  */
 export { BEARER_PROTOCOL_PREFIX, ProtocolLimit, SUBPROTOCOL } from './constants.js';
 export {
@@ -106,7 +106,7 @@ export {
   unsubscribedSchema,
   welcomeSchema,
 } from './messages.js';
-export { type BinaryHeader, type TextMessage, encodeBinary, encodeMessage, encodeText } from './encode.js';
+export { type BinaryHeader, type TextMessage, encodeBinary, encodeMessage, encodeText, joinTextWithData } from './encode.js';
 export type { DecodeResult, WireData } from './decode-frame.js';
 export { decodeClientMessage } from './decode-client.js';
 export { decodeServerMessage } from './decode-server.js';

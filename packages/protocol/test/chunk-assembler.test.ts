@@ -5,8 +5,8 @@ import {
   type PublishHeader,
   type ServerChunkMessage,
   splitIntoChunks,
-} from '../../src/protocol/index.js';
-import { hex, patternedBytes, smallLimits } from './helpers.js';
+} from '../src/index.js';
+import { hex, patternedBytes, smallLimits } from './helpers/fixtures.js';
 
 const header: PublishHeader = { op: 'publish', id: 9, topic: 'docs.report', priority: 'normal' };
 
