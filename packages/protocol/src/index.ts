@@ -42,6 +42,8 @@ export {
   TopicSyntax,
   isValidPattern,
   isValidTopic,
+  isWellFormedPattern,
+  isWellFormedTopic,
   parsePattern,
   parseTopic,
   segmentsMatch,

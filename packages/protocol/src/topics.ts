@@ -87,6 +87,30 @@ export function topicMatches(pattern: string, topic: string): boolean {
   return segmentsMatch(parsedPattern.value.segments, parsedTopic.value.segments);
 }
 
+/**
+ * Whether `topic` has a topic's structure: one or more non-empty segments, none containing a wildcard
+ * character. No character or length rule: this is the structure matching relies on, checked by indexes
+ * and stores that sit behind an edge which already applied {@link parseTopic} (the broker's engines and
+ * topic trie), so a topic is not held to the full grammar twice on every publish.
+ */
+export function isWellFormedTopic(topic: string): boolean {
+  return topic.split(TopicSyntax.separator).every(isLiteralSegment);
+}
+
+/**
+ * Whether `pattern` has a pattern's structure: like {@link isWellFormedTopic}, except that a segment may be
+ * exactly `*`, or exactly `>` as the last segment. No character or length rule (see there).
+ */
+export function isWellFormedPattern(pattern: string): boolean {
+  const segments = pattern.split(TopicSyntax.separator);
+  return segments.every(
+    (segment, index) =>
+      isLiteralSegment(segment) ||
+      segment === TopicSyntax.singleSegmentWildcard ||
+      (segment === TopicSyntax.tailWildcard && index === segments.length - 1),
+  );
+}
+
 /** Segment-wise matching of an already parsed pattern against an already parsed topic. */
 export function segmentsMatch(pattern: readonly string[], topic: readonly string[]): boolean {
   for (const [index, segment] of pattern.entries()) {
@@ -108,6 +132,11 @@ function splitSegments(text: string, what: 'topic' | 'pattern'): ParseResult<rea
     return invalid(`${what} ${quote(text)} has ${segments.length} segments; the limit is ${ProtocolLimit.maxTopicSegments}`);
   }
   return { ok: true, value: segments };
+}
+
+/** `*` and `>` are rejected inside longer segments (`a*`) so a character is never a wildcard in one place and a literal in another. */
+function isLiteralSegment(segment: string): boolean {
+  return segment.length > 0 && !segment.includes(TopicSyntax.singleSegmentWildcard) && !segment.includes(TopicSyntax.tailWildcard);
 }
 
 /** Why a segment cannot be a literal segment, or `undefined` when it can. */

@@ -1,5 +1,5 @@
+import { PriorityRank, SEND_PRIORITIES, type SendPriority } from '@switchboard/protocol';
 import { LinkedList, type ListNode } from '../collections/linked-list.js';
-import { priorities, priorityRank, type Priority } from '../priority.js';
 import { GapTracker, type Gap } from './gap-tracker.js';
 
 /**
@@ -25,7 +25,7 @@ export interface OutboundFrame<P = unknown> {
 }
 
 interface DeliveryFields {
-  readonly priority: Priority;
+  readonly priority: SendPriority;
   /** The topic of a delivery. Items without one (acks, errors) cannot be announced in a gap: never dropped. */
   readonly topic?: string;
   /** The delivery's per-topic offset, reported in gap notices when it is dropped. */
@@ -108,7 +108,7 @@ export const sendQueueDefaults = {
 } as const satisfies Required<Omit<SendQueueOptions<unknown>, 'encodeGap'>>;
 
 interface Entry<P> {
-  readonly priority: Priority;
+  readonly priority: SendPriority;
   readonly rank: number;
   readonly topic: string | undefined;
   readonly offset: number | undefined;
@@ -125,7 +125,7 @@ interface Entry<P> {
 }
 
 const queuedWithoutEviction: EnqueueResult = Object.freeze({ outcome: 'queued', evicted: 0 });
-const lowestRank = priorities.length - 1;
+const lowestRank = SEND_PRIORITIES.length - 1;
 
 /**
  * A connection's outbound queue: pure scheduling, no socket and no timers. The session enqueues encoded
@@ -148,11 +148,11 @@ export class SendQueue<P = unknown> {
   readonly defaultOverflow: OverflowPolicy;
   readonly maxPendingGaps: number;
   private readonly encodeGap: (gap: Gap) => OutboundFrame<P>;
-  /** One FIFO lane per priority, indexed by `priorityRank`. */
-  private readonly lanes = priorities.map(() => new LinkedList<Entry<P>>());
+  /** One FIFO lane per priority, indexed by `PriorityRank`. */
+  private readonly lanes = SEND_PRIORITIES.map(() => new LinkedList<Entry<P>>());
   /** Per priority, the entries that may be evicted, oldest first; and how many bytes evicting all would free. */
-  private readonly droppable = priorities.map(() => new LinkedList<Entry<P>>());
-  private readonly droppableBytes = priorities.map(() => 0);
+  private readonly droppable = SEND_PRIORITIES.map(() => new LinkedList<Entry<P>>());
+  private readonly droppableBytes = SEND_PRIORITIES.map(() => 0);
   /** Per topic, the newest queued message when it is an unstarted `conflate` one: what a newer one replaces. */
   private readonly conflatable = new Map<string, Entry<P>>();
   private readonly gaps = new GapTracker();
@@ -188,8 +188,8 @@ export class SendQueue<P = unknown> {
     return this.lanes.reduce((sum, lane) => sum + lane.size, 0);
   }
 
-  depthOf(priority: Priority): number {
-    return this.lanes[priorityRank[priority]]?.size ?? 0;
+  depthOf(priority: SendPriority): number {
+    return this.lanes[PriorityRank[priority]]?.size ?? 0;
   }
 
   /** Gap notices not yet returned by `next()`. */
@@ -234,7 +234,7 @@ export class SendQueue<P = unknown> {
     let evicted = 0;
     if (need > 0) {
       // A tolerant item may only displace deliveries of its own priority or lower; others may displace any.
-      const highestEvictableRank = tolerant ? entry.rank : priorityRank.high;
+      const highestEvictableRank = tolerant ? entry.rank : PriorityRank.high;
       let evictable = 0;
       for (let rank = lowestRank; rank >= highestEvictableRank; rank--) evictable += this.droppableBytes[rank] ?? 0;
       if (predecessor?.dropNode !== undefined && predecessor.rank >= highestEvictableRank) {
@@ -283,7 +283,7 @@ export class SendQueue<P = unknown> {
    */
   next(): OutboundFrame<P> | undefined {
     if (this.failure !== undefined) return undefined;
-    const control = this.lanes[priorityRank.control] as LinkedList<Entry<P>>;
+    const control = this.lanes[PriorityRank.control] as LinkedList<Entry<P>>;
     if (control.size === 0) {
       const gap = this.gaps.take();
       if (gap !== undefined) return this.encodeGap(gap);
@@ -331,7 +331,7 @@ export class SendQueue<P = unknown> {
     if (abandon !== undefined) checkedByteCount(abandon.bytes);
     return {
       priority: item.priority,
-      rank: priorityRank[item.priority],
+      rank: PriorityRank[item.priority],
       topic: item.topic,
       offset: item.offset,
       epoch: item.epoch,
@@ -432,7 +432,7 @@ export class SendQueue<P = unknown> {
 function controlEntry<P>(frame: OutboundFrame<P>): Entry<P> {
   return {
     priority: 'control',
-    rank: priorityRank.control,
+    rank: PriorityRank.control,
     topic: undefined,
     offset: undefined,
     epoch: undefined,

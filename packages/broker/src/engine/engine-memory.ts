@@ -1,5 +1,5 @@
 import { BrokerError, BrokerErrorCode } from '../errors.js';
-import { assertValidPattern } from '../topics/topic-pattern.js';
+import { assertValidPattern } from '../topics/topic-checks.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import type {
   Engine,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
-import { assertValidPattern, assertValidTopic } from '../topics/topic-pattern.js';
+import { assertValidPattern, assertValidTopic } from '../topics/topic-checks.js';
 import type { Engine, EngineHandler, HistoryQuery, HistoryResult, Payload, Publication, PublishOptions, PublishResult } from './engine.js';
 import { RedisCanary } from './redis-canary.js';
 import { bodyTopic, decodeBody, encodeBody, parseChannelMessage } from './redis-codec.js';

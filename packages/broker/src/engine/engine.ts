@@ -1,5 +1,5 @@
+import type { Priority } from '@switchboard/protocol';
 import type { BrokerError } from '../errors.js';
-import type { PublishPriority } from '../priority.js';
 
 /**
  * A publication's payload, already serialized once by whoever accepted the publish: JSON as its text (so
@@ -27,7 +27,7 @@ export interface StreamPosition {
 export interface Publication extends StreamPosition {
   readonly topic: string;
   readonly payload: Payload;
-  readonly priority: PublishPriority;
+  readonly priority: Priority;
   /** Milliseconds since the Unix epoch, from the engine's clock when the publication was accepted. */
   readonly time: number;
   /** Present when the publisher supplied one. */
@@ -43,7 +43,7 @@ export interface HistoryRetention {
 }
 
 export interface PublishOptions {
-  readonly priority: PublishPriority;
+  readonly priority: Priority;
   /**
    * Deduplicates retries: a publish to the same topic with the same key within the engine's idempotency
    * window is not stored or delivered again; it resolves with the first one's position.

@@ -1,4 +1,4 @@
-import { publishPriorities, type PublishPriority } from '../priority.js';
+import { PRIORITIES, type Priority } from '@switchboard/protocol';
 import type { Payload, Publication } from './engine.js';
 
 /**
@@ -22,14 +22,14 @@ interface Header {
   /** Topic. */
   readonly t: string;
   /** Priority. */
-  readonly p: PublishPriority;
+  readonly p: Priority;
   /** Payload encoding. */
   readonly e: 'json' | 'binary';
   /** Idempotency key, when the publisher gave one. */
   readonly k?: string;
 }
 
-export function encodeBody(topic: string, payload: Payload, priority: PublishPriority, idempotencyKey: string | undefined): Buffer {
+export function encodeBody(topic: string, payload: Payload, priority: Priority, idempotencyKey: string | undefined): Buffer {
   const header: Header =
     idempotencyKey === undefined
       ? { t: topic, p: priority, e: payload.encoding }
@@ -111,9 +111,9 @@ function parseHeader(bytes: Buffer): Header | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const { t, p, e, k } = value as Record<string, unknown>;
-  if (typeof t !== 'string' || !(publishPriorities as readonly unknown[]).includes(p) || (e !== 'json' && e !== 'binary')) {
+  if (typeof t !== 'string' || !(PRIORITIES as readonly unknown[]).includes(p) || (e !== 'json' && e !== 'binary')) {
     return undefined;
   }
   if (k !== undefined && typeof k !== 'string') return undefined;
-  return k === undefined ? { t, p: p as PublishPriority, e } : { t, p: p as PublishPriority, e, k };
+  return k === undefined ? { t, p: p as Priority, e } : { t, p: p as Priority, e, k };
 }

@@ -1,4 +1,6 @@
-import { singleSegmentWildcard, tailWildcard, topicSeparator } from '../topics/topic-pattern.js';
+import { TopicSyntax } from '@switchboard/protocol';
+
+const { separator: topicSeparator, singleSegmentWildcard, tailWildcard } = TopicSyntax;
 
 /**
  * Where the Redis engine keeps a topic's state and how topics map to pub/sub channels. Pure: no I/O.

@@ -1,9 +1,9 @@
 import { PerMessageDeflate } from '@switchboard/core';
 import type { Logger } from 'pino';
+import type { Priority } from '@switchboard/protocol';
 import type { OverflowPolicy } from '../connection/send-queue.js';
 import type { BrokerError } from '../errors.js';
 import type { Engine, EngineHandler, HistoryRetention, Payload, Publication, PublishResult, StreamPosition } from '../engine/engine.js';
-import type { PublishPriority } from '../priority.js';
 import type { BrokerStats } from '../stats.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import { type CompressionVariant, Delivery, type DeliveryEncoding, uncompressed } from './delivery.js';
@@ -57,7 +57,7 @@ export interface HubOptions {
 }
 
 export interface HubPublishOptions {
-  readonly priority: PublishPriority;
+  readonly priority: Priority;
   readonly idempotencyKey?: string | undefined;
 }
 

@@ -1,4 +1,7 @@
-import { assertValidPattern, singleSegmentWildcard, tailWildcard, topicSeparator } from './topic-pattern.js';
+import { TopicSyntax } from '@switchboard/protocol';
+import { assertValidPattern } from './topic-checks.js';
+
+const { separator: topicSeparator, singleSegmentWildcard, tailWildcard } = TopicSyntax;
 
 /** One pattern segment. Children are split by kind so matching never compares wildcards as text. */
 interface TrieNode<S> {
@@ -23,7 +26,7 @@ function createNode<S>(parent: TrieNode<S> | undefined, segment: string): TrieNo
  * A subscription index keyed by pattern: which subscribers want a topic.
  *
  * Patterns are dot-separated with `*` (exactly one segment) and `>` (one or more trailing segments, last
- * only); see `topic-pattern.ts`. Matching walks the trie along the topic, following at each level the
+ * only; protocol.md §4). Matching walks the trie along the topic, following at each level the
  * literal child, the `*` child and the `>` child, so its cost depends on the topic's length and on how
  * many patterns actually match, never on how many patterns are stored.
  *

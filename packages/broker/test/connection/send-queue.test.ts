@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { SEND_PRIORITIES, type SendPriority } from '@switchboard/protocol';
 import type { Gap } from '../../src/connection/gap-tracker.js';
 import {
   SendQueue,
@@ -10,7 +11,6 @@ import {
   type OverflowPolicy,
   type SendQueueOptions,
 } from '../../src/connection/send-queue.js';
-import { priorities, type Priority } from '../../src/priority.js';
 
 /** What a test frame carries, so the output can be read back as labels. */
 type Label = string;
@@ -22,13 +22,13 @@ interface Delivery {
   readonly overflow?: OverflowPolicy;
 }
 
-function unit(id: string, priority: Priority, bytes: number, delivery: Delivery = {}): OutboundUnit<Label> {
+function unit(id: string, priority: SendPriority, bytes: number, delivery: Delivery = {}): OutboundUnit<Label> {
   return { priority, bytes, payload: id, ...delivery };
 }
 
 function chunks(
   id: string,
-  priority: Priority,
+  priority: SendPriority,
   count: number,
   chunkBytes: number,
   delivery: Delivery & { abandonBytes?: number } = {},
@@ -374,7 +374,7 @@ t.test('a consumer that never reads: memory stays under the cap', async (t) => {
     const topic = topics[topicIndex] as string;
     const offset = (offsets.get(topic) ?? 0) + 1;
     offsets.set(topic, offset);
-    const priority = priorities[1 + (topicIndex % 3)] as Priority; // a topic publishes at one priority
+    const priority = SEND_PRIORITIES[1 + (topicIndex % 3)] as SendPriority; // a topic publishes at one priority
     const result =
       i % 7 === 0
         ? q.enqueue(chunks(`m${i}`, priority, 4, 400, { topic, offset, abandonBytes: 8 }))
@@ -393,7 +393,7 @@ t.test('a consumer that never reads, with topics at mixed priorities: still boun
   const q = queue({ maxQueuedBytes, maxPendingGaps: 64 });
   let withinBounds = true;
   for (let i = 0; i < 100_000 && q.failed === undefined; i++) {
-    const priority = priorities[1 + (i % 3)] as Priority;
+    const priority = SEND_PRIORITIES[1 + (i % 3)] as SendPriority;
     q.enqueue(unit(`m${i}`, priority, 100, { topic: 't', offset: i + 1 }));
     withinBounds &&= q.queuedBytes <= maxQueuedBytes && q.pendingGaps <= 64;
   }
@@ -406,7 +406,7 @@ t.test('a consumer that never reads, with topics at mixed priorities: still boun
 // ---- Properties -------------------------------------------------------------------------------------------
 
 interface TestItem {
-  readonly priority: Priority;
+  readonly priority: SendPriority;
   readonly topic: string | undefined;
   readonly overflow: OverflowPolicy | undefined;
   readonly chunkBytes: readonly number[];
@@ -415,7 +415,7 @@ interface TestItem {
 }
 
 const itemArbitrary: fc.Arbitrary<TestItem> = fc.record({
-  priority: fc.constantFrom(...priorities),
+  priority: fc.constantFrom(...SEND_PRIORITIES),
   topic: fc.constantFrom('t0', 't1', 't2', 't3', undefined),
   overflow: fc.constantFrom<OverflowPolicy | undefined>('disconnect', 'drop-oldest', 'conflate', undefined),
   chunkBytes: fc.array(fc.integer({ min: 0, max: 120 }), { minLength: 1, maxLength: 5 }),
@@ -432,7 +432,7 @@ const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
 
 interface Sent {
   readonly id: number;
-  readonly priority: Priority;
+  readonly priority: SendPriority;
   readonly topic: string | undefined;
   readonly offset: number;
   readonly overflow: OverflowPolicy;
@@ -454,11 +454,11 @@ function runHistory(maxQueuedBytes: number, operations: readonly Operation[], dr
   const completed = new Set<number>();
   const gaps: Gap[] = [];
   const lastOffsetByTopicAndPriority = new Map<string, number>();
-  const lastStartedByLane = new Map<Priority, number>();
+  const lastStartedByLane = new Map<SendPriority, number>();
 
   const take = (): string | undefined | 'empty' => {
     const pendingGaps = q.pendingGaps;
-    const expectedPriority = priorities.find((priority) => q.depthOf(priority) > 0);
+    const expectedPriority = SEND_PRIORITIES.find((priority) => q.depthOf(priority) > 0);
     const frame = q.next();
     if (frame === undefined) {
       return pendingGaps === 0 && expectedPriority === undefined ? 'empty' : 'next() returned nothing with work queued';

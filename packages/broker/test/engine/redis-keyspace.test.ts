@@ -1,5 +1,5 @@
 import t from 'tap';
-import { patternMatches } from '../../src/topics/topic-pattern.js';
+import { topicMatches } from '@switchboard/protocol';
 import { crc16, keySlot, RedisKeyspace, tagForSlots } from '../../src/engine/redis-keyspace.js';
 
 const single = new RedisKeyspace({ prefix: 'sb:', buckets: undefined, wildcardChannelDepth: 2 });
@@ -47,7 +47,7 @@ t.test('every topic a pattern matches is published on one of the channels the pa
       for (const pattern of patterns) {
         const subscribed = new Set(keyspace.subscribeChannels(pattern));
         for (const topic of topics) {
-          if (!patternMatches(pattern, topic)) continue;
+          if (!topicMatches(pattern, topic)) continue;
           const reached = keyspace.publishChannels(topic).some((channel) => subscribed.has(channel));
           if (!reached) t.fail(`${pattern} misses ${topic} at depth ${depth}, buckets ${keyspace.buckets}`);
         }
