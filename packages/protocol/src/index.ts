@@ -108,7 +108,16 @@ export {
   unsubscribedSchema,
   welcomeSchema,
 } from './messages.js';
-export { type BinaryHeader, type TextMessage, encodeBinary, encodeMessage, encodeText, joinTextWithData } from './encode.js';
+export {
+  type BinaryHeader,
+  type TextMessage,
+  encodeBinary,
+  encodeMessage,
+  encodeText,
+  encodeTextWithData,
+  joinTextWithData,
+} from './encode.js';
+export { type EncodedHistoryData, type HistoryAnswerHead, type HistoryEntry, encodeHistoryAnswer } from './history-answer.js';
 export type { DecodeResult, WireData } from './decode-frame.js';
 export { decodeClientMessage } from './decode-client.js';
 export { decodeServerMessage } from './decode-server.js';

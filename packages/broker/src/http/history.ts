@@ -1,8 +1,7 @@
-import { ProtocolErrorCode, parseTopic } from '@switchboard/protocol';
+import { ProtocolErrorCode, encodeHistoryAnswer, parseTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
-import type { Publication } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { authenticateHttp } from './http-auth.js';
@@ -61,9 +60,10 @@ export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): 
           ? {}
           : { recovered: history.recovered, ...(history.recoveryFailure === undefined ? {} : { reason: recoveryFailureReasons[history.recoveryFailure] }) }),
       };
-      // JSON payloads are stored as text: spliced in as they are, not parsed and serialized again.
-      const publications = history.publications.map(publicationJson).join(',');
-      return reply.type('application/json').send(`${JSON.stringify(head).slice(0, -1)},"publications":[${publications}]}`);
+      const body = encodeHistoryAnswer(head, history.publications, ({ payload }) =>
+        payload.encoding === 'json' ? { json: payload.text } : { base64: Buffer.from(payload.bytes).toString('base64') },
+      );
+      return reply.type('application/json').send(body);
     } catch (error) {
       if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {
         return fail(reply, 503, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
@@ -71,12 +71,4 @@ export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): 
       throw error;
     }
   });
-}
-
-function publicationJson(publication: Publication): string {
-  const { offset, epoch, priority, time, payload } = publication;
-  const head = JSON.stringify({ offset, epoch, priority, time }).slice(0, -1);
-  return payload.encoding === 'json'
-    ? `${head},"data":${payload.text}}`
-    : `${head},"dataBase64":"${Buffer.from(payload.bytes).toString('base64')}"}`;
 }

@@ -1,4 +1,4 @@
-import { type DeliveryHeader, encodeBinary, splitIntoChunks } from '@switchboard/protocol';
+import { type DeliveryHeader, encodeBinary, encodeText, encodeTextWithData, splitIntoChunks } from '@switchboard/protocol';
 import { type MessageCompressor, encodeMessage } from '@switchboard/core';
 import type { OutboundFrame, OutboundItem, OverflowPolicy } from '../connection/send-queue.js';
 import type { Publication } from '../engine/engine.js';
@@ -62,8 +62,7 @@ export class Delivery {
       // The payload's UTF-8 size decides chunking (protocol.md §7.1); ASCII-only text needs no encoding pass.
       const size = Buffer.byteLength(payload.text, 'utf8');
       if (size <= this.encoding.chunkBytes) {
-        const text = `${JSON.stringify(header).slice(0, -1)},"data":${payload.text}}`;
-        return { ...fields, ...frame(Buffer.from(text, 'utf8'), false, compressor) };
+        return { ...fields, ...frame(Buffer.from(encodeTextWithData(header, payload.text), 'utf8'), false, compressor) };
       }
       return { ...fields, ...this.chunked(header, Buffer.from(payload.text, 'utf8'), 'json', compressor) };
     }
@@ -84,7 +83,7 @@ export class Delivery {
       frame(encodeBinary(chunkHeader, data), true, compressor),
     );
     // Sent instead of the remaining chunks when the queue drops a started delivery (protocol.md §7.4).
-    const abandon = frame(Buffer.from(JSON.stringify({ op: 'cancel', transfer }), 'utf8'), false, compressor);
+    const abandon = frame(Buffer.from(encodeText({ op: 'cancel', transfer }), 'utf8'), false, compressor);
     return { chunks, abandon };
   }
 }
