@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { ProtocolErrorCode } from '@switchboard/protocol';
+import { HttpStatus, ProtocolErrorCode } from '@switchboard/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { Broker, type BrokerDeps } from './broker.js';
 import type { Config } from './config/config.js';
@@ -54,7 +54,7 @@ export async function buildApp(config: Config, deps: BrokerDeps = {}): Promise<F
   registerAdminRoutes(app, broker);
   app.get(config.wsPath, async (_request, reply) =>
     reply
-      .code(426)
+      .code(HttpStatus.upgradeRequired)
       .header('Upgrade', 'websocket')
       .send({ code: ProtocolErrorCode.badRequest, message: 'this endpoint speaks WebSocket (pubsub.v1): send an upgrade request' }),
   );

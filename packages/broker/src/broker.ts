@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits } from '@switchboard/protocol';
+import { HttpStatus, ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits, httpStatusOf } from '@switchboard/protocol';
 import { type PerMessageDeflateOptions, handleUpgrade, negotiateDeflate, parseExtensions } from '@switchboard/core';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -189,30 +189,30 @@ export class Broker implements HttpBroker {
     socket.on('error', () => undefined);
     this.upgrade(request, socket, head).catch((error: unknown) => {
       this.logger.error({ err: error }, 'upgrade failed');
-      if (!socket.destroyed) refuseUpgrade(socket, 500, ProtocolErrorCode.internal, 'internal error');
+      if (!socket.destroyed) refuseUpgrade(socket, httpStatusOf(ProtocolErrorCode.internal), ProtocolErrorCode.internal, 'internal error');
     });
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { config, stats } = this;
     const retryAfter = { 'Retry-After': String(config.httpRetryAfterSeconds) };
-    const refuse = (status: number, code: ProtocolErrorCode, message: string, headers?: Record<string, string>): void => {
+    const refuse = (code: ProtocolErrorCode, message: string, headers?: Record<string, string>, status: number = httpStatusOf(code)): void => {
       stats.increment(stats.handshakeRejections, code);
       this.logger.debug({ status, code, message }, 'upgrade refused');
       refuseUpgrade(socket, status, code, message, headers);
     };
-    if (pathOf(request.url) !== config.wsPath) return refuse(404, ProtocolErrorCode.badRequest, `the WebSocket endpoint is ${config.wsPath}`);
-    if (this.currentState !== 'running') return refuse(503, ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
-    if (this.shedForOutage) return refuse(503, ProtocolErrorCode.unavailable, 'the engine is unavailable: connect to another node', retryAfter);
+    if (pathOf(request.url) !== config.wsPath) return refuse(ProtocolErrorCode.badRequest, `the WebSocket endpoint is ${config.wsPath}`, undefined, HttpStatus.notFound);
+    if (this.currentState !== 'running') return refuse(ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
+    if (this.shedForOutage) return refuse(ProtocolErrorCode.unavailable, 'the engine is unavailable: connect to another node', retryAfter);
     if (this.sessionsById.size + this.pendingHandshakes >= config.maxConnections) {
-      return refuse(503, ProtocolErrorCode.unavailable, `connection limit ${config.maxConnections} reached`, retryAfter);
+      return refuse(ProtocolErrorCode.unavailable, `connection limit ${config.maxConnections} reached`, retryAfter);
     }
     const { headers } = request;
     if (checkSubprotocol(headers, config.allowMissingSubprotocol) === 'refused') {
-      return refuse(400, ProtocolErrorCode.unsupportedProtocol, `offer Sec-WebSocket-Protocol: ${SUBPROTOCOL}`);
+      return refuse(ProtocolErrorCode.unsupportedProtocol, `offer Sec-WebSocket-Protocol: ${SUBPROTOCOL}`);
     }
     const origin = Array.isArray(headers.origin) ? headers.origin.join(', ') : headers.origin;
-    if (!this.originAllowed(origin)) return refuse(403, ProtocolErrorCode.forbidden, 'origin not allowed');
+    if (!this.originAllowed(origin)) return refuse(ProtocolErrorCode.forbidden, 'origin not allowed');
 
     this.pendingHandshakes++;
     let outcome: Awaited<ReturnType<typeof runAuthHook>> | 'timeout';
@@ -228,15 +228,15 @@ export class Broker implements HttpBroker {
       this.pendingHandshakes--;
     }
     if (socket.destroyed) return;
-    if (outcome === 'timeout') return refuse(503, ProtocolErrorCode.unavailable, 'the handshake timed out (authentication)', retryAfter);
-    if (this.currentState !== 'running') return refuse(503, ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
+    if (outcome === 'timeout') return refuse(ProtocolErrorCode.unavailable, 'the handshake timed out (authentication)', retryAfter);
+    if (this.currentState !== 'running') return refuse(ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
     let closeWith: { code: number; reason: string } | undefined;
     const identity = outcome.ok ? outcome.identity : undefined;
     if (!outcome.ok) {
       if (outcome.hookError !== undefined) this.logger.error({ err: outcome.hookError }, 'auth hook failed');
-      if (outcome.code === ProtocolErrorCode.forbidden) return refuse(403, ProtocolErrorCode.forbidden, outcome.message);
+      if (outcome.code === ProtocolErrorCode.forbidden) return refuse(ProtocolErrorCode.forbidden, outcome.message);
       if (!config.authFailureAfterUpgrade) {
-        return refuse(401, ProtocolErrorCode.invalidToken, outcome.message, { 'WWW-Authenticate': 'Bearer' });
+        return refuse(ProtocolErrorCode.invalidToken, outcome.message, { 'WWW-Authenticate': 'Bearer' });
       }
       // protocol.md §2.2: browsers cannot read a 401, so report it after the upgrade.
       closeWith = { code: ProtocolCloseCode.unauthorized, reason: outcome.message.slice(0, 120) };

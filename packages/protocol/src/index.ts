@@ -11,6 +11,13 @@ export {
   protocolError,
 } from './errors.js';
 export {
+  type ErrorStatus,
+  HttpStatus,
+  PROTOCOL_ERROR_STATUSES,
+  closeCodeOf,
+  httpStatusOf,
+} from './error-statuses.js';
+export {
   CloseCodeRange,
   ProtocolCloseCode,
   type ReconnectAdvice,

@@ -8,9 +8,11 @@ import {
   ProtocolLimit,
   SERVER_OPS,
   type ServerChunkHeader,
+  closeCodeOf,
   decodeClientMessage,
   decodeServerMessage,
   encodeBinary,
+  httpStatusOf,
   isRetryableError,
   reconnectAdvice,
 } from '../src/index.js';
@@ -70,6 +72,16 @@ t.test('the error code table (§10) is the code table', async (t) => {
   for (const row of rows) {
     const code = row[0]?.replaceAll('`', '') as (typeof PROTOCOL_ERROR_CODES)[number];
     t.equal(row[1] === 'yes', isRetryableError(code), `${code} retryable: ${row[1]}`);
+  }
+});
+
+t.test('the HTTP and close columns of the error code table (§10) are the status table', async (t) => {
+  const rows = tableRows('## 10. Error codes', /^`[a-z_]+`$/);
+  t.equal(rows.length, PROTOCOL_ERROR_CODES.length);
+  for (const row of rows) {
+    const code = row[0]?.replaceAll('`', '') as (typeof PROTOCOL_ERROR_CODES)[number];
+    t.equal(Number(row[2]), httpStatusOf(code), `${code}: HTTP ${row[2]}`);
+    t.equal(row[3] === '' ? undefined : Number(row[3]), closeCodeOf(code), `${code}: closes with ${row[3] || 'nothing'}`);
   }
 });
 

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ProtocolErrorCode } from '@switchboard/protocol';
+import { HttpStatus, ProtocolErrorCode } from '@switchboard/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { tokenFromHeaders } from '../auth/authenticator.js';
+import { replyError } from './error-reply.js';
 import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
 
@@ -35,21 +36,20 @@ export function registerAdminRoutes(app: FastifyInstance, broker: HttpBroker): v
   app.post('/admin/rebalance', async (request, reply) => {
     const token = tokenFromHeaders(request.headers, false);
     if (token === undefined || !timingSafeEqual(digest(token), expected)) {
-      return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ code: ProtocolErrorCode.invalidToken, message: 'admin token required' });
+      return replyError(reply, ProtocolErrorCode.invalidToken, 'admin token required', { 'WWW-Authenticate': 'Bearer' });
     }
     const body = rebalanceSchema.safeParse(request.body);
     if (!body.success) {
-      return reply.code(400).send({ code: ProtocolErrorCode.badRequest, message: describeInvalid(body.error, 'body') });
+      return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(body.error, 'body'));
     }
     if (broker.state !== 'running') {
-      return reply
-        .code(503)
-        .header('Retry-After', String(broker.config.httpRetryAfterSeconds))
-        .send({ code: ProtocolErrorCode.unavailable, message: 'the node is shutting down' });
+      return replyError(reply, ProtocolErrorCode.unavailable, 'the node is shutting down', {
+        'Retry-After': String(broker.config.httpRetryAfterSeconds),
+      });
     }
     const connections = broker.connectionCount;
     const closing = broker.rebalance(body.data.fraction, body.data.spreadMs);
-    return reply.code(202).send({ closing, connections, node: nodeName });
+    return reply.code(HttpStatus.accepted).send({ closing, connections, node: nodeName });
   });
 }
 

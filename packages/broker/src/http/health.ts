@@ -1,3 +1,4 @@
+import { HttpStatus } from '@switchboard/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { HttpBroker } from './http-broker.js';
 
@@ -13,7 +14,7 @@ export function registerHealthRoutes(app: FastifyInstance, broker: HttpBroker): 
     const { ready, reason } = await broker.ready();
     if (ready) return { status: 'ready', node: broker.config.nodeName };
     return reply
-      .code(503)
+      .code(HttpStatus.serviceUnavailable)
       .header('Retry-After', String(broker.config.httpRetryAfterSeconds))
       .send({ status: 'not_ready', node: broker.config.nodeName, reason });
   });

@@ -1,9 +1,10 @@
 import { ProtocolErrorCode, encodeHistoryAnswer, parseTopic } from '@switchboard/protocol';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { recoveryFailureReasons } from '../history/recovery-reasons.js';
+import { replyError } from './error-reply.js';
 import { authenticateHttp } from './http-auth.js';
 import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
@@ -35,20 +36,18 @@ export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): 
     })
     .strict()
     .refine((query) => (query.sinceOffset === undefined) === (query.sinceEpoch === undefined), 'sinceOffset and sinceEpoch go together');
-  const fail = (reply: FastifyReply, status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-    reply.code(status).headers(headers).send({ code, message });
 
   app.get('/history', async (request, reply) => {
     const permissions = await authenticateHttp(broker, request, 'GET /history');
-    if (!(permissions instanceof Permissions)) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
+    if (!(permissions instanceof Permissions)) return replyError(reply, permissions.code, permissions.message, permissions.headers);
     const parsed = querySchema.safeParse(request.query);
     if (!parsed.success) {
-      return fail(reply, 400, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'query'));
+      return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'query'));
     }
     const { topic, limit, sinceOffset, sinceEpoch } = parsed.data;
     const checked = parseTopic(topic);
-    if (!checked.ok) return fail(reply, 400, checked.error.code, checked.error.message);
-    if (!permissions.canSubscribe(topic)) return fail(reply, 403, ProtocolErrorCode.forbidden, `reading ${topic} is not permitted`);
+    if (!checked.ok) return replyError(reply, checked.error.code, checked.error.message);
+    if (!permissions.canSubscribe(topic)) return replyError(reply, ProtocolErrorCode.forbidden, `reading ${topic} is not permitted`);
     const since = sinceOffset === undefined || sinceEpoch === undefined ? undefined : { offset: sinceOffset, epoch: sinceEpoch };
     try {
       const history = await broker.hub.engine.history(topic, since === undefined ? { limit } : { since, limit });
@@ -66,7 +65,7 @@ export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): 
       return reply.type('application/json').send(body);
     } catch (error) {
       if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {
-        return fail(reply, 503, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
+        return replyError(reply, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
       }
       throw error;
     }

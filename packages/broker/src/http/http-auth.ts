@@ -4,10 +4,9 @@ import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
 import { Permissions } from '../auth/permissions.js';
 import type { HttpBroker } from './http-broker.js';
 
-/** A refused HTTP request: its status, pubsub.v1 error code, message and extra headers. */
+/** A refused HTTP request: its pubsub.v1 error code (which gives the status), message and extra headers. */
 export interface HttpRefusal {
-  readonly status: number;
-  readonly code: string;
+  readonly code: ProtocolErrorCode;
   readonly message: string;
   readonly headers?: Record<string, string>;
 }
@@ -26,6 +25,6 @@ export async function authenticateHttp(broker: HttpBroker, request: FastifyReque
   if (outcome.ok) return new Permissions(outcome.identity.grants);
   if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, `auth hook failed on ${route}`);
   return outcome.code === ProtocolErrorCode.forbidden
-    ? { status: 403, code: ProtocolErrorCode.forbidden, message: outcome.message }
-    : { status: 401, code: ProtocolErrorCode.invalidToken, message: outcome.message, headers: { 'WWW-Authenticate': 'Bearer' } };
+    ? { code: ProtocolErrorCode.forbidden, message: outcome.message }
+    : { code: ProtocolErrorCode.invalidToken, message: outcome.message, headers: { 'WWW-Authenticate': 'Bearer' } };
 }

@@ -1,9 +1,10 @@
-import { PRIORITIES, ProtocolErrorCode, ProtocolLimit, parseTopic } from '@switchboard/protocol';
+import { HttpStatus, PRIORITIES, ProtocolErrorCode, ProtocolLimit, httpStatusOf, parseTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
 import type { Payload } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
+import { replyError } from './error-reply.js';
 import { authenticateHttp } from './http-auth.js';
 import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
@@ -48,8 +49,10 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
     stats.increment(stats.httpPublishes, status);
     return reply.code(status).headers(headers).send(body);
   };
-  const fail = (reply: FastifyReply, status: number, code: string, message: string, headers?: Record<string, string>) =>
-    answer(reply, status, { code, message }, headers);
+  const fail = (reply: FastifyReply, code: ProtocolErrorCode, message: string, headers?: Record<string, string>, status: number = httpStatusOf(code)) => {
+    stats.increment(stats.httpPublishes, status);
+    return replyError(reply, code, message, headers, status);
+  };
 
   // Base64 inflates by 4/3; room for the JSON around it.
   const bodyLimit = Math.ceil((config.maxMessageBytes * 4) / 3) + 64 * 1024;
@@ -58,24 +61,24 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
     bodyLimit,
     errorHandler: (error, _request, reply) => {
       const code = (error as { code?: string }).code;
-      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return fail(reply, 413, ProtocolErrorCode.messageTooBig, `body over ${bodyLimit} bytes`);
-      if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, 415, ProtocolErrorCode.badRequest, 'send Content-Type: application/json');
-      if ((error as { statusCode?: number }).statusCode === 400) return fail(reply, 400, ProtocolErrorCode.malformed, error.message);
+      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return fail(reply, ProtocolErrorCode.messageTooBig, `body over ${bodyLimit} bytes`);
+      if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(reply, ProtocolErrorCode.badRequest, 'send Content-Type: application/json', undefined, HttpStatus.unsupportedMediaType);
+      if ((error as { statusCode?: number }).statusCode === HttpStatus.badRequest) return fail(reply, ProtocolErrorCode.malformed, error.message);
       broker.logger.error({ err: error }, 'POST /publish failed');
-      return fail(reply, 500, ProtocolErrorCode.internal, 'internal error');
+      return fail(reply, ProtocolErrorCode.internal, 'internal error');
     },
     handler: async (request, reply) => {
       const permissions = await authenticateHttp(broker, request, 'POST /publish');
-      if (!(permissions instanceof Permissions)) return fail(reply, permissions.status, permissions.code, permissions.message, permissions.headers);
+      if (!(permissions instanceof Permissions)) return fail(reply, permissions.code, permissions.message, permissions.headers);
       const parsed = bodySchema.safeParse(request.body);
       if (!parsed.success) {
-        return fail(reply, 400, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'body'));
+        return fail(reply, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'body'));
       }
       const body = parsed.data;
       const topic = parseTopic(body.topic);
-      if (!topic.ok) return fail(reply, 400, topic.error.code, topic.error.message);
+      if (!topic.ok) return fail(reply, topic.error.code, topic.error.message);
       if (!permissions.canPublish(body.topic)) {
-        return fail(reply, 403, ProtocolErrorCode.forbidden, `publish to ${body.topic} is not permitted`);
+        return fail(reply, ProtocolErrorCode.forbidden, `publish to ${body.topic} is not permitted`);
       }
       const payload: Payload =
         body.dataBase64 !== undefined
@@ -83,15 +86,15 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
           : { encoding: 'json', text: JSON.stringify(body.data) };
       const size = payload.encoding === 'binary' ? payload.bytes.length : Buffer.byteLength(payload.text, 'utf8');
       if (size > config.maxMessageBytes) {
-        return fail(reply, 413, ProtocolErrorCode.messageTooBig, `payload of ${size} bytes exceeds maxMessageBytes ${config.maxMessageBytes}`);
+        return fail(reply, ProtocolErrorCode.messageTooBig, `payload of ${size} bytes exceeds maxMessageBytes ${config.maxMessageBytes}`);
       }
       if (broker.state !== 'running') {
-        return fail(reply, 503, ProtocolErrorCode.unavailable, 'the node is shutting down', { 'Retry-After': retryAfter });
+        return fail(reply, ProtocolErrorCode.unavailable, 'the node is shutting down', { 'Retry-After': retryAfter });
       }
       if (broker.saturated) {
         return answer(
           reply,
-          429,
+          httpStatusOf(ProtocolErrorCode.rateLimited),
           { code: ProtocolErrorCode.rateLimited, message: 'fan-out queues are saturated; retry later', retryAfterMs: config.httpRetryAfterSeconds * 1000 },
           { 'Retry-After': retryAfter },
         );
@@ -100,10 +103,10 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
         const result = await broker.hub.publish(body.topic, payload, { priority: body.priority, idempotencyKey: body.key });
         stats.publishesHttp++;
         const position = config.historySize > 0 ? { offset: result.offset, epoch: result.epoch } : {};
-        return answer(reply, 200, { ...position, duplicate: result.duplicate });
+        return answer(reply, HttpStatus.ok, { ...position, duplicate: result.duplicate });
       } catch (error) {
         if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {
-          return fail(reply, 503, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
+          return fail(reply, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });
         }
         throw error;
       }
