@@ -1,6 +1,6 @@
-import { CloseCode } from './constants.js';
+import { utf8ByteLength } from './bytes.js';
+import { CloseCode, MAX_CONTROL_PAYLOAD } from './constants.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
-import { isUtf8 } from 'node:buffer';
 
 /**
  * Whether `code` may appear in a close frame on the wire (RFC 6455 §7.4): the registered codes other than
@@ -17,6 +17,11 @@ export interface ClosePayload {
   reason: string;
 }
 
+// Close frames are rare and short: the web-standard codecs serve, with no platform to inject. `fatal`
+// rejects exactly what a UTF-8 validator rejects; `ignoreBOM` keeps a leading BOM as part of the reason.
+const reasonDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const reasonEncoder = new TextEncoder();
+
 /** RFC 6455 §5.5.1: two-byte code then UTF-8 reason; an empty body means "no status" (1005). */
 export function parseClosePayload(payload: Uint8Array): ClosePayload | WebSocketError {
   if (payload.length === 0) return { code: CloseCode.noStatus, reason: '' };
@@ -27,29 +32,32 @@ export function parseClosePayload(payload: Uint8Array): ClosePayload | WebSocket
   if (!isSendableCloseCode(code)) {
     return protocolError(ErrorCode.invalidCloseCode, `invalid close code ${code}`);
   }
-  const reasonBytes = payload.subarray(2);
-  if (!isUtf8(reasonBytes)) {
+  let reason: string;
+  try {
+    reason = reasonDecoder.decode(payload.subarray(2));
+  } catch {
     return new WebSocketError(ErrorCode.invalidUtf8, 'close reason is not valid UTF-8', CloseCode.invalidPayload);
   }
-  return { code, reason: Buffer.from(reasonBytes.buffer, reasonBytes.byteOffset, reasonBytes.length).toString('utf8') };
+  return { code, reason };
 }
 
 /** Encodes a close body; a missing code gives an empty body, which the peer reads as 1005. */
-export function encodeClosePayload(code: number | undefined, reason = ''): Buffer {
+export function encodeClosePayload(code: number | undefined, reason = ''): Uint8Array {
   if (code === undefined) {
     if (reason !== '') throw new WebSocketError(ErrorCode.invalidArgument, 'a close reason needs a close code');
-    return Buffer.alloc(0);
+    return new Uint8Array(0);
   }
   if (!isSendableCloseCode(code)) {
     throw new WebSocketError(ErrorCode.invalidArgument, `close code ${code} may not be sent`);
   }
-  const reasonLength = Buffer.byteLength(reason);
+  const reasonLength = utf8ByteLength(reason);
   // §5.5: control payloads are at most 125 bytes, two of which hold the code.
-  if (reasonLength > 123) {
+  if (reasonLength > MAX_CONTROL_PAYLOAD - 2) {
     throw new WebSocketError(ErrorCode.invalidArgument, 'close reason longer than 123 bytes');
   }
-  const body = Buffer.allocUnsafe(2 + reasonLength);
-  body.writeUInt16BE(code, 0);
-  body.write(reason, 2, 'utf8');
+  const body = new Uint8Array(2 + reasonLength);
+  body[0] = code >>> 8;
+  body[1] = code & 0xff;
+  reasonEncoder.encodeInto(reason, body.subarray(2));
   return body;
 }

@@ -2,6 +2,7 @@ import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from './constants.j
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import type { Frame } from './frame.js';
 import { applyMask } from './mask.js';
+import type { Platform } from './platform.js';
 
 export interface FrameParserOptions {
   /** Our side: a server requires masked frames, a client requires unmasked ones (RFC 6455 §5.1). */
@@ -10,6 +11,8 @@ export interface FrameParserOptions {
   allowRsv1: boolean;
   /** Data frames announcing a larger payload fail with 1009 before any of it is buffered. */
   maxPayloadLength: number;
+  /** Where the copies of payloads that arrive split across chunks are allocated. */
+  platform: Platform;
 }
 
 // The whole parser state is one small integer, as in ws's receiver: which part of a frame comes next.
@@ -40,7 +43,7 @@ export class FrameParser {
   continuationLimit: number;
 
   private readonly options: FrameParserOptions;
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: Uint8Array[] = [];
   private buffered = 0;
   private state = READ_HEADER;
   private fin = false;
@@ -76,15 +79,15 @@ export class FrameParser {
   }
 
   /** An unmasked copy of payload bytes `from` to `to` of the frame in progress (`to` <= `payloadReceived`). */
-  peekPayload(from: number, to: number): Buffer {
-    const out = Buffer.allocUnsafe(to - from);
+  peekPayload(from: number, to: number): Uint8Array {
+    const out = this.options.platform.alloc(to - from);
     let index = this.headOffset + from;
     let chunk = 0;
     while (index >= this.chunks[chunk]!.length) index -= this.chunks[chunk++]!.length;
     for (let filled = 0; filled < out.length; chunk++, index = 0) {
       const source = this.chunks[chunk]!;
       const take = Math.min(source.length - index, out.length - filled);
-      source.copy(out, filled, index, index + take);
+      copyRange(source, index, index + take, out, filled);
       filled += take;
     }
     if (this.masked) {
@@ -108,7 +111,7 @@ export class FrameParser {
    * Adds bytes to parse. The parser keeps `chunk` and unmasks payloads in place, and the frames it returns
    * may be views of it: the caller hands the chunk over and must not reuse it.
    */
-  push(chunk: Buffer): void {
+  push(chunk: Uint8Array): void {
     if (this.state === FAILED || chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -208,7 +211,8 @@ export class FrameParser {
   }
 
   private readPayload(): Frame {
-    const payload = this.payloadLength === 0 ? EMPTY : this.consume(this.payloadLength);
+    // An empty payload is rare (empty pings, empty messages); a fresh empty array keeps it the platform's type.
+    const payload = this.payloadLength === 0 ? this.options.platform.alloc(0) : this.consume(this.payloadLength);
     if (this.masked && payload.length > 0) {
       // One scratch key for every parser: unmasking is synchronous, so no two parsers share it at once.
       scratchMask[0] = this.maskKey >>> 24;
@@ -248,7 +252,7 @@ export class FrameParser {
   }
 
   /** Takes `n` bytes off the front as one buffer, a view when they lie in one chunk, else a copy. */
-  private consume(n: number): Buffer {
+  private consume(n: number): Uint8Array {
     const head = this.chunks[0]!;
     const start = this.headOffset;
     if (start + n <= head.length) {
@@ -257,7 +261,7 @@ export class FrameParser {
       return view;
     }
     this.buffered -= n;
-    const out = Buffer.allocUnsafe(n);
+    const out = this.options.platform.alloc(n);
     let filled = 0;
     let used = 0;
     let offset = start;
@@ -266,7 +270,7 @@ export class FrameParser {
     while (filled < n) {
       const chunk = this.chunks[used]!;
       const take = Math.min(chunk.length - offset, n - filled);
-      chunk.copy(out, filled, offset, offset + take);
+      copyRange(chunk, offset, offset + take, out, filled);
       filled += take;
       if (offset + take === chunk.length) {
         used++;
@@ -281,7 +285,10 @@ export class FrameParser {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/** `source[from..to)` into `target` at `at`; a whole chunk is copied without creating a view of it. */
+function copyRange(source: Uint8Array, from: number, to: number, target: Uint8Array, at: number): void {
+  target.set(from === 0 && to === source.length ? source : source.subarray(from, to), at);
+}
 
 function tooBig(): WebSocketError {
   return new WebSocketError(ErrorCode.messageTooBig, 'frame exceeds the maximum message size', CloseCode.messageTooBig);

@@ -1,4 +1,5 @@
 import { applyMask } from './mask.js';
+import type { Platform } from './platform.js';
 
 /** One frame as RFC 6455 §5.2 lays it out, with the payload already unmasked. */
 export interface Frame {
@@ -6,7 +7,7 @@ export interface Frame {
   /** RFC 7692 §6: set on the first frame of a compressed message. */
   rsv1: boolean;
   opcode: number;
-  payload: Buffer;
+  payload: Uint8Array;
 }
 
 export interface EncodeFrameOptions {
@@ -25,17 +26,21 @@ export interface EncodeFrameOptions {
  */
 const MERGE_LIMIT = 1024;
 
+/** Below this size masking while copying beats a native copy followed by a masking pass. */
+const SMALL_PAYLOAD = 128;
+
 /**
- * Serializes one frame. Returns one buffer when small or masked (masking copies anyway), else the header
- * and the caller's payload untouched, so a large broadcast payload is never copied per frame.
+ * Serializes one frame. Returns one array when small or masked (masking copies anyway), else the header
+ * and the caller's payload untouched, so a large broadcast payload is never copied per frame. What this
+ * allocates comes from `platform`.
  */
-export function encodeFrame(options: EncodeFrameOptions): Buffer[] {
+export function encodeFrame(options: EncodeFrameOptions, platform: Platform): Uint8Array[] {
   const { payload, mask } = options;
   const length = payload.length;
   const lengthBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
   const headerLength = 2 + lengthBytes + (mask === undefined ? 0 : 4);
   const merge = mask !== undefined || length < MERGE_LIMIT;
-  const out = Buffer.allocUnsafe(merge ? headerLength + length : headerLength);
+  const out = platform.alloc(merge ? headerLength + length : headerLength);
 
   out[0] = (options.fin ? 0x80 : 0) | (options.rsv1 === true ? 0x40 : 0) | options.opcode;
   const maskBit = mask === undefined ? 0 : 0x80;
@@ -43,17 +48,18 @@ export function encodeFrame(options: EncodeFrameOptions): Buffer[] {
     out[1] = maskBit | length;
   } else if (lengthBytes === 2) {
     out[1] = maskBit | 126;
-    out.writeUInt16BE(length, 2);
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
   } else {
     out[1] = maskBit | 127;
     // §5.2: the most significant bit of the 64-bit length must be 0; JS lengths never reach 2^53.
-    out.writeUInt32BE(Math.floor(length / 0x100000000), 2);
-    out.writeUInt32BE(length >>> 0, 6);
+    writeUint32(out, 2, Math.floor(length / 0x100000000));
+    writeUint32(out, 6, length >>> 0);
   }
-  if (!merge) return [out, toBuffer(payload)];
+  if (!merge) return [out, payload];
 
   if (mask === undefined) {
-    copyInto(out, payload, headerLength);
+    out.set(payload, headerLength);
     return [out];
   }
   const maskAt = headerLength - 4;
@@ -65,19 +71,16 @@ export function encodeFrame(options: EncodeFrameOptions): Buffer[] {
     // Mask while copying: one pass over a short payload instead of a copy and then a second pass.
     for (let i = 0; i < length; i++) out[headerLength + i] = payload[i]! ^ mask[i & 3]!;
   } else {
-    copyInto(out, payload, headerLength);
+    out.set(payload, headerLength);
     applyMask(out.subarray(headerLength), mask);
   }
   return [out];
 }
 
-/** Below this size masking while copying beats a native copy followed by a masking pass. */
-const SMALL_PAYLOAD = 128;
-
-function copyInto(target: Buffer, source: Uint8Array, offset: number): void {
-  target.set(source, offset);
-}
-
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+/** Big-endian, as every multi-byte field of the frame header (RFC 6455 §5.2, "network byte order"). */
+function writeUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
 }

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { toBase64, utf8ByteLength } from './bytes.js';
 import { CloseCode, WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants.js';
 import { ErrorCode, WebSocketError, handshakeRejected } from './errors.js';
 import { isToken, parseExtensions, type ExtensionOffer } from './extensions/extension-header.js';
@@ -11,22 +10,17 @@ import {
   type DeflateParams,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate.js';
+import { HttpStatus, reasonPhrase } from './http-status.js';
+import type { Platform } from './platform.js';
+
+export { HttpStatus } from './http-status.js';
 
 /**
  * The opening handshake (RFC 6455 §4) as pure functions over header maps shaped like Node's
- * `IncomingHttpHeaders`: lowercase names, a value or a list of values. Nothing here touches a socket.
+ * `IncomingHttpHeaders`: lowercase names, a value or a list of values. Nothing here touches a socket; the
+ * SHA-1 and the randomness come from the `Platform` the caller passes.
  */
 export type HeaderMap = Record<string, string | string[] | undefined>;
-
-/** HTTP statuses the handshake answers with (RFC 6455 §4.2.2, RFC 7231 §6). */
-export const HttpStatus = {
-  switchingProtocols: 101,
-  badRequest: 400,
-  forbidden: 403,
-  methodNotAllowed: 405,
-  upgradeRequired: 426,
-} as const;
-export type HttpStatus = (typeof HttpStatus)[keyof typeof HttpStatus];
 
 /** Header names, lowercase as Node delivers them. */
 const Header = {
@@ -56,32 +50,41 @@ const REJECTION_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-t
 
 /** RFC 6455 §4.1: the key is "a randomly selected 16-byte value that has been base64-encoded". */
 const KEY_BYTES = 16;
-/** 16 bytes in base64: 22 characters, then `==` padding. */
-const KEY_SYNTAX = /^[A-Za-z0-9+/]{22}==$/;
+/**
+ * 16 bytes in base64: 21 characters, a 22nd that carries the last 2 bits with the 4 unused bits zero (so
+ * only A, Q, g or w: the key is the one canonical encoding of its 16 bytes), then `==` padding.
+ */
+const KEY_SYNTAX = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
 /** RFC 6455 §1.3 / §4.2.2: base64 of the SHA-1 of the key followed by the GUID. */
-export function computeAccept(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+export function computeAccept(key: string, platform: Platform): string {
+  return toBase64(platform.sha1(platform.encodeUtf8(key + WEBSOCKET_GUID)));
 }
 
 /**
  * A fresh Sec-WebSocket-Key (RFC 6455 §4.1): base64 of 16 random bytes.
- * @param random source of the bytes; tests inject one to get a fixed key.
+ * @param random source of the bytes: `randomBytesFrom(platform)`, or a fixed source in tests.
  */
-export function generateKey(random: (size: number) => Uint8Array = randomBytes): string {
+export function generateKey(random: (size: number) => Uint8Array): string {
   const bytes = random(KEY_BYTES);
   if (bytes.length !== KEY_BYTES) {
     throw new WebSocketError(ErrorCode.invalidArgument, `key source returned ${bytes.length} bytes, not ${KEY_BYTES}`);
   }
-  return Buffer.from(bytes).toString('base64');
+  return toBase64(bytes);
 }
 
-/**
- * Strict: 24 characters of the standard alphabet, `==` padding, and unused bits zero (so the key is the
- * one canonical encoding of its 16 bytes; Node's lenient decoder would accept far more).
- */
+/** `size` fresh bytes from `platform.randomFill`, the shape `generateKey` takes. */
+export function randomBytesFrom(platform: Platform): (size: number) => Uint8Array {
+  return (size) => {
+    const bytes = new Uint8Array(size);
+    platform.randomFill(bytes);
+    return bytes;
+  };
+}
+
+/** Strict: 24 characters of the standard alphabet, `==` padding, and unused bits zero (see KEY_SYNTAX). */
 function isValidKey(key: string): boolean {
-  return KEY_SYNTAX.test(key) && Buffer.from(key, 'base64').toString('base64') === key;
+  return KEY_SYNTAX.test(key);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ export type ServerHandshake =
  *
  * @throws WebSocketError `ERR_WS_INVALID_ARGUMENT` when `options.protocols` holds a non-token.
  */
-export function acceptHandshake(request: HandshakeRequest, options: ServerHandshakeOptions = {}): ServerHandshake {
+export function acceptHandshake(request: HandshakeRequest, options: ServerHandshakeOptions, platform: Platform): ServerHandshake {
   const supportedProtocols = options.protocols ?? [];
   checkProtocols(supportedProtocols);
   const { headers } = request;
@@ -216,10 +219,10 @@ export function acceptHandshake(request: HandshakeRequest, options: ServerHandsh
   }
 
   const lines = [
-    `HTTP/1.1 ${HttpStatus.switchingProtocols} ${STATUS_CODES[HttpStatus.switchingProtocols]}`,
+    `HTTP/1.1 ${HttpStatus.switchingProtocols} ${reasonPhrase(HttpStatus.switchingProtocols)}`,
     'Upgrade: websocket',
     'Connection: Upgrade',
-    `Sec-WebSocket-Accept: ${computeAccept(key)}`,
+    `Sec-WebSocket-Accept: ${computeAccept(key, platform)}`,
   ];
   if (protocol !== '') lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
   if (extensions !== '') lines.push(`Sec-WebSocket-Extensions: ${extensions}`);
@@ -243,10 +246,10 @@ export function rejectionResponse(status: number, reason: string, extraHeaders: 
     throw new WebSocketError(ErrorCode.invalidArgument, `rejection status must be 300..599, got ${status}`);
   }
   const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}`,
+    `HTTP/1.1 ${status} ${reasonPhrase(status)}`,
     'Connection: close',
     'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(reason)}`,
+    `Content-Length: ${utf8ByteLength(reason)}`,
   ];
   for (const [name, value] of Object.entries(extraHeaders)) {
     checkHeader(name, value);
@@ -347,7 +350,7 @@ export interface ClientHandshakeOptions {
   headers?: Record<string, string>;
   /**
    * The Sec-WebSocket-Key to send, for tests that need exact bytes.
-   * @default generateKey(): RFC 6455 §4.1 requires a fresh random key per connection.
+   * @default a key from `platform.randomFill`: RFC 6455 §4.1 requires a fresh random key per connection.
    */
   key?: string;
 }
@@ -356,8 +359,8 @@ export interface ClientHandshakeOptions {
  * The client's opening handshake request headers (RFC 6455 §4.1).
  * @throws WebSocketError `ERR_WS_INVALID_ARGUMENT` for an invalid key, subprotocol or extra header.
  */
-export function createClientHandshake(options: ClientHandshakeOptions = {}): ClientHandshake {
-  const key = options.key ?? generateKey();
+export function createClientHandshake(options: ClientHandshakeOptions, platform: Platform): ClientHandshake {
+  const key = options.key ?? generateKey(randomBytesFrom(platform));
   if (!isValidKey(key)) {
     throw new WebSocketError(ErrorCode.invalidArgument, 'key must be the base64 encoding of 16 bytes');
   }
@@ -404,6 +407,7 @@ export type ClientHandshakeResult =
 export function validateServerResponse(
   response: { statusCode: number; headers: HeaderMap },
   handshake: ClientHandshake,
+  platform: Platform,
 ): ClientHandshakeResult {
   const { headers } = response;
   if (response.statusCode !== HttpStatus.switchingProtocols) {
@@ -415,7 +419,7 @@ export function validateServerResponse(
   if (!listHeader(headers, Header.connection).some((token) => token.toLowerCase() === 'upgrade')) {
     return failed(ErrorCode.handshakeInvalid, 'Connection header of the response does not include Upgrade');
   }
-  if (joinedHeader(headers, Header.accept) !== computeAccept(handshake.key)) {
+  if (joinedHeader(headers, Header.accept) !== computeAccept(handshake.key, platform)) {
     return failed(ErrorCode.handshakeInvalid, 'Sec-WebSocket-Accept does not match the key');
   }
 

@@ -1,27 +1,17 @@
+/**
+ * `@switchboard/core`: the Node entry. The sans-I/O API (see `./sans-io.ts`) with `nodePlatform` filled
+ * in, under the names and signatures it has always had, and the Node adapters (WebSocket, server, client).
+ */
 export { CloseCode, Opcode, ReadyState, WEBSOCKET_GUID, WEBSOCKET_VERSION, type Role } from './constants.js';
 export { ErrorCode, WebSocketError } from './errors.js';
-export { encodeFrame, type EncodeFrameOptions, type Frame } from './frame.js';
-export { FrameParser, type FrameParserOptions } from './frame-parser.js';
+export type { DeflateRawOptions, InflateRawOptions, Platform, SyncZlib } from './platform.js';
+export type { EncodeFrameOptions, Frame } from './frame.js';
 export { applyMask } from './mask.js';
 export { encodeClosePayload, isSendableCloseCode, parseClosePayload, type ClosePayload } from './close.js';
+export type { EncodeMessageOptions, MessageCompressor, ProtocolEvent, ProtocolState, SendOptions } from './protocol.js';
 export {
-  Protocol,
-  encodeMessage,
-  type EncodeMessageOptions,
-  type MessageCompressor,
-  type ProtocolEvent,
-  type ProtocolOptions,
-  type ProtocolState,
-  type SendOptions,
-} from './protocol.js';
-export {
-  acceptHandshake,
-  computeAccept,
-  createClientHandshake,
-  generateKey,
   HttpStatus,
   rejectionResponse,
-  validateServerResponse,
   type ClientHandshake,
   type ClientHandshakeOptions,
   type ClientHandshakeResult,
@@ -33,14 +23,28 @@ export {
 export { formatExtension, isToken, parseExtensions, type ExtensionOffer, type ExtensionParamValue } from './extensions/extension-header.js';
 export {
   PERMESSAGE_DEFLATE,
-  PerMessageDeflate,
   acceptDeflateResponse,
   deflateOffer,
   negotiateDeflate,
   type DeflateParams,
-  type PerMessageDeflateCodecOptions,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate.js';
+export type { PerMessageDeflateCodecOptions } from './extensions/permessage-deflate-codec.js';
+export {
+  FrameParser,
+  PerMessageDeflate,
+  Protocol,
+  acceptHandshake,
+  computeAccept,
+  createClientHandshake,
+  encodeFrame,
+  encodeMessage,
+  generateKey,
+  validateServerResponse,
+  type FrameParserOptions,
+  type ProtocolOptions,
+} from './node/with-node-platform.js';
+export { nodePlatform } from './node/node-platform.js';
 export {
   WebSocket,
   type BinaryType,

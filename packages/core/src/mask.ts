@@ -1,3 +1,5 @@
+import type { Platform } from './platform.js';
+
 /**
  * XORs `data` with the 4-byte masking key in place (RFC 6455 §5.3). The operation is its own inverse,
  * so the same function masks and unmasks.
@@ -38,4 +40,23 @@ export function applyMask(data: Uint8Array, mask: Uint8Array): void {
     data[i + 3] = data[i + 3]! ^ m3;
   }
   for (; i < length; i++) data[i] = data[i]! ^ mask[i & 3]!;
+}
+
+// §5.3 asks for masking keys unpredictable to the network; the platform's strong randomness satisfies that.
+const maskPool = new Uint8Array(4096);
+let maskPoolOffset = maskPool.length;
+
+/**
+ * Masking keys from one process-wide pool of random bytes: one platform call per 1024 frames, and no
+ * per-connection buffer (a server holds many connections and never masks). Whichever platform finds the
+ * pool empty refills it; every platform's bytes are as good as any other's for this.
+ */
+export function nextPooledMask(platform: Platform): Uint8Array {
+  if (maskPoolOffset === maskPool.length) {
+    platform.randomFill(maskPool);
+    maskPoolOffset = 0;
+  }
+  const mask = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4);
+  maskPoolOffset += 4;
+  return mask;
 }

@@ -1,10 +1,11 @@
-import { randomFillSync } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
+import { concatBytes } from './bytes.js';
 import { CloseCode, Opcode, type Role } from './constants.js';
 import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import { encodeFrame, type Frame } from './frame.js';
 import { FrameParser } from './frame-parser.js';
+import { nextPooledMask } from './mask.js';
+import type { Platform } from './platform.js';
 import { completeLength, isPossiblePrefix, unfinishedTail } from './utf8.js';
 
 /**
@@ -15,14 +16,19 @@ import { completeLength, isPossiblePrefix, unfinishedTail } from './utf8.js';
 export interface MessageCompressor {
   /** Messages smaller than this many bytes go out uncompressed. */
   readonly threshold: number;
-  compress(message: Buffer): Buffer;
+  compress(message: Uint8Array): Uint8Array;
   /** Inflates one frame's payload of a compressed message; throws a WebSocketError (1009, 1007). */
-  decompress(fragment: Buffer, fin: boolean): Buffer;
+  decompress(fragment: Uint8Array, fin: boolean): Uint8Array;
   close(): void;
 }
 
 export interface ProtocolOptions {
   role: Role;
+  /**
+   * Allocation, UTF-8 and randomness for this connection. Every byte array the protocol hands out is the
+   * platform's, or a view of what `receiveData` was given.
+   */
+  platform: Platform;
   /**
    * Largest message accepted, in bytes after decompression; larger ones fail the connection with 1009.
    * @default 67108864 (64 MiB: conformance suites send 16 MiB messages; a broker sets its own, smaller)
@@ -30,17 +36,20 @@ export interface ProtocolOptions {
   maxMessageSize?: number;
   /** The negotiated permessage-deflate, if any. */
   compressor?: MessageCompressor | undefined;
-  /** Source of masking keys for the client role; injected by tests for exact bytes (RFC 6455 §5.3). */
-  generateMask?: () => Uint8Array;
+  /**
+   * Source of masking keys for the client role; injected by tests for exact bytes (RFC 6455 §5.3).
+   * @default 4-byte keys from a process-wide pool that `platform.randomFill` refills every 1024 frames
+   */
+  generateMask?: (() => Uint8Array) | undefined;
 }
 
 export type ProtocolState = 'open' | 'closing' | 'closed';
 
 export type ProtocolEvent =
   | { type: 'text'; data: string }
-  | { type: 'binary'; data: Buffer }
-  | { type: 'ping'; data: Buffer }
-  | { type: 'pong'; data: Buffer }
+  | { type: 'binary'; data: Uint8Array }
+  | { type: 'ping'; data: Uint8Array }
+  | { type: 'pong'; data: Uint8Array }
   /** The peer's close frame arrived (code 1005 when it carried none). */
   | { type: 'close'; code: number; reason: string }
   /** The peer broke the protocol: a close frame with `error.closeCode` is queued and the transport should end. */
@@ -80,16 +89,17 @@ export class Protocol {
   private readonly parser: FrameParser;
   private readonly maxMessageSize: number;
   private readonly compressor: MessageCompressor | undefined;
-  private readonly generateMask: () => Uint8Array;
+  private readonly generateMask: (() => Uint8Array) | undefined;
+  private readonly platform: Platform;
   private events: ProtocolEvent[] = [];
-  private output: Buffer[] = [];
+  private output: Uint8Array[] = [];
 
   // The message being assembled from fragments (RFC 6455 §5.4).
   private messageOpcode = 0;
   private messageCompressed = false;
   private messageBytes = 0;
   // Created for the first fragmented message only: most connections never see one.
-  private fragments: Buffer[] | undefined;
+  private fragments: Uint8Array[] | undefined;
   private textDecoder: TextDecoder | undefined;
   private textParts: string[] | undefined;
   // UTF-8 fail-fast inside a frame (RFC 6455 §8.1): how many payload bytes of the frame in progress were
@@ -105,11 +115,13 @@ export class Protocol {
     this.role = options.role;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.compressor = options.compressor;
-    this.generateMask = options.generateMask ?? nextPooledMask;
+    this.generateMask = options.generateMask;
+    this.platform = options.platform;
     this.parser = new FrameParser({
       role: this.role,
       allowRsv1: this.compressor !== undefined,
       maxPayloadLength: this.maxMessageSize,
+      platform: this.platform,
     });
   }
 
@@ -119,7 +131,7 @@ export class Protocol {
    * Feeds bytes from the transport. The protocol takes `chunk` over: masked payloads are unmasked in place
    * and delivered messages may be views of it, so the caller must not reuse it.
    */
-  receiveData(chunk: Buffer): void {
+  receiveData(chunk: Uint8Array): void {
     // §5.5.1: nothing follows a close frame; after a failure or EOF nothing more is read either.
     if (this.closeReceived || this.failure !== undefined || this.state === 'closed') return;
     this.parser.push(chunk);
@@ -149,10 +161,10 @@ export class Protocol {
     if (!isText || received <= this.partialChecked) return;
     const carried = this.partialChecked === 0 ? (opcode === Opcode.continuation ? this.fragmentTail : undefined) : this.partialTail;
     const fresh = this.parser.peekPayload(this.partialChecked, received);
-    const bytes = carried === undefined ? fresh : Buffer.concat([carried, fresh]);
+    const bytes = carried === undefined ? fresh : concatBytes([carried, fresh], carried.length + fresh.length, this.platform);
     const complete = completeLength(bytes);
     const tail = bytes.subarray(complete);
-    if (!isUtf8(bytes.subarray(0, complete)) || !isPossiblePrefix(tail)) return this.fail(invalidUtf8());
+    if (!this.platform.isUtf8(bytes.subarray(0, complete)) || !isPossiblePrefix(tail)) return this.fail(invalidUtf8());
     this.partialChecked = received;
     this.partialTail = tail.length > 0 ? tail : undefined;
   }
@@ -175,7 +187,7 @@ export class Protocol {
   }
 
   /** Bytes to write since the last call, in order. */
-  dataToSend(): Buffer[] {
+  dataToSend(): Uint8Array[] {
     const output = this.output;
     if (output.length > 0) this.output = [];
     return output;
@@ -189,7 +201,7 @@ export class Protocol {
   // ---- output -------------------------------------------------------------------------------------
 
   sendText(text: string, options?: SendOptions): void {
-    this.sendMessage(Opcode.text, Buffer.from(text, 'utf8'), options);
+    this.sendMessage(Opcode.text, this.platform.encodeUtf8(text), options);
   }
 
   sendBinary(data: Uint8Array, options?: SendOptions): void {
@@ -229,7 +241,7 @@ export class Protocol {
    * hands the same buffers to every subscriber; only the server role can share frames (clients mask each
    * frame with a fresh key).
    */
-  sendFrames(frames: readonly Buffer[]): void {
+  sendFrames(frames: readonly Uint8Array[]): void {
     this.assertCanSend();
     if (this.role === 'client') throw invalidArgument('sendFrames is for the server role; client frames are masked one by one');
     this.assertNotFragmenting();
@@ -345,7 +357,10 @@ export class Protocol {
         // An unfinished code point is at most 3 bytes, so the last 3 bytes (with the earlier tail, for
         // fragments shorter than that) hold it.
         const last = data.subarray(Math.max(0, data.length - 3));
-        this.fragmentTail = unfinishedTail(this.fragmentTail === undefined || data.length >= 3 ? last : Buffer.concat([this.fragmentTail, last]));
+        const carried = this.fragmentTail;
+        this.fragmentTail = unfinishedTail(
+          carried === undefined || data.length >= 3 ? last : concatBytes([carried, last], carried.length + last.length, this.platform),
+        );
       }
     } else if (data.length > 0) {
       (this.fragments ??= []).push(data);
@@ -358,17 +373,17 @@ export class Protocol {
       this.events.push({ type: 'text', data: text });
     } else {
       const fragments = this.fragments ?? [];
-      const binary = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments, this.messageBytes);
+      const binary = fragments.length === 1 ? fragments[0]! : concatBytes(fragments, this.messageBytes, this.platform);
       this.events.push({ type: 'binary', data: binary });
     }
     this.resetMessage();
   }
 
-  private deliver(opcode: number, payload: Buffer): void {
+  private deliver(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.binary) {
       this.events.push({ type: 'binary', data: payload });
-    } else if (isUtf8(payload)) {
-      this.events.push({ type: 'text', data: payload.toString('utf8') });
+    } else if (this.platform.isUtf8(payload)) {
+      this.events.push({ type: 'text', data: this.platform.decodeUtf8(payload) });
     } else {
       this.fail(invalidUtf8());
     }
@@ -418,15 +433,15 @@ export class Protocol {
     this.assertNotFragmenting();
     const compressor = this.compressor;
     if (compressor !== undefined && options?.compress !== false && data.length >= compressor.threshold) {
-      this.pushFrame(true, true, opcode, compressor.compress(toBuffer(data)));
+      this.pushFrame(true, true, opcode, compressor.compress(data));
     } else {
       this.pushFrame(true, false, opcode, data);
     }
   }
 
   private pushFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array): void {
-    const mask = this.role === 'client' ? this.generateMask() : undefined;
-    const frames = encodeFrame({ fin, rsv1, opcode, payload, mask });
+    const mask = this.role === 'client' ? (this.generateMask?.() ?? nextPooledMask(this.platform)) : undefined;
+    const frames = encodeFrame({ fin, rsv1, opcode, payload, mask }, this.platform);
     for (const frame of frames) this.output.push(frame);
   }
 
@@ -452,16 +467,16 @@ export interface EncodeMessageOptions {
  * Frames a whole message for the server role, ready for `Protocol.sendFrames` on any number of
  * connections that negotiated the same compression (or none).
  */
-export function encodeMessage(data: Uint8Array, options: EncodeMessageOptions): Buffer[] {
+export function encodeMessage(data: Uint8Array, options: EncodeMessageOptions, platform: Platform): Uint8Array[] {
   const opcode = options.binary ? Opcode.binary : Opcode.text;
   const compressor = options.compressor;
   if (compressor !== undefined && data.length >= compressor.threshold) {
-    return encodeFrame({ fin: true, rsv1: true, opcode, payload: compressor.compress(toBuffer(data)) });
+    return encodeFrame({ fin: true, rsv1: true, opcode, payload: compressor.compress(data) }, platform);
   }
-  return encodeFrame({ fin: true, opcode, payload: data });
+  return encodeFrame({ fin: true, opcode, payload: data }, platform);
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = new Uint8Array(0);
 
 function checkControlPayload(data: Uint8Array): Uint8Array {
   if (data.length > 125) throw new WebSocketError(ErrorCode.invalidArgument, 'control frame payload over 125 bytes');
@@ -479,26 +494,4 @@ function invalidUtf8(): WebSocketError {
 function asWebSocketError(error: unknown): WebSocketError {
   if (error instanceof WebSocketError) return error;
   return new WebSocketError(ErrorCode.invalidCompressedData, String(error), CloseCode.invalidPayload);
-}
-
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-// §5.3 asks for masking keys unpredictable to the network; crypto randomness satisfies that.
-const maskPool = Buffer.allocUnsafe(4096);
-let maskPoolOffset = maskPool.length;
-
-/**
- * Masking keys from one process-wide pool of random bytes: one crypto call per 1024 frames, and no
- * per-connection buffer (a server holds many connections and never masks).
- */
-function nextPooledMask(): Uint8Array {
-  if (maskPoolOffset === maskPool.length) {
-    randomFillSync(maskPool);
-    maskPoolOffset = 0;
-  }
-  const mask = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4);
-  maskPoolOffset += 4;
-  return mask;
 }

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import type { Role } from '../src/constants.js';
 import { ErrorCode } from '../src/errors.js';
-import { FrameParser, type FrameParserOptions } from '../src/frame-parser.js';
+import { FrameParser, type FrameParserOptions } from '../src/index.js';
 import { rawFrame, type RawFrame } from './helpers/frames.js';
 import { bytes, hex, shown, toHex } from './helpers/hex.js';
 import { chunkings, MASK } from './helpers/sans-io.js';

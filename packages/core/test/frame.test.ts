@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Opcode } from '../src/constants.js';
-import { encodeFrame } from '../src/frame.js';
+import { encodeFrame } from '../src/index.js';
 import { rawFrame } from './helpers/frames.js';
 import { hex, spaced, toHex } from './helpers/hex.js';
 

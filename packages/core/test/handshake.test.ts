@@ -11,7 +11,7 @@ import {
   type HandshakeRequest,
   type HeaderMap,
   type ServerHandshake,
-} from '../src/handshake.js';
+} from '../src/index.js';
 
 /** RFC 6455 §1.3 / §4.2.2: the example key and its accept value. */
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

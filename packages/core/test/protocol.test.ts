@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import type { Role } from '../src/constants.js';
 import { ErrorCode, WebSocketError } from '../src/errors.js';
-import { encodeMessage, Protocol } from '../src/protocol.js';
+import { encodeMessage, Protocol } from '../src/index.js';
 import { closeBody, rawFrame, type RawFrame } from './helpers/frames.js';
 import { bytes, hex, shown, spaced, toHex } from './helpers/hex.js';
 import {
@@ -57,7 +57,7 @@ function failedWith(role: Role, errorCode: string, closeCode: number, eventsBefo
   };
 }
 
-function sentHex(protocol: { dataToSend(): Buffer[] }): string {
+function sentHex(protocol: { dataToSend(): Uint8Array[] }): string {
   return toHex(protocol.dataToSend());
 }
 

@@ -4,9 +4,11 @@ import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { CloseCode } from '../constants.js';
 import { ErrorCode, WebSocketError, handshakeRejected } from '../errors.js';
-import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate-codec.js';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import { createClientHandshake, validateServerResponse } from '../handshake.js';
 import { Protocol } from '../protocol.js';
+import { nodePlatform } from './node-platform.js';
 import { WebSocket, type WebSocketOptions } from './websocket.js';
 
 export interface ConnectOptions extends WebSocketOptions {
@@ -50,11 +52,14 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WebSoc
   }
 
   const protocols = options.protocols === undefined ? [] : typeof options.protocols === 'string' ? [options.protocols] : options.protocols;
-  const handshake = createClientHandshake({
-    protocols,
-    perMessageDeflate: options.perMessageDeflate ?? false,
-    ...(options.headers === undefined ? {} : { headers: options.headers }),
-  });
+  const handshake = createClientHandshake(
+    {
+      protocols,
+      perMessageDeflate: options.perMessageDeflate ?? false,
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+    },
+    nodePlatform,
+  );
   const requestOptions = {
     method: 'GET',
     host: target.hostname.replace(/^\[|\]$/g, ''),
@@ -78,7 +83,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WebSoc
   });
   request.on('upgrade', (response: IncomingMessage, socket: Duplex, head: Buffer) => {
     request.setTimeout(0);
-    const result = validateServerResponse({ statusCode: response.statusCode ?? 0, headers: response.headers }, handshake);
+    const result = validateServerResponse({ statusCode: response.statusCode ?? 0, headers: response.headers }, handshake, nodePlatform);
     if (!result.ok) {
       socket.destroy();
       websocket.abort(result.error);
@@ -87,12 +92,15 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WebSoc
     const compressor =
       result.deflate === undefined
         ? undefined
-        : new PerMessageDeflate('client', result.deflate, {
-            ...(options.perMessageDeflate || {}),
-            maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-          });
+        : new PerMessageDeflate(
+            'client',
+            result.deflate,
+            { ...(options.perMessageDeflate || {}), maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE },
+            nodePlatform,
+          );
     const protocol = new Protocol({
       role: 'client',
+      platform: nodePlatform,
       ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
       compressor,
     });

@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { PerMessageDeflate } from '../extensions/permessage-deflate-codec.js';
 import { acceptHandshake, rejectionResponse, type ServerHandshakeOptions } from '../handshake.js';
 import { Protocol } from '../protocol.js';
+import { nodePlatform } from './node-platform.js';
 import { WebSocket, type WebSocketOptions } from './websocket.js';
 
 export interface UpgradeOptions extends ServerHandshakeOptions, WebSocketOptions {
@@ -22,6 +23,7 @@ export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Bu
   const handshake = acceptHandshake(
     { method: request.method ?? '', httpVersion: request.httpVersion, headers: request.headers },
     options,
+    nodePlatform,
   );
   if (!handshake.accepted) {
     endWithResponse(socket, handshake.response);
@@ -30,12 +32,15 @@ export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Bu
   const compressor =
     handshake.deflate === undefined || options.perMessageDeflate === undefined || options.perMessageDeflate === false
       ? undefined
-      : new PerMessageDeflate('server', handshake.deflate, {
-          ...options.perMessageDeflate,
-          maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-        });
+      : new PerMessageDeflate(
+          'server',
+          handshake.deflate,
+          { ...options.perMessageDeflate, maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE },
+          nodePlatform,
+        );
   const protocol = new Protocol({
     role: 'server',
+    platform: nodePlatform,
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
     compressor,
   });
@@ -53,7 +58,6 @@ export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Bu
 export function rejectUpgrade(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
   endWithResponse(socket, rejectionResponse(status, reason, headers));
 }
-
 const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 
 function endWithResponse(socket: Duplex, response: string): void {

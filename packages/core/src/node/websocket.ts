@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, ReadyState } from '../constants.js';
 import { ErrorCode, WebSocketError } from '../errors.js';
 import type { Protocol, ProtocolEvent } from '../protocol.js';
+import { toBuffer } from './node-platform.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer';
 export type MessageData = string | Buffer | ArrayBuffer;
@@ -128,7 +129,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * socket for the length of a handler. A fan-out of a burst of messages then costs one `writev` per
    * subscriber instead of one system call per delivery, and no delivery waits for I/O.
    */
-  sendFrames(frames: readonly Buffer[]): SendResult {
+  sendFrames(frames: readonly Uint8Array[]): SendResult {
     const protocol = this.requireOpen();
     if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
     this.corkUntilNextTick();
@@ -263,13 +264,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
           this.emitMessage(event.data, false);
           break;
         case 'binary':
-          this.emitMessage(this.binaryType === 'arraybuffer' ? toArrayBuffer(event.data) : event.data, true);
+          // The protocol runs on nodePlatform, so its bytes are Buffers already; toBuffer only checks.
+          this.emitMessage(this.binaryType === 'arraybuffer' ? toArrayBuffer(event.data) : toBuffer(event.data), true);
           break;
         case 'ping':
-          this.emit('ping', event.data);
+          this.emit('ping', toBuffer(event.data));
           break;
         case 'pong':
-          this.emit('pong', event.data);
+          this.emit('pong', toBuffer(event.data));
           break;
         case 'close':
           this.readyState = ReadyState.CLOSING;
@@ -397,7 +399,7 @@ function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   return new Uint8Array(data);
 }
 
-function toArrayBuffer(data: Buffer): ArrayBuffer {
+function toArrayBuffer(data: Uint8Array): ArrayBuffer {
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
 

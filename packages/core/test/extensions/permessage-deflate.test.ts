@@ -5,8 +5,8 @@ import t from 'tap';
 import type { Role } from '../../src/constants.js';
 import { ErrorCode } from '../../src/errors.js';
 import { parseExtensions, type ExtensionOffer } from '../../src/extensions/extension-header.js';
+import { PerMessageDeflate } from '../../src/index.js';
 import {
-  PerMessageDeflate,
   acceptDeflateResponse,
   deflateOffer,
   negotiateDeflate,
@@ -538,7 +538,7 @@ t.test('RFC 7692 §7.1.2: window sizes 8..15', async (t) => {
    * window plus the current output buffer, hence the tiny buffer; the data below repeats at a distance
    * of window + 100 bytes, which a deflater that ignored the limit would use.
    */
-  function inflateStrict(messages: Buffer[], bits: number): Buffer {
+  function inflateStrict(messages: Uint8Array[], bits: number): Buffer {
     return inflateRawSync(Buffer.concat(messages.flatMap((message) => [message, TAIL])), {
       windowBits: bits,
       chunkSize: 64,
@@ -616,7 +616,7 @@ t.test('round trips across random frame splits (property)', async (t) => {
           const payload = sender.compress(original);
           const cuts = [...new Set(splits.map((cut) => cut % (payload.length + 1)))].sort((a, b) => a - b);
           const bounds = [0, ...cuts, payload.length];
-          const output: Buffer[] = [];
+          const output: Uint8Array[] = [];
           for (let i = 1; i < bounds.length; i++) {
             output.push(receiver.decompress(payload.subarray(bounds[i - 1], bounds[i]), i === bounds.length - 1));
           }

@@ -1,5 +1,5 @@
 import type { Role } from '../../src/constants.js';
-import { Protocol, type ProtocolEvent, type ProtocolOptions, type ProtocolState } from '../../src/protocol.js';
+import { Protocol, type ProtocolEvent, type ProtocolOptions, type ProtocolState } from '../../src/index.js';
 import { rawFrame, type RawFrame } from './frames.js';
 import { hex, shown, toHex } from './hex.js';
 
@@ -73,7 +73,7 @@ export interface Outcome {
 export function feed(role: Role, chunks: readonly Uint8Array[], options: ProtocolTestOptions = {}): Outcome {
   const protocol = makeProtocol(role, options);
   const events: ProtocolEvent[] = [];
-  const sent: Buffer[] = [];
+  const sent: Uint8Array[] = [];
   for (const chunk of chunks) {
     protocol.receiveData(Buffer.from(chunk));
     events.push(...protocol.eventsReceived());
@@ -82,7 +82,7 @@ export function feed(role: Role, chunks: readonly Uint8Array[], options: Protoco
   return outcome(protocol, events, sent);
 }
 
-export function outcome(protocol: Protocol, events: readonly ProtocolEvent[], sent: readonly Buffer[]): Outcome {
+export function outcome(protocol: Protocol, events: readonly ProtocolEvent[], sent: readonly Uint8Array[]): Outcome {
   return {
     events: plain(events),
     sent: toHex(sent),
