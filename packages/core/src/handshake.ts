@@ -45,8 +45,13 @@ const CLIENT_HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
   Header.extensions,
 ]);
 
-/** The headers `rejectionResponse` sets; a second copy (two Content-Length) would make the response ambiguous. */
-const REJECTION_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-type', 'content-length']);
+/**
+ * The headers `rejectionResponse` sets and a caller may not: a second copy (two Content-Length) would make
+ * the response ambiguous. Content-Type is the caller's to replace.
+ */
+const REJECTION_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length']);
+const CONTENT_TYPE = 'content-type';
+const DEFAULT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
 /** RFC 6455 §4.1: the key is "a randomly selected 16-byte value that has been base64-encoded". */
 const KEY_BYTES = 16;
@@ -234,31 +239,38 @@ function refuse(status: number, reason: string, headers?: Record<string, string>
 }
 
 /**
- * A complete HTTP error response that closes the connection, with `reason` as a text/plain body.
- * Usable for the caller's own refusals too (401 before authentication, 503 at a connection limit).
+ * A complete HTTP error response that closes the connection, with `body` as its body: text/plain unless
+ * `extraHeaders` has a Content-Type, which then takes the default's place. The other extra headers follow
+ * Content-Length in their order. Usable for the caller's own refusals too (401 before authentication,
+ * 503 with Retry-After at a connection limit, a JSON body for an API's error format).
  *
  * @throws WebSocketError `ERR_WS_INVALID_ARGUMENT` for a status outside 300..599, a header name that is
  *   not a token, a value with a control character (CR or LF would let it inject headers), or a header
- *   this function sets itself.
+ *   this function sets itself (Connection, Content-Length).
  */
-export function rejectionResponse(status: number, reason: string, extraHeaders: Record<string, string> = {}): string {
+export function rejectionResponse(status: number, body: string, extraHeaders: Readonly<Record<string, string>> = {}): string {
   if (!Number.isInteger(status) || status < 300 || status > 599) {
     throw new WebSocketError(ErrorCode.invalidArgument, `rejection status must be 300..599, got ${status}`);
+  }
+  let contentType = DEFAULT_CONTENT_TYPE;
+  const extra: string[] = [];
+  for (const [name, value] of Object.entries(extraHeaders)) {
+    checkHeader(name, value);
+    const lower = name.toLowerCase();
+    if (REJECTION_HEADERS.has(lower)) {
+      throw new WebSocketError(ErrorCode.invalidArgument, `rejectionResponse sets ${name} itself`);
+    }
+    if (lower === CONTENT_TYPE) contentType = value;
+    else extra.push(`${name}: ${value}`);
   }
   const lines = [
     `HTTP/1.1 ${status} ${reasonPhrase(status)}`,
     'Connection: close',
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${utf8ByteLength(reason)}`,
+    `Content-Type: ${contentType}`,
+    `Content-Length: ${utf8ByteLength(body)}`,
+    ...extra,
   ];
-  for (const [name, value] of Object.entries(extraHeaders)) {
-    checkHeader(name, value);
-    if (REJECTION_HEADERS.has(name.toLowerCase())) {
-      throw new WebSocketError(ErrorCode.invalidArgument, `rejectionResponse sets ${name} itself`);
-    }
-    lines.push(`${name}: ${value}`);
-  }
-  return `${lines.join('\r\n')}\r\n\r\n${reason}`;
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
 function isHttp11OrLater(version: string): boolean {

@@ -54,5 +54,5 @@ export {
   type WebSocketInfo,
   type WebSocketOptions,
 } from './node/websocket.js';
-export { handleUpgrade, rejectUpgrade, type UpgradeOptions } from './node/server.js';
+export { checkUpgrade, completeUpgrade, handleUpgrade, rejectUpgrade, type UpgradeOptions } from './node/server.js';
 export { connect, type ConnectOptions } from './node/client.js';

@@ -436,6 +436,24 @@ t.test('rejectionResponse', async (t) => {
     );
   });
 
+  t.test('a Content-Type among the extra headers replaces text/plain in its place: exact bytes', async (t) => {
+    t.equal(
+      rejectionResponse(503, '{"code":"unavailable"}', {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'Retry-After': '5',
+      }),
+      'HTTP/1.1 503 Service Unavailable\r\n' +
+        'Connection: close\r\n' +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        'Content-Length: 22\r\n' +
+        'Cache-Control: no-store\r\n' +
+        'Retry-After: 5\r\n' +
+        '\r\n' +
+        '{"code":"unavailable"}',
+    );
+  });
+
   t.test('Content-Length counts UTF-8 bytes, not characters', async (t) => {
     t.match(rejectionResponse(401, 'Non autorisé'), /\r\nContent-Length: 13\r\n/);
   });

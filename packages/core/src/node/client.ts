@@ -105,7 +105,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WebSoc
       compressor,
     });
     websocket.once('close', () => compressor?.close());
-    websocket.attach(socket, protocol, head, { protocol: result.protocol, extensions: result.extensions });
+    websocket.attach(socket, protocol, head, { protocol: result.protocol, extensions: result.extensions, deflate: result.deflate });
   });
   // A close() or terminate() while still connecting abandons the request.
   websocket.once('close', () => request.destroy());

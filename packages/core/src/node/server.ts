@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PerMessageDeflate } from '../extensions/permessage-deflate-codec.js';
-import { acceptHandshake, rejectionResponse, type ServerHandshakeOptions } from '../handshake.js';
+import { acceptHandshake, rejectionResponse, type ServerHandshake, type ServerHandshakeOptions } from '../handshake.js';
 import { Protocol } from '../protocol.js';
 import { nodePlatform } from './node-platform.js';
 import { WebSocket, type WebSocketOptions } from './websocket.js';
@@ -17,25 +17,49 @@ export interface UpgradeOptions extends ServerHandshakeOptions, WebSocketOptions
 /**
  * Completes the RFC 6455 §4.2 server handshake on a socket from a Node HTTP server's `upgrade` event
  * (fastify's included) and returns the open WebSocket, or undefined after answering a bad request with
- * its HTTP status, so a rejected handshake never leaves a hung socket.
+ * its HTTP status, so a rejected handshake never leaves a hung socket. `checkUpgrade` then
+ * `completeUpgrade`, for a server with nothing to do in between.
  */
 export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, options: UpgradeOptions = {}): WebSocket | undefined {
-  const handshake = acceptHandshake(
-    { method: request.method ?? '', httpVersion: request.httpVersion, headers: request.headers },
-    options,
-    nodePlatform,
-  );
+  return completeUpgrade(request, socket, head, checkUpgrade(request, options), options);
+}
+
+/**
+ * The first half of `handleUpgrade`: checks the request (RFC 6455 §4.2.1, including `verifyOrigin`),
+ * selects the subprotocol and negotiates permessage-deflate, and writes nothing. A server with checks of
+ * its own (a path, a connection limit, authentication) runs them between this and `completeUpgrade`,
+ * knowing already whether core will refuse the request (`accepted: false`, with its status) and what it
+ * agreed to (`protocol`, `deflate`).
+ */
+export function checkUpgrade(request: IncomingMessage, options: UpgradeOptions = {}): ServerHandshake {
+  return acceptHandshake({ method: request.method ?? '', httpVersion: request.httpVersion, headers: request.headers }, options, nodePlatform);
+}
+
+/**
+ * The second half of `handleUpgrade`: answers with what `checkUpgrade` decided. A refusal is written as
+ * its HTTP error and the socket ends (undefined is returned); an acceptance writes the 101 and returns the
+ * open WebSocket. Pass the `options` given to `checkUpgrade`: the deflate codec and the limits come from
+ * them.
+ */
+export function completeUpgrade(
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  handshake: ServerHandshake,
+  options: UpgradeOptions = {},
+): WebSocket | undefined {
   if (!handshake.accepted) {
     endWithResponse(socket, handshake.response);
     return undefined;
   }
+  // The 101 below promises what the handshake agreed, so the codec follows `handshake.deflate` alone.
   const compressor =
-    handshake.deflate === undefined || options.perMessageDeflate === undefined || options.perMessageDeflate === false
+    handshake.deflate === undefined
       ? undefined
       : new PerMessageDeflate(
           'server',
           handshake.deflate,
-          { ...options.perMessageDeflate, maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE },
+          { ...(options.perMessageDeflate || {}), maxInflatedSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE },
           nodePlatform,
         );
   const protocol = new Protocol({
@@ -46,18 +70,20 @@ export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Bu
   });
   socket.write(handshake.response);
   const websocket = new WebSocket(requestUrl(request), options);
-  websocket.attach(socket, protocol, head, { protocol: handshake.protocol, extensions: handshake.extensions });
+  websocket.attach(socket, protocol, head, { protocol: handshake.protocol, extensions: handshake.extensions, deflate: handshake.deflate });
   websocket.once('close', () => compressor?.close());
   return websocket;
 }
 
 /**
  * Answers an upgrade request with an HTTP error and closes the socket: for checks the caller makes
- * before `handleUpgrade`, such as authentication (401) or a connection limit (503).
+ * before `completeUpgrade`, such as authentication (401) or a connection limit (503 with Retry-After).
+ * `body` is text/plain unless `headers` sets Content-Type (see `rejectionResponse`).
  */
-export function rejectUpgrade(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
-  endWithResponse(socket, rejectionResponse(status, reason, headers));
+export function rejectUpgrade(socket: Duplex, status: number, body: string, headers?: Readonly<Record<string, string>>): void {
+  endWithResponse(socket, rejectionResponse(status, body, headers));
 }
+
 const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 
 function endWithResponse(socket: Duplex, response: string): void {

@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { encodeClosePayload } from '../close.js';
 import { CloseCode, ReadyState } from '../constants.js';
 import { ErrorCode, WebSocketError } from '../errors.js';
+import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol, ProtocolEvent } from '../protocol.js';
 import { toBuffer } from './node-platform.js';
 
@@ -33,17 +35,31 @@ export interface WebSocketOptions {
    */
   closeTimeout?: number;
   /**
-   * Sends a ping this often, and closes the connection (1006) when nothing at all arrived from the peer
-   * during a whole interval. 0 disables keepalive.
-   * @default 0
+   * Keepalive: sends a ping this often (RFC 6455 §5.5.2), and gives up on the peer when nothing at all
+   * (a message, a ping, a pong, any byte) arrived from it during a whole interval, so a dead peer is found
+   * within two intervals. Giving up emits `error` with `ERR_WS_KEEPALIVE_TIMEOUT` while readyState is
+   * still OPEN (a handler may close with its own code instead), then ends the connection as
+   * `keepaliveClose` says. 0 disables keepalive.
+   * @default 0: keepalive is a policy (how soon is dead?) that the application sets, e.g. under a proxy's
+   *   idle timeout.
    */
   pingInterval?: number;
+  /**
+   * How a keepalive timeout ends the connection. With a code: a close frame with this code and reason
+   * (RFC 6455 §7.1.2), then the closing handshake, cut after `closeTimeout` as for `close()`; the peer may
+   * only be slow, and learns why. Without: the socket is destroyed at once and the close reports 1006.
+   * The code must be sendable (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 UTF-8 bytes.
+   * @default undefined (destroy: a peer that sent nothing for a whole interval is most likely gone)
+   */
+  keepaliveClose?: { readonly code: number; readonly reason: string } | undefined;
 }
 
 export interface WebSocketInfo {
   url: string;
   protocol: string;
   extensions: string;
+  /** The permessage-deflate parameters agreed in the handshake (RFC 7692 §7.1), if it was negotiated. */
+  deflate: DeflateParams | undefined;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
@@ -73,6 +89,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   url: string;
   protocol = '';
   extensions = '';
+  /**
+   * The permessage-deflate agreement of this connection (RFC 7692 §7.1), or undefined when the handshake
+   * negotiated none: what `extensions` says, parsed, so a server can share compressed frames between the
+   * connections that agreed the same parameters.
+   */
+  deflate: DeflateParams | undefined;
   binaryType: BinaryType = 'nodebuffer';
   readyState: ReadyState = ReadyState.CONNECTING;
 
@@ -85,6 +107,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private readonly maxBackpressure: number;
   private readonly closeTimeoutMs: number;
   private readonly pingIntervalMs: number;
+  private readonly keepaliveClose: { readonly code: number; readonly reason: string } | undefined;
   private socket: Duplex | undefined;
   private protocolState: Protocol | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -101,6 +124,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.maxBackpressure = options.maxBackpressure ?? Infinity;
     this.closeTimeoutMs = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.pingIntervalMs = options.pingInterval ?? 0;
+    this.keepaliveClose = options.keepaliveClose;
+    // Checked now, so a bad code fails where it is configured rather than in a timer much later.
+    if (this.keepaliveClose !== undefined) encodeClosePayload(this.keepaliveClose.code, this.keepaliveClose.reason);
   }
 
   /**
@@ -210,6 +236,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.protocolState = protocol;
     this.protocol = info.protocol;
     this.extensions = info.extensions;
+    this.deflate = info.deflate;
     this.readyState = ReadyState.OPEN;
     if (socket instanceof Socket) {
       // Frames are whole messages already; Nagle's delay would only add latency.
@@ -318,18 +345,25 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (this.pingIntervalMs <= 0) return;
     this.pingTimer = setInterval(() => {
       if (this.readyState !== ReadyState.OPEN) return;
-      if (!this.receivedSinceLastPing) {
-        const error = new WebSocketError(ErrorCode.keepaliveTimeout, 'no data from the peer within the ping interval', CloseCode.abnormal);
-        this.pendingError = error;
-        this.emitError(error);
-        this.socket?.destroy();
-        return;
-      }
+      if (!this.receivedSinceLastPing) return this.keepaliveTimedOut();
       this.receivedSinceLastPing = false;
       this.protocolState!.sendPing();
       this.flush();
     }, this.pingIntervalMs);
     this.pingTimer.unref();
+  }
+
+  private keepaliveTimedOut(): void {
+    const close = this.keepaliveClose;
+    const error = new WebSocketError(
+      ErrorCode.keepaliveTimeout,
+      'no data from the peer within the ping interval',
+      close?.code ?? CloseCode.abnormal,
+    );
+    this.pendingError = error;
+    this.emitError(error);
+    if (close === undefined) this.socket?.destroy();
+    else this.close(close.code, close.reason);
   }
 
   private finalize(): void {

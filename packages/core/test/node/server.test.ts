@@ -1,10 +1,12 @@
 // handleUpgrade over real sockets: rejected handshakes get an HTTP answer and a closed socket, accepted
-// ones speak RFC 6455; works on a fastify server too.
+// ones speak RFC 6455; works on a fastify server too. checkUpgrade and completeUpgrade split it in two.
 import t from 'tap';
 import Fastify from 'fastify';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsClient } from 'ws';
-import { handleUpgrade } from '../../src/index.js';
+import { checkUpgrade, completeUpgrade, connect, handleUpgrade, rejectUpgrade, type ServerHandshake, type WebSocket } from '../../src/index.js';
+import { closed, opened } from '../helpers/events.js';
 import { startEchoServer } from '../helpers/echo-peer.js';
 import { rawRequest, untilClosed, upgradeRequest } from '../helpers/raw-peer.js';
 
@@ -80,4 +82,69 @@ t.test('the ws package as a client of our server, and our server on fastify', as
   const closed = new Promise<[number, string]>((resolve) => client.once('close', (code, reason) => resolve([code, reason.toString()])));
   client.close(4321, 'bye');
   t.same(await closed, [4321, ''], 'ws sees our echo of its close code');
+});
+
+t.test('checkUpgrade then completeUpgrade: the server decides first, runs its own checks, then answers', async (t) => {
+  const decided: ServerHandshake[] = [];
+  const accepted: WebSocket[] = [];
+  const server = createServer();
+  server.on('upgrade', (request, socket, head) => {
+    const options = { protocols: ['pubsub.v1'], perMessageDeflate: {}, verifyOrigin: (origin: string | undefined) => origin !== 'https://evil.example' };
+    const handshake = checkUpgrade(request, options);
+    decided.push(handshake);
+    // The server's own check, between deciding and answering: a path it does not serve.
+    if (handshake.accepted && request.url === '/closed') {
+      rejectUpgrade(socket, 503, '{"code":"unavailable"}', { 'Content-Type': 'application/json', 'Retry-After': '5' });
+      return;
+    }
+    const websocket = completeUpgrade(request, socket, head, handshake, options);
+    if (websocket !== undefined) accepted.push(websocket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+
+  await t.test('an acceptance: known before any byte is written, then the 101 and an open WebSocket', async (t) => {
+    const request = upgradeRequest('/', { 'Sec-WebSocket-Protocol': 'chat, pubsub.v1', 'Sec-WebSocket-Extensions': 'permessage-deflate; server_max_window_bits=10' });
+    const response = await rawRequest(port, request);
+    t.equal(response.status, 101);
+    t.match(decided.at(-1), { accepted: true, protocol: 'pubsub.v1', deflate: { serverMaxWindowBits: 10, serverNoContextTakeover: true } });
+    t.equal(accepted.length, 1);
+    t.same(accepted[0]?.deflate, { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 10, clientMaxWindowBits: 15 }, 'websocket.deflate');
+    response.socket.destroy();
+  });
+
+  await t.test("a refusal: core's status, written by completeUpgrade", async (t) => {
+    const response = await rawRequest(port, upgradeRequest('/', { Origin: 'https://evil.example' }));
+    t.equal(response.status, 403);
+    t.match(decided.at(-1), { accepted: false, status: 403, reason: 'Origin not allowed' });
+    await untilClosed(response.socket);
+  });
+
+  await t.test("the server's own refusal: rejectUpgrade with a JSON body and Retry-After", async (t) => {
+    const response = await rawRequest(port, upgradeRequest('/closed'));
+    t.equal(response.status, 503);
+    t.equal(
+      response.head,
+      'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 22\r\nRetry-After: 5',
+    );
+    t.equal(Buffer.concat([response.rest, await untilClosed(response.socket)]).toString(), '{"code":"unavailable"}');
+  });
+});
+
+t.test('websocket.deflate: the agreed permessage-deflate on both sides, undefined without one', async (t) => {
+  const server = await startEchoServer({ perMessageDeflate: { clientMaxWindowBits: 12 } });
+  t.teardown(() => server.close());
+  const client = connect(server.url, { perMessageDeflate: {} });
+  await opened(client);
+  const agreed = { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 12 };
+  t.same(client.deflate, agreed, 'the client');
+  t.same(server.connections[0]?.deflate, agreed, 'the server');
+  const plain = connect(server.url);
+  await opened(plain);
+  t.equal(plain.deflate, undefined, 'a client that offered none');
+  t.equal(server.connections[1]?.deflate, undefined, 'and its server side');
+  client.close(1000);
+  plain.close(1000);
+  await Promise.all([closed(client), closed(plain)]);
 });

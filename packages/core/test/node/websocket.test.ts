@@ -116,6 +116,36 @@ t.test('keepalive: a silent peer is closed after a ping interval without data', 
   t.equal(bytes[0], 0x89, 'the peer was pinged first');
 });
 
+t.test('keepalive with keepaliveClose: a silent peer gets a close frame with that code, error first', async (t) => {
+  const server = await startEchoServer({ pingInterval: 100, closeTimeout: 300, keepaliveClose: { code: 4004, reason: 'no answer to ping' } });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  const seen: string[] = [];
+  serverSide.on('error', (error) => seen.push(`error ${error.code} ${error.closeCode} while readyState ${serverSide.readyState}`));
+  const received = untilClosed(response.socket);
+  const event = await closed(serverSide, 5000);
+  t.same(seen, [`error ${ErrorCode.keepaliveTimeout} 4004 while readyState 1`], 'the error comes first, the connection still open');
+  const parser = new FrameParser({ role: 'client', allowRsv1: false, maxPayloadLength: 1024 });
+  parser.push(await received);
+  const frames = [];
+  for (let frame = parser.read(); frame !== undefined; frame = parser.read()) frames.push(frame);
+  t.same(
+    frames.map((frame) => [frame.opcode, Buffer.from(frame.payload).toString('hex')]),
+    [
+      [0x9, ''],
+      [0x8, closeBody(4004, 'no answer to ping').toString('hex')],
+    ],
+    'a ping, then a close frame with 4004 and the reason',
+  );
+  t.equal(event.wasClean, false, 'the peer never answered: the close timeout ended it');
+});
+
+t.test('keepaliveClose with a code that may not be sent: refused when the WebSocket is made', async (t) => {
+  t.throws(() => connect('ws://127.0.0.1:9/', { pingInterval: 100, keepaliveClose: { code: 1006, reason: '' } }), { code: ErrorCode.invalidArgument });
+  t.throws(() => connect('ws://127.0.0.1:9/', { keepaliveClose: { code: 4004, reason: 'x'.repeat(124) } }), { code: ErrorCode.invalidArgument });
+});
+
 t.test('keepalive: a peer that answers pings stays connected', async (t) => {
   const server = await startEchoServer({ pingInterval: 50 });
   t.teardown(() => server.close());
