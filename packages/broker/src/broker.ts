@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpStatus, ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits, httpStatusOf } from '@switchboard/protocol';
-import { type PerMessageDeflateOptions, handleUpgrade, negotiateDeflate, parseExtensions } from '@switchboard/core';
+import { type UpgradeOptions, checkUpgrade, completeUpgrade } from '@switchboard/core';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
@@ -207,12 +207,28 @@ export class Broker implements HttpBroker {
     if (this.sessionsById.size + this.pendingHandshakes >= config.maxConnections) {
       return refuse(ProtocolErrorCode.unavailable, `connection limit ${config.maxConnections} reached`, retryAfter);
     }
+    // Core's RFC 6455 checks (the Origin allowlist among them) and its subprotocol selection run before
+    // authentication, so a request core would refuse costs no auth hook call.
+    const upgradeOptions: UpgradeOptions = {
+      protocols: [SUBPROTOCOL],
+      verifyOrigin: this.originAllowed,
+      perMessageDeflate: config.perMessageDeflate ? { threshold: config.deflateThresholdBytes } : false,
+      maxMessageSize: config.maxFrameBytes,
+      highWaterMark: config.highWaterMarkBytes,
+      closeTimeout: config.closeTimeoutMs,
+    };
+    const handshake = checkUpgrade(request, upgradeOptions);
+    if (!handshake.accepted) {
+      // Core refuses with 403 only for the Origin; the broker words that one (protocol.md §2.1).
+      if (handshake.status === HttpStatus.forbidden) return refuse(ProtocolErrorCode.forbidden, 'origin not allowed');
+      stats.increment(stats.handshakeRejections, ProtocolErrorCode.badRequest);
+      completeUpgrade(request, socket, head, handshake, upgradeOptions);
+      return;
+    }
     const { headers } = request;
-    if (checkSubprotocol(headers, config.allowMissingSubprotocol) === 'refused') {
+    if (checkSubprotocol(handshake.protocol, headers['sec-websocket-protocol'] !== undefined, config.allowMissingSubprotocol) === 'refused') {
       return refuse(ProtocolErrorCode.unsupportedProtocol, `offer Sec-WebSocket-Protocol: ${SUBPROTOCOL}`);
     }
-    const origin = Array.isArray(headers.origin) ? headers.origin.join(', ') : headers.origin;
-    if (!this.originAllowed(origin)) return refuse(ProtocolErrorCode.forbidden, 'origin not allowed');
 
     this.pendingHandshakes++;
     let outcome: Awaited<ReturnType<typeof runAuthHook>> | 'timeout';
@@ -242,18 +258,8 @@ export class Broker implements HttpBroker {
       closeWith = { code: ProtocolCloseCode.unauthorized, reason: outcome.message.slice(0, 120) };
     }
 
-    const deflate: PerMessageDeflateOptions | false = config.perMessageDeflate ? { threshold: config.deflateThresholdBytes } : false;
-    const websocket = handleUpgrade(request, socket, head, {
-      protocols: [SUBPROTOCOL],
-      perMessageDeflate: deflate,
-      maxMessageSize: config.maxFrameBytes,
-      highWaterMark: config.highWaterMarkBytes,
-      closeTimeout: config.closeTimeoutMs,
-    });
-    if (websocket === undefined) {
-      stats.increment(stats.handshakeRejections, ProtocolErrorCode.badRequest);
-      return;
-    }
+    const websocket = completeUpgrade(request, socket, head, handshake, upgradeOptions);
+    if (websocket === undefined) return;
     if (closeWith !== undefined || identity === undefined) {
       stats.increment(stats.handshakeRejections, ProtocolErrorCode.invalidToken);
       websocket.on('error', () => undefined);
@@ -268,7 +274,7 @@ export class Broker implements HttpBroker {
         identity,
         headers,
         remoteAddress: request.socket.remoteAddress,
-        variant: this.hub.variantFor(deflate === false ? undefined : negotiatedWindowBits(headers['sec-websocket-extensions'], deflate)),
+        variant: this.hub.variantFor(websocket.deflate),
       },
       {
         config,
@@ -401,16 +407,6 @@ function pathOf(url: string | undefined): string {
   const path = url ?? '/';
   const query = path.indexOf('?');
   return query === -1 ? path : path.slice(0, query);
-}
-
-/** The server window of the permessage-deflate agreement core will make for these request headers. */
-function negotiatedWindowBits(header: string | string[] | undefined, options: PerMessageDeflateOptions): number | undefined {
-  if (header === undefined) return undefined;
-  try {
-    return negotiateDeflate(parseExtensions(header), options)?.params.serverMaxWindowBits;
-  } catch {
-    return undefined; // core refuses the malformed header with 400
-  }
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

@@ -1,31 +1,31 @@
-import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BEARER_PROTOCOL_PREFIX, type ProtocolErrorCode, SUBPROTOCOL } from '@switchboard/protocol';
-import { offeredProtocols } from '../auth/authenticator.js';
+import { type ProtocolErrorCode, SUBPROTOCOL } from '@switchboard/protocol';
+import { rejectUpgrade } from '@switchboard/core';
 
 /**
- * The broker's own checks on an upgrade request, before core's RFC 6455 handshake (protocol.md §2.1).
- * Pure functions over headers, plus the one function that answers a refused upgrade.
+ * The broker's policy on an upgrade request (protocol.md §2.1), applied through core's RFC 6455
+ * handshake: which subprotocol outcome it serves, which origins it allows, and how it words a refusal.
  */
 
 /** The outcome of the subprotocol check. */
 export type SubprotocolCheck = 'offered' | 'absent-allowed' | 'refused';
 
 /**
- * protocol.md §2.1: the client must offer `pubsub.v1`. A request without the header at all may be served
- * when configured; one that offers only other protocols is always refused. `bearer.<token>` entries carry
- * credentials (§2.2) and are not protocols.
+ * protocol.md §2.1: the client must offer `pubsub.v1`, which core's handshake then selects (`selected`, ''
+ * when the client offered only other protocols, or no header at all). A request without the header may be
+ * served when configured; one that offers only other protocols is always refused. `bearer.<token>`
+ * entries carry credentials (§2.2): core never selects them, since the broker supports only `pubsub.v1`.
  */
-export function checkSubprotocol(headers: IncomingHttpHeaders, allowMissing: boolean): SubprotocolCheck {
-  if (headers['sec-websocket-protocol'] === undefined) return allowMissing ? 'absent-allowed' : 'refused';
-  const offered = offeredProtocols(headers).filter((entry) => !entry.startsWith(BEARER_PROTOCOL_PREFIX));
-  return offered.includes(SUBPROTOCOL) ? 'offered' : 'refused';
+export function checkSubprotocol(selected: string, headerPresent: boolean, allowMissing: boolean): SubprotocolCheck {
+  if (selected === SUBPROTOCOL) return 'offered';
+  return !headerPresent && allowMissing ? 'absent-allowed' : 'refused';
 }
 
 /**
- * An Origin allowlist (RFC 6454 serialized origins). Entries are exact (`https://app.example`) or allow
- * one level of subdomains and deeper (`https://*.example.com` matches `https://a.example.com` and
- * `https://a.b.example.com`, not `https://example.com`). An empty list allows every origin.
+ * An Origin allowlist (RFC 6454 serialized origins), for core's `verifyOrigin`. Entries are exact
+ * (`https://app.example`) or allow one level of subdomains and deeper (`https://*.example.com` matches
+ * `https://a.example.com` and `https://a.b.example.com`, not `https://example.com`). An empty list allows
+ * every origin.
  */
 export function originChecker(allowed: readonly string[], allowMissing: boolean): (origin: string | undefined) => boolean {
   if (allowed.length === 0) return () => true;
@@ -46,8 +46,8 @@ export function originChecker(allowed: readonly string[], allowMissing: boolean)
 
 /**
  * Answers a refused upgrade with an HTTP status and the JSON body protocol.md §2.1 specifies
- * (`{"code": ..., "message": ...}`), then ends the socket; a peer that never reads the answer loses the
- * socket a second later. (Core's `rejectUpgrade` sends text/plain, so the broker writes its own.)
+ * (`{"code": ..., "message": ...}`), through core's `rejectUpgrade`: it checks the extra headers, ends the
+ * socket, and destroys it a second later if the peer never reads the answer.
  */
 export function refuseUpgrade(
   socket: Duplex,
@@ -56,15 +56,8 @@ export function refuseUpgrade(
   message: string,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  const body = JSON.stringify({ code, message });
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
-    'Connection: close',
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Cache-Control: no-store',
-  ];
-  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-  if (socket.writable) socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-  setTimeout(() => socket.destroy(), 1000).unref();
+  rejectUpgrade(socket, status, JSON.stringify({ code, message }), { ...REFUSAL_HEADERS, ...headers });
 }
+
+/** A refusal is JSON (protocol.md §2.1) and never cached: the next attempt may well succeed. */
+const REFUSAL_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } as const;

@@ -1,4 +1,4 @@
-import { PerMessageDeflate } from '@switchboard/core';
+import { type DeflateParams, PerMessageDeflate } from '@switchboard/core';
 import type { Logger } from 'pino';
 import type { Priority } from '@switchboard/protocol';
 import type { OverflowPolicy } from '../connection/send-queue.js';
@@ -123,21 +123,21 @@ export class Hub implements EngineHandler {
   }
 
   /**
-   * The variant for a connection that negotiated permessage-deflate with this server window (or none):
-   * one shared compressor per window size. Valid because the server always compresses without context
-   * takeover (RFC 7692 §7.1.1.1), so no frame depends on what else the connection was sent.
+   * The variant for a connection, given the permessage-deflate it negotiated (core's `websocket.deflate`)
+   * or none: one shared compressor per server window size. Sharing is valid because the server compresses
+   * without context takeover (RFC 7692 §7.1.1.1, core's default), so no frame depends on what else the
+   * connection was sent; a connection that agreed to context takeover is sent uncompressed frames, which
+   * RFC 7692 always allows. The shared compressor only compresses, so the client's half of the agreement it
+   * is built from does not matter.
    */
-  variantFor(serverMaxWindowBits: number | undefined): CompressionVariant {
-    if (serverMaxWindowBits === undefined) return uncompressed;
-    let variant = this.variants.get(serverMaxWindowBits);
+  variantFor(deflate: DeflateParams | undefined): CompressionVariant {
+    if (deflate === undefined || !deflate.serverNoContextTakeover) return uncompressed;
+    const windowBits = deflate.serverMaxWindowBits;
+    let variant = this.variants.get(windowBits);
     if (variant === undefined) {
-      const compressor = new PerMessageDeflate(
-        'server',
-        { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits, clientMaxWindowBits: 15 },
-        { threshold: this.options.deflate.threshold, maxInflatedSize: this.options.deflate.maxInflatedSize },
-      );
-      variant = { id: serverMaxWindowBits, compressor };
-      this.variants.set(serverMaxWindowBits, variant);
+      const { threshold, maxInflatedSize } = this.options.deflate;
+      variant = { id: windowBits, compressor: new PerMessageDeflate('server', deflate, { threshold, maxInflatedSize }) };
+      this.variants.set(windowBits, variant);
     }
     return variant;
   }

@@ -243,6 +243,11 @@ t.test('handshake errors: unsupported_protocol (400), invalid_token (401), forbi
     body: { code: 'forbidden' },
   });
   t.match(await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1' }, '/elsewhere'), { status: 404, body: { code: 'bad_request' } });
+  t.match(
+    await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1', 'Sec-WebSocket-Version': '8' }),
+    { status: 426, headers: { 'sec-websocket-version': '13' } },
+    "core's RFC 6455 checks come before authentication: a malformed handshake is refused as one, not as unauthenticated",
+  );
 });
 
 t.test('a client without Sec-WebSocket-Protocol is served when configured, speaking pubsub.v1', async (t) => {

@@ -1,16 +1,30 @@
 import t from 'tap';
-import { checkSubprotocol, originChecker } from '../../src/http/handshake.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { SUBPROTOCOL } from '@switchboard/protocol';
+import { acceptHandshake } from '@switchboard/core';
+import { checkSubprotocol, originChecker, type SubprotocolCheck } from '../../src/http/handshake.js';
 import { offeredProtocols, tokenFromHeaders } from '../../src/auth/authenticator.js';
 
 /** The broker's own handshake checks (protocol.md §2.1, §2.2), as pure functions over headers. */
 
+/** The broker's subprotocol check of a request, on the subprotocol core's handshake selects for it. */
+function checkRequest(headers: IncomingHttpHeaders, allowMissing: boolean): SubprotocolCheck {
+  const request = {
+    method: 'GET',
+    httpVersion: '1.1',
+    headers: { host: 'broker', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+  };
+  const handshake = acceptHandshake(request, { protocols: [SUBPROTOCOL] });
+  return checkSubprotocol(handshake.accepted ? handshake.protocol : '', headers['sec-websocket-protocol'] !== undefined, allowMissing);
+}
+
 t.test('subprotocol: pubsub.v1 must be offered; a missing header only when allowed; bearer entries are not protocols', async (t) => {
-  t.equal(checkSubprotocol({ 'sec-websocket-protocol': 'pubsub.v1' }, false), 'offered');
-  t.equal(checkSubprotocol({ 'sec-websocket-protocol': 'chat, pubsub.v1' }, false), 'offered');
-  t.equal(checkSubprotocol({ 'sec-websocket-protocol': 'pubsub.v2' }, true), 'refused', 'offering only others is always refused');
-  t.equal(checkSubprotocol({ 'sec-websocket-protocol': 'bearer.pubsub.v1' }, false), 'refused');
-  t.equal(checkSubprotocol({}, false), 'refused');
-  t.equal(checkSubprotocol({}, true), 'absent-allowed');
+  t.equal(checkRequest({ 'sec-websocket-protocol': 'pubsub.v1' }, false), 'offered');
+  t.equal(checkRequest({ 'sec-websocket-protocol': 'chat, pubsub.v1' }, false), 'offered');
+  t.equal(checkRequest({ 'sec-websocket-protocol': 'pubsub.v2' }, true), 'refused', 'offering only others is always refused');
+  t.equal(checkRequest({ 'sec-websocket-protocol': 'bearer.pubsub.v1' }, false), 'refused');
+  t.equal(checkRequest({}, false), 'refused');
+  t.equal(checkRequest({}, true), 'absent-allowed');
 });
 
 t.test('origin allowlist: exact, wildcard subdomains, case-insensitive; empty allows all', async (t) => {
