@@ -26,7 +26,6 @@ import { Permissions } from '../auth/permissions.js';
 import { Deque } from '../collections/deque.js';
 import type { Config } from '../config/config.js';
 import type { Payload, Publication, StreamPosition } from '../engine/engine.js';
-import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { type CompressionVariant, type Delivery, type Frames, frame } from '../hub/delivery.js';
 import type { Hub, HubSubscriber, OutageGap } from '../hub/hub.js';
@@ -431,7 +430,7 @@ export class Session implements HubSubscriber {
       // More is missing than a replay may carry: the client resyncs instead (maxRecoveryMessages).
       return { result: { status: 'failed', reason: 'expired', epoch: current.epoch, offset: current.offset }, publications: [] };
     }
-    const reason = recoveryFailureReasons[history.recoveryFailure ?? 'epoch-mismatch'];
+    const reason = history.recoveryFailure ?? 'epoch_mismatch';
     return { result: { status: 'failed', reason, epoch: current.epoch, offset: current.offset }, publications: [] };
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
-import { TopicStream } from '../history/topic-stream.js';
 import { assertValidTopic } from '../topics/topic-checks.js';
+import { TopicStream } from './topic-stream.js';
 import type { HistoryQuery, HistoryResult, Payload, Publication, PublishOptions, PublishResult } from './engine.js';
 import { IdempotencyWindow } from './idempotency-window.js';
 

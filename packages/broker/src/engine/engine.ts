@@ -1,4 +1,4 @@
-import type { Priority } from '@switchboard/protocol';
+import type { Priority, RecoveryFailureReason } from '@switchboard/protocol';
 import type { BrokerError } from '../errors.js';
 
 /**
@@ -71,11 +71,12 @@ export interface HistoryQuery {
 }
 
 /**
- * Why a stream cannot be continued from a position: `epoch-mismatch` (another epoch, or a position ahead of
- * the stream, or not a position at all), `expired` (history no longer reaches back to it: trimmed by size
- * or TTL), `no-history` (a publication after it was never kept). pubsub.v1's recovery `reason`s.
+ * Why a stream cannot be continued from a position, in pubsub.v1's words (protocol.md §8.2), so that no
+ * layer translates: `epoch_mismatch` (another epoch, or a position ahead of the stream, or not a position at
+ * all), `expired` (history no longer reaches back to it: trimmed by size or TTL), `no_history` (a
+ * publication after it was never kept).
  */
-export type RecoveryFailure = 'epoch-mismatch' | 'expired' | 'no-history';
+export type RecoveryFailure = RecoveryFailureReason;
 
 export interface HistoryResult {
   /** Ascending by offset. */

@@ -30,14 +30,23 @@ export interface HistoryReply {
   readonly entries: readonly { readonly offset: number; readonly time: number; readonly body: Buffer }[];
 }
 
-const recoveryStatuses: readonly string[] = ['ok', 'epoch-mismatch', 'expired', 'no-history'];
+/**
+ * The history script's statuses in the engine's words (pubsub.v1's). The script keeps its own spelling
+ * because `barrier` is stored in Redis, where nodes of an older version read and write the same hash.
+ */
+const historyStatuses: ReadonlyMap<string, 'ok' | RecoveryFailure> = new Map([
+  ['ok', 'ok'],
+  ['epoch-mismatch', 'epoch_mismatch'],
+  ['expired', 'expired'],
+  ['no-history', 'no_history'],
+]);
 
 export function parseHistoryReply(reply: unknown): HistoryReply | undefined {
   if (!Array.isArray(reply) || reply.length !== 4) return undefined;
   const [epochBytes, offsetBytes, statusBytes, rawEntries] = reply as [unknown, unknown, unknown, unknown];
   const offset = parseInteger(String(offsetBytes));
-  const status = String(statusBytes);
-  if (offset === undefined || !recoveryStatuses.includes(status) || !Array.isArray(rawEntries)) return undefined;
+  const status = historyStatuses.get(String(statusBytes));
+  if (offset === undefined || status === undefined || !Array.isArray(rawEntries)) return undefined;
   const entries: { offset: number; time: number; body: Buffer }[] = [];
   for (const raw of rawEntries as unknown[]) {
     if (!Array.isArray(raw) || !Array.isArray(raw[1])) continue;
@@ -53,7 +62,7 @@ export function parseHistoryReply(reply: unknown): HistoryReply | undefined {
     }
     if (entryOffset !== undefined && body !== undefined && time !== undefined) entries.push({ offset: entryOffset, time, body });
   }
-  return { epoch: String(epochBytes), offset, status: status as 'ok' | RecoveryFailure, entries };
+  return { epoch: String(epochBytes), offset, status, entries };
 }
 
 /** One range of `CLUSTER SLOTS`: slots `first`..`last` served by the master at `host`:`port`. */

@@ -156,7 +156,8 @@ return { 0, n2s(st.offset), st.epoch, n2s(now) }
  * 4 `latest` or `since`, 5 since offset (`-1`: not a position), 6 since epoch, 7 limit, 8 replication
  * history (`''`: not checked).
  *
- * Returns `{epoch, offset, status, entries}`: status `ok`, `epoch-mismatch`, `expired` or `no-history`;
+ * Returns `{epoch, offset, status, entries}`: status `ok`, `epoch-mismatch`, `expired` or `no-history` (the
+ * stored spelling; `parseHistoryReply` gives the engine's);
  * entries as XRANGE returns them (ascending for `since`, descending for `latest`).
  */
 export const historyScript = `${prelude}

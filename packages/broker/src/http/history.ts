@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
-import { recoveryFailureReasons } from '../history/recovery-reasons.js';
 import { replyError } from './error-reply.js';
 import { authenticateHttp } from './http-auth.js';
 import type { HttpBroker } from './http-broker.js';
@@ -57,7 +56,7 @@ export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): 
         offset: history.position.offset,
         ...(since === undefined
           ? {}
-          : { recovered: history.recovered, ...(history.recoveryFailure === undefined ? {} : { reason: recoveryFailureReasons[history.recoveryFailure] }) }),
+          : { recovered: history.recovered, ...(history.recoveryFailure === undefined ? {} : { reason: history.recoveryFailure }) }),
       };
       const body = encodeHistoryAnswer(head, history.publications, ({ payload }) =>
         payload.encoding === 'json' ? { json: payload.text } : { base64: Buffer.from(payload.bytes).toString('base64') },

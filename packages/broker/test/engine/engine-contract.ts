@@ -261,7 +261,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         await engine.publish(topic, json(2), keep(10));
         const result = await engine.history(topic, { since: { offset: 1, epoch: `not-${epoch}` }, limit: 100 });
         t.equal(result.recovered, false);
-        t.equal(result.recoveryFailure, 'epoch-mismatch');
+        t.equal(result.recoveryFailure, 'epoch_mismatch');
         t.same(result.publications, [], 'nothing that could be mistaken for a continuation');
         t.same(result.position, { offset: 2, epoch });
       });
@@ -291,7 +291,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         await engine.publish(topic, json(4), keep(10));
         const across = await engine.history(topic, { since: { offset: 2, epoch }, limit: 100 });
         t.equal(across.recovered, false);
-        t.equal(across.recoveryFailure, 'no-history');
+        t.equal(across.recoveryFailure, 'no_history');
         const after3 = await engine.history(topic, { since: { offset: 3, epoch }, limit: 100 });
         t.equal(after3.recovered, true);
         t.same(after3.publications.map((p) => p.offset), [4]);
@@ -304,7 +304,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
         for (const offset of [2, -1, 0.5, Number.NaN]) {
           const result = await engine.history(topic, { since: { offset, epoch }, limit: 100 });
           t.equal(result.recovered, false, `offset ${offset}`);
-          t.equal(result.recoveryFailure, 'epoch-mismatch');
+          t.equal(result.recoveryFailure, 'epoch_mismatch');
         }
       });
     });

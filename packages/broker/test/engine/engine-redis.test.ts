@@ -202,7 +202,7 @@ t.test('redis engine specifics', async (t) => {
     await redis.flushall();
     const afterFlush = await a.engine.history(topic, { since: old, limit: 10 });
     t.equal(afterFlush.recovered, false);
-    t.equal(afterFlush.recoveryFailure, 'epoch-mismatch');
+    t.equal(afterFlush.recoveryFailure, 'epoch_mismatch');
     t.not(afterFlush.position.epoch, old.epoch, 'FLUSHALL: new epoch');
     t.equal(afterFlush.position.offset, 0);
     const renewed = await a.engine.publish(topic, json(2), keep(10));

@@ -23,6 +23,8 @@ t.test('history reply: position, status and entries; unknown entry fields and ma
   ];
   t.same(parseHistoryReply(reply), { epoch: 'e1-1', offset: 5, status: 'ok', entries: [{ offset: 4, time: 1700, body }] });
   t.equal(parseHistoryReply([Buffer.from('e'), Buffer.from('1'), Buffer.from('expired'), []])?.status, 'expired');
+  t.equal(parseHistoryReply([Buffer.from('e'), Buffer.from('1'), Buffer.from('epoch-mismatch'), []])?.status, 'epoch_mismatch', "in the wire's words");
+  t.equal(parseHistoryReply([Buffer.from('e'), Buffer.from('1'), Buffer.from('no-history'), []])?.status, 'no_history', "in the wire's words");
   t.equal(parseHistoryReply([Buffer.from('e'), Buffer.from('1'), Buffer.from('lost'), []]), undefined, 'an unknown status');
   t.equal(parseHistoryReply([Buffer.from('e'), Buffer.from('1'), Buffer.from('ok')]), undefined, 'three parts');
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import type { HistoryRetention, Publication } from '../../src/engine/engine.js';
-import { TopicStream } from '../../src/history/topic-stream.js';
+import { TopicStream } from '../../src/engine/topic-stream.js';
 
 function publish(stream: TopicStream, retention: HistoryRetention | undefined, now = 0): Publication {
   const offset = stream.allocateOffset();
@@ -59,7 +59,7 @@ t.test('continueAfter refuses other epochs, positions ahead, and anything that i
     { offset: 0.5, epoch: 'e1' },
     { offset: Number.POSITIVE_INFINITY, epoch: 'e1' },
   ]) {
-    t.same(stream.continueAfter(since, 10), { recovered: false, publications: [], failure: 'epoch-mismatch' }, JSON.stringify(since));
+    t.same(stream.continueAfter(since, 10), { recovered: false, publications: [], failure: 'epoch_mismatch' }, JSON.stringify(since));
   }
 });
 
@@ -69,7 +69,7 @@ t.test('the failure names what broke the stream last: a trim or a publication no
   publish(stream, undefined);
   publish(stream, keep(2));
   const since0 = { offset: 0, epoch: 'e1' };
-  t.same(stream.continueAfter(since0, 10), { recovered: false, publications: [], failure: 'no-history' });
+  t.same(stream.continueAfter(since0, 10), { recovered: false, publications: [], failure: 'no_history' });
   publish(stream, keep(2));
   publish(stream, keep(2)); // trims offset 3, past the unkept no. 2
   t.same(stream.continueAfter(since0, 10), { recovered: false, publications: [], failure: 'expired' });

@@ -1,5 +1,5 @@
 import { Deque } from '../collections/deque.js';
-import type { HistoryRetention, Publication, RecoveryFailure, StreamPosition } from '../engine/engine.js';
+import type { HistoryRetention, Publication, RecoveryFailure, StreamPosition } from './engine.js';
 
 interface Retained {
   readonly publication: Publication;
@@ -23,7 +23,7 @@ export class TopicStream {
   /** Every publication with an offset at or above this one is retained (or not yet published). */
   private firstRecoverableOffset = 1;
   /** What moved `firstRecoverableOffset` last: the reason recovery from before it fails. */
-  private recoveryBarrier: 'expired' | 'no-history' = 'expired';
+  private recoveryBarrier: 'expired' | 'no_history' = 'expired';
   private readonly retained = new Deque<Retained>();
   private maxRetained = 0;
 
@@ -57,7 +57,7 @@ export class TopicStream {
   append(publication: Publication, retention: HistoryRetention | undefined, now: number): void {
     if (retention === undefined || retention.size <= 0) {
       this.firstRecoverableOffset = publication.offset + 1;
-      this.recoveryBarrier = 'no-history';
+      this.recoveryBarrier = 'no_history';
     } else {
       this.maxRetained = retention.size;
       this.retained.push({ publication, expiresAt: now + retention.ttlMs });
@@ -101,7 +101,7 @@ export class TopicStream {
       Number.isSafeInteger(since.offset) &&
       since.offset >= 0 &&
       since.offset <= this.lastOffset;
-    if (!samePositionSpace) return { recovered: false, publications: [], failure: 'epoch-mismatch' };
+    if (!samePositionSpace) return { recovered: false, publications: [], failure: 'epoch_mismatch' };
     if (since.offset + 1 < this.firstRecoverableOffset) {
       return { recovered: false, publications: [], failure: this.recoveryBarrier };
     }
