@@ -26,6 +26,8 @@ import { Permissions } from '../auth/permissions.js';
 import { Deque } from '../collections/deque.js';
 import type { Config } from '../config/config.js';
 import type { Payload, Publication, StreamPosition } from '../engine/engine.js';
+import { RecoveryGate } from '../history/recovery-gate.js';
+import { planRecovery } from '../history/recovery-plan.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { type CompressionVariant, type Delivery, type Frames, frame } from '../hub/delivery.js';
 import type { Hub, HubSubscriber, OutageGap } from '../hub/hub.js';
@@ -128,10 +130,11 @@ export class Session implements HubSubscriber {
   private currentState: SessionState = 'open';
   /** Patterns subscribed, or being subscribed (they count toward the limit while the engine answers). */
   private readonly subscriptions = new Set<string>();
-  /** Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6.5). */
-  private recovering: Map<string, Delivery[]> | undefined;
-  /** Encoded bytes waiting in `recovering`; capped like the send queue, since they are owed deliveries too. */
-  private waitingBytes = 0;
+  /**
+   * Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6.5),
+   * capped like the send queue, since they are owed deliveries too. Created on first use.
+   */
+  private recoveryGate: RecoveryGate<Delivery> | undefined;
   private readonly inbound = new Deque<ClientMessage | (() => void)>();
   private inboundBusy = false;
   private publishesInFlight = 0;
@@ -180,6 +183,14 @@ export class Session implements HubSubscriber {
       defaultOverflow: this.config.slowConsumerPolicy,
       maxPendingGaps: this.config.maxPendingGaps,
       encodeGap: (gap) => this.encodeGap(gap),
+    }));
+  }
+
+  private get gate(): RecoveryGate<Delivery> {
+    return (this.recoveryGate ??= new RecoveryGate<Delivery>({
+      positionOf: (delivery) => delivery.publication,
+      weigh: (delivery) => itemBytes(delivery.itemFor(this.variant)),
+      maxHeldBytes: this.config.maxQueuedBytes,
     }));
   }
 
@@ -246,20 +257,16 @@ export class Session implements HubSubscriber {
   /** Queues a publication for this connection (called by the hub's fan-out). */
   deliver(delivery: Delivery): void {
     if (this.currentState !== 'open') return;
-    const waiting = this.recovering?.get(delivery.publication.topic);
-    if (waiting !== undefined) {
-      waiting.push(delivery);
-      this.waitingBytes += itemBytes(delivery.itemFor(this.variant));
+    const admission = this.recoveryGate?.admit(delivery.publication.topic, delivery) ?? 'pass';
+    if (admission === 'pass') {
+      this.enqueue(delivery.itemFor(this.variant));
+    } else if (admission === 'overflow') {
       // A history read that takes long under heavy traffic must not buffer without bound. Nothing may be
       // dropped here (the replay has not been queued yet), so the connection goes as a slow consumer and
       // recovers after reconnecting.
-      if (this.waitingBytes > this.config.maxQueuedBytes) {
-        this.context.stats.slowConsumerCloses++;
-        this.close(ProtocolCloseCode.slowConsumer, 'deliveries waiting for a recovery over the send queue cap');
-      }
-      return;
+      this.context.stats.slowConsumerCloses++;
+      this.close(ProtocolCloseCode.slowConsumer, 'deliveries waiting for a recovery over the send queue cap');
     }
-    this.enqueue(delivery.itemFor(this.variant));
   }
 
   /** Announces offsets the engine lost for good (protocol.md §8.3 `engine_outage`); control, never dropped. */
@@ -365,36 +372,40 @@ export class Session implements HubSubscriber {
       return;
     }
     const positions = since === undefined ? [] : (Object.entries(since) as [string, StreamPosition][]);
+    const topics = positions.map(([topic]) => topic);
     this.subscriptions.add(pattern);
     // Live deliveries of recovered topics wait until their replay is queued (protocol.md §6 rule 5).
-    if (positions.length > 0) {
-      this.recovering ??= new Map();
-      for (const [topic] of positions) this.recovering.set(topic, []);
-    }
+    for (const topic of topics) this.gate.hold(topic);
     const { hub } = this.context;
     let recovery: Record<string, RecoveryResult> | undefined;
     const replays = new Map<string, Replay>();
     try {
       await hub.subscribe(this, pattern);
       if (positions.length > 0) {
+        const limit = this.config.maxRecoveryMessages;
+        const histories = await Promise.all(positions.map(([topic, position]) => hub.history(topic, { since: position, limit })));
         recovery = {};
-        const outcomes = await Promise.all(positions.map(([topic, position]) => this.recover(topic, position)));
         // The whole replay is queued at once, so all topics together get one byte budget: a topic whose
         // replay would not fit fails recovery (the client resyncs) instead of being dropped from the queue
         // right after it was reported recovered.
         let budget = this.config.maxRecoveryBytes;
-        for (const [index, outcome] of outcomes.entries()) {
-          const topic = (positions[index] as [string, StreamPosition])[0];
-          let { result } = outcome;
-          let items = outcome.publications.map((publication) => hub.deliveryOf(publication).itemFor(this.variant));
-          const bytes = items.reduce((sum, item) => sum + itemBytes(item), 0);
-          if (bytes > budget) {
-            result = { status: 'failed', reason: 'expired', epoch: result.epoch, offset: result.offset };
-            items = [];
-          } else {
-            budget -= bytes;
-          }
+        // Weighing a publication encodes it: keep the item for the replay.
+        const encoded = new Map<Publication, OutboundItem<Frames>>();
+        const itemOf = (publication: Publication): OutboundItem<Frames> => {
+          let item = encoded.get(publication);
+          if (item === undefined) encoded.set(publication, (item = hub.deliveryOf(publication).itemFor(this.variant)));
+          return item;
+        };
+        const weigh = (publication: Publication): number => itemBytes(itemOf(publication));
+        for (const [index, history] of histories.entries()) {
+          const [topic, position] = positions[index] as [string, StreamPosition];
+          const plan = planRecovery(history, position, { maxMessages: limit, maxBytes: budget, weigh });
+          const { result } = plan;
           recovery[topic] = result;
+          // protocol.md §8.2: a failed recovery replays nothing; the answer itself announces the loss.
+          const recovered = result.status === 'recovered';
+          if (recovered) budget -= plan.replayBytes;
+          const items = recovered ? plan.replay.map(itemOf) : [];
           replays.set(topic, { items, after: { epoch: result.epoch, offset: result.offset } });
         }
       }
@@ -402,36 +413,13 @@ export class Session implements HubSubscriber {
       if (this.currentState !== 'open') return;
       this.subscriptions.delete(pattern);
       hub.unsubscribe(this, pattern);
-      this.endRecovery(positions.map(([topic]) => topic), new Map());
+      this.endRecovery(topics, new Map());
       this.failRequest(error, { id }, `subscribe to ${pattern}`);
       return;
     }
     if (this.currentState !== 'open') return;
     this.sendControl({ op: 'subscribed', id, pattern, ...(recovery === undefined ? {} : { recovery }) });
-    this.endRecovery(
-      positions.map(([topic]) => topic),
-      replays,
-    );
-  }
-
-  /** Reads what a client missed of one topic since `position` (protocol.md §8.2). */
-  private async recover(
-    topic: string,
-    position: StreamPosition,
-  ): Promise<{ result: RecoveryResult; publications: readonly Publication[] }> {
-    const limit = this.config.maxRecoveryMessages;
-    const history = await this.context.hub.engine.history(topic, { since: position, limit });
-    const current = history.position;
-    if (history.recovered) {
-      const lastReplayed = history.publications.at(-1)?.offset ?? position.offset;
-      if (lastReplayed >= current.offset) {
-        return { result: { status: 'recovered', epoch: current.epoch, offset: current.offset }, publications: history.publications };
-      }
-      // More is missing than a replay may carry: the client resyncs instead (maxRecoveryMessages).
-      return { result: { status: 'failed', reason: 'expired', epoch: current.epoch, offset: current.offset }, publications: [] };
-    }
-    const reason = history.recoveryFailure ?? 'epoch_mismatch';
-    return { result: { status: 'failed', reason, epoch: current.epoch, offset: current.offset }, publications: [] };
+    this.endRecovery(topics, replays);
   }
 
   /**
@@ -439,23 +427,14 @@ export class Session implements HubSubscriber {
    * or the reported position already covers.
    */
   private endRecovery(topics: readonly string[], replays: ReadonlyMap<string, Replay>): void {
-    const recovering = this.recovering;
-    if (recovering === undefined) return;
+    const gate = this.recoveryGate;
+    if (gate === undefined) return;
     for (const topic of topics) {
-      const waiting = recovering.get(topic) ?? [];
-      recovering.delete(topic);
-      for (const delivery of waiting) this.waitingBytes -= itemBytes(delivery.itemFor(this.variant));
       const replay = replays.get(topic);
-      if (replay !== undefined) {
-        for (const item of replay.items) this.enqueue(item);
-      }
-      for (const delivery of waiting) {
-        const { epoch, offset } = delivery.publication;
-        if (replay !== undefined && epoch === replay.after.epoch && offset <= replay.after.offset) continue;
-        this.enqueue(delivery.itemFor(this.variant));
-      }
+      const waiting = gate.release(topic, replay?.after);
+      for (const item of replay?.items ?? []) this.enqueue(item);
+      for (const delivery of waiting) this.enqueue(delivery.itemFor(this.variant));
     }
-    if (recovering.size === 0) this.recovering = undefined;
   }
 
   private unsubscribe(message: UnsubscribeMessage): void {
@@ -788,7 +767,7 @@ export class Session implements HubSubscriber {
     clearTimeout(this.chunkTimer);
     for (const pattern of this.subscriptions) this.context.hub.unsubscribe(this, pattern);
     this.subscriptions.clear();
-    this.recovering = undefined;
+    this.recoveryGate?.clear();
     this.chunkAssembler?.clear();
     while (this.inbound.shift() !== undefined);
     this.syncQueuedBytes();

@@ -49,7 +49,7 @@ export function registerHistoryRoute(app: FastifyInstance, broker: HttpBroker): 
     if (!permissions.canSubscribe(topic)) return replyError(reply, ProtocolErrorCode.forbidden, `reading ${topic} is not permitted`);
     const since = sinceOffset === undefined || sinceEpoch === undefined ? undefined : { offset: sinceOffset, epoch: sinceEpoch };
     try {
-      const history = await broker.hub.engine.history(topic, since === undefined ? { limit } : { since, limit });
+      const history = await broker.hub.history(topic, since === undefined ? { limit } : { since, limit });
       const head = {
         topic,
         epoch: history.position.epoch,

@@ -3,7 +3,19 @@ import type { Logger } from 'pino';
 import type { Priority } from '@switchboard/protocol';
 import type { OverflowPolicy } from '../connection/send-queue.js';
 import type { BrokerError } from '../errors.js';
-import type { Engine, EngineHandler, HistoryRetention, Payload, Publication, PublishResult, StreamPosition } from '../engine/engine.js';
+import type {
+  Engine,
+  EngineHandler,
+  HistoryQuery,
+  HistoryResult,
+  HistoryRetention,
+  Payload,
+  Publication,
+  PublishResult,
+  StreamPosition,
+} from '../engine/engine.js';
+import { RecoveryGate } from '../history/recovery-gate.js';
+import { type LostRange, type RecoveryPlan, planRecovery } from '../history/recovery-plan.js';
 import type { BrokerStats } from '../stats.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import { type CompressionVariant, Delivery, type DeliveryEncoding, uncompressed } from './delivery.js';
@@ -22,11 +34,8 @@ export interface HubSubscriber {
 }
 
 /** Offsets `from`..`to` of `topic` in `epoch` that will never be delivered. */
-export interface OutageGap {
+export interface OutageGap extends LostRange {
   readonly topic: string;
-  readonly epoch: string;
-  readonly from: number;
-  readonly to: number;
 }
 
 /**
@@ -70,7 +79,8 @@ export interface HubPublishOptions {
  * compression variant (on first use), and the same frames are queued to every matching connection.
  */
 export class Hub implements EngineHandler {
-  readonly engine: Engine;
+  /** Only the hub talks to the engine: everything else goes through `subscribe`, `publish` and `history`. */
+  private readonly engine: Engine;
   private readonly options: HubOptions;
   private readonly trie = new TopicTrie<HubSubscriber>();
   /** Engine subscriptions in flight, so later subscribers of the same pattern wait for the same outcome. */
@@ -81,8 +91,11 @@ export class Hub implements EngineHandler {
   private interrupted: BrokerError | undefined;
   /** Per topic with local subscribers, the last position delivered; least recently delivered first. */
   private readonly positions = new Map<string, StreamPosition>();
-  /** Topics being recovered after an interruption: their live publications wait here, in order. */
-  private readonly recovering = new Map<string, Publication[]>();
+  /**
+   * Topics being recovered after an interruption: their live publications wait here, in order. No cap: the
+   * engine delivers them whatever the hub does, and each waits for one history read only.
+   */
+  private readonly gate = new RecoveryGate<Publication>({ positionOf: (publication) => publication });
 
   constructor(options: HubOptions) {
     this.options = options;
@@ -185,18 +198,21 @@ export class Hub implements EngineHandler {
     });
   }
 
+  /**
+   * Reads a topic's stored history and current position (see `Engine.history`); rejects like it, e.g. with
+   * `ERR_BROKER_ENGINE_UNAVAILABLE`.
+   */
+  history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
+    return this.engine.history(topic, query);
+  }
+
   /** Encodes a publication for one subscriber outside fan-out (recovery replays). */
   deliveryOf(publication: Publication): Delivery {
     return new Delivery(publication, this.options.policyFor(publication.topic), this.encoding);
   }
 
   onPublication(publication: Publication): void {
-    const waiting = this.recovering.get(publication.topic);
-    if (waiting !== undefined) {
-      waiting.push(publication);
-      return;
-    }
-    this.fanOut(publication);
+    if (this.gate.admit(publication.topic, publication) === 'pass') this.fanOut(publication);
   }
 
   /** Delivers a publication to every matching local subscriber, once, skipping offsets already delivered. */
@@ -249,9 +265,7 @@ export class Hub implements EngineHandler {
     if (wasInterrupted) this.options.onEngineAvailability?.(false);
     const topics: [string, StreamPosition][] = [];
     for (const [topic, position] of this.positions) {
-      if (this.recovering.has(topic)) continue;
-      this.recovering.set(topic, []);
-      topics.push([topic, position]);
+      if (this.gate.hold(topic)) topics.push([topic, position]);
     }
     this.options.logger.info({ topics: topics.length }, 'engine resumed: recovering missed publications');
     void this.recoverTopics(topics);
@@ -269,33 +283,25 @@ export class Hub implements EngineHandler {
   }
 
   private async recoverTopic(topic: string, since: StreamPosition): Promise<void> {
-    let missed: readonly Publication[] = [];
-    let gap: OutageGap | undefined;
+    let plan: RecoveryPlan | undefined;
     try {
-      const history = await this.engine.history(topic, { since, limit: this.options.maxRecoveryMessages });
-      const current = history.position;
-      if (history.recovered) {
-        missed = history.publications;
-        const replayedTo = missed.at(-1)?.offset ?? since.offset;
-        if (replayedTo < current.offset) gap = { topic, epoch: current.epoch, from: replayedTo + 1, to: current.offset };
-      } else if (current.epoch === since.epoch && current.offset > since.offset) {
-        gap = { topic, epoch: current.epoch, from: since.offset + 1, to: current.offset };
-      }
-      // Another epoch: the old one's history is gone with its end unknown; deliveries in the new epoch tell
-      // clients their positions reset (protocol.md §8.1).
+      const history = await this.history(topic, { since, limit: this.options.maxRecoveryMessages });
+      plan = planRecovery(history, since, { maxMessages: this.options.maxRecoveryMessages });
     } catch (error) {
       // The engine failed again: it will report another interruption, and this topic is recovered then.
       this.options.logger.warn({ err: error, topic }, 'recovery read failed');
     }
-    const waiting = this.recovering.get(topic) ?? [];
-    this.recovering.delete(topic);
-    for (const publication of missed) this.fanOut(publication);
-    if (gap !== undefined) {
-      const announced = gap;
-      this.trie.match(topic, (subscriber) => subscriber.notifyGap(announced));
+    // What the replay covers, fan-out skips by the positions it keeps.
+    const waiting = this.gate.release(topic);
+    // Nobody here can be answered `failed`: whatever history gives back is replayed, the rest announced.
+    for (const publication of plan?.replay ?? []) this.fanOut(publication);
+    const lost = plan?.lost;
+    if (lost !== undefined) {
+      const gap: OutageGap = { topic, ...lost };
+      this.trie.match(topic, (subscriber) => subscriber.notifyGap(gap));
       // Live publications inside the announced range must not arrive after all: the notice said they won't.
       this.positions.delete(topic);
-      this.positions.set(topic, { epoch: announced.epoch, offset: announced.to });
+      this.positions.set(topic, { epoch: lost.epoch, offset: lost.to });
     }
     for (const publication of waiting) this.fanOut(publication);
   }
