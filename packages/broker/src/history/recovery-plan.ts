@@ -1,4 +1,4 @@
-import type { RecoveryResult } from '@switchboard/client/protocol';
+import type { RecoveryResult } from '@switchboard/protocol';
 import type { HistoryResult, Publication, StreamPosition } from '../engine/engine.js';
 
 /** What one replay may carry. */

@@ -1,6 +1,6 @@
 import { type DeliveryHeader, encodeBinary, encodeText, encodeTextWithData, splitIntoChunks } from '@switchboard/protocol';
 import { type MessageCompressor, encodeMessage } from '@switchboard/core';
-import type { OutboundFrame, OutboundItem, OverflowPolicy } from '../connection/send-queue.js';
+import type { OutboundFrame, OutboundItem, OverflowPolicy } from './outbound-item.js';
 import type { Publication } from '../engine/engine.js';
 
 /** One WebSocket message, framed once (RFC 6455 §5.2) and written as is to every socket that gets it. */

@@ -1,7 +1,6 @@
 import { type DeflateParams, PerMessageDeflate } from '@switchboard/core';
 import type { Logger } from 'pino';
 import type { Priority } from '@switchboard/protocol';
-import type { OverflowPolicy } from '../connection/send-queue.js';
 import type { BrokerError } from '../errors.js';
 import type {
   Engine,
@@ -19,6 +18,7 @@ import { type LostRange, type RecoveryPlan, planRecovery } from '../history/reco
 import type { BrokerStats } from '../stats.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import { type CompressionVariant, Delivery, type DeliveryEncoding, uncompressed } from './delivery.js';
+import type { OverflowPolicy } from './outbound-item.js';
 
 /** What the hub needs from a local subscriber (a session). */
 export interface HubSubscriber {
