@@ -60,3 +60,8 @@ export interface OutboundChunkSequence<P = unknown> extends DeliveryFields {
 }
 
 export type OutboundItem<P = unknown> = OutboundUnit<P> | OutboundChunkSequence<P>;
+
+/** The bytes an item occupies in a send queue: its frame, or all of its chunks. */
+export function itemBytes(item: OutboundItem): number {
+  return 'chunks' in item ? item.chunks.reduce((sum, chunk) => sum + chunk.bytes, 0) : item.bytes;
+}

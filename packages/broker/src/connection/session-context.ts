@@ -1,0 +1,69 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ProtocolError, ServerLimits } from '@switchboard/protocol';
+import type { WebSocket } from '@switchboard/core';
+import type { Logger } from 'pino';
+import type { AuthHook, Identity } from '../auth/authenticator.js';
+import type { Config } from '../config/config.js';
+import type { CompressionVariant } from '../hub/delivery.js';
+import type { Hub } from '../hub/hub.js';
+import type { BrokerStats } from '../stats.js';
+import type { InvalidInputFields, RequestAddress } from './session-errors.js';
+import type { SessionOutbound } from './session-outbound.js';
+import type { Session } from './session.js';
+
+/** What every session of a broker shares. */
+export interface SessionContext {
+  readonly config: Config;
+  readonly hub: Hub;
+  readonly stats: BrokerStats;
+  readonly logger: Logger;
+  readonly authenticate: AuthHook;
+  /** Sent in `welcome` (protocol.md §12); they bind both directions. */
+  readonly limits: ServerLimits;
+  /** Milliseconds since the Unix epoch (token expiry, chunk timeouts). */
+  readonly now: () => number;
+  /** Milliseconds on a monotonic clock (the publish rate limiter). */
+  readonly monotonicNow: () => number;
+  /** Called once, when the connection has ended and the session has released everything. */
+  readonly onClosed: (session: Session) => void;
+}
+
+/** One connection's own starting point, from the upgrade. */
+export interface SessionInit {
+  readonly websocket: WebSocket;
+  readonly connectionId: string;
+  readonly identity: Identity;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+  readonly variant: CompressionVariant;
+}
+
+export type SessionState = 'open' | 'closing' | 'closed';
+
+/**
+ * What a session's parts (`session-*.ts`: its subscriptions, publisher, credentials, inbound queue) use of
+ * the session. Each part sends only through `outbound`, and ends the connection only through the session,
+ * so that closing releases everything once.
+ */
+export interface SessionScope {
+  readonly connectionId: string;
+  readonly context: SessionContext;
+  readonly config: Config;
+  readonly variant: CompressionVariant;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+  /** False from the moment the connection starts closing: parts then stop answering. */
+  readonly isOpen: boolean;
+  readonly logger: Logger;
+  readonly outbound: SessionOutbound;
+  /** What the connection's current credentials allow. */
+  readonly permissions: { canSubscribe(pattern: string): boolean; canPublish(topic: string): boolean };
+  /** Answers invalid input; too much of it closes the connection with 4400 (protocol.md §10). */
+  reject(error: ProtocolError, fields: InvalidInputFields): void;
+  /** Answers a request the engine could not serve: `unavailable` (retryable) or `internal`. */
+  failRequest(error: unknown, address: RequestAddress, what: string): void;
+  /** Ends the connection with a pubsub.v1 close code (protocol.md §11). */
+  close(code: number, reason: string): void;
+  /** Ends the connection as a slow consumer (4001): something owed to it could not be kept. */
+  closeSlowConsumer(reason: string): void;
+}

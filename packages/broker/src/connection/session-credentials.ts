@@ -1,0 +1,95 @@
+import { ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage } from '@switchboard/protocol';
+import { type Identity, runAuthHook } from '../auth/authenticator.js';
+import { Permissions } from '../auth/permissions.js';
+import type { SessionScope } from './session-context.js';
+
+/** Longest delay `setTimeout` takes (2^31-1 ms); longer waits are re-armed. */
+const maxTimerDelay = 2_147_483_647;
+
+/**
+ * Who a connection is and until when: its identity and permissions, the token's expiry (protocol.md §9:
+ * at expiry `token_expired`, then `tokenGraceMs` to refresh, then 4102) and `refresh`, which replaces them.
+ */
+export class SessionCredentials {
+  private readonly session: SessionScope;
+  private identity: Identity;
+  private currentPermissions: Permissions;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(session: SessionScope, identity: Identity) {
+    this.session = session;
+    this.identity = identity;
+    this.currentPermissions = new Permissions(identity.grants);
+  }
+
+  get permissions(): Permissions {
+    return this.currentPermissions;
+  }
+
+  /** When the token expires (ms since the Unix epoch), if it does. */
+  get expiresAt(): number | undefined {
+    return this.identity.expiresAt;
+  }
+
+  /**
+   * Answers `refresh`. Resolves true when the new credentials apply (`refreshed` was sent); false when they
+   * were refused (an `error` was sent, and a revoked connection is closing).
+   */
+  async refresh(message: RefreshMessage): Promise<boolean> {
+    const { session } = this;
+    const outcome = await runAuthHook(session.context.authenticate, {
+      kind: 'refresh',
+      token: message.token,
+      headers: session.headers,
+      remoteAddress: session.remoteAddress,
+    });
+    if (!session.isOpen) return false;
+    if (!outcome.ok) {
+      if (outcome.hookError !== undefined) session.logger.error({ err: outcome.hookError }, 'auth hook failed on refresh');
+      session.outbound.sendError({ id: message.id, code: outcome.code, message: outcome.message });
+      // protocol.md §9: the hook denying a refresh revokes the connection (4403, do not reconnect). A hook
+      // that threw is a fault on our side, not a verdict: the connection keeps its grants until expiry.
+      if (outcome.code === ProtocolErrorCode.forbidden && outcome.hookError === undefined) {
+        session.close(ProtocolCloseCode.forbidden, 'access revoked');
+      }
+      return false;
+    }
+    this.identity = outcome.identity;
+    this.currentPermissions = new Permissions(outcome.identity.grants);
+    this.scheduleExpiry();
+    const { expiresAt } = outcome.identity;
+    session.outbound.sendControl({ op: 'refreshed', id: message.id, ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }) });
+    return true;
+  }
+
+  /** (Re)arms the expiry of the current token. */
+  scheduleExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.graceTimer);
+    this.expiryTimer = undefined;
+    this.graceTimer = undefined;
+    const { expiresAt } = this.identity;
+    if (expiresAt === undefined) return;
+    const { session } = this;
+    const fire = (): void => {
+      const remaining = expiresAt - session.context.now();
+      if (remaining > 0) {
+        this.expiryTimer = setTimeout(fire, Math.min(remaining, maxTimerDelay));
+        this.expiryTimer.unref();
+        return;
+      }
+      const grace = session.config.tokenGraceMs;
+      session.outbound.sendError({ code: ProtocolErrorCode.tokenExpired, message: `token expired; refresh within ${grace} ms` });
+      this.graceTimer = setTimeout(() => session.close(ProtocolCloseCode.tokenExpired, 'token expired'), grace);
+      this.graceTimer.unref();
+    };
+    fire();
+  }
+
+  /** Stops the expiry timers (the connection is closing). */
+  stop(): void {
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.graceTimer);
+  }
+}

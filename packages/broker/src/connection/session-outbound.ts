@@ -1,0 +1,165 @@
+import { type GapReason as WireGapReason, type TextMessage, encodeText } from '@switchboard/protocol';
+import { ReadyState, type WebSocket } from '@switchboard/core';
+import type { Config } from '../config/config.js';
+import { type CompressionVariant, type Frames, frame } from '../hub/delivery.js';
+import type { OutboundFrame, OutboundItem } from '../hub/outbound-item.js';
+import type { BrokerStats } from '../stats.js';
+import type { Gap } from './gap-tracker.js';
+import type { ErrorFields } from './session-errors.js';
+import { SendQueue } from './send-queue.js';
+
+/** The send queue's gap reasons as pubsub.v1 names them (protocol.md §8.3). */
+const wireGapReasons: Record<Gap['reason'], WireGapReason> = { dropped: 'slow_consumer', conflated: 'conflation' };
+
+const emptyFrame: OutboundFrame<Frames> = Object.freeze({ bytes: 0, payload: Object.freeze([]) as Frames });
+
+/** What the outbound path needs of its session (the session itself: no per-connection closures). */
+export interface OutboundOwner {
+  readonly variant: CompressionVariant;
+  readonly config: Pick<Config, 'maxQueuedBytes' | 'slowConsumerPolicy' | 'maxPendingGaps' | 'highWaterMarkBytes'>;
+  readonly context: { readonly stats: BrokerStats };
+  /** The queue cannot keep what it owes (an item that must not be lost, or more losses than it tracks). */
+  closeSlowConsumer(reason: string): void;
+}
+
+/**
+ * Everything a connection sends goes through here: control messages above every delivery and never
+ * dropped, deliveries by priority. The priority send queue is pumped into the socket only while its
+ * `bufferedAmount` is under the high-water mark (resuming on `drain`), so a slow reader costs at most
+ * `maxQueuedBytes` of broker memory and never delays anyone else.
+ */
+export class SessionOutbound {
+  /**
+   * Created when a delivery cannot be written at once and dropped once it is empty again: a subscriber that
+   * keeps up never has one (the fast path in `enqueue`), which keeps an idle connection small.
+   */
+  private sendQueue: SendQueue<Frames> | undefined;
+  private readonly websocket: WebSocket;
+  private readonly owner: OutboundOwner;
+  private open = true;
+  private pumping = false;
+  private reportedQueuedBytes = 0;
+
+  constructor(websocket: WebSocket, owner: OutboundOwner) {
+    this.websocket = websocket;
+    this.owner = owner;
+  }
+
+  /** The send queue, created if there is none yet (tests and diagnostics; see `sendQueue`). */
+  get queue(): SendQueue<Frames> {
+    const { config } = this.owner;
+    return (this.sendQueue ??= new SendQueue<Frames>({
+      maxQueuedBytes: config.maxQueuedBytes,
+      defaultOverflow: config.slowConsumerPolicy,
+      maxPendingGaps: config.maxPendingGaps,
+      encodeGap: (gap) => this.encodeGap(gap),
+    }));
+  }
+
+  /** The send queue if this connection has one now; metrics read only those. */
+  get queueIfAny(): SendQueue<Frames> | undefined {
+    return this.sendQueue;
+  }
+
+  /** Nothing left to write, in the queue or in the socket. */
+  get flushed(): boolean {
+    return (this.sendQueue?.isEmpty ?? true) && this.websocket.bufferedAmount === 0;
+  }
+
+  /** Queues a control message (acks, errors, welcome): above every delivery, never dropped. */
+  sendControl(message: TextMessage): void {
+    if (!this.open) return;
+    const encoded = frame(Buffer.from(encodeText(message), 'utf8'), false, this.owner.variant.compressor);
+    this.enqueue({ priority: 'control', ...encoded });
+  }
+
+  /** Sends an `error` and counts it by code. */
+  sendError(fields: ErrorFields): void {
+    const { stats } = this.owner.context;
+    stats.increment(stats.errors, fields.code);
+    this.sendControl({ op: 'error', ...fields });
+  }
+
+  /** Queues one item: written at once when nothing waits and the socket has room, else by the pump. */
+  enqueue(item: OutboundItem<Frames>): void {
+    if (!this.open) return;
+    const { websocket } = this;
+    const { config, context } = this.owner;
+    const { stats } = context;
+    if (
+      !this.pumping &&
+      !('chunks' in item) &&
+      // Same as `queue.isEmpty` without walking the lanes: every queued frame has bytes.
+      (this.sendQueue === undefined || (this.sendQueue.queuedBytes === 0 && this.sendQueue.pendingGaps === 0)) &&
+      websocket.readyState === ReadyState.OPEN &&
+      websocket.bufferedAmount < config.highWaterMarkBytes
+    ) {
+      // Fast path: nothing is waiting and the socket has room, so the queue would hand this frame straight
+      // back; write it without the bookkeeping (the common case for a subscriber that keeps up).
+      websocket.sendFrames(item.payload);
+      stats.framesWritten++;
+      stats.bytesWritten += item.bytes;
+      return;
+    }
+    const result = this.queue.enqueue(item);
+    if (result.outcome === 'disconnect') {
+      this.syncQueuedBytes();
+      this.owner.closeSlowConsumer(result.reason === 'queue-full' ? 'send queue over its cap' : 'too many unannounced losses');
+      return;
+    }
+    const dropped = result.evicted + (result.outcome === 'dropped' ? 1 : 0);
+    if (dropped > 0) stats.deliveriesDropped += dropped;
+    this.pump();
+  }
+
+  /** Writes from the queue while the socket's buffer is under the high-water mark; `drain` resumes it. */
+  pump(): void {
+    const queue = this.sendQueue;
+    if (this.pumping || queue === undefined) return;
+    this.pumping = true;
+    const { websocket } = this;
+    const { stats } = this.owner.context;
+    const highWaterMark = this.owner.config.highWaterMarkBytes;
+    try {
+      // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
+      websocket.corked(() => {
+        while (this.open && websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < highWaterMark) {
+          const next = queue.next();
+          if (next === undefined) break;
+          if (next.payload.length === 0) continue;
+          websocket.sendFrames(next.payload);
+          stats.framesWritten++;
+          stats.bytesWritten += next.bytes;
+        }
+      });
+    } finally {
+      this.pumping = false;
+    }
+    this.syncQueuedBytes();
+    // Emptied: let it go. A failed queue stays, since it answers every later enqueue with `disconnect`.
+    if (queue.isEmpty && queue.failed === undefined) this.sendQueue = undefined;
+  }
+
+  /** The connection is closing: nothing more is written, and its queue no longer counts node-wide. */
+  stop(): void {
+    this.open = false;
+    this.syncQueuedBytes();
+  }
+
+  private encodeGap(gap: Gap): OutboundFrame<Frames> {
+    // Every delivery carries its offset and epoch, so every gap has a range (protocol.md §8.3).
+    if (gap.epoch === undefined || gap.from === undefined || gap.to === undefined) return emptyFrame;
+    const reason = wireGapReasons[gap.reason];
+    const { context, variant } = this.owner;
+    context.stats.increment(context.stats.gapNotices, reason);
+    const text = encodeText({ op: 'gap', topic: gap.topic, epoch: gap.epoch, from: gap.from, to: gap.to, reason });
+    return frame(Buffer.from(text, 'utf8'), false, variant.compressor);
+  }
+
+  /** Keeps the node-wide queued-bytes figure (metrics, POST /publish saturation) in step with this queue. */
+  private syncQueuedBytes(): void {
+    const now = this.open ? (this.sendQueue?.queuedBytes ?? 0) : 0;
+    this.owner.context.stats.queuedBytes += now - this.reportedQueuedBytes;
+    this.reportedQueuedBytes = now;
+  }
+}

@@ -1,0 +1,167 @@
+import { ChunkAssembler, type ClientChunkMessage, ProtocolCloseCode, ProtocolErrorCode, type PublishMessage } from '@switchboard/protocol';
+import type { Payload } from '../engine/engine.js';
+import { TokenBucket } from '../limits/token-bucket.js';
+import type { SessionScope } from './session-context.js';
+import { publishAddress } from './session-errors.js';
+
+/**
+ * A connection's publishes: permission, rate limit and size checks, reassembly of chunked publishes (with
+ * their timeout), and the hand-off to the hub. Publishes go to the engine in order without waiting for
+ * each other (the engine keeps their order); their acks follow as the engine confirms. Created on a
+ * connection's first publish: most connections only subscribe.
+ */
+export class SessionPublisher {
+  private readonly session: SessionScope;
+  private readonly bucket: TokenBucket | undefined;
+  private chunkAssembler: ChunkAssembler<ClientChunkMessage> | undefined;
+  private inFlight = 0;
+  private rateLimitedInARow = 0;
+  private chunkTimer: NodeJS.Timeout | undefined;
+  private chunkTimerAt: number | undefined;
+
+  constructor(session: SessionScope) {
+    this.session = session;
+    const { config, context } = session;
+    this.bucket =
+      config.publishRatePerSecond > 0
+        ? new TokenBucket({ capacity: config.publishRateBurst, refillPerSecond: config.publishRatePerSecond, now: context.monotonicNow })
+        : undefined;
+  }
+
+  // Created on first use: most connections never publish in chunks, and at 10,000s of connections an
+  // assembler each is kilobytes per connection (pnpm bench memory).
+  private get assembler(): ChunkAssembler<ClientChunkMessage> {
+    const { context } = this.session;
+    return (this.chunkAssembler ??= new ChunkAssembler<ClientChunkMessage>(context.limits, { now: context.now }));
+  }
+
+  publish(message: PublishMessage): void {
+    const { session } = this;
+    const { config, context, outbound } = session;
+    const { id, topic, priority, key, data } = message;
+    // protocol.md §5.1: a failed publish without id still gets an error, naming the topic.
+    const address = publishAddress(id, topic);
+    if (!session.permissions.canPublish(topic)) {
+      outbound.sendError({ ...address, code: ProtocolErrorCode.forbidden, message: `publish to ${topic} is not permitted` });
+      return;
+    }
+    if (this.bucket !== undefined && !this.bucket.tryTake()) {
+      this.rateLimitedInARow++;
+      outbound.sendError({
+        ...address,
+        code: ProtocolErrorCode.rateLimited,
+        message: `publish rate ${config.publishRatePerSecond}/s exceeded`,
+        retryAfterMs: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, this.bucket.msUntilAvailable())),
+      });
+      const limit = config.rateLimitCloseAfter;
+      if (limit > 0 && this.rateLimitedInARow >= limit) {
+        session.close(ProtocolCloseCode.rateLimited, 'kept publishing over the rate limit');
+      }
+      return;
+    }
+    this.rateLimitedInARow = 0;
+    const payload: Payload = data instanceof Uint8Array ? { encoding: 'binary', bytes: data } : { encoding: 'json', text: JSON.stringify(data) };
+    const size = payload.encoding === 'binary' ? payload.bytes.length : Buffer.byteLength(payload.text, 'utf8');
+    if (size > config.maxMessageBytes) {
+      outbound.sendError({
+        ...address,
+        code: ProtocolErrorCode.messageTooBig,
+        message: `payload of ${size} bytes exceeds maxMessageBytes ${config.maxMessageBytes}`,
+      });
+      return;
+    }
+    if (this.inFlight >= config.maxPendingRequests) {
+      session.close(ProtocolCloseCode.unavailable, 'too many publishes waiting for the engine');
+      return;
+    }
+    this.inFlight++;
+    context.hub.publish(topic, payload, { priority, idempotencyKey: key }).then(
+      (result) => {
+        this.inFlight--;
+        context.stats.publishesWebSocket++;
+        if (id === undefined) return;
+        const position = config.historySize > 0 ? { offset: result.offset, epoch: result.epoch } : {};
+        outbound.sendControl({ op: 'published', id, ...position, ...(result.duplicate ? { duplicate: true } : {}) });
+      },
+      (error: unknown) => {
+        this.inFlight--;
+        session.failRequest(error, address, `publish to ${topic}`);
+      },
+    );
+  }
+
+  receiveChunk(chunk: ClientChunkMessage): void {
+    const { session } = this;
+    const result = this.assembler.receive(chunk);
+    switch (result.status) {
+      case 'pending': {
+        const header = chunk.header;
+        // Refuse a forbidden upload at its first chunk rather than after buffering all of it.
+        if (chunk.index === 0 && header !== undefined && !session.permissions.canPublish(header.topic)) {
+          this.assembler.abandon(chunk.transfer);
+          session.outbound.sendError({
+            ...publishAddress(header.id, header.topic),
+            code: ProtocolErrorCode.forbidden,
+            message: `publish to ${header.topic} is not permitted`,
+            transfer: chunk.transfer,
+          });
+        }
+        break;
+      }
+      case 'complete':
+        this.publish(result.message);
+        break;
+      case 'ignored':
+        break;
+      case 'rejected': {
+        const header = result.header;
+        const address = header === undefined ? {} : publishAddress(header.id, header.topic);
+        session.reject(result.error, { ...address, transfer: result.transfer });
+        break;
+      }
+    }
+    this.armChunkTimer();
+  }
+
+  /** protocol.md §7.4: the sender abandons its transfer; no response, unknown ids are ignored. */
+  cancel(transfer: number): void {
+    this.assembler.abandon(transfer);
+    this.armChunkTimer();
+  }
+
+  /** Drops a transfer whose chunk could not be decoded (protocol.md §7.3); its later chunks are ignored. */
+  abandon(transfer: number): void {
+    this.assembler.abandon(transfer);
+  }
+
+  /** Drops reassembly buffers and the chunk timer (the connection is closing). */
+  release(): void {
+    clearTimeout(this.chunkTimer);
+    this.chunkAssembler?.clear();
+  }
+
+  private armChunkTimer(): void {
+    const at = this.assembler.nextExpiryAt();
+    if (at === this.chunkTimerAt) return;
+    clearTimeout(this.chunkTimer);
+    this.chunkTimer = undefined;
+    this.chunkTimerAt = at;
+    if (at === undefined) return;
+    const { session } = this;
+    this.chunkTimer = setTimeout(() => {
+      this.chunkTimerAt = undefined;
+      if (!session.isOpen) return;
+      for (const expired of this.assembler.expire()) {
+        const { header } = expired;
+        session.outbound.sendError({
+          ...publishAddress(header.id, header.topic),
+          code: expired.error.code,
+          message: expired.error.message,
+          transfer: expired.transfer,
+        });
+      }
+      this.armChunkTimer();
+    }, Math.max(0, at - session.context.now()) + 1);
+    this.chunkTimer.unref();
+  }
+}

@@ -1,0 +1,185 @@
+import { ProtocolErrorCode, type RecoveryResult, type SubscribeMessage, type UnsubscribeMessage } from '@switchboard/protocol';
+import type { HistoryResult, Publication, StreamPosition } from '../engine/engine.js';
+import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
+import { planRecovery } from '../history/recovery-plan.js';
+import type { Delivery, Frames } from '../hub/delivery.js';
+import type { HubSubscriber } from '../hub/hub.js';
+import { type OutboundItem, itemBytes } from '../hub/outbound-item.js';
+import type { SessionScope } from './session-context.js';
+
+/** A recovered topic's replay, encoded, and the position the answer reported (what it accounts for). */
+interface Replay {
+  readonly items: readonly OutboundItem<Frames>[];
+  readonly covered: StreamPosition;
+}
+
+/**
+ * A connection's subscriptions in the hub: `subscribe` (with recovery, protocol.md §8.2), `unsubscribe`,
+ * and the end of those a refreshed token no longer allows.
+ */
+export class SessionSubscriptions {
+  private readonly session: SessionScope & HubSubscriber;
+  /** Patterns subscribed, or being subscribed (they count toward the limit while the engine answers). */
+  private readonly patterns = new Set<string>();
+  /**
+   * Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6.5),
+   * capped like the send queue, since they are owed deliveries too. Created on a connection's first
+   * recovery.
+   */
+  private recoveryGate: RecoveryGate<Delivery> | undefined;
+
+  constructor(session: SessionScope & HubSubscriber) {
+    this.session = session;
+  }
+
+  get size(): number {
+    return this.patterns.size;
+  }
+
+  /**
+   * A live delivery: `pass` (queue it), `held` for a recovery, or `overflow` (held over the cap: the
+   * connection must go as a slow consumer).
+   */
+  admit(delivery: Delivery): Admission {
+    return this.recoveryGate?.admit(delivery.publication.topic, delivery) ?? 'pass';
+  }
+
+  async subscribe(message: SubscribeMessage): Promise<void> {
+    const { session } = this;
+    const { config, outbound } = session;
+    const { id, pattern, since } = message;
+    if (this.patterns.has(pattern)) {
+      outbound.sendError({ id, code: ProtocolErrorCode.alreadySubscribed, message: `already subscribed to ${pattern}` });
+      return;
+    }
+    if (!session.permissions.canSubscribe(pattern)) {
+      outbound.sendError({ id, code: ProtocolErrorCode.forbidden, message: `subscribe to ${pattern} is not permitted` });
+      return;
+    }
+    if (this.patterns.size >= config.maxSubscriptions) {
+      outbound.sendError({
+        id,
+        code: ProtocolErrorCode.tooManySubscriptions,
+        message: `a connection may hold ${config.maxSubscriptions} subscriptions`,
+      });
+      return;
+    }
+    const positions = since === undefined ? [] : (Object.entries(since) as [string, StreamPosition][]);
+    const topics = positions.map(([topic]) => topic);
+    this.patterns.add(pattern);
+    // Live deliveries of recovered topics wait until their replay is queued (protocol.md §6 rule 5).
+    for (const topic of topics) this.gate.hold(topic);
+    const { hub } = session.context;
+    let recovery: Record<string, RecoveryResult> | undefined;
+    let replays: ReadonlyMap<string, Replay> = new Map();
+    try {
+      await hub.subscribe(session, pattern);
+      if (positions.length > 0) {
+        const limit = config.maxRecoveryMessages;
+        const histories = await Promise.all(positions.map(([topic, position]) => hub.history(topic, { since: position, limit })));
+        ({ recovery, replays } = this.planReplays(positions, histories));
+      }
+    } catch (error) {
+      if (!session.isOpen) return;
+      this.patterns.delete(pattern);
+      hub.unsubscribe(session, pattern);
+      this.endRecovery(topics, new Map());
+      session.failRequest(error, { id }, `subscribe to ${pattern}`);
+      return;
+    }
+    if (!session.isOpen) return;
+    outbound.sendControl({ op: 'subscribed', id, pattern, ...(recovery === undefined ? {} : { recovery }) });
+    this.endRecovery(topics, replays);
+  }
+
+  unsubscribe(message: UnsubscribeMessage): void {
+    const { session } = this;
+    const { id, pattern } = message;
+    if (!this.patterns.has(pattern)) {
+      session.outbound.sendError({ id, code: ProtocolErrorCode.notSubscribed, message: `not subscribed to ${pattern}` });
+      return;
+    }
+    this.patterns.delete(pattern);
+    session.context.hub.unsubscribe(session, pattern);
+    session.outbound.sendControl({ op: 'unsubscribed', id, pattern });
+  }
+
+  /** protocol.md §9: subscriptions the new token no longer allows end, with `forbidden`. */
+  endForbidden(): void {
+    const { session } = this;
+    for (const pattern of [...this.patterns]) {
+      if (session.permissions.canSubscribe(pattern)) continue;
+      this.patterns.delete(pattern);
+      session.context.hub.unsubscribe(session, pattern);
+      session.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.forbidden });
+    }
+  }
+
+  /** Leaves the hub and drops held deliveries (the connection is closing). */
+  release(): void {
+    const { session } = this;
+    for (const pattern of this.patterns) session.context.hub.unsubscribe(session, pattern);
+    this.patterns.clear();
+    this.recoveryGate?.clear();
+  }
+
+  private get gate(): RecoveryGate<Delivery> {
+    const { session } = this;
+    return (this.recoveryGate ??= new RecoveryGate<Delivery>({
+      positionOf: (delivery) => delivery.publication,
+      weigh: (delivery) => itemBytes(delivery.itemFor(session.variant)),
+      maxHeldBytes: session.config.maxQueuedBytes,
+    }));
+  }
+
+  /**
+   * The recovery answer and replays of one subscribe. The whole replay is queued at once, so all topics
+   * together get one byte budget (`maxRecoveryBytes`): a topic whose replay would not fit fails recovery
+   * (the client resyncs) instead of being dropped from the queue right after it was reported recovered.
+   */
+  private planReplays(
+    positions: readonly (readonly [string, StreamPosition])[],
+    histories: readonly HistoryResult[],
+  ): { recovery: Record<string, RecoveryResult>; replays: Map<string, Replay> } {
+    const { session } = this;
+    const { hub } = session.context;
+    // Weighing a publication encodes it: keep the item for the replay.
+    const encoded = new Map<Publication, OutboundItem<Frames>>();
+    const itemOf = (publication: Publication): OutboundItem<Frames> => {
+      let item = encoded.get(publication);
+      if (item === undefined) encoded.set(publication, (item = hub.deliveryOf(publication).itemFor(session.variant)));
+      return item;
+    };
+    const weigh = (publication: Publication): number => itemBytes(itemOf(publication));
+    const recovery: Record<string, RecoveryResult> = {};
+    const replays = new Map<string, Replay>();
+    let budget = session.config.maxRecoveryBytes;
+    for (const [index, history] of histories.entries()) {
+      const [topic, since] = positions[index] as [string, StreamPosition];
+      const plan = planRecovery(history, since, { maxMessages: session.config.maxRecoveryMessages, maxBytes: budget, weigh });
+      const { result } = plan;
+      recovery[topic] = result;
+      // protocol.md §8.2: a failed recovery replays nothing; the answer itself announces the loss.
+      const recovered = result.status === 'recovered';
+      if (recovered) budget -= plan.replayBytes;
+      replays.set(topic, { items: recovered ? plan.replay.map(itemOf) : [], covered: { epoch: result.epoch, offset: result.offset } });
+    }
+    return { recovery, replays };
+  }
+
+  /**
+   * Queues each recovered topic's replay, then the live deliveries that waited, skipping those the replay
+   * or the reported position already covers.
+   */
+  private endRecovery(topics: readonly string[], replays: ReadonlyMap<string, Replay>): void {
+    const gate = this.recoveryGate;
+    if (gate === undefined) return;
+    const { outbound, variant } = this.session;
+    for (const topic of topics) {
+      const replay = replays.get(topic);
+      const waiting = gate.release(topic, replay?.covered);
+      for (const item of replay?.items ?? []) outbound.enqueue(item);
+      for (const delivery of waiting) outbound.enqueue(delivery.itemFor(variant));
+    }
+  }
+}
