@@ -216,6 +216,10 @@ export class Broker implements HttpBroker {
       maxMessageSize: config.maxFrameBytes,
       highWaterMark: config.highWaterMarkBytes,
       closeTimeout: config.closeTimeoutMs,
+      // Core pings and watches the peer, and ends a silent one with 4004 (protocol.md §11); the session
+      // closes on core's keepalive error first, so its own state changes at once (see Session.socketError).
+      pingInterval: config.pingIntervalMs,
+      keepaliveClose: { code: ProtocolCloseCode.pingTimeout, reason: 'no answer to ping' },
     };
     const handshake = checkUpgrade(request, upgradeOptions);
     if (!handshake.accepted) {

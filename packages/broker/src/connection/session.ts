@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type ClientMessage, type ProtocolError, ProtocolCloseCode, type RefreshMessage, SUBPROTOCOL } from '@switchboard/protocol';
-import { ReadyState, type WebSocket } from '@switchboard/core';
+import { ErrorCode, ReadyState, type WebSocket, type WebSocketError } from '@switchboard/core';
 import type { Logger } from 'pino';
 import type { Permissions } from '../auth/permissions.js';
 import type { Config } from '../config/config.js';
@@ -41,9 +41,7 @@ export class Session implements HubSubscriber, SessionScope {
   private sessionLogger: Logger | undefined;
   private currentState: SessionState = 'open';
   private invalidMessages = 0;
-  private heardSincePing = true;
   private closeCode: number | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
 
   constructor(init: SessionInit, context: SessionContext) {
     this.websocket = init.websocket;
@@ -103,18 +101,9 @@ export class Session implements HubSubscriber, SessionScope {
   /** Sends `welcome` and starts serving. Call once, right after the upgrade. */
   start(): void {
     const { websocket } = this;
-    websocket.on('message', (data, isBinary) => {
-      this.heardSincePing = true;
-      this.inbound.receive(data, isBinary);
-    });
+    websocket.on('message', (data, isBinary) => this.inbound.receive(data, isBinary));
     websocket.on('drain', () => this.outbound.pump());
-    websocket.on('pong', () => {
-      this.heardSincePing = true;
-    });
-    websocket.on('ping', () => {
-      this.heardSincePing = true;
-    });
-    websocket.on('error', (error) => this.logger.debug({ err: error }, 'websocket error'));
+    websocket.on('error', (error) => this.socketError(error));
     websocket.on('close', (code, reason) => this.finish(code, reason));
     const { expiresAt } = this.credentials;
     this.outbound.sendControl({
@@ -126,10 +115,6 @@ export class Session implements HubSubscriber, SessionScope {
       ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }),
     });
     this.credentials.scheduleExpiry();
-    if (this.config.pingIntervalMs > 0) {
-      this.pingTimer = setInterval(() => this.keepalive(), this.config.pingIntervalMs);
-      this.pingTimer.unref();
-    }
   }
 
   /**
@@ -228,19 +213,15 @@ export class Session implements HubSubscriber, SessionScope {
     if (await this.credentials.refresh(message)) this.subscriptions.endForbidden();
   }
 
-  private keepalive(): void {
-    if (this.currentState !== 'open') return;
-    if (!this.heardSincePing) {
-      this.close(ProtocolCloseCode.pingTimeout, 'no answer to ping');
-      return;
-    }
-    this.heardSincePing = false;
-    if (this.websocket.readyState === ReadyState.OPEN) this.websocket.ping();
+  private socketError(error: WebSocketError): void {
+    this.logger.debug({ err: error }, 'websocket error');
+    // Core's keepalive (`pingInterval`) heard nothing for a whole interval. Core closes with 4004 right after
+    // this error (`keepaliveClose`); closing here first moves the session out of `open` at once.
+    if (error.code === ErrorCode.keepaliveTimeout) this.close(ProtocolCloseCode.pingTimeout, 'no answer to ping');
   }
 
   /** Drops subscriptions, buffers and timers: nothing of this connection stays referenced by the node. */
   private release(): void {
-    clearInterval(this.pingTimer);
     this.credentials.stop();
     this.publisherIfAny?.release();
     this.subscriptions.release();
