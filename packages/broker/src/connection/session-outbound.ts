@@ -1,5 +1,5 @@
 import { type GapReason as WireGapReason, type TextMessage, encodeText } from '@switchboard/protocol';
-import { ReadyState, type WebSocket } from '@switchboard/core';
+import { ReadyState, type SendResult, type WebSocket } from '@switchboard/core';
 import type { Config } from '../config/config.js';
 import { type CompressionVariant, type Frames, frame } from '../hub/delivery.js';
 import type { OutboundFrame, OutboundItem } from '../hub/outbound-item.js';
@@ -83,22 +83,13 @@ export class SessionOutbound {
   /** Queues one item: written at once when nothing waits and the socket has room, else by the pump. */
   enqueue(item: OutboundItem<Frames>): void {
     if (!this.open) return;
-    const { websocket } = this;
-    const { config, context } = this.owner;
-    const { stats } = context;
-    if (
-      !this.pumping &&
-      !('chunks' in item) &&
-      // Same as `queue.isEmpty` without walking the lanes: every queued frame has bytes.
-      (this.sendQueue === undefined || (this.sendQueue.queuedBytes === 0 && this.sendQueue.pendingGaps === 0)) &&
-      websocket.readyState === ReadyState.OPEN &&
-      websocket.bufferedAmount < config.highWaterMarkBytes
-    ) {
-      // Fast path: nothing is waiting and the socket has room, so the queue would hand this frame straight
-      // back; write it without the bookkeeping (the common case for a subscriber that keeps up).
-      websocket.sendFrames(item.payload);
-      stats.framesWritten++;
-      stats.bytesWritten += item.bytes;
+    const queue = this.sendQueue;
+    // Fast path: nothing waits (`queuedBytes` and `pendingGaps` are `isEmpty` without walking the lanes)
+    // and the socket has room, so the queue would hand this frame straight back: the common case for a
+    // subscriber that keeps up, which then never gets a queue.
+    const nothingWaits = queue === undefined || (queue.queuedBytes === 0 && queue.pendingGaps === 0);
+    if (!this.pumping && !('chunks' in item) && nothingWaits && this.hasRoom()) {
+      this.write(item);
       return;
     }
     const result = this.queue.enqueue(item);
@@ -108,28 +99,23 @@ export class SessionOutbound {
       return;
     }
     const dropped = result.evicted + (result.outcome === 'dropped' ? 1 : 0);
-    if (dropped > 0) stats.deliveriesDropped += dropped;
+    if (dropped > 0) this.owner.context.stats.deliveriesDropped += dropped;
     this.pump();
   }
 
-  /** Writes from the queue while the socket's buffer is under the high-water mark; `drain` resumes it. */
+  /** Writes from the queue while the socket has room; `drain` (and the next `enqueue`) resumes it. */
   pump(): void {
     const queue = this.sendQueue;
     if (this.pumping || queue === undefined) return;
     this.pumping = true;
-    const { websocket } = this;
-    const { stats } = this.owner.context;
-    const highWaterMark = this.owner.config.highWaterMarkBytes;
     try {
       // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
-      websocket.corked(() => {
-        while (this.open && websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < highWaterMark) {
+      this.websocket.corked(() => {
+        while (this.open && this.hasRoom()) {
           const next = queue.next();
           if (next === undefined) break;
           if (next.payload.length === 0) continue;
-          websocket.sendFrames(next.payload);
-          stats.framesWritten++;
-          stats.bytesWritten += next.bytes;
+          if (this.write(next) !== 'sent') break;
         }
       });
     } finally {
@@ -144,6 +130,34 @@ export class SessionOutbound {
   stop(): void {
     this.open = false;
     this.syncQueuedBytes();
+  }
+
+  /**
+   * Whether the socket takes a frame now: open, and its buffer under the high-water mark. Read each time
+   * rather than remembered from the last `send` result, because the buffer also empties below the mark
+   * without a `drain` (Node emits one only after a write it refused).
+   */
+  private hasRoom(): boolean {
+    const { websocket } = this;
+    return websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < this.owner.config.highWaterMarkBytes;
+  }
+
+  /**
+   * The one write to the socket, for the fast path and the pump alike. Core answers like uWebSockets:
+   * `sent`, `backpressure` (written, and the buffer is now at the high-water mark: stop the burst) or
+   * `dropped` (not written: only past core's `maxBackpressure`, which the broker leaves unbounded since the
+   * send queue bounds memory; a frame lost there could not be announced, so the connection goes instead).
+   */
+  private write(frame: OutboundFrame<Frames>): SendResult {
+    const result = this.websocket.sendFrames(frame.payload);
+    if (result === 'dropped') {
+      this.owner.closeSlowConsumer('the socket refused a frame');
+      return result;
+    }
+    const { stats } = this.owner.context;
+    stats.framesWritten++;
+    stats.bytesWritten += frame.bytes;
+    return result;
   }
 
   private encodeGap(gap: Gap): OutboundFrame<Frames> {
