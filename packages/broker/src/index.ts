@@ -36,5 +36,5 @@ export type {
 export { MemoryEngine, type MemoryEngineOptions } from './engine/engine-memory.js';
 export { MemoryCluster, type MemoryClusterOptions } from './engine/engine-memory-cluster.js';
 export { BrokerError, BrokerErrorCode } from './errors.js';
-export type { OverflowPolicy } from './connection/send-queue.js';
+export type { OverflowPolicy } from './hub/outbound-item.js';
 export { BrokerStats } from './stats.js';

@@ -9,7 +9,7 @@ import { KiB, MiB } from './option-text.js';
  */
 
 /**
- * The send queue's overflow policies (`OverflowPolicy` in connection/send-queue.ts). Declared here so the
+ * The send queue's overflow policies (`OverflowPolicy` in hub/outbound-item.ts). Declared here so the
  * config imports no broker folder; hub/policy-matcher.ts does not compile if a name here is not a policy.
  */
 export const overflowPolicies = ['disconnect', 'drop-oldest', 'conflate'] as const;

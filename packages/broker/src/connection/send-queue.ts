@@ -3,9 +3,6 @@ import { LinkedList, type ListNode } from '../collections/linked-list.js';
 import type { OutboundFrame, OutboundItem, OverflowPolicy } from '../hub/outbound-item.js';
 import { GapTracker, type Gap } from './gap-tracker.js';
 
-// The queue's item types live beside the hub's deliveries, which build them; they are part of this API too.
-export type { OutboundChunkSequence, OutboundFrame, OutboundItem, OutboundUnit, OverflowPolicy } from '../hub/outbound-item.js';
-
 /** `queue-full`: an item that must not be lost did not fit. `too-many-gaps`: losses could no longer be tracked. */
 export type DisconnectReason = 'queue-full' | 'too-many-gaps';
 

@@ -1,6 +1,6 @@
 import { segmentsMatch } from '@switchboard/protocol';
 import type { Config } from '../config/config.js';
-import type { OverflowPolicy } from '../connection/send-queue.js';
+import type { OverflowPolicy } from './outbound-item.js';
 
 /**
  * The slow-consumer policy for a topic: the first SLOW_CONSUMER_RULES pattern that matches, else

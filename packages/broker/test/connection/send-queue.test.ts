@@ -2,15 +2,8 @@ import fc from 'fast-check';
 import t from 'tap';
 import { SEND_PRIORITIES, type SendPriority } from '@switchboard/protocol';
 import type { Gap } from '../../src/connection/gap-tracker.js';
-import {
-  SendQueue,
-  sendQueueDefaults,
-  type OutboundChunkSequence,
-  type OutboundFrame,
-  type OutboundUnit,
-  type OverflowPolicy,
-  type SendQueueOptions,
-} from '../../src/connection/send-queue.js';
+import { SendQueue, sendQueueDefaults, type SendQueueOptions } from '../../src/connection/send-queue.js';
+import type { OutboundChunkSequence, OutboundFrame, OutboundUnit, OverflowPolicy } from '../../src/hub/outbound-item.js';
 
 /** What a test frame carries, so the output can be read back as labels. */
 type Label = string;

@@ -1,7 +1,7 @@
 import { decodeServerMessage } from '@switchboard/protocol';
 import { PerMessageDeflate } from '@switchboard/core';
 import t from 'tap';
-import type { OutboundChunkSequence, OutboundUnit } from '../../src/connection/send-queue.js';
+import type { OutboundChunkSequence, OutboundUnit } from '../../src/hub/outbound-item.js';
 import type { Publication } from '../../src/engine/engine.js';
 import { Delivery, type Frames, uncompressed } from '../../src/hub/delivery.js';
 
