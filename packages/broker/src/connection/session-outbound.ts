@@ -107,19 +107,21 @@ export class SessionOutbound {
   pump(): void {
     const queue = this.sendQueue;
     if (this.pumping || queue === undefined) return;
-    this.pumping = true;
-    try {
-      // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
-      this.websocket.corked(() => {
-        while (this.open && this.hasRoom()) {
-          const next = queue.next();
-          if (next === undefined) break;
-          if (next.payload.length === 0) continue;
-          if (this.write(next) !== 'sent') break;
-        }
-      });
-    } finally {
-      this.pumping = false;
+    if (this.open && this.hasRoom()) {
+      this.pumping = true;
+      try {
+        // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
+        this.websocket.corked(() => {
+          while (this.open && this.hasRoom()) {
+            const next = queue.next();
+            if (next === undefined) break;
+            if (next.payload.length === 0) continue;
+            if (this.write(next) !== 'sent') break;
+          }
+        });
+      } finally {
+        this.pumping = false;
+      }
     }
     this.syncQueuedBytes();
     // Emptied: let it go. A failed queue stays, since it answers every later enqueue with `disconnect`.
