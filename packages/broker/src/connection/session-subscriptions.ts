@@ -22,9 +22,9 @@ export class SessionSubscriptions {
   /** Patterns subscribed, or being subscribed (they count toward the limit while the engine answers). */
   private readonly patterns = new Set<string>();
   /**
-   * Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6.5),
-   * capped like the send queue, since they are owed deliveries too. Created on a connection's first
-   * recovery.
+   * Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6,
+   * guarantee 5), capped like the send queue, since they are owed deliveries too. Created on a
+   * connection's first recovery.
    */
   private recoveryGate: RecoveryGate<Delivery> | undefined;
 
@@ -67,7 +67,7 @@ export class SessionSubscriptions {
     const positions = since === undefined ? [] : (Object.entries(since) as [string, StreamPosition][]);
     const topics = positions.map(([topic]) => topic);
     this.patterns.add(pattern);
-    // Live deliveries of recovered topics wait until their replay is queued (protocol.md §6 rule 5).
+    // Live deliveries of recovered topics wait until their replay is queued.
     for (const topic of topics) this.gate.hold(topic);
     const { hub } = session.context;
     let recovery: Record<string, RecoveryResult> | undefined;

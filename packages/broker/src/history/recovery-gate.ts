@@ -19,8 +19,9 @@ export interface RecoveryGateOptions<T> {
 
 /**
  * Holds the live deliveries of topics being recovered until their replay is queued, so a replay always
- * comes before the live messages of its topic, in order (protocol.md §6.5). Used by a session recovering a
- * subscribe with `since` and by the hub replaying after an engine outage. Synchronous and without I/O.
+ * comes before the live messages of its topic, in order (protocol.md §6, guarantee 5). Used by a session
+ * recovering a subscribe with `since` and by the hub replaying after an engine outage. Synchronous and
+ * without I/O.
  */
 export class RecoveryGate<T> {
   private readonly options: RecoveryGateOptions<T>;

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { StreamPosition } from '../../src/engine/engine.js';
 import { RecoveryGate } from '../../src/history/recovery-gate.js';
 
-/** The gate that holds live deliveries of recovering topics until their replay is queued (protocol.md §6.5). */
+/** The gate that holds live deliveries of recovering topics until their replay is queued (protocol.md §6). */
 
 interface Item extends StreamPosition {
   readonly topic: string;
