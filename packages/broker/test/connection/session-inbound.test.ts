@@ -1,4 +1,4 @@
-import type { ClientMessage } from '@switchboard/client/protocol';
+import type { ClientMessage } from '@switchboard/protocol';
 import t from 'tap';
 import { type DecodeFailure, InboundQueue, type InboundOwner } from '../../src/connection/session-inbound.js';
 import { BrokerStats } from '../../src/stats.js';

@@ -1,4 +1,4 @@
-import { decodeServerMessage } from '@switchboard/client/protocol';
+import { decodeServerMessage } from '@switchboard/protocol';
 import { ReadyState, type SendResult, type WebSocket } from '@switchboard/core';
 import t from 'tap';
 import { SessionOutbound } from '../../src/connection/session-outbound.js';
