@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRedisServer } from '../packages/broker/test/helpers/redis-server.js';
+import { startRedisServer } from '@switchboard/broker/testing/redis-server';
 import { BURST, PACED_RATE, SUBSCRIBERS, bestOf, latencyText, runFanout, type Result, type Target } from './fanout-load.js';
 import { formatRate, type BenchResult } from './harness.js';
 import { acceptsWebSocket, answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';

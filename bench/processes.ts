@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** The broker's CLI as the package exports it (its source, under the workspace's source condition). */
+const brokerCli = fileURLToPath(import.meta.resolve('@switchboard/broker/cli'));
 /** Longest wait for a started server to be ready. */
 const startTimeoutMs = 30_000;
 
@@ -25,7 +27,7 @@ export function freePort(): Promise<number> {
 export function brokerArgs(port: number, ...flags: string[]): string[] {
   return [
     ...(process.env.FANOUT_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bprof'] : []),
-    '--conditions=@switchboard/source', '--import=tsx', 'packages/broker/src/cli.ts',
+    '--conditions=@switchboard/source', '--import=tsx', brokerCli,
     '--port', String(port), '--publish-rate', '0', '--log-level', 'warn', ...flags,
   ];
 }

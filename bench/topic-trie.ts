@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { TopicSyntax, segmentsMatch } from '@switchboard/protocol';
-import { TopicTrie } from '../packages/broker/src/topics/topic-trie.js';
+import { TopicTrie } from '@switchboard/broker';
 
 export type BenchResult = { name: string; lines: string[] };
 

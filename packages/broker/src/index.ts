@@ -38,3 +38,4 @@ export { MemoryCluster, type MemoryClusterOptions } from './engine/engine-memory
 export { BrokerError, BrokerErrorCode } from './errors.js';
 export type { OverflowPolicy } from './hub/outbound-item.js';
 export { BrokerStats } from './stats.js';
+export { TopicTrie } from './topics/topic-trie.js';
