@@ -1,4 +1,4 @@
-import { type ErrorMessage, type ProtocolError, ProtocolErrorCode } from '@switchboard/protocol';
+import { type ErrorMessage, type ProtocolError, ProtocolCloseCode, ProtocolErrorCode, closeCodeOf } from '@switchboard/protocol';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 
 /** An `error` message without its `op`. */
@@ -18,23 +18,12 @@ export interface InvalidInputFields {
 }
 
 /**
- * Error codes that count as invalid input toward `maxInvalidMessages` (protocol.md §10: "a connection keeps
- * sending invalid messages"). Refusals of well-formed requests (forbidden, rate_limited, ...) do not count.
+ * Whether an error code says the client sent something invalid, which counts toward `maxInvalidMessages`
+ * (protocol.md §10: "a connection keeps sending invalid messages"): exactly the codes that the protocol's
+ * one table closes with 4400. Refusals of well-formed requests (forbidden, rate_limited, ...) do not count.
  */
-const invalidInputCodes: ReadonlySet<string> = new Set([
-  ProtocolErrorCode.malformed,
-  ProtocolErrorCode.headerTooBig,
-  ProtocolErrorCode.unknownOp,
-  ProtocolErrorCode.badRequest,
-  ProtocolErrorCode.chunkOutOfOrder,
-  ProtocolErrorCode.chunkSizeMismatch,
-  ProtocolErrorCode.unknownTransfer,
-  ProtocolErrorCode.duplicateTransfer,
-]);
-
-/** Whether an error code says the client sent something invalid (it counts toward closing with 4400). */
-export function isInvalidInput(code: string): boolean {
-  return invalidInputCodes.has(code);
+export function isInvalidInput(code: ProtocolErrorCode): boolean {
+  return closeCodeOf(code) === ProtocolCloseCode.protocolViolation;
 }
 
 /** A publish's address: its id, or its topic when it has none. */
