@@ -133,7 +133,10 @@ export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
   readonly ackTimeoutMs?: number;
   /**
    * How many times a publish the broker refused with a retryable code (`rate_limited`, `unavailable` ...)
-   * is sent again, after `retryAfterMs` or a backoff.
+   * is sent again, after `retryAfterMs` or a backoff. Only with a `key` after `unavailable` or `internal`
+   * (the broker may have applied it: a resend without a key could publish it twice), and only while no later
+   * publish of its topic may have been applied (protocol.md §8.5: a resend must not land behind it); later
+   * publishes of the topic wait behind the retry.
    * @default 2 (rides out a burst over the rate limit without hiding a client that is always over it)
    */
   readonly publishRetries?: number;

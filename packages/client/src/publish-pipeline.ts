@@ -8,6 +8,7 @@ import {
   type PublishedMessage,
   DEFAULT_PRIORITY,
   PRIORITIES,
+  PROTOCOL_ERROR_CODES,
   encodeBinary,
   joinTextWithData,
   parseTopic,
@@ -20,6 +21,7 @@ import type { TimerHandle } from './clock.js';
 import type { Connection } from './connection.js';
 import { ClientErrorCode, type ErrorCode, SwitchboardError, type SwitchboardErrorDetails } from './errors.js';
 import { type PayloadSchemas, validatePayload } from './payload-schemas.js';
+import { PublishOrder } from './publish-order.js';
 import { reconnectDelay } from './reconnect.js';
 import type { Outgoing } from './send-queue.js';
 
@@ -63,6 +65,12 @@ export interface PendingPublish {
 const utf8 = new TextEncoder();
 
 /**
+ * Broker refusals after which the publish surely was not applied: every code but `unavailable` (the engine
+ * may have timed out on it and still apply it) and `internal` (a bug, anything may have happened).
+ */
+const definiteRefusals: ReadonlySet<string> = new Set(PROTOCOL_ERROR_CODES.filter((code) => code !== 'unavailable' && code !== 'internal'));
+
+/**
  * Every publish of one client, across connections. A publish made offline waits in the outbox; on a
  * connection it is encoded (chunked over the broker's `chunkBytes`) into the send queue; once written it
  * waits for its ack. A connection that ends sends the unwritten ones and the unacknowledged keyed ones
@@ -75,6 +83,7 @@ export class PublishPipeline {
   /** Publishes with an ack, by request id, from scheduling to the ack. */
   readonly #inflight = new Map<number, PendingPublish>();
   readonly #retrying = new Set<PendingPublish>();
+  readonly #order = new PublishOrder<PendingPublish>();
   #nextSeq = 1;
   #queuedMessages = 0;
   #queuedBytes = 0;
@@ -148,6 +157,7 @@ export class PublishPipeline {
         resolve,
         reject,
       };
+      this.#order.opened(pending);
       this.#count(pending);
       this.#armQueueTimer(pending);
       const signal = options.signal;
@@ -162,7 +172,7 @@ export class PublishPipeline {
 
   /** A connection was welcomed: what waited in the outbox goes to it, in publish order. */
   connected(connection: Connection): void {
-    for (const pending of this.#outbox.splice(0)) this.#schedule(connection, pending);
+    for (const pending of this.#outbox.splice(0)) this.#admit(connection, pending);
   }
 
   /**
@@ -190,7 +200,7 @@ export class PublishPipeline {
 
   /** The client stopped: every publish not settled yet rejects with `error`. */
   stop(error: SwitchboardError): void {
-    for (const pending of [...this.#outbox, ...this.#inflight.values(), ...this.#retrying]) this.#settle(pending, error);
+    for (const pending of [...this.#outbox, ...this.#inflight.values(), ...this.#retrying, ...this.#order.held()]) this.#settle(pending, error);
     this.#outbox.length = 0;
   }
 
@@ -253,14 +263,23 @@ export class PublishPipeline {
 
   #enqueue(pending: PendingPublish): void {
     const connection = this.#context.connection;
-    if (connection?.welcome !== undefined) this.#schedule(connection, pending);
-    else {
-      pending.phase = 'queued';
-      this.#outbox.push(pending);
-    }
+    this.#admit(connection?.welcome === undefined ? undefined : connection, pending);
+  }
+
+  /**
+   * Schedules a publish on `connection`, or puts it in the outbox without one, unless an earlier publish of
+   * its topic waits for a retry: then it waits behind that one (publish-order.ts).
+   */
+  #admit(connection: Connection | undefined, pending: PendingPublish): void {
+    pending.phase = 'queued';
+    if (!this.#order.admit(pending)) return;
+    if (connection !== undefined) this.#schedule(connection, pending);
+    else this.#outbox.push(pending);
   }
 
   #requeue(pending: PendingPublish): void {
+    // Written whole, its outcome is unknown; otherwise the broker drops the incomplete transfer (§7.4).
+    this.#order.ended(pending, pending.phase === 'written');
     if (pending.requestId !== undefined) this.#inflight.delete(pending.requestId);
     pending.requestId = undefined;
     pending.transfer = undefined;
@@ -296,6 +315,7 @@ export class PublishPipeline {
       ...(pending.key === undefined ? {} : { key: pending.key }),
     };
     pending.phase = 'scheduled';
+    this.#order.sent(pending);
     connection.push(this.#outgoing(connection, pending, header, limits.chunkBytes));
   }
 
@@ -350,6 +370,7 @@ export class PublishPipeline {
   #settle(pending: PendingPublish, outcome: PublishAck | SwitchboardError | undefined, cancelTransfer = false): void {
     if (pending.phase === 'settled') return;
     const { connection, clock } = this.#context;
+    const released = this.#order.settled(pending, this.#mayBeApplied(pending, outcome));
     if (pending.phase === 'queued') {
       const index = this.#outbox.indexOf(pending);
       if (index >= 0) this.#outbox.splice(index, 1);
@@ -372,15 +393,27 @@ export class PublishPipeline {
     pending.detachSignal?.();
     if (outcome instanceof SwitchboardError) pending.reject(outcome);
     else pending.resolve(outcome);
+    for (const next of released) this.#enqueue(next);
   }
 
-  /** A retryable refusal: try again after `retryAfterMs` (or a backoff) unless the retries are used up. */
+  /**
+   * A retryable refusal: try again after `retryAfterMs` (or a backoff), unless the retries are used up, or a
+   * resend might publish it twice (`internal`, and `unavailable`, which also answers a publish the engine
+   * timed out on, are resent only with a key), or would land it behind a later publish of its topic.
+   */
   #retryOrSettle(pending: PendingPublish, error: SwitchboardError): void {
     const { settings, connection, clock } = this.#context;
-    if (!error.retryable || pending.retries >= settings.publishRetries || (error.code === 'internal' && pending.key === undefined)) {
+    const mayBeApplied = this.#mayBeApplied(pending, error);
+    if (
+      !error.retryable ||
+      pending.retries >= settings.publishRetries ||
+      (mayBeApplied && pending.key === undefined) ||
+      this.#order.overtaken(pending)
+    ) {
       this.#settle(pending, error);
       return;
     }
+    this.#order.ended(pending, mayBeApplied);
     if (connection !== undefined && (pending.phase === 'scheduled' || pending.phase === 'writing')) connection.sendQueue.remove(pending);
     if (pending.transfer !== undefined) connection?.transfers.delete(pending.transfer);
     if (pending.requestId !== undefined) this.#inflight.delete(pending.requestId);
@@ -392,12 +425,24 @@ export class PublishPipeline {
     this.#count(pending);
     pending.phase = 'retrying';
     this.#retrying.add(pending);
+    this.#order.retrying(pending);
     const delay = error.retryAfterMs ?? reconnectDelay(pending.retries, 'backoff', settings.reconnect, settings.random);
     pending.retryTimer = clock.setTimeout(() => {
       pending.retryTimer = undefined;
+      if (pending.phase !== 'retrying') return;
+      // A later publish of its topic, sent before this one was refused, was applied or is still unanswered.
+      if (this.#order.overtaken(pending) || this.#order.awaitingLater(pending)) return this.#settle(pending, error);
       this.#retrying.delete(pending);
-      if (pending.phase === 'retrying') this.#enqueue(pending);
+      const released = this.#order.resent(pending);
+      this.#enqueue(pending);
+      for (const next of released) this.#enqueue(next);
     }, delay);
+  }
+
+  /** Whether a publish that ends with `outcome` may have been applied (publish-order.ts). */
+  #mayBeApplied(pending: PendingPublish, outcome: PublishAck | SwitchboardError | undefined): boolean {
+    if (!(outcome instanceof SwitchboardError)) return true;
+    return pending.phase === 'written' && !definiteRefusals.has(outcome.code);
   }
 
   #count(pending: PendingPublish): void {

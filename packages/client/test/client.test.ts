@@ -190,6 +190,54 @@ t.test('a retryable refusal is sent again after retryAfterMs', async (t) => {
   await t.rejects(publish, { code: 'rate_limited', retryAfterMs: 30 }, 'retries used up: the broker code');
 });
 
+// protocol.md §8.5: per connection and topic, offsets follow the order of the publishes; a retry never
+// lets a later publish of its topic overtake it.
+t.test('publisher order: a refused publish is not resent behind a later one of its topic; it fails with the broker code', async (t) => {
+  const { broker, client } = await setup(t);
+  const connection = await welcomed(broker);
+  const first = client.publish('a.b', 1, { key: 'k1' });
+  const second = client.publish('a.b', 2, { key: 'k2' });
+  const [sentFirst, sentSecond] = [await connection.next('publish'), await connection.next('publish')];
+  connection.send({ op: 'error', id: sentFirst.id!, code: 'unavailable', message: 'engine down', retryAfterMs: 20 });
+  connection.send({ op: 'published', id: sentSecond.id!, offset: 7, epoch: 'e' });
+  t.match(await second, { offset: 7 });
+  await t.rejects(first, { code: 'unavailable', topic: 'a.b' }, 'a resend would get an offset above 7: it fails instead');
+  await delay(80);
+  t.same(connection.received.filter((message) => message.op === 'publish').map((message) => message.data), [1, 2], 'never resent');
+});
+
+t.test('publisher order: publishes of a topic made while an earlier one waits for its retry go after it; other topics do not wait', async (t) => {
+  const { broker, client } = await setup(t);
+  const connection = await welcomed(broker);
+  const first = client.publish('a.b', 1, { key: 'k1' });
+  const refused = await connection.next('publish');
+  connection.send({ op: 'error', id: refused.id!, code: 'rate_limited', message: 'slow down', retryAfterMs: 50 });
+  await until(() => client.queued.messages === 1, 'the refusal to arrive');
+  const second = client.publish('a.b', 2, { key: 'k2' });
+  const other = client.publish('c.d', 3);
+  const sent = [await connection.next('publish'), await connection.next('publish'), await connection.next('publish')];
+  t.same(sent.map((message) => [message.topic, message.data]), [['c.d', 3], ['a.b', 1], ['a.b', 2]], 'held behind the retry, in publish order');
+  for (const [index, message] of sent.entries()) connection.send({ op: 'published', id: message.id!, offset: index + 1, epoch: 'e' });
+  t.same(await Promise.all([first, second, other]).then((acks) => acks.map((ack) => ack.offset)), [2, 3, 1]);
+});
+
+t.test('an unkeyed publish refused with unavailable is not retried (the engine may have applied it); a keyed one is', async (t) => {
+  const { broker, client } = await setup(t);
+  const connection = await welcomed(broker);
+  const unkeyed = client.publish('a.b', 'maybe');
+  const request = await connection.next('publish');
+  connection.send({ op: 'error', id: request.id!, code: 'unavailable', message: 'publish not confirmed by Redis', retryAfterMs: 20 });
+  await t.rejects(unkeyed, { code: 'unavailable', topic: 'a.b' });
+  const keyed = client.publish('a.b', 'safe', { key: 'k' });
+  const attempt = await connection.next('publish');
+  connection.send({ op: 'error', id: attempt.id!, code: 'unavailable', message: 'engine down', retryAfterMs: 20 });
+  const retry = await connection.next('publish');
+  t.same([retry.key, retry.data], ['k', 'safe'], 'the keyed one is resent: a duplicate would be acknowledged, not published');
+  connection.send({ op: 'published', id: retry.id!, offset: 1, epoch: 'e' });
+  t.match(await keyed, { offset: 1 });
+  t.same(connection.received.filter((message) => message.op === 'publish').map((message) => message.data), ['maybe', 'safe', 'safe']);
+});
+
 t.test('large publishes travel as chunks of chunkBytes, the JSON ones as json chunks', async (t) => {
   const { broker, client } = await setup(t);
   const connection = await welcomed(broker);
