@@ -11,7 +11,9 @@ import { closedError, unavailable } from './redis-errors.js';
 import type { RedisKeyspace } from './redis-keyspace.js';
 import { RedisLink } from './redis-link.js';
 import { type RedisEngineOptions, type RedisEngineSettings, resolveRedisEngineOptions } from './redis-options.js';
+import { OrderedScript } from './redis-ordered-script.js';
 import { parseHistoryReply, parsePublishReply, parseReplicationId } from './redis-replies.js';
+import { publishScript } from './redis-scripts.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import {
   buildTopology,
@@ -64,6 +66,8 @@ export class RedisEngine implements Engine {
    */
   private replicationHistory = '';
   private epochCounter = 0;
+  /** Applies a publish in its turn or not at all, even when Redis loses its script cache (redis-ordered-script.ts). */
+  private readonly publishScript = new OrderedScript(publishScript);
 
   private lifecycle: Lifecycle = 'created';
   private handler: EngineHandler | undefined;
@@ -218,9 +222,7 @@ export class RedisEngine implements Engine {
     keys.push(...this.keyspace.publishChannels(topic));
     let reply: unknown;
     try {
-      reply = await commands.switchboardPublish(
-        keys.length,
-        ...keys,
+      const command = this.publishScript.command(keys, [
         this.clockArgument(),
         this.nextEpoch(),
         String(streamIdleTtlMs),
@@ -230,7 +232,8 @@ export class RedisEngine implements Engine {
         encodeBody(topic, payload, options.priority, idempotencyKey),
         this.settings.target.mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH',
         this.replicationHistory,
-      );
+      ]);
+      reply = await commands.sendCommand(command);
     } catch (error) {
       throw unavailable('publish not confirmed by Redis', error);
     }

@@ -3,7 +3,7 @@ import type { BrokerError } from '../errors.js';
 import { closedError, unavailable } from './redis-errors.js';
 import { type Backoff, reconnectDelay } from './redis-link.js';
 import type { RedisTarget } from './redis-options.js';
-import { historyScript, publishScript } from './redis-scripts.js';
+import { historyScript } from './redis-scripts.js';
 
 /**
  * The ioredis connections the engine opens, and the options it overrides on them. Whatever the user passes
@@ -11,9 +11,11 @@ import { historyScript, publishScript } from './redis-scripts.js';
  * they decide whether a publisher hears "unavailable" at once or a message is published twice.
  */
 
-/** The scripts ioredis defines on the command connection (`defineCommand`). */
+/**
+ * The scripts ioredis defines on the command connection (`defineCommand`). Not the publish script: a
+ * `NOSCRIPT` would have ioredis resend it behind later publishes (redis-ordered-script.ts).
+ */
 export interface ScriptCommands {
-  switchboardPublish(numKeys: number, ...args: (string | Buffer)[]): Promise<unknown>;
   switchboardHistoryBuffer(numKeys: number, ...args: string[]): Promise<unknown>;
 }
 
@@ -74,7 +76,6 @@ export function createCommandConnection(settings: ConnectionSettings): CommandCo
     };
     commands = withOverrides(target.redis, overrides);
   }
-  commands.defineCommand('switchboardPublish', { lua: publishScript });
   commands.defineCommand('switchboardHistory', { lua: historyScript });
   return commands as CommandConnection;
 }
