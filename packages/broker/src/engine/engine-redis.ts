@@ -9,10 +9,11 @@ import { type CommandConnection, type ConnectionSettings, createCommandConnectio
 import { GapDetector, type MissingOffsets } from './redis-delivery.js';
 import { closedError, unavailable } from './redis-errors.js';
 import type { RedisKeyspace } from './redis-keyspace.js';
+import { readLineage } from './redis-lineage.js';
 import { RedisLink } from './redis-link.js';
 import { type RedisEngineOptions, type RedisEngineSettings, resolveRedisEngineOptions } from './redis-options.js';
 import { OrderedScript } from './redis-ordered-script.js';
-import { parseHistoryReply, parsePublishReply, parseReplicationId } from './redis-replies.js';
+import { parseHistoryReply, parsePublishReply } from './redis-replies.js';
 import { publishScript } from './redis-scripts.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import {
@@ -60,9 +61,10 @@ export class RedisEngine implements Engine {
   private readonly connections: ConnectionSettings;
   private readonly topologyContext: TopologyContext;
   /**
-   * The master's `master_replid` as read at the last (re)connect, passed to the scripts as `gen`: a topic
-   * written under another one starts a new epoch (redis-scripts.ts). Empty, and so not checked, in cluster
-   * mode and with `replicasToAck` (then acknowledged publications survive a failover).
+   * The history lineage of the Redis's data as read at the last (re)connect (redis-lineage.ts: its
+   * `master_replid`, or with durable persistence one that survives restarts), passed to the scripts as
+   * `gen`: a topic written under another one starts a new epoch (redis-scripts.ts). Empty, and so not
+   * checked, in cluster mode and with `replicasToAck` (then acknowledged publications survive a failover).
    */
   private replicationHistory = '';
   private epochCounter = 0;
@@ -387,7 +389,7 @@ export class RedisEngine implements Engine {
     await waitForReady(commands, commandTimeoutMs, this.link.closingSignal);
     this.link.assertGeneration(generation);
     if (target.mode === 'single' && replicasToAck === 0) {
-      this.replicationHistory = parseReplicationId(String(await (commands as Redis).info('replication')));
+      this.replicationHistory = await readLineage(commands as Redis, this.keyspace.lineageKey());
       this.link.assertGeneration(generation);
     }
     this.dropTopology();

@@ -12,6 +12,7 @@ const { separator: topicSeparator, singleSegmentWildcard, tailWildcard } = Topic
  * | `sb:<tag>m:<topic>`            | hash    | `epoch`, `offset` (last), `floor` (first recoverable offset), `barrier` (why recovery before `floor` fails), `size` (retention), `kept` (the stream exists in this epoch), `until` (expiry), `head` (front entry's expiry) |
  * | `sb:<tag>s:<topic>`            | stream  | retained publications; entry id `<offset>-0`, fields `x` (expiry ms), `b` (body), `t` (time ms) |
  * | `sb:<tag>i:<topic>><key>`      | string  | an idempotency key's first result, `<offset> <epoch> <expiry ms>`, with PX = the window |
+ * | `sb:lineage`                   | string  | single Redis with durable persistence: the history its data belongs to (redis-lineage.ts) |
  * | `sb:<tag>t:<topic>`            | channel | every publication of the topic                               |
  * | `sb:<tag>p:<prefix>`           | channel | every publication whose topic starts with `<prefix>.` (prefixes of 0 to `wildcardChannelDepth` segments; the root prefix is empty) |
  * | `sb:<tag>c:<node id>`          | channel | the node's readiness canary                                  |
@@ -116,6 +117,11 @@ export class RedisKeyspace {
     const literal = segments.slice(0, Math.min(firstWildcard, this.wildcardChannelDepth)).join(topicSeparator);
     if (this.buckets === undefined) return [`${this.prefix}p:${literal}`];
     return Array.from({ length: this.buckets }, (_, bucket) => `${this.prefix}{${bucket}}:p:${literal}`);
+  }
+
+  /** A single Redis's history lineage (redis-lineage.ts): one string for the whole deployment. */
+  lineageKey(): string {
+    return `${this.prefix}lineage`;
   }
 
   /** The canary channel of a node; in cluster mode `hashTag` puts it on a chosen shard (see `tagForSlots`). */

@@ -86,9 +86,19 @@ export function parseClusterSlots(reply: unknown): SlotRange[] {
 }
 
 /**
- * The master's replication id from `INFO replication` (`master_replid:<id>`); empty if absent. A failover
- * (or a restart that lost the data) gives the master a new one.
+ * From `INFO replication`: the master's replication id (`master_replid`, empty if absent; a failover or a
+ * restart gives the master a new one), and whether it took over from another master (`master_replid2` set).
  */
-export function parseReplicationId(info: string): string {
-  return /^master_replid:(\w+)/m.exec(info)?.[1] ?? '';
+export function parseReplication(info: string): { readonly replicationId: string; readonly promoted: boolean } {
+  const replicationId = /^master_replid:(\w+)/m.exec(info)?.[1] ?? '';
+  const previous = /^master_replid2:(\w+)/m.exec(info)?.[1] ?? '';
+  return { replicationId, promoted: /[^0]/.test(previous) };
+}
+
+/** Whether a `CONFIG GET append*` reply (`[name, value, ...]`) says `appendonly yes` and `appendfsync always`. */
+export function parseDurability(reply: unknown): boolean {
+  if (!Array.isArray(reply)) return false;
+  const values = new Map<string, string>();
+  for (let index = 0; index + 1 < reply.length; index += 2) values.set(String(reply[index]), String(reply[index + 1]));
+  return values.get('appendonly') === 'yes' && values.get('appendfsync') === 'always';
 }

@@ -13,9 +13,9 @@
  *
  * A new epoch starts whenever stored history may be gone: the meta hash is missing (never published,
  * expired, flushed, evicted), or it says the stream was written but the stream key is missing (expired or
- * evicted on its own), or it was written under another replication history (`gen`, the master's
- * `master_replid` as the engine read it: a failover promoted a replica, which may lack the last writes and
- * would hand their offsets out again). The leftover stream of a lost epoch is deleted, so epochs never mix.
+ * evicted on its own), or it was written under another lineage (`gen`, as the engine read it, redis-lineage.ts:
+ * a failover promoted a replica, or a Redis without durable persistence restarted, and may lack the last writes
+ * and hand their offsets out again). The leftover stream of a lost epoch is deleted, so epochs never mix.
  */
 
 const prelude = `

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseClusterSlots, parseHistoryReply, parsePublishReply, parseReplicationId } from '../../src/engine/redis-replies.js';
+import { parseClusterSlots, parseDurability, parseHistoryReply, parsePublishReply, parseReplication } from '../../src/engine/redis-replies.js';
 
 t.test('publish reply: {duplicate, offset, epoch}; anything else is not a reply', async (t) => {
   t.same(parsePublishReply([0, '7', 'e1-1']), { offset: 7, epoch: 'e1-1', duplicate: false });
@@ -43,7 +43,17 @@ t.test('CLUSTER SLOTS: one range per master, replicas ignored, malformed ranges 
   t.same(parseClusterSlots(null), []);
 });
 
-t.test('INFO replication: the master replication id, or empty', async (t) => {
-  t.equal(parseReplicationId('# Replication\r\nrole:master\r\nmaster_replid:4f2a9c\r\nmaster_replid2:000\r\n'), '4f2a9c');
-  t.equal(parseReplicationId('# Replication\r\nrole:master\r\n'), '');
+t.test('INFO replication: the master replication id, or empty; promoted when master_replid2 is set', async (t) => {
+  t.equal(parseReplication('# Replication\r\nrole:master\r\nmaster_replid:4f2a9c\r\nmaster_replid2:000\r\n').replicationId, '4f2a9c');
+  t.equal(parseReplication('# Replication\r\nrole:master\r\n').replicationId, '');
+  t.equal(parseReplication('master_replid:4f2a9c\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n').promoted, false);
+  t.equal(parseReplication('master_replid:4f2a9c\r\nmaster_replid2:91bb07\r\n').promoted, true, 'a replica that took over');
+  t.equal(parseReplication('master_replid:4f2a9c\r\n').promoted, false);
+});
+
+t.test('CONFIG GET append*: durable only with appendonly yes and appendfsync always', async (t) => {
+  t.equal(parseDurability(['appendonly', 'yes', 'appendfilename', 'appendonly.aof', 'appendfsync', 'always']), true);
+  t.equal(parseDurability(['appendonly', 'yes', 'appendfsync', 'everysec']), false, 'a second of writes may be lost');
+  t.equal(parseDurability(['appendonly', 'no', 'appendfsync', 'always']), false);
+  t.equal(parseDurability(undefined), false, 'CONFIG refused');
 });
