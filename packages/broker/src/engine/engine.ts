@@ -106,7 +106,9 @@ export interface EngineHandler {
   /**
    * The engine lost its backend (e.g. the Redis connection or its pub/sub subscription): from now until
    * `onResumed`, publications may be missed, `publish` and `history` reject with
-   * `ERR_BROKER_ENGINE_UNAVAILABLE`, and `ready()` is false. Local clients stay connected.
+   * `ERR_BROKER_ENGINE_UNAVAILABLE`, and `ready()` is false. Local clients stay connected. Publications
+   * handed over meanwhile (a rebuilt subscription delivers before `onResumed`) may follow missed ones: the
+   * hub holds those of the topics it tracks until its recovery has replayed what came before them.
    */
   onInterrupted?(error: BrokerError): void;
   /**

@@ -96,6 +96,12 @@ export class Hub implements EngineHandler {
    * engine delivers them whatever the hub does, and each waits for one history read only.
    */
   private readonly gate = new RecoveryGate<Publication>({ positionOf: (publication) => publication });
+  /**
+   * Tracked topics the gate started holding during an interruption, their recovery not started yet: an
+   * engine may resubscribe before it calls `onResumed`, and delivering what then arrives would move a topic's
+   * position past what the outage lost, so the recovery would start after the hole. `onResumed` starts them.
+   */
+  private readonly heldSinceInterruption = new Set<string>();
 
   constructor(options: HubOptions) {
     this.options = options;
@@ -212,7 +218,9 @@ export class Hub implements EngineHandler {
   }
 
   onPublication(publication: Publication): void {
-    if (this.gate.admit(publication.topic, publication) === 'pass') this.fanOut(publication);
+    const { topic } = publication;
+    if (this.interrupted !== undefined && this.positions.has(topic) && this.gate.hold(topic)) this.heldSinceInterruption.add(topic);
+    if (this.gate.admit(topic, publication) === 'pass') this.fanOut(publication);
   }
 
   /** Delivers a publication to every matching local subscriber, once, skipping offsets already delivered. */
@@ -265,8 +273,9 @@ export class Hub implements EngineHandler {
     if (wasInterrupted) this.options.onEngineAvailability?.(false);
     const topics: [string, StreamPosition][] = [];
     for (const [topic, position] of this.positions) {
-      if (this.gate.hold(topic)) topics.push([topic, position]);
+      if (this.gate.hold(topic) || this.heldSinceInterruption.has(topic)) topics.push([topic, position]);
     }
+    this.heldSinceInterruption.clear();
     this.options.logger.info({ topics: topics.length }, 'engine resumed: recovering missed publications');
     void this.recoverTopics(topics);
   }

@@ -35,8 +35,13 @@ class LossyEngine extends MemoryEngine {
 
   /** Re-subscribed: the engine tells the hub to recover. */
   restore(): void {
-    this.dropping = false;
+    this.resubscribe();
     this.upstream?.onResumed?.();
+  }
+
+  /** Re-subscribed, and live publications arrive, before the engine has told the hub (a rebuild's canary is still out). */
+  resubscribe(): void {
+    this.dropping = false;
   }
 }
 
@@ -68,6 +73,30 @@ t.test('missed publications come back from history, in order, before newer ones;
       [3, 3],
       [4, 4],
     ],
+  );
+  t.notOk(subscriber.messages.some((message) => message.op === 'gap'));
+});
+
+t.test('live publications before onResumed wait for the recovery: what the outage lost still comes back first', async (t) => {
+  const { engine, subscriber, publisher } = await setup(t);
+  await publisher.publish('feed.d', 1);
+  await subscriber.waitForDeliveries(1);
+  engine.cut();
+  await publisher.publish('feed.d', 2);
+  engine.resubscribe();
+  await publisher.publish('feed.d', 3);
+  engine.restore();
+  await publisher.publish('feed.d', 4);
+  const deliveries = await subscriber.waitForDeliveries(4);
+  t.same(
+    deliveries.map((delivery) => [delivery.offset, delivery.data]),
+    [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ],
+    'offset 2 replayed before 3, which waited; nothing twice',
   );
   t.notOk(subscriber.messages.some((message) => message.op === 'gap'));
 });
