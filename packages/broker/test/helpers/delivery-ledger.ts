@@ -71,7 +71,20 @@ export interface LedgerReport {
   readonly examples: readonly string[];
 }
 
-const maxExamples = 10;
+/** Examples kept per kind of failure. */
+const maxExamples = 5;
+
+/** Collects a few examples of each kind of failure. */
+class Examples {
+  readonly lines: string[] = [];
+  private readonly counts = new Map<string, number>();
+
+  add(kind: string, line: () => string): void {
+    const count = this.counts.get(kind) ?? 0;
+    this.counts.set(kind, count + 1);
+    if (count < maxExamples) this.lines.push(`${kind}: ${line()}`);
+  }
+}
 
 function idOf(publisher: string, seq: number): string {
   return `${publisher}#${seq}`;
@@ -89,7 +102,7 @@ function epochRanks(acked: readonly AckedPublication[]): Map<string, Map<string,
 }
 
 /** Counts acknowledgements that break their publisher's order on a topic. */
-function countMisorderedAcks(acked: readonly AckedPublication[], ranks: Map<string, Map<string, number>>, examples: string[]): number {
+function countMisorderedAcks(acked: readonly AckedPublication[], ranks: Map<string, Map<string, number>>, examples: Examples): number {
   const byStream = new Map<string, AckedPublication[]>();
   for (const publication of acked) {
     const key = `${publication.publisher} ${publication.topic}`;
@@ -108,11 +121,11 @@ function countMisorderedAcks(acked: readonly AckedPublication[], ranks: Map<stri
         const behind = rank < highestRank || (rank === highestRank && publication.offset <= highest.offset);
         if (behind) {
           misordered++;
-          if (examples.length < maxExamples) {
-            examples.push(
-              `ack out of publish order: ${publication.publisher} seq ${publication.seq} on ${publication.topic} got ${publication.epoch}:${publication.offset} after seq ${highest.seq} got ${highest.epoch}:${highest.offset}`,
-            );
-          }
+          const before = highest;
+          examples.add(
+            'ack out of publish order',
+            () => `${publication.publisher} seq ${publication.seq} on ${publication.topic} got ${publication.epoch}:${publication.offset} after seq ${before.seq} got ${before.epoch}:${before.offset}`,
+          );
           continue;
         }
       }
@@ -139,7 +152,7 @@ function announced(publication: AckedPublication, events: readonly TraceEvent[],
 
 /** Checks every subscriber's trace against the acknowledged publications. */
 export function checkDeliveries(acked: readonly AckedPublication[], subscribers: readonly SubscriberTrace[]): LedgerReport {
-  const examples: string[] = [];
+  const examples = new Examples();
   const ranks = epochRanks(acked);
   const ackedById = new Map<string, AckedPublication>();
   for (const publication of acked) ackedById.set(idOf(publication.publisher, publication.seq), publication);
@@ -161,7 +174,7 @@ export function checkDeliveries(acked: readonly AckedPublication[], subscribers:
       const id = idOf(event.publisher, event.seq);
       if (seen.has(id)) {
         duplicated++;
-        if (examples.length < maxExamples) examples.push(`duplicate: ${subscriber.name} got ${id} on ${event.topic} again (${event.epoch}:${event.offset})`);
+        examples.add('duplicate', () => `${subscriber.name} got ${id} on ${event.topic} again (${event.epoch}:${event.offset})`);
         continue;
       }
       seen.add(id);
@@ -170,7 +183,7 @@ export function checkDeliveries(acked: readonly AckedPublication[], subscribers:
       const highest = highestSeq.get(stream);
       if (highest !== undefined && event.seq < highest) {
         reordered++;
-        if (examples.length < maxExamples) examples.push(`reordered: ${subscriber.name} got ${id} on ${event.topic} after ${idOf(event.publisher, highest)}`);
+        examples.add('reordered', () => `${subscriber.name} got ${id} on ${event.topic} after ${idOf(event.publisher, highest)}`);
       } else {
         highestSeq.set(stream, event.seq);
       }
@@ -183,13 +196,11 @@ export function checkDeliveries(acked: readonly AckedPublication[], subscribers:
       else if (announced(publication, subscriber.events, ranks)) announcedLost++;
       else {
         silentlyLost++;
-        if (examples.length < maxExamples) {
-          examples.push(`silently lost: ${subscriber.name} never got ${id} on ${publication.topic} (${publication.epoch}:${publication.offset}), nor a notice of its loss`);
-        }
+        examples.add('silently lost', () => `${subscriber.name} never got ${id} on ${publication.topic} (${publication.epoch}:${publication.offset}), nor a notice of its loss`);
       }
     }
   }
-  return { acknowledged: acked.length, expected, delivered, announcedLost, silentlyLost, duplicated, reordered, misorderedAcks, unacknowledgedDelivered, examples };
+  return { acknowledged: acked.length, expected, delivered, announcedLost, silentlyLost, duplicated, reordered, misorderedAcks, unacknowledgedDelivered, examples: examples.lines };
 }
 
 /** One line of figures, as the fault tests print them. */

@@ -44,6 +44,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and directory (kills it first if it is running). */
   restart(): Promise<void>;
+  /** Sends `signal` to the running server: SIGSTOP freezes it (a hung Redis, connections stay open), SIGCONT thaws it. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Runs `redis-cli -p <port> ...args` and returns its stdout, trimmed. */
   cli(...args: string[]): Promise<string>;
   /** Stops the server and removes its directory. */
@@ -181,6 +183,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     restart: async () => {
       await terminate('SIGKILL');
       await launch();
+    },
+    signal: (signal) => {
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${port} is not running`);
+      child.kill(signal);
     },
     cli: async (...cliArgs) => {
       const { stdout } = await execFileAsync('redis-cli', ['-h', host, '-p', String(port), ...cliArgs], { timeout: 10_000 });
