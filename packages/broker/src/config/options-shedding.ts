@@ -30,11 +30,12 @@ export const sheddingOptions = {
     kind: 'duration',
     schema: intFrom(0, 86_400_000),
     /**
-     * Never by default: one node keeps delivering what its own clients publish. In a multi-node deployment
-     * where one node lost Redis, its clients miss the others' messages; a few seconds' grace lets a Redis
-     * failover finish before clients are moved.
+     * Never by default: clients stay connected through an outage and recover by offset when Redis is back
+     * (nothing is delivered meanwhile, not even between clients of one node: offsets come from Redis). In a
+     * multi-node deployment where one node lost Redis, its clients could move to the others; a few seconds'
+     * grace lets a Redis failover finish before clients are moved.
      */
     default: 0,
-    help: 'after the engine (Redis) has been unavailable this long, close every connection with 4003 so clients move to healthy nodes; 0: never, keep serving local subscribers',
+    help: 'after the engine (Redis) has been unavailable this long, close every connection with 4003 so clients move to healthy nodes; 0: never, clients wait for Redis and then recover',
   }),
 };

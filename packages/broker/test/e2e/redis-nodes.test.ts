@@ -99,6 +99,29 @@ t.test('redis-server killed: /readyz 503 and publishes get unavailable; restarte
   );
 });
 
+// docs/redis.md, Outages: offsets come from Redis, so nothing is delivered without it, not even locally.
+t.test('Redis down: a publish answers unavailable and reaches no one, not even a subscriber on its own node; offsets go on without a hole', async (t) => {
+  const redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  t.teardown(() => redis.destroy());
+  const node = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-a' });
+  const subscriber = await open(t, node);
+  const publisher = await open(t, node);
+  await subscriber.subscribe('local.x');
+  const before = await publisher.publish('local.x', 'before');
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'before');
+
+  await redis.kill();
+  await untilReadyz(node, 503);
+  t.match(await publisher.publish('local.x', 'during'), { op: 'error', code: 'unavailable' }, 'the publisher hears unavailable');
+  await redis.restart();
+  await untilReadyz(node, 200);
+  const after = await publisher.publish('local.x', 'after');
+  await subscriber.waitFor((message) => message.op === 'message' && message.data === 'after');
+  t.same(dataOf(subscriber.deliveries), ['before', 'after'], 'the local subscriber never got the refused publication');
+  t.ok(before.op === 'published' && after.op === 'published' && after.epoch === before.epoch && after.offset === (before.offset ?? 0) + 1, 'the next offset: the refused one took none');
+  t.notOk(subscriber.messages.some((message) => message.op === 'gap'), 'no hole to announce');
+});
+
 t.test('REDIS_CLUSTER_NODES: two nodes on a three-master Redis Cluster deliver across nodes (sharded pub/sub)', async (t) => {
   const cluster = await startRedisCluster(3);
   t.teardown(() => cluster.destroy());
