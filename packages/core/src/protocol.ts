@@ -52,7 +52,10 @@ export type ProtocolEvent =
   | { type: 'pong'; data: Uint8Array }
   /** The peer's close frame arrived (code 1005 when it carried none). */
   | { type: 'close'; code: number; reason: string }
-  /** The peer broke the protocol: a close frame with `error.closeCode` is queued and the transport should end. */
+  /**
+   * The connection failed (the peer broke the protocol): a close frame with `error.closeCode` is queued
+   * and the transport should end. Always alone in its batch when events came before it: see `eventsReceived`.
+   */
   | { type: 'error'; error: WebSocketError };
 
 export interface SendOptions {
@@ -110,6 +113,11 @@ export class Protocol {
   private fragmentTail: Uint8Array | undefined;
   // True between the first and the last frame of a message we send with `sendFragment`.
   private sendingFragments = false;
+  /**
+   * A violation the peer committed after events the application has not taken yet. It is reached (the
+   * connection fails) only once they were taken and it had its chance to answer them: see `eventsReceived`.
+   */
+  private pendingFailure: WebSocketError | undefined;
 
   constructor(options: ProtocolOptions) {
     this.role = options.role;
@@ -132,6 +140,9 @@ export class Protocol {
    * and delivered messages may be views of it, so the caller must not reuse it.
    */
   receiveData(chunk: Uint8Array): void {
+    // Nothing after a violation is read; an adapter that feeds more data has moved on from the events
+    // before it, so the connection fails now.
+    if (this.pendingFailure !== undefined) return this.reachPendingFailure();
     // §5.5.1: nothing follows a close frame; after a failure or EOF nothing more is read either.
     if (this.closeReceived || this.failure !== undefined || this.state === 'closed') return;
     this.parser.push(chunk);
@@ -141,9 +152,9 @@ export class Protocol {
       this.partialChecked = 0;
       this.partialTail = undefined;
       this.receiveFrame(frame);
-      if (this.closeReceived || this.failure !== undefined) return;
+      if (this.closeReceived || this.failure !== undefined || this.pendingFailure !== undefined) return;
     }
-    if (this.parser.error !== undefined) this.fail(this.parser.error);
+    if (this.parser.error !== undefined) this.peerFailed(this.parser.error);
     else if (this.parser.payloadOpcode >= 0) this.checkTextInProgress();
   }
 
@@ -164,13 +175,14 @@ export class Protocol {
     const bytes = carried === undefined ? fresh : concatBytes([carried, fresh], carried.length + fresh.length, this.platform);
     const complete = completeLength(bytes);
     const tail = bytes.subarray(complete);
-    if (!this.platform.isUtf8(bytes.subarray(0, complete)) || !isPossiblePrefix(tail)) return this.fail(invalidUtf8());
+    if (!this.platform.isUtf8(bytes.subarray(0, complete)) || !isPossiblePrefix(tail)) return this.peerFailed(invalidUtf8());
     this.partialChecked = received;
     this.partialTail = tail.length > 0 ? tail : undefined;
   }
 
   /** The peer ended the TCP connection. Without a close handshake that is an abnormal closure (1006). */
   receiveEof(): void {
+    this.reachPendingFailure();
     // Our side of the transport ends too, whatever the state: a client that completed the closing
     // handshake was waiting for exactly this (§7.1.1).
     this.transportShouldClose = true;
@@ -179,8 +191,17 @@ export class Protocol {
     if (!this.closeReceived && this.failure === undefined) this.closeCode = CloseCode.abnormal;
   }
 
-  /** Events since the last call, oldest first. */
+  /**
+   * Events since the last call, oldest first. A batch stops before a failure: when the peer broke the
+   * protocol after frames whose events the application has not taken yet (a message and a reserved opcode
+   * in one read, say), those events come first and the failure (its `error` event, and its close frame in
+   * `dataToSend`) only in the next call. Whatever the application sends in answer to them in between goes
+   * out before the close frame, as an endpoint that read the frames one by one would have done (Autobahn
+   * calls the other order "non-strict"). So an adapter calls this until it returns no events, letting the
+   * application act on each batch; `receiveData` and `receiveEof` also reach a failure still waiting.
+   */
   eventsReceived(): ProtocolEvent[] {
+    if (this.events.length === 0) this.reachPendingFailure();
     const events = this.events;
     if (events.length > 0) this.events = [];
     return events;
@@ -265,6 +286,7 @@ export class Protocol {
    */
   fail(error: WebSocketError): void {
     if (this.failure !== undefined || this.state === 'closed') return;
+    this.pendingFailure = undefined;
     this.failure = error;
     const code = error.closeCode ?? CloseCode.protocolError;
     if (!this.closeSent && isSendableCloseCode(code)) {
@@ -282,6 +304,23 @@ export class Protocol {
   }
 
   // ---- frames in ----------------------------------------------------------------------------------
+
+  /**
+   * The peer broke the protocol (RFC 6455 §7.1.7). With no events waiting the connection fails at once;
+   * otherwise parsing stops here and the failure waits for the events before it to be taken
+   * (`eventsReceived`), so the application's answer to them precedes the close frame.
+   */
+  private peerFailed(error: WebSocketError): void {
+    if (this.events.length === 0) return this.fail(error);
+    this.pendingFailure = error;
+  }
+
+  private reachPendingFailure(): void {
+    const error = this.pendingFailure;
+    if (error === undefined) return;
+    this.pendingFailure = undefined;
+    this.fail(error);
+  }
 
   private receiveFrame(frame: Frame): void {
     switch (frame.opcode) {
@@ -305,7 +344,7 @@ export class Protocol {
 
   private receiveDataFrame(frame: Frame): void {
     if (this.messageOpcode !== 0) {
-      return this.fail(protocolError(ErrorCode.expectedContinuation, 'new data frame inside a fragmented message'));
+      return this.peerFailed(protocolError(ErrorCode.expectedContinuation, 'new data frame inside a fragmented message'));
     }
     // Data keeps being delivered after we sent a close frame: the peer may have been mid-message when it
     // arrived (§7.1.2 only stops us sending). Dropping it here would also lose track of fragmentation.
@@ -321,7 +360,7 @@ export class Protocol {
 
   private receiveContinuation(frame: Frame): void {
     if (this.messageOpcode === 0) {
-      return this.fail(protocolError(ErrorCode.unexpectedContinuation, 'continuation frame without a message to continue'));
+      return this.peerFailed(protocolError(ErrorCode.unexpectedContinuation, 'continuation frame without a message to continue'));
     }
     this.appendFragment(frame);
   }
@@ -332,12 +371,12 @@ export class Protocol {
       try {
         data = this.compressor!.decompress(data, frame.fin);
       } catch (error) {
-        return this.fail(asWebSocketError(error));
+        return this.peerFailed(asWebSocketError(error));
       }
     }
     this.messageBytes += data.length;
     if (this.messageBytes > this.maxMessageSize) {
-      return this.fail(new WebSocketError(ErrorCode.messageTooBig, 'message exceeds the maximum size', CloseCode.messageTooBig));
+      return this.peerFailed(new WebSocketError(ErrorCode.messageTooBig, 'message exceeds the maximum size', CloseCode.messageTooBig));
     }
     // Uncompressed, the next fragment may carry only what is left of the limit; the parser then fails it
     // at its header instead of buffering it. A compressed fragment's size says little about its inflated
@@ -351,7 +390,7 @@ export class Protocol {
         const part = this.textDecoder.decode(data, { stream: !frame.fin });
         if (part.length > 0) (this.textParts ??= []).push(part);
       } catch {
-        return this.fail(invalidUtf8());
+        return this.peerFailed(invalidUtf8());
       }
       if (!frame.fin && !this.messageCompressed) {
         // An unfinished code point is at most 3 bytes, so the last 3 bytes (with the earlier tail, for
@@ -385,13 +424,13 @@ export class Protocol {
     } else if (this.platform.isUtf8(payload)) {
       this.events.push({ type: 'text', data: this.platform.decodeUtf8(payload) });
     } else {
-      this.fail(invalidUtf8());
+      this.peerFailed(invalidUtf8());
     }
   }
 
   private receiveClose(frame: Frame): void {
     const parsed = parseClosePayload(frame.payload);
-    if (parsed instanceof WebSocketError) return this.fail(parsed);
+    if (parsed instanceof WebSocketError) return this.peerFailed(parsed);
     this.closeReceived = true;
     this.closeCode = parsed.code;
     this.closeReason = parsed.reason;

@@ -5,6 +5,7 @@ import { encodeMessage, Protocol } from '../src/index.js';
 import { closeBody, rawFrame, type RawFrame } from './helpers/frames.js';
 import { bytes, hex, shown, spaced, toHex } from './helpers/hex.js';
 import {
+  chunkings,
   feed,
   feedEveryWay,
   makeProtocol,
@@ -276,6 +277,122 @@ t.test('RFC 6455 §5.2, §5.4, §5.5: framing errors fail the connection with 10
     t.same(client.eventsReceived(), []);
     t.same(client.dataToSend(), []);
   });
+});
+
+t.test('RFC 6455 §7.1.7: a violation read together with messages before it (Autobahn 3.2-3.4, 4.1.3-4.2.5, 5.15, strict)', async (t) => {
+  /**
+   * An adapter echoing every text message, as Autobahn's echo endpoint does: each `receiveData` is followed
+   * by `eventsReceived()` until it is empty, echoing between batches; returns the events and bytes sent.
+   */
+  const echoAll = (role: Role, chunks: readonly Uint8Array[]): { events: PlainEvent[]; sent: string } => {
+    const p = makeProtocol(role);
+    const events: PlainEvent[] = [];
+    const sent: Uint8Array[] = [];
+    for (const chunk of chunks) {
+      p.receiveData(Buffer.from(chunk));
+      for (let batch = p.eventsReceived(); batch.length > 0; batch = p.eventsReceived()) {
+        for (const event of batch) if (event.type === 'text' && p.state === 'open') p.sendText(event.data);
+        events.push(...plain(batch));
+        sent.push(...p.dataToSend());
+      }
+    }
+    return { events, sent: toHex(sent) };
+  };
+
+  for (const role of roles) {
+    const frame = (f: RawFrame): Buffer => peerFrame(role, f);
+    const shapes: [string, Buffer, string, string][] = [
+      ['3.2: text, text with RSV2, ping', bytes(frame({ opcode: 1, payload: 'Hello' }), frame({ opcode: 1, rsv: 2, payload: 'Hello' }), frame({ opcode: 9 })), 'Hello', ErrorCode.unexpectedRsv],
+      ['4.1.3: text, reserved opcode 0x5, ping', bytes(frame({ opcode: 1, payload: 'Hello' }), frame({ opcode: 5 }), frame({ opcode: 9 })), 'Hello', ErrorCode.invalidOpcode],
+      ['4.2.4: text, reserved opcode 0xc with a payload, ping', bytes(frame({ opcode: 1, payload: 'Hello' }), frame({ opcode: 0xc, payload: 'reserved' }), frame({ opcode: 9 })), 'Hello', ErrorCode.invalidOpcode],
+      [
+        '5.15: fragmented text, then continuations of nothing',
+        bytes(
+          frame({ opcode: 1, fin: false, payload: 'fragment1' }),
+          frame({ opcode: 0, payload: 'fragment2' }),
+          frame({ opcode: 0, fin: false, payload: 'fragment3' }),
+          frame({ opcode: 0, payload: 'fragment4' }),
+        ),
+        'fragment1fragment2',
+        ErrorCode.unexpectedContinuation,
+      ],
+    ];
+    for (const [name, input, message, errorCode] of shapes) {
+      t.test(`${role} receives ${name}, in every chunking: the echo goes out, then close 1002`, async (t) => {
+        const expected = {
+          events: [{ type: 'text', data: message }, { type: 'error', code: errorCode, closeCode: 1002 }],
+          sent: `${ownFrameHex(role, { opcode: 1, payload: message })} ${closeFrameOf(role, 1002)}`,
+        };
+        for (const chunking of chunkings(input)) t.same(echoAll(role, chunking.chunks), expected, chunking.name);
+      });
+    }
+
+    const input = bytes(frame({ opcode: 1, payload: 'Hello' }), frame({ opcode: 3 }), frame({ opcode: 9 }));
+
+    t.test(`${role}: the failure comes in the batch after the message, and the connection stays open until then`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(input));
+      t.same(plain(p.eventsReceived()), [{ type: 'text', data: 'Hello' }]);
+      t.same({ state: p.state, failure: p.failure, closeSent: p.closeSent, hasDataToSend: p.hasDataToSend }, { state: 'open', failure: undefined, closeSent: false, hasDataToSend: false });
+      p.sendText('one');
+      p.sendBinary(hex('02'));
+      t.same(plain(p.eventsReceived()), [{ type: 'error', code: ErrorCode.invalidOpcode, closeCode: 1002 }]);
+      t.same(plain(p.eventsReceived()), [], 'the ping after the violation is never read');
+      t.equal(
+        sentHex(p),
+        [ownFrameHex(role, { opcode: 1, payload: 'one' }), ownFrameHex(role, { opcode: 2, payload: hex('02') }), closeFrameOf(role, 1002)].join(' '),
+        'both answers, then the close frame',
+      );
+      t.same({ state: p.state, failure: p.failure?.code, closeCode: p.closeCode, transportShouldClose: p.transportShouldClose }, {
+        state: 'closing',
+        failure: ErrorCode.invalidOpcode,
+        closeCode: 1002,
+        transportShouldClose: true,
+      });
+      t.throws(() => p.sendText('late'), { code: ErrorCode.notOpen });
+    });
+
+    t.test(`${role}: an adapter that feeds more data before taking the next batch reaches the failure; the data is ignored`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(input));
+      t.same(plain(p.eventsReceived()), [{ type: 'text', data: 'Hello' }]);
+      p.receiveData(frame({ opcode: 1, payload: 'more' }));
+      t.same(plain(p.eventsReceived()), [{ type: 'error', code: ErrorCode.invalidOpcode, closeCode: 1002 }]);
+      t.equal(sentHex(p), closeFrameOf(role, 1002));
+    });
+
+    t.test(`${role}: EOF before the next batch reaches the failure, which keeps its code`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(input));
+      p.eventsReceived();
+      p.receiveEof();
+      t.same(plain(p.eventsReceived()), [{ type: 'error', code: ErrorCode.invalidOpcode, closeCode: 1002 }]);
+      t.same({ state: p.state, closeCode: p.closeCode, sent: sentHex(p) }, { state: 'closed', closeCode: 1002, sent: closeFrameOf(role, 1002) });
+    });
+
+    t.test(`${role}: an application that closes in answer to the message: its close frame, no second one`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(input));
+      p.eventsReceived();
+      p.sendClose(1000);
+      t.same(plain(p.eventsReceived()), [{ type: 'error', code: ErrorCode.invalidOpcode, closeCode: 1002 }]);
+      t.same({ sent: sentHex(p), closeCode: p.closeCode, transportShouldClose: p.transportShouldClose }, {
+        sent: closeFrameOf(role, 1000),
+        closeCode: 1002,
+        transportShouldClose: true,
+      });
+    });
+
+    t.test(`${role}: the adapter fails the connection before the next batch: its failure wins`, async (t) => {
+      const p = makeProtocol(role);
+      p.receiveData(Buffer.from(input));
+      p.eventsReceived();
+      p.fail(new WebSocketError(ErrorCode.closeTimeout, 'internal', 1011));
+      t.same(plain(p.eventsReceived()), [{ type: 'error', code: ErrorCode.closeTimeout, closeCode: 1011 }]);
+      t.same(plain(p.eventsReceived()), []);
+      t.equal(sentHex(p), closeFrameOf(role, 1011));
+    });
+  }
 });
 
 t.test('RFC 6455 §5.4: fragmentation', async (t) => {

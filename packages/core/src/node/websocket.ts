@@ -269,7 +269,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const protocol = this.protocolState!;
     this.receivedSinceLastPing = true;
     protocol.receiveData(chunk);
-    this.dispatch(protocol.eventsReceived());
+    // A failure comes in a batch of its own after the events before it (Protocol.eventsReceived): what
+    // a message handler sends in answer to them is written before the close frame.
+    for (let events = protocol.eventsReceived(); events.length > 0; events = protocol.eventsReceived()) {
+      this.dispatch(events);
+      if (this.readyState === ReadyState.CLOSED) break;
+    }
     this.flush();
   }
 
@@ -281,9 +286,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   private dispatch(events: ProtocolEvent[]): void {
     // The protocol reads a whole chunk before any event is emitted, so it may already have answered a
-    // close frame, or failed, behind the messages of this batch. They are still delivered, but nothing can
-    // be sent after our close frame (RFC 6455 §5.5.1): readyState must say so before a message handler
-    // runs, or a handler that checks it would call send and throw.
+    // close frame behind the messages of this batch (a failure waits for the next batch). They are still
+    // delivered, but nothing can be sent after our close frame (RFC 6455 §5.5.1): readyState must say so
+    // before a message handler runs, or a handler that checks it would call send and throw.
     if (this.readyState === ReadyState.OPEN && this.protocolState!.closeSent) this.readyState = ReadyState.CLOSING;
     for (const event of events) {
       switch (event.type) {

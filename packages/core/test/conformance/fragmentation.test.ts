@@ -130,14 +130,10 @@ const table: ConformanceCase[] = [
   },
   {
     id: '5.15',
-    title: 'a whole fragmented message, then two continuations of nothing',
-    rfc: BAD_CONTINUATION,
-    steps: [
-      ...fragments,
-      { awaitFrames: 1 },
-      { opcode: Opcode.continuation, payload: 'fragment3', fin: false },
-      { opcode: Opcode.continuation, payload: 'fragment4' },
-    ],
+    title: 'a whole fragmented message, then a continuation of nothing and a text, in one write',
+    rfc: `${BAD_CONTINUATION}; the message before it is delivered and answered before the close frame (Autobahn: "strict")`,
+    steps: [...fragments, { opcode: Opcode.continuation, payload: 'fragment3', fin: false }, { opcode: Opcode.text, payload: 'fragment4' }],
+    everySplit: true,
     expect: { frames: [{ opcode: Opcode.text, payload: 'fragment1fragment2' }], close: 1002 },
   },
   {

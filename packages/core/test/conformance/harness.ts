@@ -12,6 +12,10 @@
  * expected outcome is then the frames the endpoint sent, the code of its close frame (or a TCP drop with
  * no close frame), that nothing follows the close frame, that the TCP connection ended, and the close code
  * the endpoint's API reported.
+ *
+ * A case marked `everySplit` is also fed in two writes at every split point and one byte per write, each
+ * on a fresh connection, since what the endpoint must do cannot depend on how the bytes arrive: a message
+ * and a violation read together must give the same wire outcome as read apart.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -69,6 +73,11 @@ export interface ConformanceCase {
   steps: Step[];
   /** Write the peer's bytes in pieces of this size, each in its own TCP segment. */
   chunkSize?: number;
+  /**
+   * Besides the case as written, feed its bytes in two writes at every split point (with a pause between,
+   * so that the endpoint usually reads them apart) and one byte per write. Only for steps that are all frames.
+   */
+  everySplit?: boolean;
   expect: Expectation;
   /** @default both */
   sides?: readonly Side[];
@@ -82,6 +91,15 @@ export interface ConformanceCase {
   expectAnswer?: string;
   /** Client side: the Sec-WebSocket-Extensions the raw server answers with. */
   answer?: string;
+}
+
+/** How the peer cuts its bytes into writes. */
+interface Feed {
+  name: string;
+  /** Writes of this size, each in its own TCP segment. */
+  chunkSize?: number | undefined;
+  /** Two writes, cut here, with a pause between so that the endpoint usually reads them apart. */
+  splitAt?: number;
 }
 
 /** What a run observed, in the shape the expectation is compared with. */
@@ -107,6 +125,10 @@ const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 /** RFC 7692 §7.2.1: the tail a compressor's sync flush ends with, removed on the wire. */
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const CASE_TIMEOUT = 15_000;
+/** How long the peer waits between the two writes of a split, for the endpoint to read the first alone. */
+const SPLIT_PAUSE_MS = 2;
+/** Connections a case fed at every split point runs at once. */
+const SPLIT_CONCURRENCY = 8;
 
 /** A message compressed as RFC 7692 §7.2.1 sends it, on its own (no context from earlier messages). */
 export function deflated(data: string | Uint8Array): Buffer {
@@ -145,12 +167,51 @@ export async function runTable(t: Test, table: readonly ConformanceCase[]): Prom
   for (const side of ['server', 'client'] as const) {
     for (const testCase of table) {
       if (!(testCase.sides ?? ['server', 'client']).includes(side)) continue;
-      await t.test(`${side} ${testCase.id} ${testCase.title}: ${outcomeName(testCase.expect)}`, async (t) => {
-        const observed = side === 'server' ? await runAgainstServer(t, testCase) : await runAgainstClient(testCase);
-        t.same(observed, expected(side, testCase.expect), testCase.rfc);
+      const feeds = feedsOf(side, testCase);
+      const fedAs = feeds.length === 1 ? '' : `, fed ${feeds.length} ways`;
+      await t.test(`${side} ${testCase.id} ${testCase.title}${fedAs}: ${outcomeName(testCase.expect)}`, async (t) => {
+        const want = expected(side, testCase.expect);
+        await inParallel(feeds, SPLIT_CONCURRENCY, async (feed) => {
+          const observed = side === 'server' ? await runAgainstServer(t, testCase, feed) : await runAgainstClient(testCase, feed);
+          t.same(observed, want, feeds.length === 1 ? testCase.rfc : `${feed.name}: ${testCase.rfc}`);
+        });
       });
     }
   }
+}
+
+/** The case as written; with `everySplit`, also every two-piece split and one byte per write. */
+function feedsOf(side: Side, testCase: ConformanceCase): Feed[] {
+  const asWritten: Feed = { name: testCase.chunkSize === undefined ? 'whole' : `${testCase.chunkSize}-byte writes`, chunkSize: testCase.chunkSize };
+  if (testCase.everySplit !== true) return [asWritten];
+  if (testCase.steps.some((step) => !('opcode' in step))) throw new Error(`case ${testCase.id}: everySplit needs steps that are all frames`);
+  const length = peerBytes(side, testCase.steps as PeerFrame[]).length;
+  const feeds: Feed[] = [asWritten];
+  if (testCase.chunkSize !== undefined) feeds.push({ name: 'whole' });
+  for (let splitAt = 1; splitAt < length; splitAt++) feeds.push({ name: `split at ${splitAt}`, splitAt });
+  if (testCase.chunkSize !== 1) feeds.push({ name: 'one byte per write', chunkSize: 1 });
+  return feeds;
+}
+
+/** Runs `run` on every item, at most `limit` at a time; all of them run even if one throws, then the first error is thrown. */
+async function inParallel<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await run(items[next++]!).catch((error: unknown) => errors.push(error));
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
+
+/** The bytes the peer writes for `frames`: masked to a server, unmasked to a client, unless `wrongMask`. */
+function peerBytes(side: Side, frames: readonly PeerFrame[]): Buffer {
+  return Buffer.concat(
+    frames.map(({ wrongMask = false, mask = MASK, ...frame }) => {
+      const masked = (side === 'server') !== wrongMask;
+      return rawFrame(masked ? { ...frame, mask } : frame);
+    }),
+  );
 }
 
 function outcomeName(expect: Expectation): string {
@@ -180,7 +241,7 @@ function expected(side: Side, expect: Expectation): Observed {
 
 // ---- our server, a raw client -------------------------------------------------------------------------
 
-async function runAgainstServer(t: Test, testCase: ConformanceCase): Promise<Observed> {
+async function runAgainstServer(t: Test, testCase: ConformanceCase, feed: Feed): Promise<Observed> {
   const server = await startEchoServer({ maxMessageSize: 64 * 1024 * 1024, ...testCase.server });
   t.teardown(() => server.close());
   const extra = testCase.offer === undefined ? {} : { 'Sec-WebSocket-Extensions': testCase.offer };
@@ -193,7 +254,7 @@ async function runAgainstServer(t: Test, testCase: ConformanceCase): Promise<Obs
   const wire = new PeerWire(response.socket, 'server');
   wire.reader.push(response.rest);
   response.socket.resume();
-  await wire.play(testCase);
+  await wire.play(testCase, feed);
   await wire.ended;
   const reported = await withTimeout(server.closeOf(0), 'the server reported no close');
   return wire.observed(reported.code);
@@ -201,7 +262,7 @@ async function runAgainstServer(t: Test, testCase: ConformanceCase): Promise<Obs
 
 // ---- our client, a raw server -------------------------------------------------------------------------
 
-async function runAgainstClient(testCase: ConformanceCase): Promise<Observed> {
+async function runAgainstClient(testCase: ConformanceCase, feed: Feed): Promise<Observed> {
   let accepted!: (wire: PeerWire) => void;
   const wireReady = new Promise<PeerWire>((resolve) => (accepted = resolve));
   const listener = createServer((socket) => {
@@ -224,7 +285,7 @@ async function runAgainstClient(testCase: ConformanceCase): Promise<Observed> {
     echoEverything(client);
     const reported = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
     const wire = await withTimeout(wireReady, 'our client never sent its upgrade request');
-    await wire.play(testCase);
+    await wire.play(testCase, feed);
     await wire.ended;
     return wire.observed(await withTimeout(reported, 'the client reported no close'));
   } finally {
@@ -299,11 +360,11 @@ class PeerWire {
    * Writes the case's frames; then, unless the case closes itself, waits for the frames it expects back
    * (or a close frame, or the end of TCP) and sends a close 1000, as Autobahn's cases do.
    */
-  async play(testCase: ConformanceCase): Promise<void> {
-    await this.write(testCase.steps, testCase.chunkSize);
+  async play(testCase: ConformanceCase, feed: Feed): Promise<void> {
+    await this.write(testCase.steps, feed);
     if (testCase.steps.some((step) => 'opcode' in step && step.opcode === Opcode.close)) return;
     await this.frameCount(testCase.expect.frames?.length ?? 0);
-    await this.write([{ opcode: Opcode.close, payload: Buffer.from([0x03, 0xe8]) }], undefined);
+    await this.write([{ opcode: Opcode.close, payload: Buffer.from([0x03, 0xe8]) }], { name: 'whole' });
   }
 
   /** Resolves once `count` frames came back, or a close frame did, or TCP ended, or after the case timeout. */
@@ -326,15 +387,23 @@ class PeerWire {
     });
   }
 
-  private async write(steps: readonly Step[], chunkSize: number | undefined): Promise<void> {
-    let pending: Buffer[] = [];
+  private async write(steps: readonly Step[], feed: Feed): Promise<void> {
+    let pending: PeerFrame[] = [];
     const flush = async (): Promise<void> => {
-      const bytes = Buffer.concat(pending);
+      const bytes = peerBytes(this.side, pending);
       pending = [];
-      const size = chunkSize ?? bytes.length;
-      for (let offset = 0; offset < bytes.length; offset += size) {
+      const { chunkSize, splitAt } = feed;
+      const pieces: Buffer[] = [];
+      if (splitAt !== undefined) {
+        pieces.push(bytes.subarray(0, splitAt), bytes.subarray(splitAt));
+      } else {
+        const size = chunkSize ?? bytes.length;
+        for (let offset = 0; offset < bytes.length; offset += size) pieces.push(bytes.subarray(offset, offset + size));
+      }
+      for (const [i, piece] of pieces.entries()) {
+        if (i > 0 && splitAt !== undefined) await new Promise((resolve) => setTimeout(resolve, SPLIT_PAUSE_MS));
         if (this.socket.destroyed || !this.socket.writable) return;
-        this.socket.write(bytes.subarray(offset, offset + size));
+        this.socket.write(piece);
         // Let each piece leave in its own segment.
         if (chunkSize !== undefined) await new Promise((resolve) => setImmediate(resolve));
       }
@@ -350,9 +419,7 @@ class PeerWire {
         await new Promise((resolve) => setTimeout(resolve, step.pause));
         continue;
       }
-      const { wrongMask = false, mask = MASK, ...frame } = step;
-      const masked = (this.side === 'server') !== wrongMask;
-      pending.push(rawFrame(masked ? { ...frame, mask } : frame));
+      pending.push(step);
     }
     await flush();
   }

@@ -4,7 +4,7 @@ import { Opcode } from '../../src/index.js';
 import { runTable, type ConformanceCase } from './harness.js';
 
 const RESERVED =
-  'RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_" (1002); messages before it are delivered';
+  'RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_" (1002); messages before it are delivered and answered before the close frame, even when read together with it (Autobahn: "strict")';
 
 /** Autobahn's shapes: 1 alone; 2 with a payload; 3 after a message, then a ping; 4 the same with a payload; 5 that, one byte at a time. */
 function casesFor(group: string, opcodes: readonly number[]): ConformanceCase[] {
@@ -17,9 +17,10 @@ function casesFor(group: string, opcodes: readonly number[]): ConformanceCase[] 
       title: `${after ? 'text, then ' : ''}reserved opcode 0x${opcode.toString(16)}${payload === '' ? '' : ' with a payload'}${after ? ', then ping' : ''}${shape === 5 ? ', one byte at a time' : ''}`,
       rfc: RESERVED,
       steps: after
-        ? [{ opcode: Opcode.text, payload: 'Hello' }, { awaitFrames: 1 }, { opcode, payload }, { opcode: Opcode.ping }]
+        ? [{ opcode: Opcode.text, payload: 'Hello' }, { opcode, payload }, { opcode: Opcode.ping }]
         : [{ opcode, payload }],
       ...(shape === 5 ? { chunkSize: 1 } : {}),
+      ...(after ? { everySplit: true } : {}),
       expect: { frames: after ? [{ opcode: Opcode.text, payload: 'Hello' }] : [], close: 1002 },
     };
   });

@@ -52,6 +52,16 @@ export function plain(events: readonly ProtocolEvent[]): PlainEvent[] {
   });
 }
 
+/**
+ * `eventsReceived()` called until it returns nothing, as an adapter does: a failure after other events
+ * comes in a batch of its own (see `Protocol.eventsReceived`).
+ */
+export function allEventsReceived(protocol: Protocol): ProtocolEvent[] {
+  const events: ProtocolEvent[] = [];
+  for (let batch = protocol.eventsReceived(); batch.length > 0; batch = protocol.eventsReceived()) events.push(...batch);
+  return events;
+}
+
 /** Everything observable about a Protocol after it was fed some input. */
 export interface Outcome {
   events: PlainEvent[];
@@ -76,7 +86,7 @@ export function feed(role: Role, chunks: readonly Uint8Array[], options: Protoco
   const sent: Uint8Array[] = [];
   for (const chunk of chunks) {
     protocol.receiveData(Buffer.from(chunk));
-    events.push(...protocol.eventsReceived());
+    events.push(...allEventsReceived(protocol));
     sent.push(...protocol.dataToSend());
   }
   return outcome(protocol, events, sent);
