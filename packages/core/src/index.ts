@@ -50,6 +50,7 @@ export {
   type BinaryType,
   type MessageData,
   type SendData,
+  type SendFragmentOptions,
   type SendResult,
   type WebSocketInfo,
   type WebSocketOptions,

@@ -17,6 +17,11 @@ export interface MessageCompressor {
   /** Messages smaller than this many bytes go out uncompressed. */
   readonly threshold: number;
   compress(message: Uint8Array): Uint8Array;
+  /**
+   * Compresses one fragment of a message sent in several frames; called for each in order, with `fin` on
+   * the last. Their outputs, concatenated, are the compressed message (RFC 7692 §7.2.1).
+   */
+  compressFragment(fragment: Uint8Array, fin: boolean): Uint8Array;
   /** Inflates one frame's payload of a compressed message; throws a WebSocketError (1009, 1007). */
   decompress(fragment: Uint8Array, fin: boolean): Uint8Array;
   close(): void;
@@ -59,7 +64,11 @@ export type ProtocolEvent =
   | { type: 'error'; error: WebSocketError };
 
 export interface SendOptions {
-  /** Compress this message when permessage-deflate is active and it reaches the threshold. @default true */
+  /**
+   * Compress this message when permessage-deflate is active and it reaches the threshold. For a message
+   * sent in fragments, the first fragment's option decides, and the threshold does not apply (the size of
+   * the whole message is not known when its first fragment goes). @default true
+   */
   compress?: boolean;
 }
 
@@ -111,8 +120,9 @@ export class Protocol {
   private partialChecked = 0;
   private partialTail: Uint8Array | undefined;
   private fragmentTail: Uint8Array | undefined;
-  // True between the first and the last frame of a message we send with `sendFragment`.
-  private sendingFragments = false;
+  // The message we send with `sendFragment`, between its first and its last frame.
+  private sendingOpcode = 0;
+  private sendingCompressed = false;
   /**
    * A violation the peer committed after events the application has not taken yet. It is reached (the
    * connection fails) only once they were taken and it had its chance to answer them: see `eventsReceived`.
@@ -231,20 +241,32 @@ export class Protocol {
 
   /**
    * Sends one frame of a message the caller fragments itself: the first with `opcode` text or binary,
-   * the rest with `continuation`, the last with `fin` (RFC 6455 §5.4). Never compressed.
+   * the rest with `continuation`, the last with `fin` (RFC 6455 §5.4). Control frames (`sendPing`,
+   * `sendPong`, the pongs the protocol answers with, `sendClose`) may go out between fragments; another
+   * message may not until this one is finished. Text fragments need not end on a character boundary: the
+   * peer checks UTF-8 over the whole message. With permessage-deflate the message is compressed unless
+   * the first fragment's `options.compress` is false, and only its first frame has RSV1 (RFC 7692 §6.1).
    */
-  sendFragment(opcode: number, payload: Uint8Array, fin: boolean): void {
+  sendFragment(opcode: number, payload: Uint8Array, fin: boolean, options?: SendOptions): void {
     this.assertCanSend();
     if (opcode === Opcode.continuation) {
-      if (!this.sendingFragments) throw invalidArgument('a continuation needs a message started with sendFragment');
+      if (this.sendingOpcode === 0) throw invalidArgument('a continuation needs a message started with sendFragment');
     } else if (opcode === Opcode.text || opcode === Opcode.binary) {
       // §5.4: fragments of one message may not be interleaved with another message.
-      if (this.sendingFragments) throw invalidArgument('the previous fragmented message is not finished');
+      if (this.sendingOpcode !== 0) throw invalidArgument('the previous fragmented message is not finished');
+      this.sendingCompressed = this.compressor !== undefined && options?.compress !== false;
     } else {
       throw invalidArgument(`sendFragment takes text, binary or continuation, not opcode 0x${opcode.toString(16)}`);
     }
-    this.pushFrame(fin, false, opcode, payload);
-    this.sendingFragments = !fin;
+    const compressed = this.sendingCompressed;
+    const data = compressed ? this.compressor!.compressFragment(payload, fin) : payload;
+    this.pushFrame(fin, compressed && opcode !== Opcode.continuation, opcode, data);
+    this.sendingOpcode = fin ? 0 : opcode === Opcode.continuation ? this.sendingOpcode : opcode;
+  }
+
+  /** The opcode (text or binary) of the message being sent with `sendFragment` until its last fragment, else 0. */
+  get fragmentedMessageOpcode(): number {
+    return this.sendingOpcode;
   }
 
   sendPing(data: Uint8Array = EMPTY): void {
@@ -492,7 +514,7 @@ export class Protocol {
 
   private assertNotFragmenting(): void {
     // §5.4: a whole message in the middle of our own fragmented one would be read as part of it.
-    if (this.sendingFragments) throw invalidArgument('a fragmented message is being sent; finish it with sendFragment first');
+    if (this.sendingOpcode !== 0) throw invalidArgument('a fragmented message is being sent; finish it with sendFragment first');
   }
 }
 

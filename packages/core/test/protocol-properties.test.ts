@@ -84,6 +84,8 @@ interface Message {
   cuts: number[] | undefined;
   /** For each fragment boundary, whether a ping goes out between the two fragments. */
   pings: boolean[];
+  /** The `compress` send option (of the first fragment when fragmented); matters only with permessage-deflate. */
+  compress: boolean;
 }
 
 const message: fc.Arbitrary<Message> = fc
@@ -94,14 +96,16 @@ const message: fc.Arbitrary<Message> = fc
     textSeed: fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
     cuts: fc.option(fc.array(fc.nat(), { maxLength: 6 }), { nil: undefined }),
     pings: fc.array(fc.boolean(), { maxLength: 6 }),
+    compress: fc.boolean(),
   })
-  .map(({ kind, size, seed, textSeed, cuts, pings }) => {
+  .map(({ kind, size, seed, textSeed, cuts, pings, compress }) => {
     const payload = kind === 'text' ? Buffer.from(textOfSize(size, textSeed), 'utf8') : fill(size, seed);
     return {
       kind,
       payload,
       cuts: cuts?.map((cut) => cut % (payload.length + 1)).sort((a, b) => a - b),
       pings,
+      compress,
     };
   });
 
@@ -163,17 +167,18 @@ for (const variant of variants) {
                 const data: PlainEvent =
                   m.kind === 'text' ? { type: 'text', data: m.payload.toString('utf8') } : { type: 'binary', data: shown(m.payload) };
                 if (m.cuts === undefined) {
-                  if (m.kind === 'text') sender.sendText(m.payload.toString('utf8'));
-                  else sender.sendBinary(m.payload);
+                  if (m.kind === 'text') sender.sendText(m.payload.toString('utf8'), { compress: m.compress });
+                  else sender.sendBinary(m.payload, { compress: m.compress });
                   expected.push(data);
                   continue;
                 }
-                // Fragments cut at arbitrary bytes, so text fragments split code points (§5.6 allows it).
+                // Fragments cut at arbitrary bytes, so text fragments split code points (§5.6 allows it); with
+                // permessage-deflate compressed unless the first says not to (RFC 7692 §6.1: RSV1 on it only).
                 const bounds = [0, ...m.cuts, m.payload.length];
                 for (let i = 0; i + 1 < bounds.length; i++) {
                   const last = i + 2 === bounds.length;
                   const opcode = i === 0 ? (m.kind === 'text' ? 0x1 : 0x2) : 0x0;
-                  sender.sendFragment(opcode, m.payload.subarray(bounds[i], bounds[i + 1]), last);
+                  sender.sendFragment(opcode, m.payload.subarray(bounds[i], bounds[i + 1]), last, { compress: m.compress });
                   if (!last && m.pings[i] === true) {
                     const ping = Buffer.from(`ping ${pingCount++}`);
                     sender.sendPing(ping);

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import type { Role } from '../src/constants.js';
 import { ErrorCode, WebSocketError } from '../src/errors.js';
-import { encodeMessage, Protocol } from '../src/index.js';
+import { encodeMessage, FrameParser, PerMessageDeflate, Protocol, type DeflateParams } from '../src/index.js';
 import { closeBody, rawFrame, type RawFrame } from './helpers/frames.js';
 import { bytes, hex, shown, spaced, toHex } from './helpers/hex.js';
 import {
@@ -456,6 +457,94 @@ t.test('RFC 6455 §5.4: fragmentation', async (t) => {
           ownFrameHex(role, { opcode: 9, payload: hex('aa') }),
           ownFrameHex(role, { opcode: 0, payload: hex('02') }),
         ].join(' '),
+      );
+    });
+  }
+});
+
+t.test('RFC 7692 §6.1: sending a message in fragments with permessage-deflate', async (t) => {
+  const params = (noTakeover: boolean): DeflateParams => ({
+    serverNoContextTakeover: noTakeover,
+    clientNoContextTakeover: noTakeover,
+    serverMaxWindowBits: 15,
+    clientMaxWindowBits: 15,
+  });
+  /** What `role` wrote, as frames read by a parser of the peer's role: FIN, RSV1, opcode and payload. */
+  const framesOf = (role: Role, output: readonly Uint8Array[]): { fin: boolean; rsv1: boolean; opcode: number; payload: Buffer }[] => {
+    const parser = new FrameParser({ role: role === 'client' ? 'server' : 'client', allowRsv1: true, maxPayloadLength: 1 << 20 });
+    for (const chunk of output) parser.push(Buffer.from(chunk));
+    const frames = [];
+    for (let frame = parser.read(); frame !== undefined; frame = parser.read()) {
+      frames.push({ fin: frame.fin, rsv1: frame.rsv1, opcode: frame.opcode, payload: Buffer.from(frame.payload) });
+    }
+    t.equal(parser.error, undefined, 'well-formed frames');
+    return frames;
+  };
+  /** Inflates a compressed message's payloads independently of src/extensions (node:zlib, §7.2.2). */
+  const inflated = (payloads: readonly Buffer[]): string =>
+    inflateRawSync(Buffer.concat([...payloads, hex('00 00 ff ff')]), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString();
+
+  for (const role of roles) {
+    const peer: Role = role === 'client' ? 'server' : 'client';
+    for (const noTakeover of [false, true]) {
+      const context = noTakeover ? 'no context takeover' : 'context takeover';
+      t.test(`${role} sends text in three fragments with a ping between (${context}): RSV1 on the first frame only, inflates whole`, async (t) => {
+        const p = makeProtocol(role, { compressor: new PerMessageDeflate(role, params(noTakeover), { threshold: 1024 }) });
+        p.sendFragment(0x1, Buffer.from('Hello, '), false);
+        p.sendPing(hex('aa'));
+        p.sendFragment(0x0, Buffer.from('fragmented '), false);
+        t.equal(p.fragmentedMessageOpcode, 0x1, 'the text message is open');
+        p.sendFragment(0x0, Buffer.from('world'), true);
+        t.equal(p.fragmentedMessageOpcode, 0, 'and finished');
+        const output = p.dataToSend();
+        const frames = framesOf(role, output);
+        t.same(
+          frames.map(({ fin, rsv1, opcode }) => ({ fin, rsv1, opcode })),
+          [
+            { fin: false, rsv1: true, opcode: 0x1 },
+            { fin: true, rsv1: false, opcode: 0x9 },
+            { fin: false, rsv1: false, opcode: 0x0 },
+            { fin: true, rsv1: false, opcode: 0x0 },
+          ],
+          'below the threshold and still compressed: a fragmented message has no size to compare',
+        );
+        const data = frames.filter((frame) => frame.opcode !== 0x9).map((frame) => frame.payload);
+        t.equal(inflated(data), 'Hello, fragmented world', 'node:zlib inflates the three payloads to the message');
+        const receiver = makeProtocol(peer, { compressor: new PerMessageDeflate(peer, params(noTakeover)) });
+        for (const chunk of output) receiver.receiveData(Buffer.from(chunk));
+        t.same(plain(receiver.eventsReceived()), [{ type: 'ping', data: 'aa' }, { type: 'text', data: 'Hello, fragmented world' }]);
+      });
+
+      t.test(`${role} sends a compressed binary message ending with an empty fragment, then a whole one (${context}): both inflate`, async (t) => {
+        const p = makeProtocol(role, { compressor: new PerMessageDeflate(role, params(noTakeover), { threshold: 0 }) });
+        p.sendFragment(0x2, Buffer.from('abcabcabc'), false);
+        p.sendFragment(0x0, Buffer.alloc(0), true);
+        p.sendBinary(Buffer.from('abcabcabc'));
+        const output = p.dataToSend();
+        const frames = framesOf(role, output);
+        t.same(frames.map(({ fin, rsv1, opcode }) => ({ fin, rsv1, opcode })), [
+          { fin: false, rsv1: true, opcode: 0x2 },
+          { fin: true, rsv1: false, opcode: 0x0 },
+          { fin: true, rsv1: true, opcode: 0x2 },
+        ]);
+        t.equal(toHex(frames[1]!.payload), '00', 'the empty last fragment is the single 00 of §7.2.3.6');
+        const receiver = makeProtocol(peer, { compressor: new PerMessageDeflate(peer, params(noTakeover)) });
+        for (const chunk of output) receiver.receiveData(Buffer.from(chunk));
+        t.same(plain(receiver.eventsReceived()), [
+          { type: 'binary', data: toHex(Buffer.from('abcabcabc')) },
+          { type: 'binary', data: toHex(Buffer.from('abcabcabc')) },
+        ]);
+      });
+    }
+
+    t.test(`${role} sends fragments with compress: false on the first: no RSV1, payloads as given`, async (t) => {
+      const p = makeProtocol(role, { compressor: new PerMessageDeflate(role, params(false), { threshold: 0 }) });
+      p.sendFragment(0x1, Buffer.from('Hel'), false, { compress: false });
+      p.sendFragment(0x0, Buffer.from('lo'), true, { compress: true });
+      t.equal(
+        sentHex(p),
+        [ownFrameHex(role, { opcode: 1, fin: false, payload: 'Hel' }), ownFrameHex(role, { opcode: 0, payload: 'lo' })].join(' '),
+        'the first fragment decides for the message',
       );
     });
   }

@@ -47,7 +47,7 @@ export interface PerMessageDeflateCodecOptions {
 }
 
 /**
- * permessage-deflate for one connection (RFC 7692 §7.2): compresses whole messages we send and inflates
+ * permessage-deflate for one connection (RFC 7692 §7.2): compresses the messages we send and inflates
  * the frames of compressed messages we receive, synchronously (through the platform's `SyncZlib`), so the
  * sans-I/O protocol stays a plain function of its input.
  *
@@ -106,6 +106,16 @@ export class PerMessageDeflate implements MessageCompressor {
    * sync flush, then drop the trailing 00 00 ff ff.
    */
   compress(message: Uint8Array): Uint8Array {
+    return this.compressFragment(message, true);
+  }
+
+  /**
+   * Compresses one fragment of a message sent in several frames; call it for each fragment in order, with
+   * `fin` set on the last. Every fragment ends with a sync flush, so what it compressed to can go out at
+   * once; only the last drops the trailing 00 00 ff ff (§7.2.1). The earlier ones keep theirs: an empty
+   * stored block inside the message, which the peer's inflater passes over.
+   */
+  compressFragment(fragment: Uint8Array, fin: boolean): Uint8Array {
     this.assertOpen();
     const deflater = (this.deflater ??= this.platform.createDeflateRaw({
       level: this.level,
@@ -117,7 +127,7 @@ export class PerMessageDeflate implements MessageCompressor {
       // Z_SYNC_FLUSH, not Z_FINISH: it ends the message on a byte boundary with an empty stored block
       // (the 00 00 ff ff we strip, §7.2.1) but leaves the deflate stream open, so with context takeover
       // the LZ77 window still holds this message and the next one can refer back into it (§7.2.3.2).
-      output = deflater.write(message, Number.POSITIVE_INFINITY);
+      output = deflater.write(fragment, Number.POSITIVE_INFINITY);
     } catch (error) {
       this.releaseDeflater();
       throw deflateFailed(messageOf(error));
@@ -126,10 +136,11 @@ export class PerMessageDeflate implements MessageCompressor {
       this.releaseDeflater();
       throw deflateFailed('zlib output over its limit');
     }
+    if (!fin) return output;
     if (!this.deflateKeepsContext) this.releaseDeflater();
     // zlib emits nothing for a sync flush with no new input since the last one (an empty message with
-    // context takeover). §7.2.1 says to append an empty stored block then, which leaves the single 00
-    // of §7.2.3.6 once its 00 00 ff ff is stripped.
+    // context takeover, or an empty last fragment). §7.2.1 says to append an empty stored block then,
+    // which leaves the single 00 of §7.2.3.6 once its 00 00 ff ff is stripped.
     if (output.length === 0) {
       const payload = this.platform.alloc(1);
       payload[0] = EMPTY_MESSAGE_BYTE;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { encodeClosePayload } from '../close.js';
-import { CloseCode, ReadyState } from '../constants.js';
+import { CloseCode, Opcode, ReadyState } from '../constants.js';
 import { ErrorCode, WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol, ProtocolEvent } from '../protocol.js';
@@ -14,6 +14,22 @@ export type SendData = string | ArrayBuffer | ArrayBufferView;
 
 /** The outcome of `send`, after uWebSockets: every call says whether the caller should slow down. */
 export type SendResult = 'sent' | 'backpressure' | 'dropped';
+
+export interface SendFragmentOptions {
+  /** This fragment ends the message (RFC 6455 §5.4: FIN). */
+  fin: boolean;
+  /**
+   * On a message's first fragment: whether the message is binary. Later fragments follow the first.
+   * @default a string starts a text message, bytes a binary one
+   */
+  binary?: boolean;
+  /**
+   * On a message's first fragment: compress the message when permessage-deflate is active. Later
+   * fragments follow the first. Unlike `send`, no threshold applies: the message's size is not known yet.
+   * @default true
+   */
+  compress?: boolean;
+}
 
 export interface WebSocketOptions {
   /**
@@ -146,6 +162,30 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     } else {
       protocol.sendBinary(toBytes(data), options);
     }
+    return this.flush();
+  }
+
+  /**
+   * Sends one fragment of a message (RFC 6455 §5.4), in either role: call it for each part in order, with
+   * `fin: true` on the last; the peer receives the message whole once that arrives. The first fragment
+   * sets the message's type (`binary`, by default from its data). Strings go out as UTF-8, bytes as they
+   * are: the fragments of a text message may split a character, since the peer checks UTF-8 over the
+   * whole message. Pings (`ping()`, keepalive) and the pongs we answer with may go out between fragments;
+   * `send` and `sendFrames` throw ERR_WS_INVALID_ARGUMENT until this message is finished (§5.4: messages
+   * are not interleaved).
+   * With permessage-deflate, only the first frame has RSV1 (RFC 7692 §6.1).
+   *
+   * Backpressure as for `send`, per fragment: 'dropped' means this fragment was not sent (the message is
+   * as it was: not started, or still open for this fragment to be sent again), and every fragment that
+   * is sent counts in `bufferedAmount`.
+   */
+  sendFragment(data: SendData, options: SendFragmentOptions): SendResult {
+    const protocol = this.requireOpen();
+    if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBytes(data);
+    const binary = options.binary ?? typeof data !== 'string';
+    const opcode = protocol.fragmentedMessageOpcode === 0 ? (binary ? Opcode.binary : Opcode.text) : Opcode.continuation;
+    protocol.sendFragment(opcode, payload, options.fin, options);
     return this.flush();
   }
 

@@ -413,6 +413,14 @@ t.test('RFC 7692 §7.2.3: examples', async (t) => {
     t.equal(client.decompress(hex('f2 48 05 00 00 00 ff ff ca c9 c9 07 00'), true).toString(), 'Hello');
   });
 
+  t.test('§7.2.3.5: server compresses "He" and "llo" as two fragments to that message: f2 48 05 00 00 00 ff ff | ca c9 c9 07 00', async (t) => {
+    const server = new PerMessageDeflate('server', NO_TAKEOVER);
+    t.same(server.compressFragment(Buffer.from('He'), false), hex('f2 48 05 00 00 00 ff ff'), 'a fragment keeps the 00 00 ff ff of its sync flush');
+    t.same(server.compressFragment(Buffer.from('llo'), true), hex('ca c9 c9 07 00'), 'the last drops it (§7.2.1)');
+    const client = new PerMessageDeflate('client', NO_TAKEOVER);
+    t.equal(client.decompress(hex('f2 48 05 00 00 00 ff ff'), false).toString() + client.decompress(hex('ca c9 c9 07 00'), true).toString(), 'Hello');
+  });
+
   t.test('§7.2.3.6: an empty message compresses to 00 and inflates back to nothing', async (t) => {
     const server = new PerMessageDeflate('server', TAKEOVER);
     t.same(server.compress(Buffer.alloc(0)), hex('00'));
