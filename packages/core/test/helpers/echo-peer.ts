@@ -12,10 +12,28 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
+/** The text message the interop peers send each other in fragments. */
+export const FRAGMENTED = 'fragmented κόσμε';
+/** Where `sendFragmented` cuts FRAGMENTED's UTF-8: the second cut splits the 2-byte "ό", as most peers do. */
+export const FRAGMENT_CUTS = [6, 14] as const;
+/** The ping `sendFragmented` sends between the first two fragments (RFC 6455 §5.4 allows control frames there). */
+export const PING_BETWEEN_FRAGMENTS = 'between fragments';
+
+/** Sends FRAGMENTED as a text message in three fragments cut at FRAGMENT_CUTS, with a ping after the first. */
+export function sendFragmented(websocket: WebSocket): void {
+  const bytes = Buffer.from(FRAGMENTED, 'utf8');
+  const [first, second] = FRAGMENT_CUTS;
+  websocket.sendFragment(bytes.subarray(0, first), { fin: false, binary: false });
+  websocket.ping(Buffer.from(PING_BETWEEN_FRAGMENTS));
+  websocket.sendFragment(bytes.subarray(first, second), { fin: false });
+  websocket.sendFragment(bytes.subarray(second), { fin: true });
+}
+
 /**
- * Our server as an interop peer: echoes every message with its type, except a text message
- * `close:CODE:REASON`, which makes the server start the closing handshake with that code, so each peer's
- * close-code handling can be checked from both sides.
+ * Our server as an interop peer: echoes every message with its type, except two text messages:
+ * `close:CODE:REASON` makes the server start the closing handshake with that code, so each peer's
+ * close-code handling can be checked from both sides, and `fragments` is answered with FRAGMENTED sent in
+ * fragments (`sendFragmented`).
  */
 export async function startEchoServer(options: UpgradeOptions = {}, host = '127.0.0.1'): Promise<EchoServer> {
   const connections: WebSocket[] = [];
@@ -35,6 +53,7 @@ export async function startEchoServer(options: UpgradeOptions = {}, host = '127.
         websocket.close(Number(code), reason);
         return;
       }
+      if (!isBinary && data === 'fragments') return sendFragmented(websocket);
       websocket.send(isBinary ? (data as Buffer) : (data as string));
     });
   });

@@ -31,7 +31,7 @@ t.test('headless Chromium WebSocket -> our server', async (t) => {
           peer: `Chromium ${version} (headless)`,
           deflate,
           reasons: {
-            fragmented: 'the browser API sends every message in one frame',
+            'fragments-in': 'the browser API sends every message in one frame',
             'peer-ping': 'the browser API cannot send a ping',
           },
           extra: { 'no-subprotocol-abort': aborts },

@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { connect, type WebSocket } from '../../src/index.js';
-import type { EchoServer } from '../helpers/echo-peer.js';
+import { FRAGMENTED, PING_BETWEEN_FRAGMENTS, sendFragmented, type EchoServer } from '../helpers/echo-peer.js';
 import { MessageQueue, closed, opened, pattern } from '../helpers/events.js';
 
 /** Every check, in the order the report shows them. */
@@ -21,7 +21,8 @@ export const CHECKS = [
   'binary-65535',
   'binary-65536',
   'binary-1MiB',
-  'fragmented',
+  'fragments-in',
+  'fragments-out',
   'peer-ping',
   'our-ping',
   'close-from-us',
@@ -42,7 +43,10 @@ export const CHECK_MEANING: Record<Check, string> = {
   'binary-65535': 'binary, largest 16-bit length',
   'binary-65536': 'binary, smallest 64-bit length',
   'binary-1MiB': 'binary, 1 MiB',
-  fragmented: 'a text message the peer sends in fragments (splitting a multi-byte character, or ending with an empty continuation, as that peer does) arrives whole',
+  'fragments-in':
+    'we receive: a text message the peer sends in fragments (splitting a multi-byte character, or ending with an empty continuation, as that peer does) arrives whole at our side',
+  'fragments-out':
+    'we send: a text message our side sends with `sendFragment` in three fragments (the second splitting a 2-byte character, a ping between the first two; compressed with RSV1 on the first frame only in deflate rows) arrives whole at the peer, which answers the ping; a peer server echoes the message back, a peer client checks it',
   'peer-ping': "the peer's ping is answered with its payload",
   'our-ping': 'our ping is answered with its payload',
   'close-from-us': 'we close with 4001 and a reason; the peer reports that code and reason',
@@ -130,31 +134,68 @@ export function peerChecks(report: PeerReport, reasons: Partial<Record<Check, st
 
 export const TEXTS = { 'text-ascii': 'hello, switchboard', 'text-utf8': 'κόσμε 🚀 ünïcödé 世界' } as const;
 export const SIZES = { 'binary-0': 0, 'binary-125': 125, 'binary-126': 126, 'binary-65535': 65535, 'binary-65536': 65536, 'binary-1MiB': 1 << 20 } as const;
-/** What a peer sends in fragments on the "fragments" command, and what its client peers send in fragments. */
-export const FRAGMENTED = 'fragmented κόσμε';
+/**
+ * What a peer server sends in fragments on the "fragments" command, what a peer client sends in fragments,
+ * and what our side sends in fragments (helpers/echo-peer.ts), to a peer server as a message it echoes and
+ * to a peer client in answer to "fragments".
+ */
+export { FRAGMENTED };
 export const US_CLOSE = { code: 4001, reason: 'bye from switchboard' } as const;
 export const PEER_CLOSE = { code: 4000, reason: 'bye from peer' } as const;
 
-/** Our server's side of a client peer's run: it pings the peer's first connection as soon as it opens. */
-export async function ourPing(server: EchoServer): Promise<boolean> {
+/** The peer's first connection to our server, once it exists (undefined after 10 s). */
+async function firstConnection(server: EchoServer): Promise<WebSocket | undefined> {
   const deadline = Date.now() + 10_000;
   while (server.connections[0] === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
-  const websocket = server.connections[0];
+  return server.connections[0];
+}
+
+/**
+ * Our server's side of a client peer's run: whether the peer's first connection answers the ping our
+ * server sends between the fragments of its answer to "fragments" (read once the peer is done).
+ */
+function pongBetweenFragments(server: EchoServer): () => boolean {
+  let answered = false;
+  void firstConnection(server).then((websocket) =>
+    websocket?.on('pong', (data) => {
+      if (data.toString() === PING_BETWEEN_FRAGMENTS) answered = true;
+    }),
+  );
+  return () => answered;
+}
+
+/** Our server's side of a client peer's run: it pings the peer's first connection as soon as it opens. */
+export async function ourPing(server: EchoServer): Promise<boolean> {
+  const websocket = await firstConnection(server);
   if (websocket === undefined || websocket.readyState !== 1) return false;
-  const pong = new Promise<Buffer | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), 5000);
-    websocket.once('pong', (data) => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-  });
+  const pong = pongOf(websocket, 'switchboard ping', 5000);
   websocket.ping(Buffer.from('switchboard ping'));
-  return (await pong)?.toString() === 'switchboard ping';
+  return pong;
+}
+
+/**
+ * Resolves true once a pong with `payload` arrives, false after `ms`. Other pongs are let by: the ping sent
+ * between fragments is answered too, and a pong may come late.
+ */
+function pongOf(websocket: WebSocket, payload: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onPong = (data: Buffer): void => {
+      if (data.toString() !== payload) return;
+      clearTimeout(timer);
+      websocket.off('pong', onPong);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      websocket.off('pong', onPong);
+      resolve(false);
+    }, ms);
+    websocket.on('pong', onPong);
+  });
 }
 
 export interface ServerPeerOptions {
   deflate: boolean;
-  /** The peer answers "fragments" with a fragmented message. */
+  /** The peer answers "fragments" with a fragmented message (fragments-in). */
   fragments: boolean;
   /** Checks not to run with this peer (the caller gives the reasons). */
   skip?: readonly Check[];
@@ -189,15 +230,17 @@ export async function driveServer(url: string, options: ServerPeerOptions): Prom
   for (const [check, size] of Object.entries(SIZES)) if (!skip.has(check as Check)) checks[check as Check] = await echo(pattern(size));
   if (websocket.readyState !== 1) {
     // The peer dropped the connection: what is left fails, and the rest of the row says so.
-    return { ...checks, fragmented: false, 'our-ping': false, 'close-from-peer': false, 'close-from-us': false };
+    return { ...checks, 'fragments-in': false, 'fragments-out': false, 'our-ping': false, 'close-from-peer': false, 'close-from-us': false };
   }
+  const isFragmented = (reply: { data: unknown; isBinary: boolean }): boolean => !reply.isBinary && reply.data === FRAGMENTED;
   if (options.fragments) {
     websocket.send('fragments');
-    checks.fragmented = await messages.next(10_000).then(
-      (reply) => !reply.isBinary && reply.data === FRAGMENTED,
-      () => false,
-    );
+    checks['fragments-in'] = await messages.next(10_000).then(isFragmented, () => false);
   }
+  const pongBetween = pongOf(websocket, PING_BETWEEN_FRAGMENTS, 10_000);
+  sendFragmented(websocket);
+  const echoed = await messages.next(10_000).then(isFragmented, () => false);
+  checks['fragments-out'] = echoed && (await pongBetween);
   checks['our-ping'] = await pingOf(websocket);
   const closing = closed(websocket);
   websocket.send(`close:${PEER_CLOSE.code}:${PEER_CLOSE.reason}`);
@@ -215,14 +258,9 @@ export async function driveServer(url: string, options: ServerPeerOptions): Prom
 }
 
 function pingOf(websocket: WebSocket): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), 5000);
-    websocket.once('pong', (data) => {
-      clearTimeout(timer);
-      resolve(data.toString() === 'switchboard ping');
-    });
-    websocket.ping(Buffer.from('switchboard ping'));
-  });
+  const pong = pongOf(websocket, 'switchboard ping', 5000);
+  websocket.ping(Buffer.from('switchboard ping'));
+  return pong;
 }
 
 export interface ClientPeerRun {
@@ -245,6 +283,7 @@ export async function runClientPeer(t: Test, options: ClientPeerRun, startServer
   const server = await startServer({ protocols: ['pubsub.v1'], perMessageDeflate: options.deflate ? { threshold: 0 } : false });
   t.teardown(() => server.close());
   const pinged = ourPing(server);
+  const pongBetween = pongBetweenFragments(server);
   const result = await options.run(server.url);
   t.equal(result.code, 0, `the peer exited cleanly${result.stderr === '' ? '' : `: ${result.stderr}`}`);
   const line = result.stdout.trim().split('\n').pop() ?? '';
@@ -258,8 +297,11 @@ export async function runClientPeer(t: Test, options: ClientPeerRun, startServer
   const first = server.connections[0];
   const extensions = Array.isArray(report.extensions) ? report.extensions.join(', ') : report.extensions;
   const peerClose = await within(server.closeOf(1), 5000);
+  const reported = peerChecks(report, options.reasons);
   const checks: Partial<Record<Check, CheckValue>> = {
-    ...peerChecks(report, options.reasons),
+    ...reported,
+    // The peer saw the message whole; our server saw the pong to the ping between its fragments.
+    ...(reported['fragments-out'] === true ? { 'fragments-out': pongBetween() } : {}),
     subprotocol: report.subprotocol === 'pubsub.v1' && first?.protocol === 'pubsub.v1',
     deflate: extensions.includes('permessage-deflate') === options.deflate && (first?.extensions.startsWith('permessage-deflate') ?? false) === options.deflate,
     'our-ping': await pinged,
@@ -310,7 +352,7 @@ export async function runServerPeer(t: Test, options: ServerPeerRun): Promise<vo
   const all: Partial<Record<Check, CheckValue>> = {
     'peer-ping': { na: 'our client drives this pair; the peer server is pinged (our-ping)' },
     'no-subprotocol-abort': { na: 'our client goes on without a subprotocol when the server selects none (RFC 6455 §4.1 allows it)' },
-    ...(options.fragments ? {} : { fragmented: { na: options.reasons?.fragmented ?? 'the peer cannot send fragmented messages' } }),
+    ...(options.fragments ? {} : { 'fragments-in': { na: options.reasons?.['fragments-in'] ?? 'the peer cannot send fragmented messages' } }),
     ...checks,
     ...options.extra,
   };

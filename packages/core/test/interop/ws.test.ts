@@ -42,7 +42,11 @@ async function wsClientChecks(url: string, deflate: boolean): Promise<{ code: nu
   client.send(fragmentedBytes.subarray(6, 14), { binary: false, fin: false, compress: false });
   client.send(fragmentedBytes.subarray(14), { binary: false, fin: true, compress: false });
   const fragmented = await next();
-  checks['fragmented'] = !fragmented.isBinary && fragmented.data.toString('utf8') === FRAGMENTED;
+  checks['fragments-in'] = !fragmented.isBinary && fragmented.data.toString('utf8') === FRAGMENTED;
+  // Our server answers "fragments" with the same text in fragments, a ping between them.
+  client.send('fragments');
+  const ours = await next();
+  checks['fragments-out'] = !ours.isBinary && ours.data.toString('utf8') === FRAGMENTED;
   const pong = new Promise<Buffer>((resolve) => client.once('pong', resolve));
   client.ping(Buffer.from('are you there'));
   checks['peer-ping'] = (await pong).toString() === 'are you there';

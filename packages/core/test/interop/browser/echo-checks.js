@@ -1,5 +1,6 @@
 // Runs inside the page: the matrix's checks (test/interop/matrix.ts) through `new WebSocket(url, protocols)`.
-// The browser API can neither send a fragmented message nor a ping, so those checks are not run here.
+// The browser API can neither send a fragmented message nor a ping, so those checks are not run here; it
+// receives fragments (our server answers "fragments" with a fragmented message: fragments-out).
 async function browserEcho(url) {
   const pattern = (size) => {
     const bytes = new Uint8Array(size);
@@ -32,7 +33,9 @@ async function browserEcho(url) {
     const bytes = echo instanceof ArrayBuffer ? new Uint8Array(echo) : undefined;
     checks[name] = bytes !== undefined && bytes.length === size && bytes.every((byte, i) => byte === data[i]);
   }
-  checks.fragmented = null;
+  checks['fragments-in'] = null;
+  ws.send('fragments');
+  checks['fragments-out'] = (await next()) === 'fragmented κόσμε';
   checks['peer-ping'] = null;
   const closing = new Promise((resolve) => {
     ws.onclose = (event) => resolve(event);

@@ -70,7 +70,10 @@ async def main(url, deflate):
         checks[name] = await next_message() == (True, data)
     # 5-byte fragments: "fragmented κόσμε" is 22 bytes, split inside "κ", "ό" and "σ".
     ws.sendMessage(FRAGMENTED.encode("utf-8"), isBinary=False, fragmentSize=5)
-    checks["fragmented"] = await next_message() == (False, FRAGMENTED.encode("utf-8"))
+    checks["fragments-in"] = await next_message() == (False, FRAGMENTED.encode("utf-8"))
+    # Our server answers "fragments" in fragments, with a ping between them.
+    ws.sendMessage(b"fragments", isBinary=False)
+    checks["fragments-out"] = await next_message() == (False, FRAGMENTED.encode("utf-8"))
     ws.sendPing(PING)
     checks["peer-ping"] = await asyncio.wait_for(factory.pongs.get(), 5) == PING
     ws.sendMessage(("close:%d:%s" % US_CLOSE).encode("utf-8"), isBinary=False)

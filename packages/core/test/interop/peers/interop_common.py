@@ -1,4 +1,8 @@
-"""What every interop peer sends and expects; mirrors test/interop/matrix.ts."""
+"""What every interop peer sends and expects; mirrors test/interop/matrix.ts.
+
+Check names are our side's: "fragments-in" is a message the peer sends in fragments (our side receives
+it), "fragments-out" one our side sends in fragments (a peer client asks for it with "fragments").
+"""
 import json
 
 TEXTS = {"text-ascii": "hello, switchboard", "text-utf8": "κόσμε 🚀 ünïcödé 世界"}

@@ -137,7 +137,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
 /* ---- client ------------------------------------------------------------------------------------------ */
 
-enum step_kind { SEND_TEXT, SEND_BINARY, SEND_FRAGMENTS, SEND_PING, SEND_CLOSE_COMMAND, DONE };
+enum step_kind { SEND_TEXT, SEND_BINARY, SEND_FRAGMENTS, SEND_FRAGMENTS_COMMAND, SEND_PING, SEND_CLOSE_COMMAND, DONE };
 struct step {
 	enum step_kind kind;
 	const char *name;
@@ -152,7 +152,9 @@ static const struct step steps[] = {
 	{ SEND_BINARY, "binary-65535", 65535 },
 	{ SEND_BINARY, "binary-65536", 65536 },
 	{ SEND_BINARY, "binary-1MiB", 1 << 20 },
-	{ SEND_FRAGMENTS, "fragmented", 0 },
+	/* Check names are our side's: this peer sends fragments (we receive), then asks for ours. */
+	{ SEND_FRAGMENTS, "fragments-in", 0 },
+	{ SEND_FRAGMENTS_COMMAND, "fragments-out", 0 },
 	{ SEND_PING, "peer-ping", 0 },
 	{ SEND_CLOSE_COMMAND, "close-from-us", 0 },
 	{ DONE, NULL, 0 },
@@ -260,6 +262,9 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		case SEND_FRAGMENTS:
 			queue_fragments(c);
 			break;
+		case SEND_FRAGMENTS_COMMAND:
+			queue_frame(c, (const unsigned char *)"fragments", 9, LWS_WRITE_TEXT);
+			break;
 		case SEND_PING:
 			memcpy(ping + LWS_PRE, "are you there", 13);
 			lws_write(wsi, ping + LWS_PRE, 13, LWS_WRITE_PING);
@@ -295,7 +300,7 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 			unsigned char *p = pattern(s->size);
 			ok = binary && c->msg_len == s->size && !memcmp(c->msg, p, s->size);
 			free(p);
-		} else if (s->kind == SEND_FRAGMENTS)
+		} else if (s->kind == SEND_FRAGMENTS || s->kind == SEND_FRAGMENTS_COMMAND)
 			ok = !binary && !strcmp((char *)c->msg, FRAGMENTED);
 		checks[step_index] = ok;
 		if (getenv("LWS_PEER_DEBUG"))

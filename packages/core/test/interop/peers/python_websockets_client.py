@@ -26,7 +26,10 @@ async def main(url, deflate):
             checks[name] = (await ws.recv()) == data
         # An iterable is sent as a fragmented message, ended by an empty continuation frame.
         await ws.send(["frag", "mented ", "κό", "σμε"])
-        checks["fragmented"] = (await ws.recv()) == FRAGMENTED
+        checks["fragments-in"] = (await ws.recv()) == FRAGMENTED
+        # Our server answers "fragments" in fragments, with a ping between them.
+        await ws.send("fragments")
+        checks["fragments-out"] = (await ws.recv()) == FRAGMENTED
         pong_waiter = await ws.ping(PING)
         await asyncio.wait_for(pong_waiter, 5)
         checks["peer-ping"] = True

@@ -2,10 +2,12 @@
 // as a checking client. Debian ships no WebSocket++ examples, hence this file.
 //
 //   websocketpp_peer server [--deflate]        prints "listening PORT", then "closed CODE REASON" per close;
-//                                              echoes every message; "close:CODE:REASON" closes with it.
+//                                              echoes every message; "close:CODE:REASON" closes with it;
+//                                              "fragments" sends a text message in fragments.
 //   websocketpp_peer client URL [--deflate]    runs the checks against our echo server, prints one JSON line.
 //
-// WebSocket++ has no API to send a message in fragments, so this peer never sends one.
+// WebSocket++'s send(payload, opcode) writes whole messages; fragments go through its message buffers
+// (see send_fragmented).
 #include <websocketpp/client.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/config/asio_no_tls_client.hpp>
@@ -34,6 +36,25 @@ struct deflate_client_config : public websocketpp::config::asio_client {
 };
 
 const std::string SUBPROTOCOL = "pubsub.v1";
+// "fragmented κόσμε", as test/interop/matrix.ts has it.
+const std::string FRAGMENTED = "fragmented \xce\xba\xcf\x8c\xcf\x83\xce\xbc\xce\xb5";
+
+// Sends FRAGMENTED in three frames, the second splitting the 2-byte "ό": a message buffer per frame from
+// connection::get_message, the first with the text opcode, the others with the continuation opcode, FIN
+// cleared (set_fin(false)) on all but the last. WebSocket++ 0.8.2 checks UTF-8 per text-opcode frame only,
+// so the first fragment must end on a character boundary; and the frames go uncompressed even with
+// permessage-deflate: its compressor works per frame and would set RSV1 on continuation frames too.
+template <typename ConnectionPtr>
+void send_fragmented(ConnectionPtr con) {
+  const size_t cuts[] = {0, 6, 14, FRAGMENTED.size()};
+  for (size_t i = 0; i < 3; i++) {
+    auto msg = con->get_message(i == 0 ? websocketpp::frame::opcode::text : websocketpp::frame::opcode::continuation, cuts[i + 1] - cuts[i]);
+    msg->set_payload(FRAGMENTED.substr(cuts[i], cuts[i + 1] - cuts[i]));
+    msg->set_fin(i == 2);
+    msg->set_compressed(false);
+    con->send(msg);
+  }
+}
 
 std::string pattern(size_t size) {
   std::string bytes(size, '\0');
@@ -73,6 +94,10 @@ int run_server() {
       s.close(hdl, static_cast<websocketpp::close::status::value>(code), reason);
       return;
     }
+    if (msg->get_opcode() == websocketpp::frame::opcode::text && payload == "fragments") {
+      send_fragmented(s.get_con_from_hdl(hdl));
+      return;
+    }
     s.send(hdl, payload, msg->get_opcode());
   });
   s.set_close_handler([&s](websocketpp::connection_hdl hdl) {
@@ -92,7 +117,7 @@ int run_server() {
 
 struct Step {
   std::string name;
-  enum Kind { TEXT, BINARY, PING, CLOSE_COMMAND } kind;
+  enum Kind { TEXT, BINARY, FRAGMENTS, PING, CLOSE_COMMAND } kind;
   std::string payload;
 };
 
@@ -113,6 +138,9 @@ int run_client(const std::string& url) {
       {"binary-65535", Step::BINARY, pattern(65535)},
       {"binary-65536", Step::BINARY, pattern(65536)},
       {"binary-1MiB", Step::BINARY, pattern(1 << 20)},
+      // Check names are our side's: this peer sends fragments (we receive), then asks for ours.
+      {"fragments-in", Step::FRAGMENTS, FRAGMENTED},
+      {"fragments-out", Step::TEXT, "fragments"},
       {"peer-ping", Step::PING, "are you there"},
       {"close-from-us", Step::CLOSE_COMMAND, "close:4001:bye from switchboard"},
   };
@@ -131,6 +159,9 @@ int run_client(const std::string& url) {
         break;
       case Step::BINARY:
         c.send(hdl, step.payload, websocketpp::frame::opcode::binary);
+        break;
+      case Step::FRAGMENTS:
+        send_fragmented(c.get_con_from_hdl(hdl));
         break;
       case Step::PING:
         c.ping(hdl, step.payload);
@@ -154,7 +185,9 @@ int run_client(const std::string& url) {
     if (index >= steps.size()) return;
     const Step& step = steps[index];
     auto expected = step.kind == Step::BINARY ? websocketpp::frame::opcode::binary : websocketpp::frame::opcode::text;
-    checks[step.name] = msg->get_opcode() == expected && msg->get_payload() == step.payload;
+    // Our server answers "fragments" with FRAGMENTED, in fragments.
+    const std::string& wanted = step.name == "fragments-out" ? FRAGMENTED : step.payload;
+    checks[step.name] = msg->get_opcode() == expected && msg->get_payload() == wanted;
     index++;
     next(hdl);
   });

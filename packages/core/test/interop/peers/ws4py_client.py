@@ -44,7 +44,10 @@ def main(url):
     # A generator is sent as a fragmented message; these chunks split the 2-byte "ό" across fragments.
     encoded = FRAGMENTED.encode("utf-8")
     ws.send((chunk for chunk in (encoded[:6], encoded[6:14], encoded[14:])), binary=False)
-    checks["fragmented"] = ws.messages.get(timeout=10) == (False, encoded)
+    checks["fragments-in"] = ws.messages.get(timeout=10) == (False, encoded)
+    # Our server answers "fragments" in fragments, with a ping between them.
+    ws.send("fragments")
+    checks["fragments-out"] = ws.messages.get(timeout=10) == (False, encoded)
     ws.ping(PING)
     checks["peer-ping"] = ws.pongs.get(timeout=5) == PING
     ws.send("close:%d:%s" % US_CLOSE)
