@@ -1,3 +1,7 @@
+// The connection state machine, in one file over 500 lines on purpose: receiving, failing and sending share
+// one state (the closing handshake's closeSent / closeReceived / failure, a failure waiting behind events,
+// the message being sent in fragments) that RFC 6455 §5.4, §5.5.1 and §7.1.7 tie together; the frame
+// parser, the codecs and UTF-8 checks live in their own files.
 import { concatBytes } from './bytes.js';
 import { CloseCode, Opcode, type Role } from './constants.js';
 import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close.js';
@@ -59,7 +63,7 @@ export type ProtocolEvent =
   | { type: 'close'; code: number; reason: string }
   /**
    * The connection failed (the peer broke the protocol): a close frame with `error.closeCode` is queued
-   * and the transport should end. Always alone in its batch when events came before it: see `eventsReceived`.
+   * and the transport should end. When events came before it, it comes in a later batch: see `eventsReceived`.
    */
   | { type: 'error'; error: WebSocketError };
 
