@@ -29,7 +29,13 @@ export interface ConnectOptions extends WebSocketOptions {
    * @default 10000
    */
   handshakeTimeout?: number;
-  /** TLS settings for wss:// (CA, servername, rejectUnauthorized ...). */
+  /**
+   * TLS settings for wss://, as `tls.connect` takes them: `ca` to trust a private CA or a self-signed
+   * server, `cert` and `key` to present a client certificate, `servername` when the certificate names
+   * another host than the URL's, `rejectUnauthorized: false` to accept any certificate (tests only).
+   * @default Node's: its bundled CA list, the URL's host checked against the certificate, SNI unless the
+   * host is an IP address (RFC 6066 §3)
+   */
   tls?: ConnectionOptions;
 }
 
@@ -67,7 +73,9 @@ export function connect(url: string | URL, options: ConnectOptions = {}): WebSoc
     path: `${target.pathname}${target.search}`,
     headers: { Host: target.host, ...handshake.headers },
     timeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
-    ...(secure ? { servername: target.hostname, ...options.tls } : {}),
+    // No servername of our own: Node's agent derives it from the Host header, without the brackets of an
+    // IPv6 literal and leaving SNI out for an IP address, which RFC 6066 §3 forbids (DEP0123).
+    ...(secure ? options.tls : {}),
   };
   const request: ClientRequest = secure ? httpsRequest(requestOptions) : httpRequest(requestOptions);
 
