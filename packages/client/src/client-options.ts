@@ -5,7 +5,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { SwitchboardError } from './errors.js';
 import { type ReconnectOptions, type ResolvedReconnectOptions, resolveReconnectOptions } from './reconnect.js';
 import type { SchemaMap, TopicMap, UntypedTopics } from './topic-map.js';
-import type { NetworkWatcher, TransportFactory } from './transport/transport.js';
+import type { NetworkWatcher, TlsOptions, TransportFactory } from './transport/transport.js';
 
 /**
  * Where the client stands:
@@ -163,6 +163,12 @@ export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
   readonly autoConnect?: boolean;
   /** Extra handshake headers (e.g. `Origin`); only transports that can set headers (Node) send them. @default {} */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * For `wss:` URLs in Node: the CA to trust (a private CA or a self-signed broker), a client certificate
+   * for a broker that requires one, the expected server name. Browsers ignore it (the system decides).
+   * @default Node's defaults: the bundled CA list, no client certificate
+   */
+  readonly tls?: TlsOptions;
   /** The WebSocket implementation; by default the platform's, chosen by the package's export conditions. */
   readonly transport?: TransportFactory;
   /** Watches for the network coming back; by default the platform's (the browser's `online` event). */
@@ -192,6 +198,7 @@ export interface Settings {
   readonly pingTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
+  readonly tls: TlsOptions | undefined;
   readonly transport: TransportFactory;
   readonly network: NetworkWatcher;
   readonly random: () => number;
@@ -235,6 +242,7 @@ export function resolveSettings(options: ClientOptions<TopicMap>): Settings {
     pingTimeoutMs: nonNegative('pingTimeoutMs', options.pingTimeoutMs ?? DEFAULTS.pingTimeoutMs),
     connectTimeoutMs: nonNegative('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
     headers: options.headers ?? {},
+    tls: options.tls,
     transport: options.transport ?? platformTransport,
     network: options.network ?? platformNetwork,
     random: options.random ?? Math.random,

@@ -129,7 +129,7 @@ export class ConnectionLifecycle {
         this.#parts.publishes,
         (connection) =>
           settings.transport(
-            { url: settings.url, protocol: SUBPROTOCOL, token, headers: settings.headers },
+            { url: settings.url, protocol: SUBPROTOCOL, token, headers: settings.headers, ...(settings.tls === undefined ? {} : { tls: settings.tls }) },
             {
               open: () => {},
               message: (data) => {

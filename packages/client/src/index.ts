@@ -41,7 +41,16 @@ export type {
   TopicsOf,
   UntypedTopics,
 } from './topic-map.js';
-export type { NetworkWatcher, Transport, TransportClose, TransportEvents, TransportFactory, TransportOptions } from './transport/transport.js';
+export type {
+  NetworkWatcher,
+  PemInput,
+  TlsOptions,
+  Transport,
+  TransportClose,
+  TransportEvents,
+  TransportFactory,
+  TransportOptions,
+} from './transport/transport.js';
 export { type WebSocketConstructor, type WebSocketLike, createWebSocketTransport } from './transport/browser.js';
 export type { GapReason, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from '@switchboard/protocol';
 export { ProtocolCloseCode, ProtocolErrorCode } from '@switchboard/protocol';

@@ -18,7 +18,43 @@ export interface TransportOptions {
   readonly token: string | undefined;
   /** Extra handshake headers. Only transports that can set headers (Node) use them. */
   readonly headers: Readonly<Record<string, string>>;
+  /** TLS settings for a `wss:` URL. Only the Node transport uses them; a browser trusts what the system trusts. */
+  readonly tls?: TlsOptions;
 }
+
+/**
+ * How a Node client checks the broker's certificate and proves its own, for `wss:` URLs (the subset of
+ * `tls.connect`'s options a broker deployment needs; PEM text, or its bytes as `readFileSync` returns them).
+ * Browsers ignore it: they trust the system's CAs and pick client certificates themselves.
+ */
+export interface TlsOptions {
+  /**
+   * The CAs to trust instead of Node's built-in list: a private CA, or a broker's self-signed certificate.
+   * @default Node's bundled Mozilla CA list
+   */
+  readonly ca?: PemInput | readonly PemInput[];
+  /** A client certificate (chain, leaf first), for a broker that requires one (its `TLS_CA`); with `key`. */
+  readonly cert?: PemInput;
+  /** The private key of `cert`. */
+  readonly key?: PemInput;
+  /** The passphrase of an encrypted `key`. */
+  readonly passphrase?: string;
+  /**
+   * The name the certificate must carry (and the SNI sent), when it is not the URL's host, e.g. connecting
+   * by IP address to a certificate issued for `broker.internal`.
+   * @default the URL's host name (no SNI for an IP address, RFC 6066 §3)
+   */
+  readonly servername?: string;
+  /**
+   * `false` accepts any certificate: for a quick local test only, it lets anyone in the middle read and
+   * change the traffic. Prefer `ca`.
+   * @default true
+   */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** PEM text, or the bytes of a PEM file. */
+export type PemInput = string | Uint8Array;
 
 /** How a connection or an attempt ended. */
 export interface TransportClose {
