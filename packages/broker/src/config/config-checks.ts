@@ -25,6 +25,8 @@ export function firstInconsistency(config: Config): { readonly key: OptionKey; r
   if (config.maxRecoveryBytes > config.maxQueuedBytes) {
     return { key: 'maxRecoveryBytes', message: `must fit the send queue: at most MAX_QUEUED_BYTES (${config.maxQueuedBytes}), got ${config.maxRecoveryBytes}` };
   }
+  const tlsProblem = tlsInconsistency(config);
+  if (tlsProblem !== undefined) return tlsProblem;
   if ([config.redisUrl !== undefined, config.redisClusterNodes.length > 0, config.redisSentinels.length > 0].filter(Boolean).length > 1) {
     return { key: config.redisSentinels.length > 0 ? 'redisSentinels' : 'redisClusterNodes', message: 'set one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS' };
   }
@@ -34,6 +36,14 @@ export function firstInconsistency(config: Config): { readonly key: OptionKey; r
   if (config.jwtSecret === undefined && (config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
     return { key: config.jwtIssuer !== undefined ? 'jwtIssuer' : 'jwtAudience', message: 'needs JWT_SECRET' };
   }
+  return undefined;
+}
+
+/** A certificate without its key (or the reverse) cannot be served; TLS_CA verifies clients of a TLS listener. */
+function tlsInconsistency(config: Config): { readonly key: OptionKey; readonly message: string } | undefined {
+  if (config.tlsCert !== undefined && config.tlsKey === undefined) return { key: 'tlsKey', message: "is needed with TLS_CERT (the certificate's private key)" };
+  if (config.tlsKey !== undefined && config.tlsCert === undefined) return { key: 'tlsCert', message: 'is needed with TLS_KEY (the certificate the key belongs to)' };
+  if (config.tlsCa !== undefined && config.tlsCert === undefined) return { key: 'tlsCa', message: 'needs TLS_CERT and TLS_KEY: client certificates are checked only on a TLS listener' };
   return undefined;
 }
 

@@ -11,6 +11,7 @@ import { limitOptions } from './options-limits.js';
 import { redisOptions } from './options-redis.js';
 import { serverOptions } from './options-server.js';
 import { sheddingOptions } from './options-shedding.js';
+import { tlsOptions } from './options-tls.js';
 
 /**
  * The broker's configuration, derived from one record per option (`option.ts`, grouped by concern in
@@ -26,6 +27,7 @@ import { sheddingOptions } from './options-shedding.js';
 /** Every option by its `Config` key. Order is the `--help` order. */
 export const options = {
   ...serverOptions,
+  ...tlsOptions,
   ...redisOptions,
   ...authOptions,
   ...limitOptions,

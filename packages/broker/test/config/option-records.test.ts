@@ -10,6 +10,7 @@ import { limitOptions } from '../../src/config/options-limits.js';
 import { redisOptions } from '../../src/config/options-redis.js';
 import { serverOptions } from '../../src/config/options-server.js';
 import { sheddingOptions } from '../../src/config/options-shedding.js';
+import { tlsOptions } from '../../src/config/options-tls.js';
 
 /**
  * The option records themselves: each one complete, no name used twice, and `--help` derived from them
@@ -35,7 +36,7 @@ t.test('every record has an environment variable, a flag, a kind, help text, and
 });
 
 t.test('no key, environment variable or flag names two options', async (t) => {
-  const groups = [serverOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions];
+  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions];
   const groupKeys = groups.flatMap((group) => Object.keys(group));
   t.same(groupKeys, Object.keys(options), 'every group is in the table, and no key is in two groups (a spread would drop one)');
   const envs = records.map(([, record]) => record.env);
