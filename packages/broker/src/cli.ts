@@ -11,6 +11,8 @@ const usage = `Usage: switchboard [options]
 
 Runs a Switchboard broker node: pubsub.v1 over WebSocket on ws://HOST:PORT/, plus
 GET /healthz, GET /readyz, GET /metrics and POST /publish. SIGTERM shuts down gracefully.
+With TLS_CERT and TLS_KEY it serves wss:// and https:// itself, and SIGHUP reloads the
+certificate and key (and TLS_CA) without dropping connections.
 Flags override environment variables. Sizes accept KiB/MiB suffixes, durations ms/s/m.
 `;
 
