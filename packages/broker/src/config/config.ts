@@ -72,12 +72,17 @@ export function describeOption(key: OptionKey): string {
 }
 
 /**
- * Builds a validated config from typed values (what tests and embedders use; `loadConfig` reads env and
- * flags into the same input). Each option in order: its value, else its default, through its schema; then
- * the derived ones; then the rules between options.
+ * Builds a validated config from typed values (what tests and embedders use; `loadConfig` reads a file, env
+ * and flags into the same input). Each option in order: its value, else its default, through its schema;
+ * then the derived ones; then the rules between options.
  * @throws ConfigError naming the first bad field.
  */
 export function createConfig(input: ConfigInput = {}): Config {
+  return buildConfig(input, describeOption);
+}
+
+/** `createConfig`, with errors naming an option by `describe` (where its value came from: a file's line). */
+export function buildConfig(input: ConfigInput, describe: (key: OptionKey) => string): Config {
   const values: Record<string, unknown> = {};
   for (const [key, record] of recordEntries) {
     const raw = input[key] ?? ('default' in record ? record.default : undefined);
@@ -85,7 +90,7 @@ export function createConfig(input: ConfigInput = {}): Config {
     if (!result.success) {
       const issue = result.error.issues[0];
       const where = issue !== undefined && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-      throw new ConfigError(describeOption(key), `${issue?.message ?? 'invalid'}${where}${gotValue(record.secret, raw)}`);
+      throw new ConfigError(describe(key), `${issue?.message ?? 'invalid'}${where}${gotValue(record.secret, raw)}`);
     }
     values[key] = result.data;
   }
@@ -96,6 +101,6 @@ export function createConfig(input: ConfigInput = {}): Config {
   }
   const config = values as Config;
   const inconsistency = firstInconsistency(config);
-  if (inconsistency !== undefined) throw new ConfigError(describeOption(inconsistency.key), inconsistency.message);
+  if (inconsistency !== undefined) throw new ConfigError(describe(inconsistency.key), inconsistency.message);
   return config;
 }

@@ -1,7 +1,7 @@
 /**
- * Reading an option's value from text (an environment variable or a flag). Pure: a bad text yields a message,
- * and the caller names the option. Typed values (from code, and later from a config file) skip this step;
- * both then go through the option's schema.
+ * Reading an option's value from text (an environment variable, a flag, or a text value in a configuration
+ * file). Pure: a bad text yields a message, and the caller names the option. Typed values (from code, or a
+ * file's numbers, booleans and lists) skip this step; both then go through the option's schema.
  */
 
 /** How an option's text is read. */

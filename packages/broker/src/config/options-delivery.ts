@@ -58,7 +58,7 @@ export const deliveryOptions = {
     env: 'SLOW_CONSUMER_RULES',
     flag: 'slow-consumer-rules',
     kind: 'rules',
-    schema: z.array(z.object({ pattern: patternSchema, policy: z.enum(overflowPolicies) })),
+    schema: z.array(z.strictObject({ pattern: patternSchema, policy: z.enum(overflowPolicies) })),
     default: [],
     help: 'per topic pattern, first match wins: `prices.>=conflate,orders.>=disconnect`',
   }),

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
@@ -32,18 +34,36 @@ t.test('the secret options, from the records: credentials, and the addresses a p
   }
 });
 
-/** Runs `load`, which must throw a ConfigError naming `secret`'s option, and returns everything the error shows. */
-function refused(t: Test, secret: SecretOption, how: string, load: () => unknown): void {
+/**
+ * Runs `load`, which must throw a ConfigError naming `secret`'s option (as `field`, by default as env and
+ * flag), and checks that nothing the error shows holds any part of the secret.
+ */
+function refused(t: Test, secret: SecretOption, how: string, load: () => unknown, field: string | RegExp = describeOption(secret.key)): void {
   try {
     load();
     t.fail(`${secret.record.env} ${how}: accepted`);
   } catch (error) {
     t.ok(error instanceof ConfigError, `${secret.record.env} ${how}: a ConfigError`);
-    const { field, message, stack } = error as ConfigError;
-    t.equal(field, describeOption(secret.key), `${how}: names the option`);
-    t.match(message, new RegExp(`^invalid configuration: [^:]+: \\S`), `${how}: and a rule`);
+    const { message, stack } = error as ConfigError;
+    const named = (error as ConfigError).field;
+    if (typeof field === 'string') {
+      t.equal(named, field, `${how}: names the option`);
+      t.match(message, new RegExp(`^invalid configuration: [^:]+: \\S`), `${how}: and a rule`);
+    } else {
+      // A file's errors name `<file>:<line>[:<column>][: <key path>]`, colons included.
+      t.match(named, field, `${how}: names the option`);
+      t.match(message, /^invalid configuration: .+: \S/, `${how}: and a rule`);
+    }
     t.same(leakedCanaries(`${message}\n${stack}\n${inspect(error)}\n${String(error)}`, [secret]), [], `${how}: shows no part of the secret`);
   }
+}
+
+/** Writes `text` as `name` in `dir` and loads it as the configuration file. */
+function loadFile(dir: string, name: string, text: string): () => unknown {
+  return () => {
+    writeFileSync(join(dir, name), text);
+    return loadConfig({ env: {}, argv: ['--config', join(dir, name)] });
+  };
 }
 
 t.test('a refused secret value: the error names the option and the rule, never the value (env, flags, overrides)', async (t) => {
@@ -118,4 +138,35 @@ t.test('accepted secret values: --help and the broker logger show none of them',
   t.match(written, /"redisUrl":"redis:\/\/:\*\*\*@127\.0\.0\.1:6390"/, 'a Redis URL is logged with its password masked');
   t.match(written, /"jwtSecret":"\[redacted\]"/);
   t.match(written, /"sec-websocket-protocol":"pubsub\.v1, bearer\.\[redacted\]"/, 'the subprotocol list stays readable');
+});
+
+t.test('a refused secret in a configuration file (YAML or JSON): the error names the file, the line and the key, never the value', async (t) => {
+  const dir = t.testdir({});
+  for (const secret of secrets) {
+    const { key } = secret;
+    for (const [index, text] of secret.bad.entries()) {
+      const at = (name: string) => new RegExp(`^${join(dir, name).replace(/[.\\]/g, '\\$&')}:2: ${key}`);
+      const yaml = `${key}-${index}.yaml`;
+      refused(t, secret, `in ${yaml}`, loadFile(dir, yaml, `port: 0\n${key}: ${JSON.stringify(text)}\n`), at(yaml));
+      const json = `${key}-${index}.json`;
+      refused(t, secret, `in ${json}`, loadFile(dir, json, `{"port": 0,\n "${key}": ${JSON.stringify(text)}}\n`), at(json));
+    }
+  }
+});
+
+t.test('a syntax error inside a secret, or a secret where a key goes: reported by line and column, never quoted', async (t) => {
+  const dir = t.testdir({});
+  for (const secret of secrets) {
+    const { key, canary } = secret;
+    const files: [string, string][] = [
+      ['escape.yaml', `port: 0\n${key}: "${canary}\\q${canary}"\n`],
+      ['unclosed.yaml', `port: 0\n${key}: "${canary}\nhost: x\n`],
+      ['indent.yaml', `port: 0\n${key}: ${canary}\n  ${canary}: x\n`],
+      ['as-key.yaml', `port: 0\n${canary}${canary}: 1\n`],
+      ['unquoted.json', `{"port": 0,\n "${key}": ${canary}}\n`],
+      ['escape.json', `{"port": 0,\n "${key}": "${canary}\\q"}\n`],
+      ['trailing.json', `{"port": 0,\n "${key}": "${canary}",}\n`],
+    ];
+    for (const [name, text] of files) refused(t, secret, `${key} in ${name}`, loadFile(dir, `${key}-${name}`, text), /\S/);
+  }
 });
