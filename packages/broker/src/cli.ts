@@ -1,24 +1,38 @@
+import { configCommand, configUsage } from './config/config-command.js';
 import { ConfigError } from './config/config-error.js';
 import { configHelp } from './config/config-help.js';
 import { loadConfig } from './config/load-config.js';
 import { startServer } from './server.js';
 
 /**
- * The `switchboard` command: `switchboard --port 8080`. Every option is a flag and an environment
- * variable (`switchboard --help`); a bad value stops startup naming the field (exit code 2).
+ * The `switchboard` command: `switchboard --port 8080`, `switchboard --config switchboard.yaml`. Every option
+ * is a key of the configuration file, an environment variable and a flag (`switchboard --help`); a bad
+ * value stops startup naming the field (exit code 2). `switchboard config check|example` works on files.
  */
-const usage = `Usage: switchboard [options]
+const usage = `Usage: switchboard [--config FILE] [options]
+${configUsage}
 
 Runs a Switchboard broker node: pubsub.v1 over WebSocket on ws://HOST:PORT/, plus
 GET /healthz, GET /readyz, GET /metrics and POST /publish. SIGTERM shuts down gracefully.
 With TLS_CERT and TLS_KEY it serves wss:// and https:// itself, and SIGHUP reloads the
 certificate and key (and TLS_CA) without dropping connections.
-Flags override environment variables. Sizes accept KiB/MiB suffixes, durations ms/s/m.
+
+  --config FILE   a configuration file (.yaml, .yml or .json) keyed by the options' camelCase
+                  names (maxQueuedBytes); \`switchboard config example\` prints one with every default.
+Environment variables override the file, and flags override both. Sizes accept KiB/MiB
+suffixes, durations ms/s/m.
 `;
 
 async function main(argv: readonly string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${usage}\n${configHelp()}\n`);
+    return;
+  }
+  if (argv[0] === 'config') {
+    const result = configCommand(argv.slice(1), process.env);
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    process.exitCode = result.code;
     return;
   }
   try {

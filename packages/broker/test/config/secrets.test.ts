@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
+import { configCommand } from '../../src/config/config-command.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { configHelp, configReference } from '../../src/config/config-help.js';
 import { describeOption } from '../../src/config/config.js';
@@ -169,4 +170,16 @@ t.test('a syntax error inside a secret, or a secret where a key goes: reported b
     ];
     for (const [name, text] of files) refused(t, secret, `${key} in ${name}`, loadFile(dir, `${key}-${name}`, text), /\S/);
   }
+});
+
+t.test('`config check` with every secret set in the file: the secrets are masked, a URL keeps its host', async (t) => {
+  const dir = t.testdir({});
+  const running = secrets.filter((secret) => secret.good.length > 0);
+  const file = join(dir, 'secrets.yaml');
+  writeFileSync(file, running.map((secret) => `${secret.key}: ${JSON.stringify(secret.good[0])}`).join('\n'));
+  const result = configCommand(['check', file], {});
+  t.equal(result.code, 0, result.stderr);
+  t.same(leakedCanaries(`${result.stdout}${result.stderr}`, secrets), [], 'no secret printed');
+  t.match(result.stdout, /\njwtSecret: "\*\*\*" {2}#/, 'a whole secret as ***');
+  t.match(result.stdout, /\nredisUrl: redis:\/\/:\*\*\*@127\.0\.0\.1:6390 {2}#/, 'a URL with its password masked');
 });

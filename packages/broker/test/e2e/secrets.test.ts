@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { signJwt } from '../../src/auth/jwt.js';
 import { Peer } from '../helpers/pubsub-peer.js';
@@ -63,6 +65,32 @@ t.test('a refused secret, from the environment or a flag: exit 2 naming the opti
     t.equal(code, 2, `${how}: exit code 2`);
     t.match(output, `invalid configuration: ${secret.record.env} (--${secret.record.flag}): `, `${how}: names the option`);
     t.same(leakedCanaries(output, [secret]), [], `${how}: no part of the value in the output`);
+  });
+});
+
+t.test('`switchboard config check` on a file holding every secret: exit 0 and the secrets masked; a refused one: exit 2, not shown', async (t) => {
+  const dir = t.testdir({});
+  const secrets = secretOptions();
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, secrets.flatMap((secret) => (secret.good.length > 0 ? [`${secret.key}: ${JSON.stringify(secret.good[0])}`] : [])).join('\n'));
+  const runs = [{ file: good, code: 0 }];
+  for (const secret of secrets) {
+    const file = join(dir, `${secret.key}.yaml`);
+    writeFileSync(file, `port: 0\n${secret.key}: ${JSON.stringify(secret.bad[0])}\n`);
+    runs.push({ file, code: 2 });
+  }
+  const results = await inTurns(
+    runs.map(({ file }) => async () => {
+      const child = runSwitchboard(['config', 'check', file]);
+      killOnTeardown(child);
+      return { code: await child.exited, output: child.output() };
+    }),
+  );
+  runs.forEach(({ file, code }, index) => {
+    const result = results[index] as { code: number | null; output: string };
+    t.equal(result.code, code, `${file}: exit ${code}`);
+    if (code === 2) t.match(result.output, `invalid configuration: ${file}:2: `, `${file}: names the file and line`);
+    t.same(leakedCanaries(result.output, secrets), [], `${file}: no part of any secret in the output`);
   });
 });
 
