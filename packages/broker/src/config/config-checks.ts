@@ -33,6 +33,15 @@ export function firstInconsistency(config: Config): { readonly key: OptionKey; r
   if (config.redisWaitReplicas > 0 && config.redisClusterNodes.length > 0) {
     return { key: 'redisWaitReplicas', message: 'is for REDIS_URL or REDIS_SENTINELS, not a cluster' };
   }
+  for (const [prefix, namespace] of Object.entries(config.namespaces)) {
+    // The chunk assembler and the welcome's limits are sized by MAX_MESSAGE_BYTES: a namespace can only lower it.
+    if (namespace.maxMessageBytes !== undefined && namespace.maxMessageBytes > config.maxMessageBytes) {
+      return {
+        key: 'namespaces',
+        message: `${JSON.stringify(prefix)}: maxMessageBytes must be at most MAX_MESSAGE_BYTES (${config.maxMessageBytes}), got ${namespace.maxMessageBytes}`,
+      };
+    }
+  }
   if (config.jwtSecret === undefined && (config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
     return { key: config.jwtIssuer !== undefined ? 'jwtIssuer' : 'jwtAudience', message: 'needs JWT_SECRET' };
   }

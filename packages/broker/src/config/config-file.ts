@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.js';
 import { type ConfigInput, type OptionKey, options } from './config.js';
 import { didYouMean, ownSpellings } from './nearest-key.js';
 import type { AnyOptionRecord } from './option.js';
+import { issueMessage } from './option-schemas.js';
 import { gotValue } from './option-secret.js';
 import { readText } from './option-text.js';
 
@@ -105,6 +106,8 @@ function checkValue(record: AnyOptionRecord, raw: unknown): Checked {
     const known = ownSpellings(objectKeysAt(record.schema, path));
     return { ok: false, path: [...path, unknown], message: `unknown key${didYouMean(unknown, known)}` };
   }
+  // A bad key is named by the path already; the value under it is not what is wrong.
+  if (issue.code === 'invalid_key') return { ok: false, path, message: issueMessage(issue) };
   const found = valueAt(value, path);
   if (found === undefined) return { ok: false, path, message: 'is required' };
   return { ok: false, path, message: `${issue.message}${gotValue(record.secret, found)}` };

@@ -34,5 +34,6 @@ export function configHelp(): string {
 }
 
 function defaultText(value: unknown): string {
-  return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(',') : String(value);
+  if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(',');
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }

@@ -2,12 +2,14 @@ import type { z } from 'zod';
 import { firstInconsistency } from './config-checks.js';
 import { ConfigError } from './config-error.js';
 import type { AnyOptionRecord } from './option.js';
+import { issueMessage } from './option-schemas.js';
 import { gotValue } from './option-secret.js';
 import { authOptions } from './options-auth.js';
 import { deliveryOptions } from './options-delivery.js';
 import { historyOptions } from './options-history.js';
 import { httpOptions } from './options-http.js';
 import { limitOptions } from './options-limits.js';
+import { namespaceOptions } from './options-namespaces.js';
 import { redisOptions } from './options-redis.js';
 import { serverOptions } from './options-server.js';
 import { sheddingOptions } from './options-shedding.js';
@@ -35,6 +37,7 @@ export const options = {
   ...historyOptions,
   ...httpOptions,
   ...sheddingOptions,
+  ...namespaceOptions,
 };
 
 type Options = typeof options;
@@ -90,7 +93,7 @@ export function buildConfig(input: ConfigInput, describe: (key: OptionKey) => st
     if (!result.success) {
       const issue = result.error.issues[0];
       const where = issue !== undefined && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-      throw new ConfigError(describe(key), `${issue?.message ?? 'invalid'}${where}${gotValue(record.secret, raw)}`);
+      throw new ConfigError(describe(key), `${issue === undefined ? 'invalid' : issueMessage(issue)}${where}${gotValue(record.secret, raw)}`);
     }
     values[key] = result.data;
   }

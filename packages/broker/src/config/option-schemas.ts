@@ -17,3 +17,12 @@ export const patternSchema = z.string().superRefine((value, context) => {
 
 /** Visible ASCII only: names and tokens that end up in headers, logs and metric labels. */
 export const visibleAscii = /^[!-~]+$/;
+
+/**
+ * A zod issue's message for the operator: for a map's bad key (a namespace prefix), the key's own rule
+ * rather than zod's "Invalid key in record".
+ */
+export function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message;
+  return issue.message;
+}

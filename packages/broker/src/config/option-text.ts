@@ -5,7 +5,7 @@
  */
 
 /** How an option's text is read. */
-export type TextKind = 'string' | 'int' | 'bytes' | 'duration' | 'boolean' | 'list' | 'rules';
+export type TextKind = 'string' | 'int' | 'bytes' | 'duration' | 'boolean' | 'list' | 'rules' | 'json';
 
 export type TextReading = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
 
@@ -39,6 +39,8 @@ export function readText(kind: TextKind, text: string): TextReading {
       return read(trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim()).filter((item) => item !== ''));
     case 'rules':
       return trimmed === '' ? read([]) : readRules(trimmed.split(','));
+    case 'json':
+      return readJson(trimmed);
   }
 }
 
@@ -56,6 +58,15 @@ function readRules(items: readonly string[]): TextReading {
     rules.push({ pattern: rule.slice(0, at).trim(), policy: rule.slice(at + 1).trim() });
   }
   return read(rules);
+}
+
+/** A structured value (namespaces) as JSON; the parser's message is not kept, as it quotes the text. */
+function readJson(text: string): TextReading {
+  try {
+    return read(JSON.parse(text));
+  } catch {
+    return refuse('must be JSON, such as {"chat.": {"historySize": 10}}');
+  }
 }
 
 /** A number with an optional unit from `units` (case-insensitive), rounded to an integer. */

@@ -7,6 +7,7 @@ import { deliveryOptions } from '../../src/config/options-delivery.js';
 import { historyOptions } from '../../src/config/options-history.js';
 import { httpOptions } from '../../src/config/options-http.js';
 import { limitOptions } from '../../src/config/options-limits.js';
+import { namespaceOptions } from '../../src/config/options-namespaces.js';
 import { redisOptions } from '../../src/config/options-redis.js';
 import { serverOptions } from '../../src/config/options-server.js';
 import { sheddingOptions } from '../../src/config/options-shedding.js';
@@ -18,7 +19,7 @@ import { tlsOptions } from '../../src/config/options-tls.js';
  */
 
 const records = Object.entries(options) as [string, AnyOptionRecord][];
-const kinds = ['string', 'int', 'bytes', 'duration', 'boolean', 'list', 'rules'];
+const kinds = ['string', 'int', 'bytes', 'duration', 'boolean', 'list', 'rules', 'json'];
 
 t.test('every record has an environment variable, a flag, a kind, help text, and a default, a derivation or an explicit unset', async (t) => {
   t.ok(records.length >= 50, `${records.length} options`);
@@ -36,7 +37,7 @@ t.test('every record has an environment variable, a flag, a kind, help text, and
 });
 
 t.test('no key, environment variable or flag names two options', async (t) => {
-  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions];
+  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions, namespaceOptions];
   const groupKeys = groups.flatMap((group) => Object.keys(group));
   t.same(groupKeys, Object.keys(options), 'every group is in the table, and no key is in two groups (a spread would drop one)');
   const envs = records.map(([, record]) => record.env);
