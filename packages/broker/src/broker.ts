@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
+import { NamespaceResolver } from './config/namespace-resolver.js';
 import { Session } from './connection/session.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryCluster } from './engine/engine-memory-cluster.js';
@@ -105,6 +106,7 @@ export class Broker implements HttpBroker {
   readonly metrics: Registry;
   readonly limits: ServerLimits;
   readonly authenticate: AuthHook;
+  readonly namespaces: NamespaceResolver;
   private readonly now: () => number;
   private readonly sessionsById = new Map<string, Session>();
   private readonly originAllowed: (origin: string | undefined) => boolean;
@@ -125,13 +127,14 @@ export class Broker implements HttpBroker {
     this.limits = serverLimits(config);
     this.authenticate = deps.authenticate ?? builtinAuthenticator(config, this.now);
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
+    this.namespaces = new NamespaceResolver(config);
     this.hub = new Hub({
       engine: this.engine,
       stats: this.stats,
       logger: this.logger,
       chunkBytes: config.chunkBytes,
-      policyFor: policyMatcher(config),
-      history: config.historySize > 0 ? { size: config.historySize, ttlMs: config.historyTtlMs } : undefined,
+      policyFor: policyMatcher(config, this.namespaces),
+      historyFor: (topic) => this.namespaces.namespaceFor(topic).history,
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
       maxRecoveryMessages: config.maxRecoveryMessages,
       onEngineAvailability: (interrupted) => this.engineAvailabilityChanged(interrupted),
@@ -286,6 +289,7 @@ export class Broker implements HttpBroker {
         stats,
         logger: this.logger,
         authenticate: this.authenticate,
+        namespaces: this.namespaces,
         limits: this.limits,
         now: this.now,
         monotonicNow: () => performance.now(),

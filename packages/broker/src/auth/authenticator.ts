@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/protocol';
 import type { Config } from '../config/config.js';
+import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import { verifyJwt } from './jwt.js';
-import type { Grants } from './permissions.js';
+import { type Grants, Permissions } from './permissions.js';
 
 /** What is being authenticated. */
 export interface AuthRequest {
@@ -22,6 +23,11 @@ export interface Identity {
   readonly grants: Grants;
   /** When the credentials expire, in ms since the Unix epoch (protocol.md §9); undefined: never. */
   readonly expiresAt?: number | undefined;
+  /**
+   * No credentials were presented: `grants` are the anonymous ones, which namespaces with their own access
+   * rules replace (auth/permissions.ts). Unset: an authenticated identity, whose grants apply everywhere.
+   */
+  readonly anonymous?: boolean | undefined;
 }
 
 export type AuthFailureCode = typeof ProtocolErrorCode.invalidToken | typeof ProtocolErrorCode.tokenExpired | typeof ProtocolErrorCode.forbidden;
@@ -52,7 +58,7 @@ export function builtinAuthenticator(
   >,
   now: () => number = Date.now,
 ): AuthHook {
-  const anonymous: Identity = { grants: { publish: config.anonymousPublish, subscribe: config.anonymousSubscribe } };
+  const anonymous: Identity = { grants: { publish: config.anonymousPublish, subscribe: config.anonymousSubscribe }, anonymous: true };
   const { jwtSecret } = config;
   return (request) => {
     if (request.token === undefined) {
@@ -74,6 +80,11 @@ export function builtinAuthenticator(
     const { subject, grants, expiresAt } = result.token;
     return { ok: true, identity: { subject, grants, expiresAt } };
   };
+}
+
+/** What `identity` may do under the broker's namespaces (a connection's, or an HTTP request's). */
+export function permissionsOf(identity: Identity, namespaces: NamespaceResolver): Permissions {
+  return new Permissions(identity.grants, { anonymous: identity.anonymous === true, namespaces });
 }
 
 /** Runs a hook defensively: a throw or a malformed outcome becomes `forbidden`, never a crash. */

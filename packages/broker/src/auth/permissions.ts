@@ -1,4 +1,6 @@
 import { TopicSyntax } from '@switchboard/protocol';
+import type { NamespaceResolver, NamespaceSettings } from '../config/namespace-resolver.js';
+import type { NamespaceAccess } from '../config/options-namespaces.js';
 
 /** What a connection may do, as topic patterns (protocol.md §4 syntax). */
 export interface Grants {
@@ -14,31 +16,77 @@ export interface Grants {
 
 export const noGrants: Grants = Object.freeze({ publish: Object.freeze([]), subscribe: Object.freeze([]) });
 
-/** Grants compiled for checking: patterns split once, not on every publish. */
+/** Who holds the grants, and the namespaces whose access rules apply besides them. */
+export interface PermissionScope {
+  /**
+   * The connection has no token (its grants are ANONYMOUS_PUBLISH / ANONYMOUS_SUBSCRIBE): those apply only to
+   * topics whose namespace sets no access of its own. Default false: the grants are a token's, and apply
+   * everywhere on top of what namespaces allow.
+   */
+  readonly anonymous?: boolean;
+  /** Omitted: no namespaces, the grants alone decide. */
+  readonly namespaces?: NamespaceResolver;
+}
+
+/**
+ * What a connection (or an HTTP request) may do: its grants, compiled once, and the namespaces' access rules
+ * (docs/operations.md "Namespaces"). A token's grant always allows; without one, each namespace's
+ * `subscribe` / `publish` decides for its topics (`anonymous`: anyone; `authenticated`: any connection with
+ * a token; `nobody`); topics outside every namespace keep the top-level rule (anonymous connections by
+ * ANONYMOUS_*, others by their grants only).
+ */
 export class Permissions {
   readonly grants: Grants;
   private readonly publish: readonly (readonly string[])[];
   private readonly subscribe: readonly (readonly string[])[];
+  private readonly anonymous: boolean;
+  private readonly namespaces: NamespaceResolver | undefined;
 
-  constructor(grants: Grants) {
+  constructor(grants: Grants, scope: PermissionScope = {}) {
     this.grants = grants;
     this.publish = grants.publish.map(split);
     this.subscribe = grants.subscribe.map(split);
+    this.anonymous = scope.anonymous ?? false;
+    this.namespaces = scope.namespaces;
   }
 
   /** Whether a publish to `topic` (a valid topic) is allowed. */
   canPublish(topic: string): boolean {
-    if (this.publish.length === 0) return false;
-    const segments = split(topic);
-    return this.publish.some((grant) => covers(grant, segments));
+    const { namespaces } = this;
+    if (namespaces === undefined || namespaces.isEmpty) return granted(this.publish, topic);
+    if (!this.anonymous && granted(this.publish, topic)) return true;
+    return this.allowedIn(namespaces.namespaceFor(topic), 'publish', topic);
   }
 
-  /** Whether a subscribe to `pattern` (a valid pattern) is allowed. */
+  /** Whether a subscribe to `pattern` (a valid pattern) is allowed: in every namespace it may receive topics of. */
   canSubscribe(pattern: string): boolean {
-    if (this.subscribe.length === 0) return false;
-    const segments = split(pattern);
-    return this.subscribe.some((grant) => covers(grant, segments));
+    const { namespaces } = this;
+    if (namespaces === undefined || namespaces.isEmpty) return granted(this.subscribe, pattern);
+    if (!this.anonymous && granted(this.subscribe, pattern)) return true;
+    return namespaces.namespacesFor(pattern).every((namespace) => this.allowedIn(namespace, 'subscribe', pattern));
   }
+
+  /** Without a token's grant: the namespace's access, or the top-level rule (the anonymous grants). */
+  private allowedIn(namespace: NamespaceSettings, action: 'publish' | 'subscribe', name: string): boolean {
+    const access: NamespaceAccess | undefined = namespace[action];
+    switch (access) {
+      case undefined:
+        return this.anonymous && granted(action === 'publish' ? this.publish : this.subscribe, name);
+      case 'anonymous':
+        return true;
+      case 'authenticated':
+        return !this.anonymous;
+      case 'nobody':
+        return false;
+    }
+  }
+}
+
+/** Whether one of `grants` covers `name` (a topic or a pattern). */
+function granted(grants: readonly (readonly string[])[], name: string): boolean {
+  if (grants.length === 0) return false;
+  const segments = split(name);
+  return grants.some((grant) => covers(grant, segments));
 }
 
 function split(text: string): readonly string[] {

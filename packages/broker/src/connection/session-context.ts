@@ -4,6 +4,7 @@ import type { WebSocket } from '@switchboard/core';
 import type { Logger } from 'pino';
 import type { AuthHook, Identity } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
+import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import type { CompressionVariant } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
@@ -18,6 +19,8 @@ export interface SessionContext {
   readonly stats: BrokerStats;
   readonly logger: Logger;
   readonly authenticate: AuthHook;
+  /** Per-topic settings: access, rate, size, recovery (config/namespace-resolver.ts). */
+  readonly namespaces: NamespaceResolver;
   /** Sent in `welcome` (protocol.md §12); they bind both directions. */
   readonly limits: ServerLimits;
   /** Milliseconds since the Unix epoch (token expiry, chunk timeouts). */

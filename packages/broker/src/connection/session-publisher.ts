@@ -1,18 +1,23 @@
 import { ChunkAssembler, type ClientChunkMessage, ProtocolCloseCode, ProtocolErrorCode, type PublishMessage } from '@switchboard/protocol';
+import { type NamespaceSettings, payloadTooBig } from '../config/namespace-resolver.js';
 import type { Payload } from '../engine/engine.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { SessionScope } from './session-context.js';
 import { publishAddress } from './session-errors.js';
 
 /**
- * A connection's publishes: permission, rate limit and size checks, reassembly of chunked publishes (with
- * their timeout), and the hand-off to the hub. Publishes go to the engine in order without waiting for
- * each other (the engine keeps their order); their acks follow as the engine confirms. Created on a
- * connection's first publish: most connections only subscribe.
+ * A connection's publishes: permission, rate limit and size checks (by the topic's namespace), reassembly of
+ * chunked publishes (with their timeout), and the hand-off to the hub. Publishes go to the engine in order
+ * without waiting for each other (the engine keeps their order); their acks follow as the engine confirms.
+ * Created on a connection's first publish: most connections only subscribe.
  */
 export class SessionPublisher {
   private readonly session: SessionScope;
-  private readonly bucket: TokenBucket | undefined;
+  /**
+   * Token buckets by `publishRate.bucket` (`''`: the top-level PUBLISH_RATE one), created on a connection's
+   * first publish under each; undefined for an unlimited rate.
+   */
+  private readonly buckets = new Map<string, TokenBucket | undefined>();
   private chunkAssembler: ChunkAssembler<ClientChunkMessage> | undefined;
   private inFlight = 0;
   private rateLimitedInARow = 0;
@@ -21,11 +26,14 @@ export class SessionPublisher {
 
   constructor(session: SessionScope) {
     this.session = session;
-    const { config, context } = session;
-    this.bucket =
-      config.publishRatePerSecond > 0
-        ? new TokenBucket({ capacity: config.publishRateBurst, refillPerSecond: config.publishRatePerSecond, now: context.monotonicNow })
-        : undefined;
+  }
+
+  private bucketFor({ publishRate }: NamespaceSettings): TokenBucket | undefined {
+    if (this.buckets.has(publishRate.bucket)) return this.buckets.get(publishRate.bucket);
+    const { perSecond, burst } = publishRate;
+    const bucket = perSecond > 0 ? new TokenBucket({ capacity: burst, refillPerSecond: perSecond, now: this.session.context.monotonicNow }) : undefined;
+    this.buckets.set(publishRate.bucket, bucket);
+    return bucket;
   }
 
   // Created on first use: most connections never publish in chunks, and at 10,000s of connections an
@@ -45,13 +53,15 @@ export class SessionPublisher {
       outbound.sendError({ ...address, code: ProtocolErrorCode.forbidden, message: `publish to ${topic} is not permitted` });
       return;
     }
-    if (this.bucket !== undefined && !this.bucket.tryTake()) {
+    const namespace = context.namespaces.namespaceFor(topic);
+    const bucket = this.bucketFor(namespace);
+    if (bucket !== undefined && !bucket.tryTake()) {
       this.rateLimitedInARow++;
       outbound.sendError({
         ...address,
         code: ProtocolErrorCode.rateLimited,
-        message: `publish rate ${config.publishRatePerSecond}/s exceeded`,
-        retryAfterMs: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, this.bucket.msUntilAvailable())),
+        message: `publish rate ${namespace.publishRate.perSecond}/s${namespace.publishRate.bucket === '' ? '' : ` for ${namespace.publishRate.bucket}`} exceeded`,
+        retryAfterMs: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, bucket.msUntilAvailable())),
       });
       const limit = config.rateLimitCloseAfter;
       if (limit > 0 && this.rateLimitedInARow >= limit) {
@@ -62,12 +72,8 @@ export class SessionPublisher {
     this.rateLimitedInARow = 0;
     const payload: Payload = data instanceof Uint8Array ? { encoding: 'binary', bytes: data } : { encoding: 'json', text: JSON.stringify(data) };
     const size = payload.encoding === 'binary' ? payload.bytes.length : Buffer.byteLength(payload.text, 'utf8');
-    if (size > config.maxMessageBytes) {
-      outbound.sendError({
-        ...address,
-        code: ProtocolErrorCode.messageTooBig,
-        message: `payload of ${size} bytes exceeds maxMessageBytes ${config.maxMessageBytes}`,
-      });
+    if (size > namespace.maxMessageBytes) {
+      outbound.sendError({ ...address, code: ProtocolErrorCode.messageTooBig, message: payloadTooBig(size, namespace) });
       return;
     }
     if (this.inFlight >= config.maxPendingRequests) {
@@ -80,7 +86,7 @@ export class SessionPublisher {
         this.inFlight--;
         context.stats.publishesWebSocket++;
         if (id === undefined) return;
-        const position = config.historySize > 0 ? { offset: result.offset, epoch: result.epoch } : {};
+        const position = namespace.history === undefined ? {} : { offset: result.offset, epoch: result.epoch };
         outbound.sendControl({ op: 'published', id, ...position, ...(result.duplicate ? { duplicate: true } : {}) });
       },
       (error: unknown) => {

@@ -1,7 +1,7 @@
 import { ProtocolErrorCode, type RecoveryResult, type SubscribeMessage, type UnsubscribeMessage } from '@switchboard/protocol';
 import type { HistoryResult, Publication, StreamPosition } from '../engine/engine.js';
 import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
-import { planRecovery } from '../history/recovery-plan.js';
+import { planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
 import type { Delivery, Frames } from '../hub/delivery.js';
 import type { HubSubscriber } from '../hub/hub.js';
 import { type OutboundItem, itemBytes } from '../hub/outbound-item.js';
@@ -76,8 +76,12 @@ export class SessionSubscriptions {
       await hub.subscribe(session, pattern);
       if (positions.length > 0) {
         const limit = config.maxRecoveryMessages;
-        const histories = await Promise.all(positions.map(([topic, position]) => hub.history(topic, { since: position, limit })));
-        ({ recovery, replays } = this.planReplays(positions, histories));
+        // A topic whose namespace turns recovery off needs only its position for the answer.
+        const recoverable = topics.map((topic) => session.context.namespaces.namespaceFor(topic).recovery);
+        const histories = await Promise.all(
+          positions.map(([topic, position], index) => hub.history(topic, recoverable[index] === true ? { since: position, limit } : { limit: 0 })),
+        );
+        ({ recovery, replays } = this.planReplays(positions, histories, recoverable));
       }
     } catch (error) {
       if (!session.isOpen) return;
@@ -135,11 +139,13 @@ export class SessionSubscriptions {
   /**
    * The recovery answer and replays of one subscribe. The whole replay is queued at once, so all topics
    * together get one byte budget (`maxRecoveryBytes`): a topic whose replay would not fit fails recovery
-   * (the client resyncs) instead of being dropped from the queue right after it was reported recovered.
+   * (the client resyncs) instead of being dropped from the queue right after it was reported recovered. A
+   * topic not `recoverable` (its namespace turns recovery off) fails with `no_history`.
    */
   private planReplays(
     positions: readonly (readonly [string, StreamPosition])[],
     histories: readonly HistoryResult[],
+    recoverable: readonly boolean[],
   ): { recovery: Record<string, RecoveryResult>; replays: Map<string, Replay> } {
     const { session } = this;
     const { hub } = session.context;
@@ -156,7 +162,8 @@ export class SessionSubscriptions {
     let budget = session.config.maxRecoveryBytes;
     for (const [index, history] of histories.entries()) {
       const [topic, since] = positions[index] as [string, StreamPosition];
-      const plan = planRecovery(history, since, { maxMessages: session.config.maxRecoveryMessages, maxBytes: budget, weigh });
+      const plan =
+        recoverable[index] === true ? planRecovery(history, since, { maxMessages: session.config.maxRecoveryMessages, maxBytes: budget, weigh }) : recoveryTurnedOff(history);
       const { result } = plan;
       recovery[topic] = result;
       // protocol.md §8.2: a failed recovery replays nothing; the answer itself announces the loss.

@@ -77,6 +77,14 @@ export function planRecovery(history: HistoryResult, since: StreamPosition, limi
   return failed('expired', current, replay, replayBytes, reached);
 }
 
+/**
+ * The plan for a topic whose namespace turns recovery off: nothing is replayed, whatever history holds, and
+ * the answer is `failed` with `no_history` at the current position, so the client resyncs. Pure.
+ */
+export function recoveryTurnedOff(history: HistoryResult): RecoveryPlan {
+  return failed('no_history', history.position, [], 0, undefined);
+}
+
 /** Whether `publication` is at or before `position` in the same epoch: a replay or an announcement covers it. */
 export function coveredBy(publication: StreamPosition, position: StreamPosition): boolean {
   return publication.epoch === position.epoch && publication.offset <= position.offset;

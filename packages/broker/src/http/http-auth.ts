@@ -1,7 +1,7 @@
 import { ProtocolErrorCode } from '@switchboard/protocol';
 import type { FastifyRequest } from 'fastify';
-import { runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
-import { Permissions } from '../auth/permissions.js';
+import { permissionsOf, runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
+import type { Permissions } from '../auth/permissions.js';
 import type { HttpBroker } from './http-broker.js';
 
 /** A refused HTTP request: its pubsub.v1 error code (which gives the status), message and extra headers. */
@@ -22,7 +22,7 @@ export async function authenticateHttp(broker: HttpBroker, request: FastifyReque
     headers: request.headers,
     remoteAddress: request.socket.remoteAddress,
   });
-  if (outcome.ok) return new Permissions(outcome.identity.grants);
+  if (outcome.ok) return permissionsOf(outcome.identity, broker.namespaces);
   if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, `auth hook failed on ${route}`);
   return outcome.code === ProtocolErrorCode.forbidden
     ? { code: ProtocolErrorCode.forbidden, message: outcome.message }

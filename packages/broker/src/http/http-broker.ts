@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuthHook } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
+import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
 
@@ -26,6 +27,8 @@ export interface HttpBroker {
   readonly metrics: Registry;
   /** The same hook that authenticates WebSocket upgrades. */
   readonly authenticate: AuthHook;
+  /** Per-topic settings: who may publish without a grant, payload size, history (config/namespace-resolver.ts). */
+  readonly namespaces: NamespaceResolver;
   readonly state: BrokerState;
   /** Open WebSocket connections on this node. */
   readonly connectionCount: number;

@@ -2,6 +2,7 @@ import { HttpStatus, PRIORITIES, ProtocolErrorCode, ProtocolLimit, httpStatusOf,
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
+import { payloadTooBig } from '../config/namespace-resolver.js';
 import type { Payload } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { replyError } from './error-reply.js';
@@ -11,7 +12,9 @@ import { describeInvalid } from './invalid-request.js';
 
 /**
  * `POST /publish`: a JSON publish for backends, authenticated like a connection (`Authorization: Bearer`,
- * the token must grant `publish` on the topic).
+ * the token must grant `publish` on the topic, or the topic's namespace allow it without a grant). The
+ * topic's namespace sets the largest payload and whether the answer carries a position (history); the
+ * per-connection publish rate does not apply (backends are throttled by saturation, below).
  *
  * Body: `{"topic": "orders.eu.1", "data": <any JSON>, "priority"?: "high"|"normal"|"low", "key"?: "..."}`, or
  * `dataBase64` instead of `data` for a binary payload (delivered in binary frames, never base64 on the
@@ -85,9 +88,8 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
           ? { encoding: 'binary', bytes: Buffer.from(body.dataBase64, 'base64') }
           : { encoding: 'json', text: JSON.stringify(body.data) };
       const size = payload.encoding === 'binary' ? payload.bytes.length : Buffer.byteLength(payload.text, 'utf8');
-      if (size > config.maxMessageBytes) {
-        return fail(reply, ProtocolErrorCode.messageTooBig, `payload of ${size} bytes exceeds maxMessageBytes ${config.maxMessageBytes}`);
-      }
+      const namespace = broker.namespaces.namespaceFor(body.topic);
+      if (size > namespace.maxMessageBytes) return fail(reply, ProtocolErrorCode.messageTooBig, payloadTooBig(size, namespace));
       if (broker.state !== 'running') {
         return fail(reply, ProtocolErrorCode.unavailable, 'the node is shutting down', { 'Retry-After': retryAfter });
       }
@@ -102,7 +104,7 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
       try {
         const result = await broker.hub.publish(body.topic, payload, { priority: body.priority, idempotencyKey: body.key });
         stats.publishesHttp++;
-        const position = config.historySize > 0 ? { offset: result.offset, epoch: result.epoch } : {};
+        const position = namespace.history === undefined ? {} : { offset: result.offset, epoch: result.epoch };
         return answer(reply, HttpStatus.ok, { ...position, duplicate: result.duplicate });
       } catch (error) {
         if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {

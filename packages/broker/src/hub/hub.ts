@@ -55,8 +55,11 @@ export interface HubOptions {
   readonly chunkBytes: number;
   /** The slow-consumer policy of a topic's deliveries. */
   readonly policyFor: (topic: string) => OverflowPolicy;
-  /** Stored with every publication; undefined: no history (recovery reports `no_history`). */
-  readonly history: HistoryRetention | undefined;
+  /**
+   * What is stored of a publication to `topic` (its namespace's history settings); undefined: nothing
+   * (recovery reports `no_history`).
+   */
+  readonly historyFor: (topic: string) => HistoryRetention | undefined;
   /** Shared compressors' settings (permessage-deflate). */
   readonly deflate: { readonly threshold: number; readonly maxInflatedSize: number };
   /** Most publications replayed per topic after an engine interruption; beyond, the rest is a gap. */
@@ -194,9 +197,9 @@ export class Hub implements EngineHandler {
     });
   }
 
-  /** Publishes through the engine, storing history as configured. */
+  /** Publishes through the engine, storing history as the topic's namespace says. */
   publish(topic: string, payload: Payload, options: HubPublishOptions): Promise<PublishResult> {
-    const { history } = this.options;
+    const history = this.options.historyFor(topic);
     return this.engine.publish(topic, payload, {
       priority: options.priority,
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),

@@ -2,6 +2,8 @@ import { isValidPattern, topicMatches } from '@switchboard/protocol';
 import fc from 'fast-check';
 import t from 'tap';
 import { covers, Permissions } from '../../src/auth/permissions.js';
+import { createConfig } from '../../src/config/config.js';
+import { NamespaceResolver } from '../../src/config/namespace-resolver.js';
 
 /** Grants by pattern: a publish needs a grant that matches the topic, a subscribe one that covers the pattern. */
 
@@ -58,4 +60,55 @@ t.test('Permissions: publish by match, subscribe by cover; no grants, nothing al
   const none = new Permissions({ publish: [], subscribe: [] });
   t.notOk(none.canPublish('a'));
   t.notOk(none.canSubscribe('a'));
+});
+
+t.test('namespaces: who may subscribe and publish without a grant; a token\'s grants still apply on top', async (t) => {
+  const namespaces = new NamespaceResolver(
+    createConfig({
+      namespaces: {
+        'open.': { subscribe: 'anonymous', publish: 'anonymous' },
+        'members.': { subscribe: 'authenticated', publish: 'authenticated' },
+        'members.staff.': { publish: 'nobody' },
+        'closed.': { subscribe: 'nobody', publish: 'nobody' },
+      },
+    }),
+  );
+  const anonymousGrants = { publish: ['>'], subscribe: ['>'] };
+  const anonymous = new Permissions(anonymousGrants, { anonymous: true, namespaces });
+  const member = new Permissions({ publish: [], subscribe: [] }, { namespaces });
+  const granted = new Permissions({ publish: ['closed.ops.>'], subscribe: ['closed.>', 'members.staff.>'] }, { namespaces });
+  const table: [Permissions, string, 'publish' | 'subscribe', string, boolean][] = [
+    [anonymous, 'anonymous', 'publish', 'open.x', true],
+    [anonymous, 'anonymous', 'publish', 'members.x', false],
+    [anonymous, 'anonymous', 'publish', 'closed.x', false],
+    [anonymous, 'anonymous', 'publish', 'elsewhere.x', true],
+    [anonymous, 'anonymous', 'subscribe', 'open.>', true],
+    [anonymous, 'anonymous', 'subscribe', 'members.*', false],
+    [anonymous, 'anonymous', 'subscribe', 'elsewhere.>', true],
+    [anonymous, 'anonymous', 'subscribe', '>', false],
+    [member, 'authenticated, no grants', 'publish', 'open.x', true],
+    [member, 'authenticated, no grants', 'publish', 'members.x', true],
+    [member, 'authenticated, no grants', 'publish', 'members.staff.x', false],
+    [member, 'authenticated, no grants', 'publish', 'closed.x', false],
+    [member, 'authenticated, no grants', 'publish', 'elsewhere.x', false],
+    [member, 'authenticated, no grants', 'subscribe', 'members.>', true],
+    [member, 'authenticated, no grants', 'subscribe', 'members.staff.x', true],
+    [member, 'authenticated, no grants', 'subscribe', '*.x', false],
+    [granted, 'granted', 'publish', 'closed.ops.restart', true],
+    [granted, 'granted', 'publish', 'closed.other', false],
+    [granted, 'granted', 'subscribe', 'closed.>', true],
+    [granted, 'granted', 'subscribe', 'members.staff.>', true],
+    [granted, 'granted', 'subscribe', 'members.>', true],
+    [granted, 'granted', 'subscribe', '>', false],
+  ];
+  for (const [permissions, who, action, name, allowed] of table) {
+    const answer = action === 'publish' ? permissions.canPublish(name) : permissions.canSubscribe(name);
+    t.equal(answer, allowed, `${who}: ${action} ${name}: ${allowed ? 'allowed' : 'refused'}`);
+  }
+  const narrow = new Permissions({ publish: [], subscribe: ['elsewhere.a'] }, { anonymous: true, namespaces });
+  t.notOk(narrow.canSubscribe('elsewhere.b'), 'outside every namespace, anonymous connections keep ANONYMOUS_SUBSCRIBE');
+  t.ok(narrow.canSubscribe('open.b'), 'a namespace open to anonymous needs no anonymous pattern');
+  const none = new NamespaceResolver(createConfig());
+  const unchanged = new Permissions(anonymousGrants, { anonymous: true, namespaces: none });
+  t.ok(unchanged.canSubscribe('>') && unchanged.canPublish('a.b'), 'no namespaces: the grants alone, as before');
 });

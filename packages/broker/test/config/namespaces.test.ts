@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ConfigError } from '../../src/config/config-error.js';
@@ -143,4 +144,21 @@ t.test('the message for a payload over a namespace\'s limit names the namespace'
   const namespaces = resolver({ namespaces: { 'chat.': { maxMessageBytes: 10 } } });
   t.equal(payloadTooBig(11, namespaces.namespaceFor('chat.x')), 'payload of 11 bytes exceeds maxMessageBytes 10 of namespace chat.');
   t.equal(payloadTooBig(11, namespaces.topLevel), `payload of 11 bytes exceeds maxMessageBytes ${namespaces.topLevel.maxMessageBytes}`);
+});
+
+t.test('docs/operations.md: the example file under "Namespaces" loads, and resolves as the rules there say', async (t) => {
+  const doc = readFileSync(new URL('../../../../docs/operations.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('\n## Namespaces\n'));
+  const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  t.ok(example, 'the section has a YAML example');
+  const dir = t.testdir({ 'switchboard.yaml': example ?? '' });
+  const config = loadConfig({ env: { JWT_SECRET: 'x'.repeat(32) }, argv: ['--config', join(dir, 'switchboard.yaml')] });
+  t.equal(config.allowAnonymous, true);
+  const namespaces = new NamespaceResolver(config);
+  t.match(namespaces.namespaceFor('chat.room1'), { subscribe: 'authenticated', publish: 'authenticated', history: { size: 50, ttlMs: 600_000 }, maxMessageBytes: 4096 });
+  t.match(namespaces.namespaceFor('chat.room1').publishRate, { perSecond: 5, burst: 10 });
+  t.match(namespaces.namespaceFor('chat.announcements.today'), { prefix: 'chat.announcements.', subscribe: 'authenticated', publish: 'nobody', history: { size: 50 } });
+  t.match(namespaces.namespaceFor('prices.AAPL'), { history: undefined, recovery: false, slowConsumerPolicy: 'conflate' });
+  t.match(namespaces.namespaceFor('public.lobby'), { subscribe: 'anonymous', publish: 'nobody' });
+  t.equal(namespaces.namespaceFor('news.today'), namespaces.topLevel);
 });

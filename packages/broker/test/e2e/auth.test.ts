@@ -188,7 +188,7 @@ t.test('origin allowlist: exact and wildcard entries; a missing Origin as config
 t.test('without a JWT secret, anonymous connections get the configured grants; tokens are refused', async (t) => {
   const hook = builtinAuthenticator(createConfig({ anonymousPublish: ['pub.>'], anonymousSubscribe: [] }));
   const anonymous = await hook({ kind: 'connect', token: undefined, headers: {}, remoteAddress: undefined });
-  t.same(anonymous, { ok: true, identity: { grants: { publish: ['pub.>'], subscribe: [] } } });
+  t.same(anonymous, { ok: true, identity: { grants: { publish: ['pub.>'], subscribe: [] }, anonymous: true } });
   const withToken = await hook({ kind: 'connect', token: 'x', headers: {}, remoteAddress: undefined });
   t.match(withToken, { ok: false, code: 'invalid_token' });
   const strict = builtinAuthenticator(createConfig({ jwtSecret: secret }));

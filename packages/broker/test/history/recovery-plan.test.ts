@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import type { HistoryResult, Publication, RecoveryFailure, StreamPosition } from '../../src/engine/engine.js';
-import { type RecoveryLimits, type RecoveryPlan, coveredBy, planRecovery } from '../../src/history/recovery-plan.js';
+import { type RecoveryLimits, type RecoveryPlan, coveredBy, planRecovery, recoveryTurnedOff } from '../../src/history/recovery-plan.js';
 
 /** The recovery plan: what a history read, a `since` and the limits make of one topic (protocol.md §8.2, §8.3). */
 
@@ -254,4 +254,8 @@ t.test('coveredBy: at or before a position of the same epoch', async (t) => {
   t.ok(coveredBy(at(2), at(3)));
   t.notOk(coveredBy(at(4), at(3)));
   t.notOk(coveredBy(at(1, 'e2'), at(3)), 'another epoch is never covered');
+});
+
+t.test('recovery turned off (a namespace): failed with no_history at the current position, nothing replayed', async (t) => {
+  t.same(recoveryTurnedOff(recovered(range(1, 5), 5)), { result: { status: 'failed', reason: 'no_history', epoch: E, offset: 5 }, replay: [], replayBytes: 0 });
 });
