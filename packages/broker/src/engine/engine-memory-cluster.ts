@@ -2,8 +2,26 @@ import { randomBytes } from 'node:crypto';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidTopic } from '../topics/topic-checks.js';
 import { TopicStream } from './topic-stream.js';
-import type { HistoryQuery, HistoryResult, Payload, Publication, PublishOptions, PublishResult } from './engine.js';
+import type {
+  HistoryQuery,
+  HistoryResult,
+  LeaveReason,
+  Payload,
+  PresenceCounts,
+  PresenceEntry,
+  PresenceHistory,
+  PresenceMember,
+  PresenceOptions,
+  PresencePosition,
+  PresenceSnapshot,
+  PresenceWrite,
+  Publication,
+  PublishOptions,
+  PublishResult,
+} from './engine.js';
 import { IdempotencyWindow } from './idempotency-window.js';
+import { NodeLiveness } from './node-liveness.js';
+import { TopicPresence, type PresenceChange } from './topic-presence.js';
 
 export interface MemoryClusterOptions {
   /**
@@ -34,17 +52,27 @@ export interface MemoryClusterOptions {
    *   outliving any client's reconnect window.
    */
   readonly streamIdleTtlMs?: number;
+  /**
+   * How long a node that stopped (`crash`) still counts as alive; its presence members then leave with
+   * `expired` entries, at the latest a third of this later (sweeps run on every call and on a timer).
+   * @default 15000 — as `PRESENCE_NODE_TTL` (docs/design/presence.md §4.4).
+   */
+  readonly presenceNodeTtlMs?: number;
 }
 
 export const memoryClusterDefaults = {
   idempotencyWindowMs: 2 * 60 * 1000,
   maxIdempotencyKeys: 100_000,
   streamIdleTtlMs: 24 * 60 * 60 * 1000,
+  presenceNodeTtlMs: 15_000,
 } as const;
 
 /** What a memory engine node exposes to its cluster. */
 export interface MemoryClusterNode {
+  /** Unique in the cluster: presence members belong to a node. */
+  readonly id: string;
   deliver(publication: Publication): void;
+  presence(entry: PresenceEntry): void;
   interrupted(error: BrokerError): void;
   resumed(): void;
 }
@@ -53,6 +81,10 @@ interface StreamSlot {
   readonly stream: TopicStream;
   /** When the stream may be forgotten: idle TTL after the last publish, or the newest retained publication's expiry. */
   expiresAt: number;
+  /** Created by the topic's first presence call; adopts the stream's epoch (design §3.6). */
+  presence?: TopicPresence;
+  /** The last presence call's settings, for the leaves and flushes a sweep writes on the topic. */
+  presenceOptions?: PresenceOptions;
 }
 
 /** Streams swept per call at most, so one call never pays for a large backlog of expired topics. */
@@ -72,6 +104,13 @@ export class MemoryCluster {
   /** In order of last publish (re-inserted on publish), so expired streams are found at the front. */
   private readonly streams = new Map<string, StreamSlot>();
   private readonly nodes = new Set<MemoryClusterNode>();
+  private readonly presenceNodeTtlMs: number;
+  private readonly liveness = new NodeLiveness();
+  /** Topics where each node has members: the sweep index. */
+  private readonly presenceTopics = new Map<string, Set<string>>();
+  /** Topics owing a coalesced `stats` entry, flushed by sweeps if no node calls `flushPresence`. */
+  private readonly pendingFlushes = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | undefined;
   private epochCounter = 0;
   private outage: BrokerError | undefined;
 
@@ -79,6 +118,10 @@ export class MemoryCluster {
     this.now = options.now ?? Date.now;
     this.epochPrefix = options.epochPrefix ?? randomBytes(6).toString('hex');
     this.streamIdleTtlMs = options.streamIdleTtlMs ?? memoryClusterDefaults.streamIdleTtlMs;
+    this.presenceNodeTtlMs = options.presenceNodeTtlMs ?? memoryClusterDefaults.presenceNodeTtlMs;
+    if (!(Number.isFinite(this.presenceNodeTtlMs) && this.presenceNodeTtlMs > 0)) {
+      throw new RangeError(`presenceNodeTtlMs must be > 0, got ${this.presenceNodeTtlMs}`);
+    }
     this.idempotency = new IdempotencyWindow({
       windowMs: options.idempotencyWindowMs ?? memoryClusterDefaults.idempotencyWindowMs,
       maxKeys: options.maxIdempotencyKeys ?? memoryClusterDefaults.maxIdempotencyKeys,
@@ -98,10 +141,97 @@ export class MemoryCluster {
 
   attach(node: MemoryClusterNode): void {
     this.nodes.add(node);
+    this.liveness.beat(node.id, this.now(), this.presenceNodeTtlMs);
+    // Unref'd: sweeps must not keep a process alive; every cluster call sweeps as well.
+    this.sweepTimer ??= setInterval(() => this.sweepPresence(this.now()), this.presenceNodeTtlMs / 3).unref();
   }
 
+  /** A clean stop (`close`): the node's members leave at once, `disconnected`. */
   detach(node: MemoryClusterNode): void {
+    this.unregister(node.id);
     this.nodes.delete(node);
+    this.liveness.forget(node.id);
+    this.stopSweepsIfIdle();
+  }
+
+  /**
+   * Simulates a node killed with -9: it is detached with no cleanup, so its presence members stay until its
+   * liveness lapses and a sweep removes them with `expired` entries. Its later presence writes fail.
+   */
+  crash(nodeId: string): void {
+    for (const node of this.nodes) if (node.id === nodeId) this.nodes.delete(node);
+  }
+
+  /** A clean unregister (SIGTERM): every member of `nodeId` leaves now, `disconnected`; the node stays attached. */
+  unregister(nodeId: string): void {
+    const now = this.now();
+    for (const topic of [...(this.presenceTopics.get(nodeId) ?? [])]) this.leaveAll(topic, nodeId, 'disconnected', now);
+    this.presenceTopics.delete(nodeId);
+  }
+
+  /**
+   * Removes the members of nodes whose liveness lapsed (with `expired` entries) and writes the coalesced
+   * `stats` entries whose window ended. Runs on every call and on an unref'd timer; nothing during an outage
+   * (a backend that is down sweeps nothing).
+   */
+  sweepPresence(now: number = this.now()): void {
+    if (this.outage !== undefined) return;
+    for (const node of this.nodes) this.liveness.beat(node.id, now, this.presenceNodeTtlMs);
+    for (const dead of this.liveness.due(now)) {
+      for (const topic of [...(this.presenceTopics.get(dead) ?? [])]) this.leaveAll(topic, dead, 'expired', now);
+      this.presenceTopics.delete(dead);
+      this.liveness.forget(dead);
+    }
+    for (const topic of [...this.pendingFlushes]) {
+      const slot = this.streams.get(topic);
+      if (slot?.presence === undefined || slot.presenceOptions === undefined) this.pendingFlushes.delete(topic);
+      else this.deliverPresence(topic, slot.presence, slot.presence.flush(slot.stream.position, slot.presenceOptions, now));
+    }
+    this.stopSweepsIfIdle();
+  }
+
+  join(nodeId: string, topic: string, member: PresenceMember, options: PresenceOptions): PresenceWrite {
+    return this.presenceWrite(nodeId, topic, options, true, (presence, slot, now) =>
+      presence.join(nodeId, member, slot.stream.position, options, now),
+    );
+  }
+
+  leave(nodeId: string, topic: string, connectionId: string, reason: LeaveReason, options: PresenceOptions): PresenceWrite {
+    // No liveness check: a late leave from a node being swept is harmless (design §3.3, presence_leave).
+    return this.presenceWrite(nodeId, topic, options, false, (presence, slot, now) =>
+      presence.leave(nodeId, connectionId, reason, slot.stream.position, options, now),
+    );
+  }
+
+  flushPresence(topic: string, options: PresenceOptions): void {
+    this.presenceWrite(undefined, topic, options, false, (presence, slot, now) => {
+      const entries = presence.flush(slot.stream.position, options, now);
+      return { outcome: 'unchanged', position: presence.position(slot.stream.position), entries };
+    });
+  }
+
+  listPresence(topic: string, maxMembers: number): PresenceSnapshot {
+    if (!(Number.isSafeInteger(maxMembers) && maxMembers >= 0)) throw new RangeError(`maxMembers must be an integer >= 0, got ${maxMembers}`);
+    const { presence, position } = this.presenceRead(topic);
+    const counts = presence.counts;
+    // Counters first, so a topic over the limit is never loaded.
+    if (counts.connections > maxMembers) return { ...position, counts, truncated: true };
+    return { ...position, counts, members: presence.memberList(), truncated: false };
+  }
+
+  presenceStats(topic: string): PresencePosition & PresenceCounts {
+    const { presence, position } = this.presenceRead(topic);
+    return { ...position, ...presence.counts };
+  }
+
+  presenceSince(topic: string, since: { readonly epoch: string; readonly seq: number }, limit: number): PresenceHistory {
+    if (!(Number.isSafeInteger(limit) && limit >= 0)) throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+    const { presence, slot } = this.presenceRead(topic);
+    return presence.since(slot.stream.position, since, limit, this.now());
+  }
+
+  ownMembers(nodeId: string, topic: string): readonly string[] {
+    return this.presenceRead(topic).presence.membersOf(nodeId);
   }
 
   /** Simulates losing the backend: publishes and history reads fail until `resume()`. */
@@ -178,6 +308,86 @@ export class MemoryCluster {
       : { publications: [], position: stream.position, recovered: false, recoveryFailure: continuation.failure };
   }
 
+  private presenceRead(topic: string): { presence: TopicPresence; slot: StreamSlot; position: PresencePosition } {
+    this.assertAvailable();
+    assertValidTopic(topic);
+    const now = this.now();
+    this.sweepStreams(now);
+    this.sweepPresence(now);
+    const slot = this.slotFor(topic, now);
+    const presence = (slot.presence ??= new TopicPresence(topic));
+    return { presence, slot, position: presence.position(slot.stream.position) };
+  }
+
+  /**
+   * One presence change, in one step as the Redis scripts will make it: members, counters, `seq`, entries and
+   * their delivery. `live`: the writer must be an attached node (a crashed one never writes, as a swept node's
+   * join answers `dead` in Redis).
+   */
+  private presenceWrite(
+    nodeId: string | undefined,
+    topic: string,
+    options: PresenceOptions,
+    live: boolean,
+    change: (presence: TopicPresence, slot: StreamSlot, now: number) => PresenceChange,
+  ): PresenceWrite {
+    this.assertAvailable();
+    assertValidTopic(topic);
+    assertPresenceOptions(options);
+    const now = this.now();
+    if (live && ![...this.nodes].some((node) => node.id === nodeId)) {
+      throw new BrokerError(BrokerErrorCode.engineUnavailable, `memory cluster: node ${nodeId} is not alive`);
+    }
+    this.sweepStreams(now);
+    this.sweepPresence(now);
+    const slot = this.slotFor(topic, now);
+    const presence = (slot.presence ??= new TopicPresence(topic));
+    slot.presenceOptions = options;
+    const { entries, ...write } = change(presence, slot, now);
+    if (nodeId !== undefined) this.indexNode(nodeId, topic, presence);
+    this.touch(topic, slot, now);
+    this.deliverPresence(topic, presence, entries);
+    return write;
+  }
+
+  private leaveAll(topic: string, nodeId: string, reason: LeaveReason, now: number): void {
+    const slot = this.streams.get(topic);
+    if (slot?.presence === undefined || slot.presenceOptions === undefined) return;
+    const entries = slot.presence.leaveNode(nodeId, reason, slot.stream.position, slot.presenceOptions, now);
+    this.touch(topic, slot, now);
+    this.deliverPresence(topic, slot.presence, entries);
+  }
+
+  private indexNode(nodeId: string, topic: string, presence: TopicPresence): void {
+    let topics = this.presenceTopics.get(nodeId);
+    if (presence.membersOf(nodeId).length > 0) {
+      if (topics === undefined) this.presenceTopics.set(nodeId, (topics = new Set()));
+      topics.add(topic);
+    } else if (topics !== undefined) {
+      topics.delete(topic);
+      if (topics.size === 0) this.presenceTopics.delete(nodeId);
+    }
+  }
+
+  private deliverPresence(topic: string, presence: TopicPresence, entries: readonly PresenceEntry[]): void {
+    if (presence.pendingFlush) this.pendingFlushes.add(topic);
+    else this.pendingFlushes.delete(topic);
+    for (const entry of entries) for (const node of this.nodes) node.presence(entry);
+  }
+
+  /** Presence writes keep a stream alive like publishes (design §3.1: they extend the idle TTL). */
+  private touch(topic: string, slot: StreamSlot, now: number): void {
+    slot.expiresAt = Math.max(now + this.streamIdleTtlMs, slot.stream.retainedUntil ?? 0, slot.presence?.retainedUntil ?? 0);
+    this.streams.delete(topic);
+    this.streams.set(topic, slot);
+  }
+
+  private stopSweepsIfIdle(): void {
+    if (this.nodes.size > 0 || this.liveness.size > 0 || this.sweepTimer === undefined) return;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
   /** The topic's stream, created (with a new epoch) if it does not exist or was forgotten. */
   private slotFor(topic: string, now: number): StreamSlot {
     let slot = this.streams.get(topic);
@@ -197,10 +407,19 @@ export class MemoryCluster {
     let swept = 0;
     for (const [topic, slot] of this.streams) {
       if (slot.expiresAt > now || swept === maxStreamsSweptPerCall) break;
-      this.streams.delete(topic);
       swept++;
+      // A topic with members keeps its epoch (and so its presence positions) as long as they stay.
+      if ((slot.presence?.counts.connections ?? 0) > 0) this.touch(topic, slot, now);
+      else this.streams.delete(topic);
     }
   }
+}
+
+function assertPresenceOptions(options: PresenceOptions): void {
+  if (!(Number.isSafeInteger(options.eventRate) && options.eventRate >= 0)) {
+    throw new RangeError(`presence eventRate must be an integer >= 0, got ${options.eventRate}`);
+  }
+  assertRetention(options.history.size, options.history.ttlMs);
 }
 
 function assertRetention(size: number, ttlMs: number): void {

@@ -1,12 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidPattern } from '../topics/topic-checks.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import type {
   Engine,
   EngineHandler,
+  EnginePresence,
   HistoryQuery,
   HistoryResult,
   Payload,
+  PresenceEntry,
   Publication,
   PublishOptions,
   PublishResult,
@@ -20,6 +23,11 @@ export interface MemoryEngineOptions {
    * @default a new private `MemoryCluster` — a single broker node, history lost when the process exits.
    */
   readonly cluster?: MemoryCluster;
+  /**
+   * This node's name in the cluster; its presence members belong to it.
+   * @default 12 random hex digits
+   */
+  readonly nodeId?: string;
 }
 
 type EngineState = 'created' | 'started' | 'closed';
@@ -29,21 +37,37 @@ type EngineState = 'created' | 'started' | 'closed';
  * the cluster's clock), offsets are monotonic per topic, and each stream's epoch starts with a random
  * prefix chosen at construction, since the history does not survive the process. Delivery is synchronous:
  * `onPublication` runs inside `publish`, before its promise settles (callers must not rely on that; the
- * Redis engine delivers later).
+ * Redis engine delivers later). Presence lives in the cluster too (`MemoryCluster.join` and the rest); `close`
+ * removes this node's members at once, `MemoryCluster.crash` leaves them to the liveness sweep.
  */
 export class MemoryEngine implements Engine {
   readonly cluster: MemoryCluster;
+  readonly nodeId: string;
+  readonly presence: EnginePresence = {
+    join: async (topic, member, options) => this.started().join(this.nodeId, topic, member, options),
+    leave: async (topic, connectionId, reason, options) => this.started().leave(this.nodeId, topic, connectionId, reason, options),
+    flush: async (topic, options) => this.started().flushPresence(topic, options),
+    list: async (topic, query) => this.started().listPresence(topic, query.maxMembers),
+    stats: async (topic) => this.started().presenceStats(topic),
+    since: async (topic, since, limit) => this.started().presenceSince(topic, since, limit),
+    ownMembers: async (topic) => this.started().ownMembers(this.nodeId, topic),
+    unregister: async () => this.started().unregister(this.nodeId),
+  };
   private readonly patterns = new TopicTrie<true>();
   private handler: EngineHandler | undefined;
   private state: EngineState = 'created';
-  private readonly node: MemoryClusterNode = {
-    deliver: (publication) => this.deliver(publication),
-    interrupted: (error) => this.handler?.onInterrupted?.(error),
-    resumed: () => this.handler?.onResumed?.(),
-  };
+  private readonly node: MemoryClusterNode;
 
   constructor(options: MemoryEngineOptions = {}) {
     this.cluster = options.cluster ?? new MemoryCluster();
+    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.node = {
+      id: this.nodeId,
+      deliver: (publication) => this.deliver(publication),
+      presence: (entry) => this.deliverPresence(entry),
+      interrupted: (error) => this.handler?.onInterrupted?.(error),
+      resumed: () => this.handler?.onResumed?.(),
+    };
   }
 
   /** Patterns this node is subscribed to (for metrics). */
@@ -96,10 +120,18 @@ export class MemoryEngine implements Engine {
   }
 
   private deliver(publication: Publication): void {
+    if (this.patterns.hasMatch(publication.topic)) this.callHandler((handler) => handler.onPublication(publication));
+  }
+
+  private deliverPresence(entry: PresenceEntry): void {
+    if (this.patterns.hasMatch(entry.topic)) this.callHandler((handler) => handler.onPresence?.(entry));
+  }
+
+  private callHandler(call: (handler: EngineHandler) => void): void {
     const handler = this.handler;
-    if (handler === undefined || !this.patterns.hasMatch(publication.topic)) return;
+    if (handler === undefined) return;
     try {
-      handler.onPublication(publication);
+      call(handler);
     } catch (error) {
       // The handler broke its contract. Do not let it fail the publisher or other nodes' delivery; surface
       // it like a throwing event listener would, as an uncaught exception.
@@ -107,6 +139,11 @@ export class MemoryEngine implements Engine {
         throw error;
       });
     }
+  }
+
+  private started(): MemoryCluster {
+    this.assertStarted();
+    return this.cluster;
   }
 
   private assertStarted(): void {

@@ -54,6 +54,8 @@ type Lifecycle = 'created' | 'starting' | 'started' | 'closed';
  * offsets from history or announces the gap.
  */
 export class RedisEngine implements Engine {
+  /** Not yet: Redis presence (keys, scripts, liveness, sweeps) is issue 14's step 4 (docs/design/presence.md §6). */
+  readonly presence: undefined = undefined;
   readonly keyspace: RedisKeyspace;
   /** Distinguishes this node's canary channel; not persisted. */
   readonly nodeId = randomBytes(6).toString('hex');

@@ -95,6 +95,130 @@ export interface HistoryResult {
   readonly recoveryFailure?: RecoveryFailure;
 }
 
+/**
+ * A connection present in a topic (docs/design/presence.md §1.2): it holds an exact subscription to the topic.
+ * Connection ids are unique across the cluster's nodes, so one id is at most one member of a topic.
+ */
+export interface PresenceMember {
+  readonly connectionId: string;
+  /** The authenticated user; absent for an anonymous connection (which counts as its own user). */
+  readonly user?: string;
+  /** The connection's info as JSON text, already size-checked by the caller; carried opaquely. */
+  readonly info?: string;
+}
+
+/** A topic's presence counters, kept as counters by every engine so reading them is O(1) at any size. */
+export interface PresenceCounts {
+  /** Members (connections). */
+  readonly connections: number;
+  /** Distinct authenticated users among them. */
+  readonly users: number;
+  /** Anonymous members. */
+  readonly anonymous: number;
+}
+
+/**
+ * A place in a topic's order that presence entries share with publications (design §2.1): `offset` is the
+ * topic's last publication when the entry was written, `seq` counts the topic's presence entries in the epoch
+ * (1, 2, 3...; 0 means "before the first"). Entry `(o, s)` follows publication `o` and precedes `o + 1`.
+ */
+export interface PresencePosition extends StreamPosition {
+  readonly seq: number;
+}
+
+/**
+ * Why a member left: `left` (unsubscribed), `disconnected` (its connection closed, or its node unregistered or
+ * closed cleanly), `expired` (its node stopped heartbeating and was swept), `server` (an admin unsubscribe).
+ */
+export type LeaveReason = 'left' | 'disconnected' | 'expired' | 'server';
+
+/**
+ * One entry of a topic's presence stream. `first` marks a user's first connection in, `last` its last out (an
+ * anonymous member is always both). A `stats` entry stands for `coalesced` joins and leaves that the rate cap
+ * (`PresenceOptions.eventRate`) kept from becoming entries, with the counters after them: every change is an
+ * entry or counted in one, never silently lost.
+ */
+export type PresenceEntry = PresencePosition & { readonly topic: string; readonly time: number } & (
+    | { readonly kind: 'join'; readonly member: PresenceMember; readonly first: boolean }
+    | { readonly kind: 'leave'; readonly member: PresenceMember; readonly last: boolean; readonly reason: LeaveReason }
+    | { readonly kind: 'stats'; readonly counts: PresenceCounts; readonly coalesced: number }
+  );
+
+/** Per-topic presence settings, from the broker's config; applied from the call on. */
+export interface PresenceOptions {
+  /**
+   * Most join/leave entries per topic per 1-second window, across nodes; beyond it a change still updates
+   * members and counters but is coalesced into one `stats` entry written when the window ends. 0: no cap.
+   */
+  readonly eventRate: number;
+  /** How many presence entries (and for how long) are kept for `since`. */
+  readonly history: HistoryRetention;
+}
+
+/**
+ * The result of a join or leave: `written` (an entry at `position`), `coalesced` (the change is applied and
+ * counted for a `stats` entry; call `flush` at `flushAt`, the engine's clock) or `unchanged` (already a
+ * member, or not one: no entry). `position` is the entry's, or the topic's current one.
+ */
+export interface PresenceWrite {
+  readonly outcome: 'written' | 'coalesced' | 'unchanged';
+  readonly position: PresencePosition;
+  readonly flushAt?: number;
+}
+
+/** A topic's members as of `seq`: exactly the entries up to it are reflected. */
+export interface PresenceSnapshot extends PresencePosition {
+  readonly counts: PresenceCounts;
+  /** Absent exactly when `truncated`. */
+  readonly members?: readonly PresenceMember[];
+  /** More than `maxMembers` connections: counters only (the members were never loaded). */
+  readonly truncated: boolean;
+}
+
+/** The presence entries after a position, if the presence stream can be continued from there. */
+export interface PresenceHistory {
+  /** Ascending by `seq`; empty unless `recovered`. At most `limit`: if the last is below `position.seq`, ask again. */
+  readonly entries: readonly PresenceEntry[];
+  /** The topic's latest presence position. */
+  readonly position: PresencePosition;
+  readonly recovered: boolean;
+  /** Present exactly when `recovered` is false: `epoch_mismatch` (another epoch, or ahead) or `expired` (trimmed). */
+  readonly recoveryFailure?: RecoveryFailure;
+}
+
+/**
+ * Presence for an engine that supports it (docs/design/presence.md §4.1). Members, counters, `seq` and the
+ * entry change in one step per call, so counters always equal the member set, an entry exists exactly when a
+ * change happened (or is counted in a `stats` entry's `coalesced`), and entries are ordered with the topic's
+ * publications through the shared `offset`. Entries reach every node whose patterns match the topic through
+ * `EngineHandler.onPresence` (this node included), in `seq` order.
+ *
+ * Liveness: while a node runs, its members stay; if it dies without `unregister`/`close`, every member it
+ * joined leaves with an `expired` entry within a bounded time (the engine's node TTL plus a third of it).
+ *
+ * Every method rejects like `publish`: `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend cannot confirm (or the
+ * node was declared dead), `ERR_BROKER_INVALID_TOPIC` for a non-topic, `RangeError` for settings that are not
+ * numbers in range (a caller bug).
+ */
+export interface EnginePresence {
+  /** Makes `member` a member of `topic` on this node; `unchanged` if it already is one. */
+  join(topic: string, member: PresenceMember, options: PresenceOptions): Promise<PresenceWrite>;
+  /** Removes this node's member `connectionId`; `unchanged` if it is not one (a late or repeated leave is harmless). */
+  leave(topic: string, connectionId: string, reason: LeaveReason, options: PresenceOptions): Promise<PresenceWrite>;
+  /** Writes the topic's pending `stats` entry if its window has ended (call at a `flushAt`); else nothing. */
+  flush(topic: string, options: PresenceOptions): Promise<void>;
+  /** The members grouped as stored, or only counters beyond `maxMembers` (design: `presence`). */
+  list(topic: string, query: { readonly maxMembers: number }): Promise<PresenceSnapshot>;
+  /** Counters and position, O(1) (design: `presenceStats`). */
+  stats(topic: string): Promise<PresencePosition & PresenceCounts>;
+  /** The entries after `since` (recovery; design: `HistoryQuery.presenceSince`). */
+  since(topic: string, since: { readonly epoch: string; readonly seq: number }, limit: number): Promise<PresenceHistory>;
+  /** This node's members of `topic` as the engine has them (to reconcile after lost liveness). */
+  ownMembers(topic: string): Promise<readonly string[]>;
+  /** Clean shutdown (SIGTERM): every member of this node leaves now, `disconnected`. Call before `close`. */
+  unregister(): Promise<void>;
+}
+
 /** What the hub gives the engine to hear from it. Called synchronously from the engine's I/O; must not throw. */
 export interface EngineHandler {
   /**
@@ -117,6 +241,8 @@ export interface EngineHandler {
    * topics it tracks, comparing offsets, and tells clients about any gap it cannot fill.
    */
   onResumed?(): void;
+  /** A presence entry on a topic matching one of this node's patterns (engines with `presence` only). */
+  onPresence?(entry: PresenceEntry): void;
 }
 
 /**
@@ -144,6 +270,12 @@ export interface EngineHandler {
  *   not confirm the operation (a publish may then be retried with its idempotency key).
  */
 export interface Engine {
+  /**
+   * Presence, or `undefined` when this engine does not implement it (the Redis engine until issue 14's
+   * step 4): the broker must then refuse presence rather than pretend a topic is empty.
+   */
+  readonly presence: EnginePresence | undefined;
+
   /**
    * Connects (if it has a backend) and starts delivering to `handler`. Call once, before anything else;
    * other methods reject with `ERR_BROKER_ENGINE_NOT_STARTED` until it resolves, and a second call rejects

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
 import type { Engine, Payload, Publication, PublishOptions } from '../../src/engine/engine.js';
 import { BrokerErrorCode, type BrokerError } from '../../src/errors.js';
+import { runPresenceContract, type PresenceContractOptions } from './engine-contract-presence.js';
 
 /**
  * The contract every `Engine` implementation must honour, as one suite. The memory engine runs it from
@@ -15,6 +16,11 @@ export interface EngineContractOptions {
    * redis-server). Required, so that no implementation can skip the outage checks.
    */
   readonly outage: { readonly begin: () => Promise<void>; readonly end: () => Promise<void> };
+  /**
+   * Presence (engine-contract-presence.ts): hooks to drive it, or `{ unsupported }` saying why the engine has
+   * none yet. Required, so that an engine cannot skip the presence checks by omission.
+   */
+  readonly presence: PresenceContractOptions;
   /**
    * How long to wait, once a later barrier publication has arrived, before asserting that something was
    * NOT delivered. Per-topic order is all an engine promises, so absence needs a grace period.
@@ -47,6 +53,7 @@ const json = (value: unknown): Payload => ({ encoding: 'json', text: JSON.string
 export function runEngineContract(t: Test, name: string, makeEngine: EngineFactory, options: EngineContractOptions): void {
   const settleMs = options.settleMs ?? 25;
   const timeoutMs = options.timeoutMs ?? 5000;
+  runPresenceContract(t, name, makeEngine, options.presence);
 
   /** A started engine, closed when the test ends, with everything it delivered recorded. */
   async function node(t: Test): Promise<{ engine: Engine; rec: Recorder }> {

@@ -1,12 +1,25 @@
 import t from 'tap';
-import type { Payload, PublishOptions } from '../../src/engine/engine.js';
+import type { EnginePresence, Payload, PresenceEntry, PresenceOptions, PublishOptions } from '../../src/engine/engine.js';
+import { BrokerErrorCode } from '../../src/errors.js';
 import { MemoryCluster, memoryClusterDefaults } from '../../src/engine/engine-memory-cluster.js';
 import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { runEngineContract } from './engine-contract.js';
 
 const cluster = new MemoryCluster();
+const presenceClock = manualClock();
+const presenceNodeTtlMs = 3000;
+const presenceCluster = new MemoryCluster({ now: presenceClock.now, presenceNodeTtlMs });
 runEngineContract(t, 'memory', () => new MemoryEngine({ cluster }), {
   outage: { begin: async () => cluster.interrupt(), end: async () => cluster.resume() },
+  presence: {
+    makeEngine: () => new MemoryEngine({ cluster: presenceCluster }),
+    nodeTtlMs: presenceNodeTtlMs,
+    advance: async (ms) => {
+      presenceClock.advance(ms);
+      presenceCluster.sweepPresence(); // what the cluster's timer does
+    },
+    crash: async (engine) => presenceCluster.crash((engine as MemoryEngine).nodeId),
+  },
 });
 
 const json = (value: unknown): Payload => ({ encoding: 'json', text: JSON.stringify(value) });
@@ -132,5 +145,71 @@ t.test('memory engine specifics', async (t) => {
     await engine.subscribe('echo');
     await engine.publish('echo', json(1), { priority: 'normal' });
     t.same(seen, [1, 2, 3]);
+  });
+});
+
+t.test('memory engine presence specifics', async (t) => {
+  const options = (eventRate = 0): PresenceOptions => ({ eventRate, history: { size: 100, ttlMs: 60_000 } });
+  async function presenceNode(cluster: MemoryCluster, entries: PresenceEntry[] = []): Promise<{ engine: MemoryEngine; presence: EnginePresence }> {
+    const engine = new MemoryEngine({ cluster });
+    await engine.start({ onPublication: () => undefined, onPresence: (entry) => entries.push(entry) });
+    await engine.subscribe('>');
+    t.teardown(() => engine.close());
+    return { engine, presence: engine.presence };
+  }
+
+  t.test('an outage rejects presence calls and sweeps nothing', async (t) => {
+    const clock = manualClock();
+    const cluster = new MemoryCluster({ now: clock.now, presenceNodeTtlMs: 1000 });
+    const a = await presenceNode(cluster);
+    const b = await presenceNode(cluster);
+    await b.presence.join('room', { connectionId: 'b1' }, options());
+    cluster.crash(b.engine.nodeId);
+    cluster.interrupt();
+    const code = BrokerErrorCode.engineUnavailable;
+    await t.rejects(a.presence.join('room', { connectionId: 'a1' }, options()), { code });
+    await t.rejects(a.presence.stats('room'), { code });
+    clock.advance(5000);
+    cluster.sweepPresence();
+    cluster.resume();
+    const entries: PresenceEntry[] = [];
+    await presenceNode(cluster, entries);
+    t.match(await a.presence.stats('room'), { connections: 0 }, 'swept once the backend is back');
+    t.match(entries, [{ kind: 'leave', reason: 'expired', member: { connectionId: 'b1' } }]);
+  });
+
+  t.test('a stats entry owed by a node that died is written by the sweep', async (t) => {
+    const clock = manualClock();
+    const cluster = new MemoryCluster({ now: clock.now });
+    const entries: PresenceEntry[] = [];
+    const a = await presenceNode(cluster, entries);
+    const b = await presenceNode(cluster);
+    await b.presence.join('room', { connectionId: 'b1' }, options(1));
+    t.equal((await b.presence.join('room', { connectionId: 'b2' }, options(1))).outcome, 'coalesced');
+    cluster.crash(b.engine.nodeId);
+    clock.advance(1000);
+    cluster.sweepPresence();
+    t.match(entries.at(-1), { kind: 'stats', coalesced: 1, counts: { connections: 2 } });
+    t.match(await a.presence.stats('room'), { seq: 2 });
+  });
+
+  t.test('a topic with members keeps its epoch past the idle TTL; without them it is forgotten', async (t) => {
+    const clock = manualClock();
+    const cluster = new MemoryCluster({ now: clock.now, streamIdleTtlMs: 1000, presenceNodeTtlMs: 60_000 });
+    const a = await presenceNode(cluster);
+    const join = await a.presence.join('room', { connectionId: 'a1' }, options());
+    clock.advance(5000);
+    t.match(await a.presence.stats('room'), { epoch: join.position.epoch, seq: 1, connections: 1 }, 'kept');
+    await a.presence.leave('room', 'a1', 'left', { eventRate: 0, history: { size: 100, ttlMs: 10 } });
+    clock.advance(5000);
+    await a.engine.publish('other', json(1), { priority: 'normal' });
+    const after = await a.presence.stats('room');
+    t.not(after.epoch, join.position.epoch, 'a new epoch');
+    t.equal(after.seq, 0, 'seq restarts with it');
+  });
+
+  t.test('node ids can be injected; the node TTL must be positive', async (t) => {
+    t.equal(new MemoryEngine({ nodeId: 'broker-1' }).nodeId, 'broker-1');
+    t.throws(() => new MemoryCluster({ presenceNodeTtlMs: 0 }), RangeError);
   });
 });
