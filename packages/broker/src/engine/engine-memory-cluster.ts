@@ -10,6 +10,7 @@ import type {
   PresenceCounts,
   PresenceEntry,
   PresenceHistory,
+  PresenceHistoryQuery,
   PresenceMember,
   PresenceOptions,
   PresencePosition,
@@ -224,10 +225,11 @@ export class MemoryCluster {
     return { ...position, ...presence.counts };
   }
 
-  presenceSince(topic: string, since: { readonly epoch: string; readonly seq: number }, limit: number): PresenceHistory {
-    if (!(Number.isSafeInteger(limit) && limit >= 0)) throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+  presenceHistory(topic: string, query: PresenceHistoryQuery): HistoryResult & { readonly presence: PresenceHistory } {
+    const history = this.history(topic, query);
     const { presence, slot } = this.presenceRead(topic);
-    return presence.since(slot.stream.position, since, limit, this.now());
+    const since = { epoch: query.since.epoch, seq: query.presenceSince };
+    return { ...history, presence: presence.since(slot.stream.position, since, query.limit, this.now()) };
   }
 
   ownMembers(nodeId: string, topic: string): readonly string[] {

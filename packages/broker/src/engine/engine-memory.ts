@@ -49,7 +49,7 @@ export class MemoryEngine implements Engine {
     flush: async (topic, options) => this.started().flushPresence(topic, options),
     list: async (topic, query) => this.started().listPresence(topic, query.maxMembers),
     stats: async (topic) => this.started().presenceStats(topic),
-    since: async (topic, since, limit) => this.started().presenceSince(topic, since, limit),
+    history: async (topic, query) => this.started().presenceHistory(topic, query),
     ownMembers: async (topic) => this.started().ownMembers(this.nodeId, topic),
     unregister: async () => this.started().unregister(this.nodeId),
   };

@@ -175,6 +175,14 @@ export interface PresenceSnapshot extends PresencePosition {
   readonly truncated: boolean;
 }
 
+/** A history read that also continues the presence stream (recovery with `since[topic].seq`). */
+export interface PresenceHistoryQuery extends HistoryQuery {
+  /** Required: presence positions are only comparable within `since.epoch`. */
+  readonly since: StreamPosition;
+  /** The last presence `seq` the reader has in `since.epoch`; entries after it are returned (at most `limit`). */
+  readonly presenceSince: number;
+}
+
 /** The presence entries after a position, if the presence stream can be continued from there. */
 export interface PresenceHistory {
   /** Ascending by `seq`; empty unless `recovered`. At most `limit`: if the last is below `position.seq`, ask again. */
@@ -211,8 +219,12 @@ export interface EnginePresence {
   list(topic: string, query: { readonly maxMembers: number }): Promise<PresenceSnapshot>;
   /** Counters and position, O(1) (design: `presenceStats`). */
   stats(topic: string): Promise<PresencePosition & PresenceCounts>;
-  /** The entries after `since` (recovery; design: `HistoryQuery.presenceSince`). */
-  since(topic: string, since: { readonly epoch: string; readonly seq: number }, limit: number): Promise<PresenceHistory>;
+  /**
+   * `Engine.history` and, in the same step, the presence entries after `query.presenceSince` (design §2.2: one
+   * read, so the two agree on where the stream is and the caller can merge them by `(offset, seq)`). A trimmed
+   * presence stream fails only `presence` (`expired`); another epoch fails both (`epoch_mismatch`).
+   */
+  history(topic: string, query: PresenceHistoryQuery): Promise<HistoryResult & { readonly presence: PresenceHistory }>;
   /** This node's members of `topic` as the engine has them (to reconcile after lost liveness). */
   ownMembers(topic: string): Promise<readonly string[]>;
   /** Clean shutdown (SIGTERM): every member of this node leaves now, `disconnected`. Call before `close`. */

@@ -89,25 +89,31 @@ export function runPresenceContract(t: Test, name: string, makeEngine: () => Eng
       t.notOk('members' in truncated, 'beyond maxMembers: counters only');
     });
 
-    t.test('entries sit between publications by offset and are recovered with since', async (t) => {
+    t.test('entries sit between publications by offset; one history read recovers both', async (t) => {
       const a = await node(t);
       const topic = uniqueTopic();
       await a.engine.subscribe(topic);
-      await a.engine.publish(topic, json(1), { priority: 'normal' });
+      const kept = { priority: 'normal', history: { size: 10, ttlMs: 60_000 } } as const;
+      await a.engine.publish(topic, json(1), kept);
       const join = await a.presence.join(topic, { connectionId: 'c1' }, uncapped);
-      await a.engine.publish(topic, json(2), { priority: 'normal' });
+      await a.engine.publish(topic, json(2), kept);
       const leave = await a.presence.leave(topic, 'c1', 'disconnected', uncapped);
       t.match(join.position, { offset: 1, seq: 1 });
       t.match(leave.position, { offset: 2, seq: 2, epoch: join.position.epoch });
-      const replay = await a.presence.since(topic, { epoch: join.position.epoch, seq: 1 }, 10);
-      t.equal(replay.recovered, true);
-      t.same(replay.entries.map(describe), ['leave c1 true disconnected']);
-      t.match(replay.position, { offset: 2, seq: 2 });
-      t.match(await a.presence.since(topic, { epoch: 'other', seq: 0 }, 10), { recovered: false, recoveryFailure: 'epoch_mismatch' });
+      const { epoch } = join.position;
+      const replay = await a.presence.history(topic, { since: { epoch, offset: 1 }, presenceSince: 1, limit: 10 });
+      t.equal(replay.recovered, true, 'publications recovered');
+      t.same(replay.publications.map((p) => p.offset), [2]);
+      t.equal(replay.presence.recovered, true, 'presence recovered');
+      t.same(replay.presence.entries.map(describe), ['leave c1 true disconnected']);
+      t.match(replay.presence.position, { offset: 2, seq: 2 });
+      const other = await a.presence.history(topic, { since: { epoch: 'other', offset: 0 }, presenceSince: 0, limit: 10 });
+      t.match(other, { recovered: false, recoveryFailure: 'epoch_mismatch', presence: { recovered: false, recoveryFailure: 'epoch_mismatch' } }, 'another epoch fails both');
       const short: PresenceOptions = { eventRate: 0, history: { size: 1, ttlMs: 60_000 } };
       await a.presence.join(topic, { connectionId: 'c2' }, short);
       await a.presence.join(topic, { connectionId: 'c3' }, short);
-      t.match(await a.presence.since(topic, { epoch: join.position.epoch, seq: 2 }, 10), { recovered: false, recoveryFailure: 'expired' }, 'trimmed: expired');
+      const trimmed = await a.presence.history(topic, { since: { epoch, offset: 1 }, presenceSince: 2, limit: 10 });
+      t.match(trimmed, { recovered: true, presence: { recovered: false, recoveryFailure: 'expired' } }, 'trimmed presence fails presence only');
     });
 
     t.test('the rate cap coalesces into one stats entry: entries + coalesced = changes', async (t) => {
