@@ -149,7 +149,7 @@ export class MemoryCluster {
 
   /** A clean stop (`close`): the node's members leave at once, `disconnected`. */
   detach(node: MemoryClusterNode): void {
-    this.unregister(node.id);
+    this.removeMembers(node.id);
     this.nodes.delete(node);
     this.liveness.forget(node.id);
     this.stopSweepsIfIdle();
@@ -165,6 +165,12 @@ export class MemoryCluster {
 
   /** A clean unregister (SIGTERM): every member of `nodeId` leaves now, `disconnected`; the node stays attached. */
   unregister(nodeId: string): void {
+    this.assertAvailable();
+    this.removeMembers(nodeId);
+  }
+
+  /** Every member of `nodeId` leaves now, `disconnected`: a clean stop, so no TTL to wait for. */
+  private removeMembers(nodeId: string): void {
     const now = this.now();
     for (const topic of [...(this.presenceTopics.get(nodeId) ?? [])]) this.leaveAll(topic, nodeId, 'disconnected', now);
     this.presenceTopics.delete(nodeId);

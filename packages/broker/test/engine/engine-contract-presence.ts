@@ -30,6 +30,7 @@ export function runPresenceContract(t: Test, name: string, makeEngine: () => Eng
   if ('unsupported' in options) {
     t.test(`${name}: presence is declared unsupported (${options.unsupported})`, async (t) => {
       const engine = await makeEngine();
+      t.teardown(() => engine.close());
       t.equal(engine.presence, undefined, 'presence undefined: the broker refuses presence instead of faking it');
     });
     return;
