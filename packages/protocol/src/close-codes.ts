@@ -32,12 +32,16 @@ export const ProtocolCloseCode = {
   rebalance: 4101,
   /** The token expired and no `refresh` arrived within `tokenGraceMs`: get a new token, then reconnect. */
   tokenExpired: 4102,
+  /** The backend disconnected the user and wants it back at once, e.g. to pick up new grants (protocol.md §14.4). */
+  reconnect: 4103,
   /** Too many invalid messages on this connection. */
   protocolViolation: 4400,
   /** The token is invalid (servers that report auth failures after the upgrade). */
   unauthorized: 4401,
   /** The connection as a whole is no longer permitted. */
   forbidden: 4403,
+  /** The backend disconnected the user for good (banned, logged out): do not reconnect (protocol.md §14.4). */
+  disconnected: 4404,
 } as const;
 export type ProtocolCloseCode = (typeof ProtocolCloseCode)[keyof typeof ProtocolCloseCode];
 

@@ -24,3 +24,10 @@ export const ProtocolLimit = {
   /** Request ids, transfer ids and offsets are JSON numbers: keep them exact in every JavaScript runtime. */
   maxInteger: Number.MAX_SAFE_INTEGER,
 } as const;
+
+/**
+ * What a server may announce in `welcome.capabilities` (protocol.md §2.3): a client uses no op of §13/§14
+ * without its capability, and ignores entries it does not know.
+ */
+export const CAPABILITIES = ['presence', 'user_topics', 'server_subscriptions'] as const;
+export type Capability = (typeof CAPABILITIES)[number];

@@ -66,6 +66,8 @@ export const PROTOCOL_ERROR_STATUSES = {
   [ProtocolErrorCode.tooManyTransfers]: { http: HttpStatus.tooManyRequests },
   [ProtocolErrorCode.transferBufferFull]: { http: HttpStatus.tooManyRequests },
   [ProtocolErrorCode.transferTimeout]: { http: HttpStatus.requestTimeout },
+  [ProtocolErrorCode.presenceDisabled]: { http: HttpStatus.badRequest },
+  [ProtocolErrorCode.serverUnsubscribed]: { http: HttpStatus.conflict },
 } as const satisfies Record<ProtocolErrorCode, ErrorStatus>;
 
 /** The HTTP status of an answer that carries `code`. */

@@ -39,6 +39,10 @@ export const ProtocolErrorCode = {
   tooManyTransfers: 'too_many_transfers',
   transferBufferFull: 'transfer_buffer_full',
   transferTimeout: 'transfer_timeout',
+  /** A presence request, `subscribe.presence` or `GET /presence` on a topic that has no presence (protocol.md §13). */
+  presenceDisabled: 'presence_disabled',
+  /** The `code` of an `unsubscribed` without `id`: the backend ended a server-side subscription (protocol.md §14.3). */
+  serverUnsubscribed: 'server_unsubscribed',
 } as const;
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 

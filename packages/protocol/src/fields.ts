@@ -90,8 +90,17 @@ export const patternField = z.string().check(
  */
 export const payloadField = z.custom<Payload>((value) => value !== undefined, { message: 'data is required' });
 
-/** A position in a topic's history: the last offset the client has, in an epoch. */
-export const positionField = z.object({ offset: offsetField, epoch: epochField });
+/**
+ * A position in a topic's history: the last offset the client has, in an epoch, and with presence events
+ * the last presence entry's `seq` (protocol.md §13.4).
+ */
+export const positionField = z.object({ offset: offsetField, epoch: epochField, seq: z.exactOptional(offsetField) });
+
+/** A connection id as `welcome` gives it: 1-128 characters. */
+export const connectionIdField = z.string().check(z.minLength(1), z.maxLength(ProtocolLimit.maxConnectionIdLength));
+
+/** A user id (the JWT `sub`): any non-empty string. */
+export const userIdField = z.string().check(z.minLength(1));
 
 /** Builds the `params` that select a protocol error code for a custom issue. */
 export function issueParams(protocolCode: ProtocolErrorCode): ProtocolIssueParams {

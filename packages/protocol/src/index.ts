@@ -2,7 +2,7 @@
  * `@switchboard/protocol`: the pubsub.v1 wire protocol (docs/protocol.md). Pure and browser-safe;
  * imports nothing but zod. The broker and the SDK both build on it, and neither on the other.
  */
-export { BEARER_PROTOCOL_PREFIX, ProtocolLimit, SUBPROTOCOL } from './constants.js';
+export { BEARER_PROTOCOL_PREFIX, CAPABILITIES, type Capability, ProtocolLimit, SUBPROTOCOL } from './constants.js';
 export {
   PROTOCOL_ERROR_CODES,
   type ProtocolError,
@@ -64,13 +64,24 @@ export {
   CLIENT_OPS,
   type ClientMessage,
   type ClientOp,
+  type CoreServerMessage,
   type DeliveryHeader,
   type DeliveryMessage,
   type ErrorMessage,
   GAP_REASONS,
   type GapMessage,
   type GapReason,
+  type JoinMessage,
+  type LeaveMessage,
   type PingMessage,
+  type PresenceData,
+  type PresenceGapMessage,
+  type PresenceHeader,
+  type PresenceMessage,
+  type PresenceRecovery,
+  type PresenceRequestMessage,
+  type PresenceStatsMessage,
+  type PresenceStatsRequestMessage,
   type PongMessage,
   type PublishHeader,
   type PublishMessage,
@@ -86,6 +97,7 @@ export {
   type ServerLimits,
   type ServerMessage,
   type ServerOp,
+  type ServerSubscribeMessage,
   type SubscribeMessage,
   type SubscribedMessage,
   type UnsubscribeMessage,
@@ -98,7 +110,16 @@ export {
   deliverySchema,
   errorSchema,
   gapSchema,
+  joinSchema,
+  leaveSchema,
   pingSchema,
+  presenceGapSchema,
+  presenceHeaderSchema,
+  presenceRecoverySchema,
+  presenceRequestSchema,
+  presenceSchema,
+  presenceStatsRequestSchema,
+  presenceStatsSchema,
   pongSchema,
   publishHeaderSchema,
   publishSchema,
@@ -109,6 +130,7 @@ export {
   serverChunkSchema,
   serverLimitsSchema,
   serverMessageSchema,
+  serverSubscribeSchema,
   subscribeSchema,
   subscribedSchema,
   unsubscribeSchema,
@@ -128,6 +150,15 @@ export { type EncodedHistoryData, type HistoryAnswerHead, type HistoryEntry, enc
 export type { DecodeResult, WireData } from './decode-frame.js';
 export { decodeClientMessage } from './decode-client.js';
 export { decodeServerMessage } from './decode-server.js';
+export { decodeCoreServerMessage } from './decode-server-core.js';
+export {
+  LEAVE_REASONS,
+  type LeaveReason,
+  PRESENCE_GAP_REASONS,
+  PRESENCE_LEVELS,
+  type PresenceGapReason,
+  type PresenceLevel,
+} from './reasons.js';
 export {
   type ChunkFor,
   type FrameOptions,

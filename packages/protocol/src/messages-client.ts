@@ -14,6 +14,7 @@ import {
 } from './fields.js';
 import { checkFirstChunkFields, chunkHeaderShape } from './messages-chunk.js';
 import { DEFAULT_PRIORITY } from './priorities.js';
+import { PRESENCE_LEVELS } from './reasons.js';
 import { parsePattern, parseTopic, segmentsMatch } from './topics.js';
 
 /** Client-to-server messages (protocol.md §5.1). */
@@ -26,11 +27,18 @@ export const subscribeSchema = z
     pattern: patternField,
     /** Topic → the last position the client has; each topic must be matched by `pattern`. */
     since: z.exactOptional(z.record(z.string(), positionField)),
+    /** Join and leave events of the topic (protocol.md §13.3): exact presence topics only. */
+    presence: z.exactOptional(z.enum(PRESENCE_LEVELS)),
   })
   .check(
     z.superRefine((message, context) => {
     const pattern = parsePattern(message.pattern);
-    if (!pattern.ok || message.since === undefined) return;
+    if (!pattern.ok) return;
+    if (message.presence !== undefined && pattern.value.wildcard) {
+      // protocol.md §13.1: a wildcard subscription is never a presence member, nor gets join/leave events.
+      context.addIssue({ code: 'custom', path: ['presence'], message: 'needs an exact topic, not a pattern', params: issueParams(ProtocolErrorCode.invalidTopic) });
+    }
+    if (message.since === undefined) return;
     for (const key of Object.keys(message.since)) {
       const topic = parseTopic(key);
       const problem = !topic.ok

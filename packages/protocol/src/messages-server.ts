@@ -3,6 +3,7 @@ import { SUBPROTOCOL, ProtocolLimit } from './constants.js';
 import { ProtocolErrorCode } from './errors.js';
 import {
   bytesField,
+  connectionIdField,
   epochField,
   errorCodeField,
   issueParams,
@@ -17,6 +18,7 @@ import {
   timestampField,
   topicField,
   transferIdField,
+  userIdField,
 } from './fields.js';
 import { checkFirstChunkFields, chunkHeaderShape } from './messages-chunk.js';
 import { GAP_REASONS, RECOVERY_FAILURE_REASONS } from './reasons.js';
@@ -64,22 +66,52 @@ export type ServerLimits = z.output<typeof serverLimitsSchema>;
 export const welcomeSchema = z.object({
   op: z.literal('welcome'),
   protocol: z.literal(SUBPROTOCOL),
-  connectionId: z.string().check(z.minLength(1), z.maxLength(ProtocolLimit.maxConnectionIdLength)),
+  connectionId: connectionIdField,
   /** The broker node's name, for diagnostics. */
   node: z.exactOptional(z.string()),
   limits: serverLimitsSchema,
   /** Absent: the token does not expire (or there is none). */
   tokenExpiresAt: z.exactOptional(timestampField),
+  /**
+   * What the server implements beyond the core (protocol.md §2.3): `CAPABILITIES` and entries added later,
+   * which a client ignores. Absent: none.
+   */
+  capabilities: z.exactOptional(z.array(z.string())),
+  /** The connection's user (protocol.md §14.1). Absent: anonymous. */
+  user: z.exactOptional(userIdField),
+  /** The root of user topics (protocol.md §14.2). Absent: none. */
+  userTopicPrefix: z.exactOptional(z.string()),
+  /** The server-side subscriptions offered to this connection (protocol.md §14.3). */
+  subscriptions: z.exactOptional(z.array(patternField)),
 });
 export type WelcomeMessage = z.output<typeof welcomeSchema>;
 
 
+/**
+ * The outcome of recovering a topic's presence entries after `since.seq` (protocol.md §13.4). `seq`: the
+ * last one replayed, or on failure the current one, after which live entries follow.
+ */
+export const presenceRecoverySchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('recovered'), seq: offsetField }),
+  z.object({ status: z.literal('failed'), reason: z.enum(RECOVERY_FAILURE_REASONS), seq: offsetField }),
+]);
+export type PresenceRecovery = z.output<typeof presenceRecoverySchema>;
+
+/** Present when `since` had `seq` (protocol.md §13.4). */
+const presenceRecoveryField = z.exactOptional(presenceRecoverySchema);
+
 /** The outcome of recovering one topic (protocol.md §8.2). */
 export const recoveryResultSchema = z.discriminatedUnion('status', [
   /** Messages after `since.offset` up to and including `offset` follow, in order, before live ones. */
-  z.object({ status: z.literal('recovered'), epoch: epochField, offset: offsetField }),
+  z.object({ status: z.literal('recovered'), epoch: epochField, offset: offsetField, presence: presenceRecoveryField }),
   /** Nothing is replayed; live messages after `offset` (the current position) follow; resync. */
-  z.object({ status: z.literal('failed'), reason: z.enum(RECOVERY_FAILURE_REASONS), epoch: epochField, offset: offsetField }),
+  z.object({
+    status: z.literal('failed'),
+    reason: z.enum(RECOVERY_FAILURE_REASONS),
+    epoch: epochField,
+    offset: offsetField,
+    presence: presenceRecoveryField,
+  }),
 ]);
 export type RecoveryResult = z.output<typeof recoveryResultSchema>;
 
@@ -90,6 +122,8 @@ export const subscribedSchema = z.object({
   pattern: patternField,
   /** Present when the request had `since`: one entry per topic named there. */
   recovery: z.exactOptional(z.record(z.string(), recoveryResultSchema)),
+  /** `true`: the subscribe claimed a server-side subscription (protocol.md §14.3). */
+  server: z.exactOptional(z.boolean()),
 });
 export type SubscribedMessage = z.output<typeof subscribedSchema>;
 

@@ -41,9 +41,28 @@ import {
   unsubscribedSchema,
   welcomeSchema,
 } from './messages-server.js';
+import {
+  type JoinMessage,
+  type LeaveMessage,
+  type PresenceGapMessage,
+  type PresenceMessage,
+  type PresenceRequestMessage,
+  type PresenceStatsMessage,
+  type PresenceStatsRequestMessage,
+  type ServerSubscribeMessage,
+  joinSchema,
+  leaveSchema,
+  presenceGapSchema,
+  presenceRequestSchema,
+  presenceSchema,
+  presenceStatsRequestSchema,
+  presenceStatsSchema,
+  serverSubscribeSchema,
+} from './messages-presence.js';
 
 export * from './messages-client.js';
 export * from './messages-server.js';
+export * from './messages-presence.js';
 
 /** Every message a client sends, discriminated on `op`. */
 export type ClientMessage =
@@ -53,10 +72,12 @@ export type ClientMessage =
   | RefreshMessage
   | PingMessage
   | CancelMessage
-  | ClientChunkMessage;
+  | ClientChunkMessage
+  | PresenceRequestMessage
+  | PresenceStatsRequestMessage;
 
-/** Every message a server sends, discriminated on `op`. */
-export type ServerMessage =
+/** The messages every pubsub.v1 server may send (protocol.md §5.2), whatever its capabilities. */
+export type CoreServerMessage =
   | WelcomeMessage
   | SubscribedMessage
   | UnsubscribedMessage
@@ -68,6 +89,16 @@ export type ServerMessage =
   | ErrorMessage
   | CancelMessage
   | ServerChunkMessage;
+
+/** Every message a server sends, discriminated on `op`. */
+export type ServerMessage =
+  | CoreServerMessage
+  | PresenceMessage
+  | PresenceStatsMessage
+  | JoinMessage
+  | LeaveMessage
+  | PresenceGapMessage
+  | ServerSubscribeMessage;
 
 export type ClientOp = ClientMessage['op'];
 export type ServerOp = ServerMessage['op'];
@@ -81,6 +112,8 @@ export const clientMessageSchema = z.discriminatedUnion('op', [
   pingSchema,
   cancelSchema,
   clientChunkSchema,
+  presenceRequestSchema,
+  presenceStatsRequestSchema,
 ]);
 
 /** A server message as decoded (chunks carry their bytes in `data`). */
@@ -96,6 +129,12 @@ export const serverMessageSchema = z.discriminatedUnion('op', [
   errorSchema,
   cancelSchema,
   serverChunkSchema,
+  presenceSchema,
+  presenceStatsSchema,
+  joinSchema,
+  leaveSchema,
+  presenceGapSchema,
+  serverSubscribeSchema,
 ]);
 
 /**
@@ -116,6 +155,8 @@ export const clientDirection = {
     refresh: refreshSchema,
     ping: pingSchema,
     cancel: cancelSchema,
+    presence: presenceRequestSchema,
+    presence_stats: presenceStatsRequestSchema,
   },
   binaryHeader: { publish: publishHeaderSchema, chunk: clientChunkHeaderSchema },
 } as const satisfies DirectionSchemas;
@@ -133,12 +174,28 @@ export const serverDirection = {
     gap: gapSchema,
     error: errorSchema,
     cancel: cancelSchema,
+    presence: presenceSchema,
+    presence_stats: presenceStatsSchema,
+    join: joinSchema,
+    leave: leaveSchema,
+    presence_gap: presenceGapSchema,
+    server_subscribe: serverSubscribeSchema,
   },
   binaryHeader: { message: deliveryHeaderSchema, chunk: serverChunkHeaderSchema },
 } as const satisfies DirectionSchemas;
 
 /** Ops a client may send, in protocol.md order. */
-export const CLIENT_OPS = ['subscribe', 'unsubscribe', 'publish', 'refresh', 'ping', 'cancel', 'chunk'] as const satisfies readonly ClientOp[];
+export const CLIENT_OPS = [
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'refresh',
+  'ping',
+  'cancel',
+  'chunk',
+  'presence',
+  'presence_stats',
+] as const satisfies readonly ClientOp[];
 
 /** Ops a server may send, in protocol.md order. */
 export const SERVER_OPS = [
@@ -153,4 +210,10 @@ export const SERVER_OPS = [
   'error',
   'cancel',
   'chunk',
+  'presence',
+  'presence_stats',
+  'join',
+  'leave',
+  'presence_gap',
+  'server_subscribe',
 ] as const satisfies readonly ServerOp[];

@@ -5,3 +5,18 @@ export type RecoveryFailureReason = (typeof RECOVERY_FAILURE_REASONS)[number];
 /** Why messages were not delivered (protocol.md §8.3). */
 export const GAP_REASONS = ['slow_consumer', 'conflation', 'engine_outage'] as const;
 export type GapReason = (typeof GAP_REASONS)[number];
+
+/** Which join/leave entries a subscription asks for (protocol.md §13.3): a user's first in and last out, or every connection. */
+export const PRESENCE_LEVELS = ['user', 'connection'] as const;
+export type PresenceLevel = (typeof PRESENCE_LEVELS)[number];
+
+/** Why a member left (protocol.md §13.3). */
+export const LEAVE_REASONS = ['left', 'disconnected', 'expired', 'server'] as const;
+export type LeaveReason = (typeof LEAVE_REASONS)[number];
+
+/**
+ * Why presence entries may be missing (protocol.md §13.3). Its own list, not `GAP_REASONS`: an old client
+ * refuses a `gap` whose reason it does not know, and it never receives `presence_gap`.
+ */
+export const PRESENCE_GAP_REASONS = ['slow_consumer', 'engine_outage'] as const;
+export type PresenceGapReason = (typeof PRESENCE_GAP_REASONS)[number];

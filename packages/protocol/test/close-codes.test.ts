@@ -11,9 +11,11 @@ t.test('every broker close code lies in the range of its advice (protocol.md §1
     shutdown: [4100, 'now'],
     rebalance: [4101, 'now'],
     tokenExpired: [4102, 'now'],
+    reconnect: [4103, 'now'],
     protocolViolation: [4400, 'never'],
     unauthorized: [4401, 'never'],
     forbidden: [4403, 'never'],
+    disconnected: [4404, 'never'],
   };
   t.same(Object.keys(ProtocolCloseCode).sort(), Object.keys(expected).sort(), 'the table is exactly the documented one');
   for (const [name, [code, advice]] of Object.entries(expected)) {

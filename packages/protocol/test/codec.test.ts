@@ -140,6 +140,13 @@ t.test('server receives bad input: each gets its error code (protocol.md §10)',
     ['subscribe with an empty epoch', '{"op":"subscribe","id":8,"pattern":"a","since":{"a":{"offset":1,"epoch":""}}}', { code: 'bad_request', id: 8 }],
     ['subscribe with a 65-character epoch', `{"op":"subscribe","id":8,"pattern":"a","since":{"a":{"offset":1,"epoch":"${'e'.repeat(65)}"}}}`, { code: 'bad_request', id: 8 }],
     ['refresh with an empty token', '{"op":"refresh","id":9,"token":""}', { code: 'bad_request', id: 9 }],
+    // Presence (protocol.md §13).
+    ['subscribe with presence on a wildcard pattern', '{"op":"subscribe","id":10,"pattern":"chat.*","presence":"user"}', { code: 'invalid_topic', id: 10 }],
+    ['subscribe with an unknown presence level', '{"op":"subscribe","id":10,"pattern":"chat.a","presence":"all"}', { code: 'bad_request', id: 10 }],
+    ['subscribe with a negative since seq', '{"op":"subscribe","id":10,"pattern":"a","since":{"a":{"offset":1,"epoch":"e","seq":-1}}}', { code: 'bad_request', id: 10 }],
+    ['presence of a pattern', '{"op":"presence","id":11,"topic":"chat.>"}', { code: 'invalid_topic', id: 11 }],
+    ['presence_stats without id', '{"op":"presence_stats","topic":"chat.a"}', { code: 'bad_request' }],
+    ['a server-only presence op', '{"op":"join","topic":"a","epoch":"e","offset":0,"seq":1,"connection":"c","first":true}', { code: 'unknown_op' }],
     ['cancel of transfer 0', '{"op":"cancel","transfer":0}', { code: 'bad_request' }],
     // Binary framing.
     ['3 bytes', new Uint8Array([0, 0, 0]), { code: 'malformed' }],
@@ -217,6 +224,13 @@ t.test('client receives bad input: each gets its error code', async (t) => {
     ['an error without code', '{"op":"error","message":"x"}', 'bad_request'],
     ['an error with an empty code', '{"op":"error","code":"","message":"x"}', 'bad_request'],
     ['a binary subscribed', binaryWithHeader({ op: 'subscribed', id: 1, pattern: 'a' }), 'bad_request'],
+    ['a welcome whose server-side subscription is no pattern', JSON.stringify({ ...welcome, subscriptions: ['a..b'] }), 'invalid_topic'],
+    ['a welcome with an empty user', JSON.stringify({ ...welcome, user: '' }), 'bad_request'],
+    ['a presence recovery with an unknown status', '{"op":"subscribed","id":1,"pattern":"a","recovery":{"a":{"status":"recovered","epoch":"e","offset":1,"presence":{"status":"maybe","seq":1}}}}', 'bad_request'],
+    ['a join on a pattern', '{"op":"join","topic":"a.*","epoch":"e","offset":0,"seq":1,"connection":"c","first":true}', 'invalid_topic'],
+    ['a leave with an unknown reason', '{"op":"leave","topic":"a","epoch":"e","offset":0,"seq":1,"connection":"c","last":true,"reason":"vanished"}', 'bad_request'],
+    ['a presence_gap with a gap reason', '{"op":"presence_gap","topic":"a","epoch":"e","seq":1,"reason":"conflation"}', 'bad_request'],
+    ['a presence answer without stats', '{"op":"presence","id":1,"topic":"a","epoch":"e","offset":0,"seq":0,"truncated":true}', 'bad_request'],
   ];
   for (const [name, input, code] of cases) {
     const decoded = decodeServerMessage(input);
@@ -233,6 +247,7 @@ t.test('forward compatibility (protocol.md §1)', async (t) => {
 });
 
 t.test('every message survives encode then decode', async (t) => {
+  const serverLimits = { maxMessageBytes: 1000, chunkBytes: 100, maxFrameBytes: 4200, maxSubscriptions: 10, maxConcurrentTransfers: 2, maxIncompleteBytes: 1000, chunkTimeoutMs: 1000, idempotencyWindowMs: 0, tokenGraceMs: 0 };
   const client: ClientMessage[] = [
     { op: 'subscribe', id: 1, pattern: 'orders.>', since: { 'orders.eu.1': { offset: 41, epoch: 'e7f3' } } },
     { op: 'unsubscribe', id: 2, pattern: 'orders.>' },
@@ -243,6 +258,9 @@ t.test('every message survives encode then decode', async (t) => {
     { op: 'cancel', transfer: 6 },
     { op: 'chunk', transfer: 7, index: 0, last: false, total: 10, encoding: 'json', header: { op: 'publish', topic: 'a', priority: 'normal' }, data: utf8('"01234') },
     { op: 'chunk', transfer: 7, index: 1, last: true, data: utf8('567"') },
+    { op: 'subscribe', id: 8, pattern: 'chat.room1', presence: 'connection', since: { 'chat.room1': { offset: 41, epoch: 'e7f3', seq: 17 } } },
+    { op: 'presence', id: 9, topic: 'chat.room1' },
+    { op: 'presence_stats', id: 10, topic: 'chat.room1' },
   ];
   for (const message of client) t.same(decodeClientMessage(encodeMessage(message)), { ok: true, message }, `client ${message.op}`);
   const server: ServerMessage[] = [
@@ -257,6 +275,15 @@ t.test('every message survives encode then decode', async (t) => {
     { op: 'error', code: 'rate_limited', message: 'slow down', topic: 'a.b', retryAfterMs: 250 },
     { op: 'cancel', transfer: 907 },
     { op: 'chunk', transfer: 907, index: 3, last: true, data: new Uint8Array([4]) },
+    { op: 'welcome', protocol: 'pubsub.v1', connectionId: 'c_1', limits: serverLimits, capabilities: ['presence', 'later'], user: 'alice', userTopicPrefix: 'user', subscriptions: ['user.alice'] },
+    { op: 'subscribed', id: 7, pattern: 'chat.a', server: true, recovery: { 'chat.a': { status: 'recovered', epoch: 'e', offset: 3, presence: { status: 'failed', reason: 'expired', seq: 23 } } } },
+    { op: 'presence', id: 8, topic: 'chat.a', epoch: 'e', offset: 42, seq: 17, stats: { connections: 2, users: 1, anonymous: 1 }, truncated: false, data: { users: { alice: { c_1: { name: 'A' } } }, anonymous: { c_2: null } } },
+    { op: 'presence', id: 9, topic: 'chat.a', epoch: 'e', offset: 42, seq: 17, stats: { connections: 5000, users: 4000, anonymous: 0 }, truncated: true },
+    { op: 'presence_stats', topic: 'chat.a', epoch: 'e', offset: 57, seq: 120, connections: 812, users: 790, anonymous: 0, coalesced: 57 },
+    { op: 'join', topic: 'chat.a', epoch: 'e', offset: 42, seq: 18, connection: 'c_1', user: 'alice', info: { name: 'A' }, first: true },
+    { op: 'leave', topic: 'chat.a', epoch: 'e', offset: 42, seq: 19, connection: 'c_2', last: true, reason: 'expired' },
+    { op: 'presence_gap', topic: 'chat.a', epoch: 'e', seq: 131, reason: 'engine_outage' },
+    { op: 'server_subscribe', pattern: 'chat.support.*' },
   ];
   for (const message of server) t.same(decodeServerMessage(encodeMessage(message)), { ok: true, message }, `server ${message.op}`);
 });

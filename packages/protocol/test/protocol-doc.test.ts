@@ -29,9 +29,11 @@ function examples(kind: string): string[] {
   return Array.from(spec.matchAll(pattern), (match) => match[1] ?? '');
 }
 
-/** Rows of the markdown table under a heading: cells trimmed, header and separator rows dropped. */
+/** Rows of the markdown tables after `heading`, up to the next section: cells trimmed, header and separator rows dropped. */
 function tableRows(heading: string, firstColumn: RegExp): string[][] {
-  const section = spec.slice(spec.indexOf(heading));
+  const start = spec.indexOf(heading);
+  const end = spec.indexOf('\n## ', start + heading.length);
+  const section = spec.slice(start, end === -1 ? undefined : end);
   return section
     .split('\n')
     .filter((line) => line.startsWith('|'))
