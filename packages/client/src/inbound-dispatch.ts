@@ -1,5 +1,5 @@
 /** A message from the broker, decoded and handed to the part of the client it is for. */
-import { type ErrorMessage, type ProtocolErrorCode, decodeServerMessage } from '@switchboard/protocol';
+import { type ErrorMessage, type ProtocolErrorCode, decodeCoreServerMessage } from '@switchboard/protocol';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import type { ConnectionLifecycle } from './connection-lifecycle.js';
@@ -34,7 +34,9 @@ export class InboundDispatch {
   }
 
   receive(connection: Connection, data: string | Uint8Array): void {
-    const decoded = decodeServerMessage(data);
+    // The core ops only until the SDK uses presence: the others are unknown_op (ignored below), and their
+    // checks stay out of the browser bundle.
+    const decoded = decodeCoreServerMessage(data);
     if (!decoded.ok) {
       // protocol.md §1: a client ignores an `op` it does not know (v1 may add ops).
       if (decoded.error.code === 'unknown_op') return;

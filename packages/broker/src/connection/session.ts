@@ -113,6 +113,8 @@ export class Session implements HubSubscriber, SessionScope {
       node: this.config.nodeName,
       limits: this.context.limits,
       ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }),
+      // None yet: each capability is announced by the step that serves it (docs/design/presence.md §6).
+      capabilities: [],
     });
     this.credentials.scheduleExpiry();
   }
