@@ -1,15 +1,27 @@
 import { type ProtocolError, ProtocolErrorCode, protocolError } from './errors.js';
-import type { ClientChunkMessage, DeliveryMessage, PublishMessage, ServerChunkMessage, ServerLimits } from './messages.js';
+import type {
+  ClientChunkMessage,
+  DeliveryMessage,
+  PresenceChunkMessage,
+  PresenceMessage,
+  PublishMessage,
+  ServerChunkMessage,
+  ServerLimits,
+} from './messages.js';
 import type { Payload, PayloadEncoding } from './payload.js';
 
-/** Any decoded chunk: from clients (carrying `publish`) or from the server (carrying `message`). */
-export type AnyChunk = ClientChunkMessage | ServerChunkMessage;
+/** Any decoded chunk: from clients (carrying `publish`) or from the server (carrying `message` or `presence`). */
+export type AnyChunk = ClientChunkMessage | ServerChunkMessage | PresenceChunkMessage;
 
 /** The header a first chunk carries. */
 export type ChunkHeaderOf<Chunk extends AnyChunk> = NonNullable<Chunk['header']>;
 
 /** What a completed transfer yields: the message exactly as if it had arrived unchunked. */
-export type AssembledMessage<Chunk extends AnyChunk> = Chunk extends ClientChunkMessage ? PublishMessage : DeliveryMessage;
+export type AssembledMessage<Chunk extends AnyChunk> = Chunk extends ClientChunkMessage
+  ? PublishMessage
+  : Chunk extends PresenceChunkMessage
+    ? PresenceMessage
+    : DeliveryMessage;
 
 /** The limits reassembly enforces; `welcome.limits` has them all (they bind both directions). */
 export type ChunkLimits = Pick<

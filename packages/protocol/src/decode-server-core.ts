@@ -189,7 +189,7 @@ const recovery: Check<Fields> = (value, path) => {
 
 const deliveryHeaderShape = { op: literal('message'), topic, priority: oneOf(PRIORITIES), offset: messageOffset, epoch };
 
-const deliveryHeader: Check<Fields> = (value, path) => fields(object(value, path), path, deliveryHeaderShape);
+export const deliveryHeader: Check<Fields> = (value, path) => fields(object(value, path), path, deliveryHeaderShape);
 
 /** Each op's check, given the message's fields; the binary forms get their payload added by `decoder`. */
 export const coreTextChecks: Record<string, (value: Fields) => Fields> = {
@@ -241,9 +241,9 @@ export const coreTextChecks: Record<string, (value: Fields) => Fields> = {
   cancel: (value) => fields(value, '', { op: literal('cancel'), transfer: transferId }),
 };
 
-export const binaryHeaderChecks: Record<string, (value: Fields) => Fields> = {
-  message: (value) => deliveryHeader(value, ''),
-  chunk: (value) => {
+/** A `chunk` header whose first chunk carries a header that passes `header`. */
+export function chunkCheck(header: Check<Fields>): (value: Fields) => Fields {
+  return (value) => {
     const chunk = fields(
       value,
       '',
@@ -254,7 +254,7 @@ export const binaryHeaderChecks: Record<string, (value: Fields) => Fields> = {
         last: boolean,
         total: positiveInteger,
         encoding: oneOf(PAYLOAD_ENCODINGS),
-        header: deliveryHeader,
+        header,
       },
       ['total', 'encoding', 'header'],
     );
@@ -266,7 +266,12 @@ export const binaryHeaderChecks: Record<string, (value: Fields) => Fields> = {
       if (!isFirst && present) invalid(field, `only the first chunk carries ${field}`);
     }
     return chunk;
-  },
+  };
+}
+
+export const binaryHeaderChecks: Record<string, (value: Fields) => Fields> = {
+  message: (value) => deliveryHeader(value, ''),
+  chunk: chunkCheck(deliveryHeader),
 };
 
 function decoder(check: (value: Fields) => Fields): OpDecoder {

@@ -1,12 +1,16 @@
 import { ProtocolLimit } from './constants.js';
 import {
+  type Check,
   type Fields,
   binaryHeaderChecks,
   boolean,
+  chunkCheck,
   coreTextChecks,
   decoders,
+  deliveryHeader,
   epoch,
   fields,
+  invalid,
   literal,
   nonEmptyText,
   nonNegativeInteger,
@@ -38,21 +42,24 @@ const position = { topic, epoch, offset, seq: offset };
 const counts = { connections: nonNegativeInteger, users: nonNegativeInteger, anonymous: nonNegativeInteger };
 const member = { ...position, connection: textOfLength(ProtocolLimit.maxConnectionIdLength), user: nonEmptyText };
 
+const presenceHeaderShape = {
+  op: literal('presence'),
+  id: requestId,
+  ...position,
+  stats: (stats: unknown, path: string) => fields(object(stats, path), path, counts),
+  truncated: boolean,
+};
+
+/** A first chunk's header: a delivery, or a presence answer whose listing is chunked (protocol.md §7.2). */
+const chunkedHeader: Check<Fields> = (value, path) => {
+  const header = object(value, path);
+  if (header['op'] === 'message') return deliveryHeader(header, path);
+  if (header['op'] === 'presence') return fields(header, path, presenceHeaderShape);
+  return invalid(`${path}.op`, 'matches none of the allowed shapes');
+};
+
 const presenceTextChecks: Record<string, (value: Fields) => Fields> = {
-  presence: (value) =>
-    fields(
-      value,
-      '',
-      {
-        op: literal('presence'),
-        id: requestId,
-        ...position,
-        stats: (stats, path) => fields(object(stats, path), path, counts),
-        truncated: boolean,
-        data: payload,
-      },
-      ['data'],
-    ),
+  presence: (value) => fields(value, '', { ...presenceHeaderShape, data: payload }, ['data']),
   presence_stats: (value) =>
     fields(value, '', { op: literal('presence_stats'), id: requestId, ...position, ...counts, coalesced: nonNegativeInteger }, ['id', 'coalesced']),
   join: (value) => fields(value, '', { op: literal('join'), ...member, info: payload, first: boolean }, ['user', 'info']),
@@ -63,5 +70,5 @@ const presenceTextChecks: Record<string, (value: Fields) => Fields> = {
 
 const serverDecoders: DirectionDecoders = {
   text: decoders({ ...coreTextChecks, ...presenceTextChecks }),
-  binaryHeader: decoders(binaryHeaderChecks),
+  binaryHeader: decoders({ ...binaryHeaderChecks, chunk: chunkCheck(chunkedHeader) }),
 };

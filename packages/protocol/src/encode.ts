@@ -1,12 +1,20 @@
 import { sealEnvelope } from './binary-envelope.js';
-import type { ClientChunkHeader, ClientMessage, DeliveryHeader, PublishHeader, ServerChunkHeader, ServerMessage } from './messages.js';
+import type {
+  ClientChunkHeader,
+  ClientMessage,
+  DeliveryHeader,
+  PresenceChunkHeader,
+  PublishHeader,
+  ServerChunkHeader,
+  ServerMessage,
+} from './messages.js';
 import { isBinaryPayload } from './payload.js';
 
 /** Messages that have a text form: everything but chunks. */
 export type TextMessage = Exclude<ClientMessage | ServerMessage, { op: 'chunk' }>;
 
 /** Headers that have a binary form: payload messages without `data`, and chunk headers. */
-export type BinaryHeader = PublishHeader | DeliveryHeader | ClientChunkHeader | ServerChunkHeader;
+export type BinaryHeader = PublishHeader | DeliveryHeader | ClientChunkHeader | ServerChunkHeader | PresenceChunkHeader;
 
 /**
  * Encodes the text form: JSON with `data` last, so a reader sees the header before a large payload.

@@ -5,7 +5,7 @@ import { PAYLOAD_ENCODINGS } from './payload.js';
 
 /**
  * The shape of a `chunk` header (protocol.md §7.2), for a given inner header schema: `publish` headers in
- * chunks from clients, `message` headers in chunks from the server.
+ * chunks from clients, `message` headers (or `presence` answers, protocol.md §13.2) in chunks from the server.
  */
 export function chunkHeaderShape<Header extends z.ZodMiniType>(header: Header) {
   return {

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import {
+  bytesField,
   connectionIdField,
   epochField,
   nonNegativeIntegerField,
@@ -9,6 +10,7 @@ import {
   topicField,
   userIdField,
 } from './fields.js';
+import { checkFirstChunkFields, chunkHeaderShape } from './messages-chunk.js';
 import type { JsonValue } from './payload.js';
 import { LEAVE_REASONS, PRESENCE_GAP_REASONS } from './reasons.js';
 
@@ -59,6 +61,16 @@ const presenceHeaderShape = {
 /** A presence answer without `data`: the header inside a first chunk of a large listing (protocol.md §7.2). */
 export const presenceHeaderSchema = z.object(presenceHeaderShape);
 export type PresenceHeader = z.output<typeof presenceHeaderSchema>;
+
+/** The header of a chunk of a large presence listing (binary form only; protocol.md §7.2). */
+export const presenceChunkHeaderSchema = z.object(chunkHeaderShape(presenceHeaderSchema)).check(z.superRefine(checkFirstChunkFields));
+export type PresenceChunkHeader = z.output<typeof presenceChunkHeaderSchema>;
+
+/** A decoded chunk of a large presence listing: the header plus this chunk's bytes. */
+export const presenceChunkSchema = z
+  .object({ ...chunkHeaderShape(presenceHeaderSchema), data: bytesField })
+  .check(z.superRefine(checkFirstChunkFields));
+export type PresenceChunkMessage = z.output<typeof presenceChunkSchema>;
 
 /** Server → client: the answer to `presence`, a snapshot at `seq`. */
 export const presenceSchema = z.object({ ...presenceHeaderShape, data: z.exactOptional(presenceDataField) });

@@ -17,6 +17,8 @@ import {
   subscribeSchema,
   unsubscribeSchema,
 } from './messages-client.js';
+import { bytesField } from './fields.js';
+import { checkFirstChunkFields, chunkHeaderShape } from './messages-chunk.js';
 import {
   type DeliveryMessage,
   type ErrorMessage,
@@ -44,6 +46,7 @@ import {
 import {
   type JoinMessage,
   type LeaveMessage,
+  type PresenceChunkMessage,
   type PresenceGapMessage,
   type PresenceMessage,
   type PresenceRequestMessage,
@@ -53,6 +56,7 @@ import {
   joinSchema,
   leaveSchema,
   presenceGapSchema,
+  presenceHeaderSchema,
   presenceRequestSchema,
   presenceSchema,
   presenceStatsRequestSchema,
@@ -98,10 +102,21 @@ export type ServerMessage =
   | JoinMessage
   | LeaveMessage
   | PresenceGapMessage
-  | ServerSubscribeMessage;
+  | ServerSubscribeMessage
+  | PresenceChunkMessage;
 
 export type ClientOp = ClientMessage['op'];
 export type ServerOp = ServerMessage['op'];
+
+/**
+ * A server chunk as the full direction reads it: its first chunk's header is a delivery or a presence answer
+ * (protocol.md §7.2). A client that uses no capability reads only deliveries (decode-server-core.ts).
+ */
+const chunkedServerHeaderSchema = z.discriminatedUnion('op', [deliveryHeaderSchema, presenceHeaderSchema]);
+const anyServerChunkHeaderSchema = z.object(chunkHeaderShape(chunkedServerHeaderSchema)).check(z.superRefine(checkFirstChunkFields));
+const anyServerChunkSchema = z
+  .object({ ...chunkHeaderShape(chunkedServerHeaderSchema), data: bytesField })
+  .check(z.superRefine(checkFirstChunkFields));
 
 /** A client message as decoded (chunks carry their bytes in `data`). */
 export const clientMessageSchema = z.discriminatedUnion('op', [
@@ -128,7 +143,7 @@ export const serverMessageSchema = z.discriminatedUnion('op', [
   gapSchema,
   errorSchema,
   cancelSchema,
-  serverChunkSchema,
+  anyServerChunkSchema,
   presenceSchema,
   presenceStatsSchema,
   joinSchema,
@@ -181,7 +196,7 @@ export const serverDirection = {
     presence_gap: presenceGapSchema,
     server_subscribe: serverSubscribeSchema,
   },
-  binaryHeader: { message: deliveryHeaderSchema, chunk: serverChunkHeaderSchema },
+  binaryHeader: { message: deliveryHeaderSchema, chunk: anyServerChunkHeaderSchema },
 } as const satisfies DirectionSchemas;
 
 /** Ops a client may send, in protocol.md order. */

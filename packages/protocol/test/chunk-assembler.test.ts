@@ -2,8 +2,12 @@ import t from 'tap';
 import {
   type ClientChunkMessage,
   ChunkAssembler,
+  type PresenceChunkMessage,
   type PublishHeader,
   type ServerChunkMessage,
+  decodeCoreServerMessage,
+  decodeServerMessage,
+  encodeBinary,
   splitIntoChunks,
 } from '../src/index.js';
 import { hex, patternedBytes, smallLimits } from './helpers/fixtures.js';
@@ -62,6 +66,25 @@ t.test('server chunks assemble into deliveries', async (t) => {
   const chunks = splitIntoChunks(delivery, patternedBytes(17), 8, { transfer: 907, encoding: 'binary' });
   const results = chunks.map((chunk) => assembler.receive(chunk));
   t.same(results.at(-1), { status: 'complete', transfer: 907, message: { ...delivery, data: patternedBytes(17) } });
+});
+
+t.test('a chunked presence listing, decoded by the full server decoder, assembles into a presence answer (protocol.md §13.2)', async (t) => {
+  const limits = { ...smallLimits, maxMessageBytes: 1000, maxIncompleteBytes: 1000 };
+  const assembler = new ChunkAssembler<ServerChunkMessage | PresenceChunkMessage>(limits, { now: () => 0 });
+  const answer = { op: 'presence', id: 7, topic: 'chat.a', epoch: 'e', offset: 42, seq: 17, stats: { connections: 2, users: 1, anonymous: 1 }, truncated: false } as const;
+  const data = { users: { alice: { c_1: { name: 'Alice' } } }, anonymous: { c_2: null } };
+  const bytes = new TextEncoder().encode(JSON.stringify(data));
+  const results = [];
+  for (let index = 0; index * 8 < bytes.length; index++) {
+    const last = (index + 1) * 8 >= bytes.length;
+    const head = index === 0 ? { total: bytes.length, encoding: 'json', header: answer } as const : {};
+    const decoded = decodeServerMessage(encodeBinary({ op: 'chunk', transfer: 3, index, last, ...head }, bytes.subarray(index * 8, (index + 1) * 8)));
+    if (!decoded.ok || decoded.message.op !== 'chunk') return t.fail(`chunk ${index} decodes: ${JSON.stringify(decoded)}`);
+    results.push(assembler.receive(decoded.message));
+  }
+  t.same(results.at(-1), { status: 'complete', transfer: 3, message: { ...answer, data } });
+  const first = encodeBinary({ op: 'chunk', transfer: 4, index: 0, last: true, total: 1, encoding: 'json', header: answer }, new Uint8Array([48]));
+  t.match(decodeCoreServerMessage(first), { ok: false, error: { code: 'bad_request' } }, 'a client without the presence capability never asked for one');
 });
 
 t.test('interleaved transfers complete independently', async (t) => {

@@ -10,7 +10,7 @@ import {
   type PublishMessage,
   type ServerChunkMessage,
   decodeClientMessage,
-  decodeServerMessage,
+  decodeCoreServerMessage,
   encodeFrames,
 } from '../src/index.js';
 
@@ -88,7 +88,7 @@ t.test('property: interleaved deliveries all complete, in any interleaving', asy
       // A priority send queue may pick any transfer next, but keeps each transfer's chunks in order.
       for (let remaining = queues.filter((queue) => queue.length > 0); remaining.length > 0; remaining = queues.filter((queue) => queue.length > 0)) {
         const queue = remaining[(pick.next().value as number) % remaining.length]!;
-        const decoded = decodeServerMessage(queue.shift()!.data);
+        const decoded = decodeCoreServerMessage(queue.shift()!.data);
         if (!decoded.ok) return false;
         const message = decoded.message;
         if (message.op === 'message') completed.set(message.topic, message.data as Uint8Array);

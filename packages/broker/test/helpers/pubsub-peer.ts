@@ -3,6 +3,7 @@ import {
   ChunkAssembler,
   type ClientMessage,
   type DeliveryMessage,
+  type PresenceChunkMessage,
   type ServerChunkMessage,
   type ServerMessage,
   SUBPROTOCOL,
@@ -53,7 +54,7 @@ export class Peer {
   readonly deliveries: DeliveryMessage[] = [];
   readonly closed: Promise<CloseInfo>;
   private welcomeMessage: WelcomeMessage | undefined;
-  private assembler: ChunkAssembler<ServerChunkMessage> | undefined;
+  private assembler: ChunkAssembler<ServerChunkMessage | PresenceChunkMessage> | undefined;
   private readonly waiters = new Set<Waiter>();
   private nextId = 1;
   private nextTransfer = 1;
@@ -241,12 +242,12 @@ export class Peer {
     this.log.push({ kind: 'message', message, binary });
     if (message.op === 'welcome') {
       this.welcomeMessage = message;
-      this.assembler = new ChunkAssembler<ServerChunkMessage>(message.limits);
+      this.assembler = new ChunkAssembler<ServerChunkMessage | PresenceChunkMessage>(message.limits);
     } else if (message.op === 'message') {
       this.deliveries.push(message);
     } else if (message.op === 'chunk') {
       const result = this.assembler?.receive(message);
-      if (result?.status === 'complete') this.deliveries.push(result.message);
+      if (result?.status === 'complete' && result.message.op === 'message') this.deliveries.push(result.message);
     } else if (message.op === 'cancel') {
       this.assembler?.abandon(message.transfer);
     }
