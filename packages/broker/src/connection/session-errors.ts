@@ -56,3 +56,9 @@ export function requestFailure(
   }
   return { fields: { code: ProtocolErrorCode.internal, message: `${what} failed` }, unexpected: true };
 }
+
+/**
+ * The message of `presence_disabled` until the broker serves presence (docs/design/presence.md §6 step 3):
+ * no topic has it, and `welcome.capabilities` does not announce it.
+ */
+export const PRESENCE_NOT_SERVED = 'this server keeps presence for no topic (no presence capability)';

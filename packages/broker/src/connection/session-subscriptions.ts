@@ -6,6 +6,7 @@ import type { Delivery, Frames } from '../hub/delivery.js';
 import type { HubSubscriber } from '../hub/hub.js';
 import { type OutboundItem, itemBytes } from '../hub/outbound-item.js';
 import type { SessionScope } from './session-context.js';
+import { PRESENCE_NOT_SERVED } from './session-errors.js';
 
 /** A recovered topic's replay, encoded, and the position the answer reported (what it accounts for). */
 interface Replay {
@@ -54,6 +55,11 @@ export class SessionSubscriptions {
     }
     if (!session.permissions.canSubscribe(pattern)) {
       outbound.sendError({ id, code: ProtocolErrorCode.forbidden, message: `subscribe to ${pattern} is not permitted` });
+      return;
+    }
+    if (message.presence !== undefined) {
+      // Refused rather than ignored, so no client waits for join/leave events that will never come.
+      outbound.sendError({ id, code: ProtocolErrorCode.presenceDisabled, message: PRESENCE_NOT_SERVED });
       return;
     }
     if (this.patterns.size >= config.maxSubscriptions) {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type ClientMessage, type ProtocolError, ProtocolCloseCode, type RefreshMessage, SUBPROTOCOL } from '@switchboard/protocol';
+import { type ClientMessage, type ProtocolError, ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage, SUBPROTOCOL } from '@switchboard/protocol';
 import { ErrorCode, ReadyState, type WebSocket, type WebSocketError } from '@switchboard/core';
 import type { Logger } from 'pino';
 import type { Permissions } from '../auth/permissions.js';
@@ -9,7 +9,7 @@ import type { HubSubscriber, OutageGap } from '../hub/hub.js';
 import type { SendQueue } from './send-queue.js';
 import type { SessionContext, SessionInit, SessionScope, SessionState } from './session-context.js';
 import { SessionCredentials } from './session-credentials.js';
-import { type InvalidInputFields, type RequestAddress, isInvalidInput, rejection, requestFailure } from './session-errors.js';
+import { type InvalidInputFields, PRESENCE_NOT_SERVED, type RequestAddress, isInvalidInput, rejection, requestFailure } from './session-errors.js';
 import { type DecodeFailure, InboundQueue } from './session-inbound.js';
 import { SessionOutbound } from './session-outbound.js';
 import { SessionPublisher } from './session-publisher.js';
@@ -181,6 +181,10 @@ export class Session implements HubSubscriber, SessionScope {
         return this.refresh(message);
       case 'ping':
         this.outbound.sendControl({ op: 'pong', id: message.id });
+        return undefined;
+      case 'presence':
+      case 'presence_stats':
+        this.outbound.sendError({ id: message.id, code: ProtocolErrorCode.presenceDisabled, message: PRESENCE_NOT_SERVED });
         return undefined;
     }
   }
