@@ -26,6 +26,8 @@ export const ProtocolCloseCode = {
   unavailable: 4003,
   /** The client did not answer the server's WebSocket ping in time. */
   pingTimeout: 4004,
+  /** The token is not valid yet (`nbf`; servers that report auth failures after the upgrade): later it may be. */
+  tokenNotYetValid: 4005,
   /** Graceful shutdown after flushing; closes are spread over a short window. */
   shutdown: 4100,
   /** The operator asked the node to shed connections to other nodes. */
@@ -42,6 +44,10 @@ export const ProtocolCloseCode = {
   forbidden: 4403,
   /** The backend disconnected the user for good (banned, logged out): do not reconnect (protocol.md §14.4). */
   disconnected: 4404,
+  /** The token's issuer is not accepted (servers that report auth failures after the upgrade). */
+  invalidIssuer: 4410,
+  /** The token is not for this server: its audience (servers that report auth failures after the upgrade). */
+  invalidAudience: 4411,
 } as const;
 export type ProtocolCloseCode = (typeof ProtocolCloseCode)[keyof typeof ProtocolCloseCode];
 

@@ -15,10 +15,16 @@ export const ProtocolErrorCode = {
   invalidTopic: 'invalid_topic',
   /** Handshake: the client did not offer `pubsub.v1`. */
   unsupportedProtocol: 'unsupported_protocol',
-  /** Handshake or `refresh`: the token is missing, malformed or badly signed. */
+  /** Handshake or `refresh`: the token is missing, malformed, badly signed, or of an algorithm not accepted. */
   invalidToken: 'invalid_token',
   /** The token has expired: a notice without `id`, or the answer to a `refresh` with an expired token. */
   tokenExpired: 'token_expired',
+  /** Handshake or `refresh`: the token's `nbf` is still ahead (beyond the server's clock tolerance). */
+  tokenNotYetValid: 'token_not_yet_valid',
+  /** Handshake or `refresh`: the token's `iss` is not the issuer the server accepts. */
+  invalidIssuer: 'invalid_issuer',
+  /** Handshake or `refresh`: the token's `aud` does not name this server. */
+  invalidAudience: 'invalid_audience',
   /** The token or auth hook does not permit this subscribe or publish. */
   forbidden: 'forbidden',
   notSubscribed: 'not_subscribed',

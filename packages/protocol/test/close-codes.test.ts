@@ -8,6 +8,7 @@ t.test('every broker close code lies in the range of its advice (protocol.md §1
     rateLimited: [4002, 'backoff'],
     unavailable: [4003, 'backoff'],
     pingTimeout: [4004, 'backoff'],
+    tokenNotYetValid: [4005, 'backoff'],
     shutdown: [4100, 'now'],
     rebalance: [4101, 'now'],
     tokenExpired: [4102, 'now'],
@@ -16,6 +17,8 @@ t.test('every broker close code lies in the range of its advice (protocol.md §1
     unauthorized: [4401, 'never'],
     forbidden: [4403, 'never'],
     disconnected: [4404, 'never'],
+    invalidIssuer: [4410, 'never'],
+    invalidAudience: [4411, 'never'],
   };
   t.same(Object.keys(ProtocolCloseCode).sort(), Object.keys(expected).sort(), 'the table is exactly the documented one');
   for (const [name, [code, advice]] of Object.entries(expected)) {
