@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HttpStatus, ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits, httpStatusOf } from '@switchboard/protocol';
+import { HttpStatus, ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type ServerLimits, closeCodeOf, httpStatusOf } from '@switchboard/protocol';
 import { type UpgradeOptions, checkUpgrade, completeUpgrade } from '@switchboard/core';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -123,9 +123,10 @@ export class Broker implements HttpBroker {
     this.config = config;
     this.logger = deps.logger ?? pino({ level: config.logLevel, base: { node: config.nodeName }, redact: logRedaction });
     this.now = deps.now ?? Date.now;
+    // Before the engine: reading the token keys may refuse the configuration, and nothing is open yet then.
+    this.authenticate = deps.authenticate ?? builtinAuthenticator(config, this.now, this.logger);
     this.engine = deps.engine ?? createEngine(config);
     this.limits = serverLimits(config);
-    this.authenticate = deps.authenticate ?? builtinAuthenticator(config, this.now);
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
     this.hub = new Hub({
@@ -253,24 +254,25 @@ export class Broker implements HttpBroker {
     if (socket.destroyed) return;
     if (outcome === 'timeout') return refuse(ProtocolErrorCode.unavailable, 'the handshake timed out (authentication)', retryAfter);
     if (this.currentState !== 'running') return refuse(ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
-    let closeWith: { code: number; reason: string } | undefined;
+    let closeWith: { code: ProtocolErrorCode; close: number; reason: string } | undefined;
     const identity = outcome.ok ? outcome.identity : undefined;
     if (!outcome.ok) {
+      const { code, message } = outcome;
       if (outcome.hookError !== undefined) this.logger.error({ err: outcome.hookError }, 'auth hook failed');
-      if (outcome.code === ProtocolErrorCode.forbidden) return refuse(ProtocolErrorCode.forbidden, outcome.message);
-      if (!config.authFailureAfterUpgrade) {
-        return refuse(ProtocolErrorCode.invalidToken, outcome.message, { 'WWW-Authenticate': 'Bearer' });
-      }
-      // protocol.md §2.2: browsers cannot read a 401, so report it after the upgrade.
-      closeWith = { code: ProtocolCloseCode.unauthorized, reason: outcome.message.slice(0, 120) };
+      if (code === ProtocolErrorCode.forbidden) return refuse(code, message);
+      // The token may be fine: its key could not be fetched (protocol.md §2.1: 503, retry later).
+      if (code === ProtocolErrorCode.unavailable) return refuse(code, message, retryAfter);
+      if (!config.authFailureAfterUpgrade) return refuse(code, message, { 'WWW-Authenticate': 'Bearer' });
+      // protocol.md §2.2: browsers cannot read a 401, so report it after the upgrade, by the code's close code.
+      closeWith = { code, close: closeCodeOf(code) ?? ProtocolCloseCode.unauthorized, reason: message.slice(0, 120) };
     }
 
     const websocket = completeUpgrade(request, socket, head, handshake, upgradeOptions);
     if (websocket === undefined) return;
     if (closeWith !== undefined || identity === undefined) {
-      stats.increment(stats.handshakeRejections, ProtocolErrorCode.invalidToken);
+      stats.increment(stats.handshakeRejections, closeWith?.code ?? ProtocolErrorCode.invalidToken);
       websocket.on('error', () => undefined);
-      websocket.close(closeWith?.code ?? ProtocolCloseCode.unauthorized, closeWith?.reason ?? 'unauthorized');
+      websocket.close(closeWith?.close ?? ProtocolCloseCode.unauthorized, closeWith?.reason ?? 'unauthorized');
       return;
     }
     const connectionId = `c_${randomBytes(12).toString('base64url')}`;

@@ -2,7 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/protocol';
 import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
-import { verifyJwt } from './jwt.js';
+import type { AuthLogger } from './jwks-cache.js';
+import { type JwtFailureCode, verifyJwt } from './jwt.js';
+import { jwtVerifierFromConfig } from './jwt-keys.js';
 import { type Grants, Permissions } from './permissions.js';
 
 /** What is being authenticated. */
@@ -30,7 +32,18 @@ export interface Identity {
   readonly anonymous?: boolean | undefined;
 }
 
-export type AuthFailureCode = typeof ProtocolErrorCode.invalidToken | typeof ProtocolErrorCode.tokenExpired | typeof ProtocolErrorCode.forbidden;
+/** A token's own failures (jwt.ts), and `forbidden`: the hook denies the request outright. */
+export type AuthFailureCode = JwtFailureCode | typeof ProtocolErrorCode.forbidden;
+
+const authFailureCodes: ReadonlySet<string> = new Set<AuthFailureCode>([
+  ProtocolErrorCode.invalidToken,
+  ProtocolErrorCode.tokenExpired,
+  ProtocolErrorCode.tokenNotYetValid,
+  ProtocolErrorCode.invalidIssuer,
+  ProtocolErrorCode.invalidAudience,
+  ProtocolErrorCode.unavailable,
+  ProtocolErrorCode.forbidden,
+]);
 
 export type AuthOutcome =
   | { readonly ok: true; readonly identity: Identity }
@@ -41,36 +54,52 @@ export type AuthOutcome =
  * `refresh` and every POST /publish. May be async (e.g. a session lookup); its time counts against the
  * handshake timeout. Must not throw: a throw or rejection is treated as `forbidden` and logged.
  *
- * Outcomes at the handshake: `invalid_token` and `token_expired` answer 401 (code `invalid_token`, or close
- * 4401 when configured), `forbidden` answers 403. On `refresh` they are the `error` code.
+ * Outcomes at the handshake: the token codes answer 401 with that code (or, when configured, the upgrade is
+ * accepted and closed with the code's close code: 4401, 4102, ...), `forbidden` answers 403 and `unavailable`
+ * 503 with `Retry-After`. On `refresh` they are the `error` code. Any other code is read as `invalid_token`.
  */
 export type AuthHook = (request: AuthRequest) => AuthOutcome | Promise<AuthOutcome>;
 
 /**
- * The built-in authentication: HS256 JWTs when `jwtSecret` is set (claims `publish` / `subscribe` grant
- * patterns, `exp` sets the expiry), and anonymous access with the configured grants when allowed and no
- * token is presented.
+ * The built-in authentication: JWTs when a key is configured (JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL: claims
+ * `publish` / `subscribe` grant patterns, `exp` sets the expiry), and anonymous access with the configured
+ * grants when allowed and no token is presented. Reads JWT_PUBLIC_KEY now; fetches a JWKS on the first token.
+ * @throws ConfigError naming JWT_PUBLIC_KEY or JWT_ALGORITHMS when the key cannot serve them.
  */
 export function builtinAuthenticator(
   config: Pick<
     Config,
-    'jwtSecret' | 'jwtIssuer' | 'jwtAudience' | 'jwtClockToleranceMs' | 'allowAnonymous' | 'anonymousPublish' | 'anonymousSubscribe'
+    | 'jwtSecret'
+    | 'jwtPublicKey'
+    | 'jwksUrl'
+    | 'jwtAlgorithms'
+    | 'jwksRefreshIntervalMs'
+    | 'jwksMaxAgeMs'
+    | 'jwksTimeoutMs'
+    | 'jwtIssuer'
+    | 'jwtAudience'
+    | 'jwtClockToleranceMs'
+    | 'allowAnonymous'
+    | 'anonymousPublish'
+    | 'anonymousSubscribe'
   >,
   now: () => number = Date.now,
+  logger?: AuthLogger,
 ): AuthHook {
   const anonymous: Identity = { grants: { publish: config.anonymousPublish, subscribe: config.anonymousSubscribe }, anonymous: true };
-  const { jwtSecret } = config;
-  return (request) => {
+  const verifier = jwtVerifierFromConfig(config, now, logger);
+  return async (request) => {
     if (request.token === undefined) {
       return config.allowAnonymous
         ? { ok: true, identity: anonymous }
         : { ok: false, code: ProtocolErrorCode.invalidToken, message: 'a token is required' };
     }
-    if (jwtSecret === undefined) {
-      return { ok: false, code: ProtocolErrorCode.invalidToken, message: 'this server does not accept tokens (no JWT secret configured)' };
+    if (verifier === undefined) {
+      return { ok: false, code: ProtocolErrorCode.invalidToken, message: 'this server does not accept tokens (no JWT key configured)' };
     }
-    const result = verifyJwt(request.token, {
-      secret: jwtSecret,
+    const result = await verifyJwt(request.token, {
+      ...verifier.keys,
+      algorithms: verifier.algorithms,
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
       clockToleranceMs: config.jwtClockToleranceMs,
@@ -94,6 +123,8 @@ export async function runAuthHook(hook: AuthHook, request: AuthRequest): Promise
     if (typeof outcome !== 'object' || outcome === null || typeof outcome.ok !== 'boolean') {
       return { ok: false, code: ProtocolErrorCode.forbidden, message: 'authentication failed', hookError: new TypeError('auth hook returned no outcome') };
     }
+    // A hook written in JavaScript may return any code; the answers are derived from the code, so keep to ours.
+    if (!outcome.ok && !authFailureCodes.has(outcome.code)) return { ...outcome, code: ProtocolErrorCode.invalidToken };
     return outcome;
   } catch (error) {
     return { ok: false, code: ProtocolErrorCode.forbidden, message: 'authentication failed', hookError: error };

@@ -1,5 +1,6 @@
 import { ProtocolLimit } from '@switchboard/protocol';
 import type { Config, OptionKey } from './config.js';
+import { authInconsistency } from './config-checks-auth.js';
 
 /** The rules between options (protocol.md §12), each failure naming the option to change. */
 
@@ -42,10 +43,7 @@ export function firstInconsistency(config: Config): { readonly key: OptionKey; r
       };
     }
   }
-  if (config.jwtSecret === undefined && (config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
-    return { key: config.jwtIssuer !== undefined ? 'jwtIssuer' : 'jwtAudience', message: 'needs JWT_SECRET' };
-  }
-  return undefined;
+  return authInconsistency(config);
 }
 
 /** A certificate without its key (or the reverse) cannot be served; TLS_CA verifies clients of a TLS listener. */

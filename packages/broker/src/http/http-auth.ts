@@ -13,7 +13,8 @@ export interface HttpRefusal {
 
 /**
  * Authenticates an HTTP API request like a connection (`Authorization: Bearer`, the auth hook with kind
- * `http`): the caller's permissions, or the refusal to answer (401 with `WWW-Authenticate`, or 403).
+ * `http`): the caller's permissions, or the refusal to answer (401 with the token's code and
+ * `WWW-Authenticate`, 403, or 503 with `Retry-After`).
  */
 export async function authenticateHttp(broker: HttpBroker, request: FastifyRequest, route: string): Promise<Permissions | HttpRefusal> {
   const outcome = await runAuthHook(broker.authenticate, {
@@ -24,7 +25,9 @@ export async function authenticateHttp(broker: HttpBroker, request: FastifyReque
   });
   if (outcome.ok) return permissionsOf(outcome.identity, broker.namespaces);
   if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, `auth hook failed on ${route}`);
-  return outcome.code === ProtocolErrorCode.forbidden
-    ? { code: ProtocolErrorCode.forbidden, message: outcome.message }
-    : { code: ProtocolErrorCode.invalidToken, message: outcome.message, headers: { 'WWW-Authenticate': 'Bearer' } };
+  const { code, message } = outcome;
+  if (code === ProtocolErrorCode.forbidden) return { code, message };
+  // The token's key could not be fetched (a JWKS server down): 503, retry later.
+  if (code === ProtocolErrorCode.unavailable) return { code, message, headers: { 'Retry-After': String(broker.config.httpRetryAfterSeconds) } };
+  return { code, message, headers: { 'WWW-Authenticate': 'Bearer' } };
 }

@@ -18,7 +18,7 @@ const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 t.test('JWT: grants from the token decide what a connection may publish and subscribe', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret });
   const exp = inAnHour();
-  const token = signJwt({ sub: 'alice', exp, publish: ['chat.alice.>'], subscribe: ['chat.*.>'] }, secret);
+  const token = await signJwt({ sub: 'alice', exp, publish: ['chat.alice.>'], subscribe: ['chat.*.>'] }, secret);
   const alice = await Peer.open(broker.url, { headers: bearer(token) });
   t.teardown(() => alice.close());
   t.equal(alice.welcome.tokenExpiresAt, exp * 1000, 'welcome carries the expiry in ms');
@@ -28,34 +28,34 @@ t.test('JWT: grants from the token decide what a connection may publish and subs
   t.match(await alice.publish('chat.bob.room', 'spoof'), { op: 'error', code: 'forbidden' });
 });
 
-t.test('JWT: missing, malformed, badly signed, expired, alg none, wrong issuer or audience: 401', async (t) => {
+t.test('JWT: missing, malformed, badly signed, expired, alg none, wrong issuer or audience: 401 with its own code', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret, jwtIssuer: 'https://issuer.example', jwtAudience: 'switchboard' });
   const good = { iss: 'https://issuer.example', aud: 'switchboard', exp: inAnHour(), subscribe: ['>'] };
   const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(good)).toString('base64url')}.`;
-  const cases: [string, Record<string, string>][] = [
-    ['no token', {}],
-    ['not a JWT', bearer('garbage')],
-    ['not Bearer', { Authorization: 'Basic dXNlcjpwYXNz' }],
-    ['wrong secret', bearer(signJwt(good, 'another-secret-of-at-least-32-bytes'))],
-    ['expired', bearer(signJwt({ ...good, exp: Math.floor(Date.now() / 1000) - 3600 }, secret))],
-    ['not yet valid', bearer(signJwt({ ...good, nbf: Math.floor(Date.now() / 1000) + 3600 }, secret))],
-    ['alg none', bearer(none)],
-    ['wrong issuer', bearer(signJwt({ ...good, iss: 'https://evil.example' }, secret))],
-    ['wrong audience', bearer(signJwt({ ...good, aud: 'other' }, secret))],
-    ['grants not patterns', bearer(signJwt({ ...good, subscribe: ['a..b'] }, secret))],
+  const cases: [string, Record<string, string>, string][] = [
+    ['no token', {}, 'invalid_token'],
+    ['not a JWT', bearer('garbage'), 'invalid_token'],
+    ['not Bearer', { Authorization: 'Basic dXNlcjpwYXNz' }, 'invalid_token'],
+    ['wrong secret', bearer(await signJwt(good, 'another-secret-of-at-least-32-bytes')), 'invalid_token'],
+    ['expired', bearer(await signJwt({ ...good, exp: Math.floor(Date.now() / 1000) - 3600 }, secret)), 'token_expired'],
+    ['not yet valid', bearer(await signJwt({ ...good, nbf: Math.floor(Date.now() / 1000) + 3600 }, secret)), 'token_not_yet_valid'],
+    ['alg none', bearer(none), 'invalid_token'],
+    ['wrong issuer', bearer(await signJwt({ ...good, iss: 'https://evil.example' }, secret)), 'invalid_issuer'],
+    ['wrong audience', bearer(await signJwt({ ...good, aud: 'other' }, secret)), 'invalid_audience'],
+    ['grants not patterns', bearer(await signJwt({ ...good, subscribe: ['a..b'] }, secret)), 'invalid_token'],
   ];
-  for (const [name, headers] of cases) {
+  for (const [name, headers, code] of cases) {
     const answer = await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1', ...headers });
-    t.match(answer, { status: 401, body: { code: 'invalid_token' } }, name);
+    t.match(answer, { status: 401, headers: { 'www-authenticate': 'Bearer' }, body: { code } }, `${name}: ${code}`);
   }
-  const ok = await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1', ...bearer(signJwt(good, secret)) });
+  const ok = await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v1', ...bearer(await signJwt(good, secret)) });
   t.equal(ok.status, 101, 'the same token, correctly issued, is accepted');
   ok.socket?.destroy();
 });
 
 t.test('a browser token travels as a bearer.<token> subprotocol entry, which is never selected', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret });
-  const token = signJwt({ sub: 'browser', exp: inAnHour(), subscribe: ['>'] }, secret);
+  const token = await signJwt({ sub: 'browser', exp: inAnHour(), subscribe: ['>'] }, secret);
   const peer = await Peer.open(broker.url, { protocols: ['pubsub.v1', `bearer.${token}`] });
   t.teardown(() => peer.close());
   t.equal(peer.ws.protocol, 'pubsub.v1');
@@ -102,13 +102,13 @@ t.test('custom auth hook: sees the request, grants per connection, 403 when it d
 
 t.test('refresh: the new token\'s grants apply; subscriptions it no longer allows end with forbidden', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret });
-  const first = signJwt({ sub: 'u', exp: inAnHour(), subscribe: ['a.>', 'b.>'], publish: ['a.>'] }, secret);
+  const first = await signJwt({ sub: 'u', exp: inAnHour(), subscribe: ['a.>', 'b.>'], publish: ['a.>'] }, secret);
   const peer = await Peer.open(broker.url, { headers: bearer(first) });
   t.teardown(() => peer.close());
   await peer.subscribe('a.x');
   await peer.subscribe('b.x');
   const exp = inAnHour() + 60;
-  const second = signJwt({ sub: 'u', exp, subscribe: ['a.>'], publish: ['a.>', 'c.>'] }, secret);
+  const second = await signJwt({ sub: 'u', exp, subscribe: ['a.>'], publish: ['a.>', 'c.>'] }, secret);
   const revoked = peer.waitForNew((message) => message.op === 'unsubscribed' && !('id' in message));
   t.same(await peer.request({ op: 'refresh', id: 50, token: second }), { op: 'refreshed', id: 50, tokenExpiresAt: exp * 1000 });
   t.same(await revoked, { op: 'unsubscribed', pattern: 'b.x', code: 'forbidden' });

@@ -259,16 +259,24 @@ t.test('a client without Sec-WebSocket-Protocol is served when configured, speak
   t.match(await rawUpgrade(broker.port, { 'Sec-WebSocket-Protocol': 'pubsub.v2' }), { status: 400, body: { code: 'unsupported_protocol' } }, 'offering only another protocol is still refused');
 });
 
-t.test('token_expired: refresh with an expired token', async (t) => {
+t.test('token_expired, token_not_yet_valid, invalid_issuer, invalid_audience: refresh with such a token', async (t) => {
   const { signJwt } = await import('../../src/auth/jwt.js');
   const secret = 'k'.repeat(32);
-  const broker = await startBroker(t, { jwtSecret: secret });
-  const token = signJwt({ sub: 'u', subscribe: ['>'], publish: ['>'], exp: Math.floor(Date.now() / 1000) + 600 }, secret);
+  const broker = await startBroker(t, { jwtSecret: secret, jwtIssuer: 'https://id.example', jwtAudience: 'switchboard' });
+  const now = Math.floor(Date.now() / 1000);
+  const issued = { iss: 'https://id.example', aud: 'switchboard' };
+  const token = await signJwt({ ...issued, sub: 'u', subscribe: ['>'], publish: ['>'], exp: now + 600 }, secret);
   const peer = await Peer.open(broker.url, { headers: { Authorization: `Bearer ${token}` } });
   t.teardown(() => peer.close());
-  const expired = signJwt({ sub: 'u', exp: Math.floor(Date.now() / 1000) - 60 }, secret);
+  const expired = await signJwt({ ...issued, sub: 'u', exp: now - 60 }, secret);
   await expectError(t, peer, () => peer.send({ op: 'refresh', id: 1, token: expired }), { code: 'token_expired', id: 1 });
   await expectError(t, peer, () => peer.send({ op: 'refresh', id: 2, token: 'not.a.jwt' }), { code: 'invalid_token', id: 2 });
+  const early = await signJwt({ ...issued, sub: 'u', nbf: now + 600 }, secret);
+  await expectError(t, peer, () => peer.send({ op: 'refresh', id: 3, token: early }), { code: 'token_not_yet_valid', id: 3 });
+  const foreign = await signJwt({ ...issued, iss: 'https://other.example' }, secret);
+  await expectError(t, peer, () => peer.send({ op: 'refresh', id: 4, token: foreign }), { code: 'invalid_issuer', id: 4 });
+  const elsewhere = await signJwt({ ...issued, aud: ['other-service'] }, secret);
+  await expectError(t, peer, () => peer.send({ op: 'refresh', id: 5, token: elsewhere }), { code: 'invalid_audience', id: 5 });
   await stillServes(t, peer);
 });
 

@@ -128,7 +128,7 @@ t.test('a running broker with every secret set: logs, /healthz, /readyz, /metric
 
   const jwtSecret = env.JWT_SECRET;
   t.ok(jwtSecret, 'JWT_SECRET is set: tokens are verified');
-  const valid = signJwt({ sub: 'secrets', exp: Math.floor(Date.now() / 1000) + 3600, publish: ['>'], subscribe: ['>'] }, jwtSecret as string);
+  const valid = await signJwt({ sub: 'secrets', exp: Math.floor(Date.now() / 1000) + 3600, publish: ['>'], subscribe: ['>'] }, jwtSecret as string);
   const peer = await Peer.open(url as string, { headers: bearer(valid) });
   t.teardown(() => peer.close());
 

@@ -6,7 +6,7 @@ import { startBroker } from '../helpers/start-broker.js';
 /** `GET /history`: a topic's stored publications and current position over HTTP. */
 
 const secret = 'history-test-secret-of-at-least-32-bytes';
-const reader = signJwt({ sub: 'reader', subscribe: ['orders.>'], publish: ['orders.>'] }, secret);
+const reader = await signJwt({ sub: 'reader', subscribe: ['orders.>'], publish: ['orders.>'] }, secret);
 
 interface HistoryBody {
   topic: string;
@@ -71,7 +71,7 @@ t.test('load state over HTTP, then subscribe from its position: nothing missed, 
 
 t.test('refusals: token, grant, topic and query checked, each with its status and code', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret, maxRecoveryMessages: 50 });
-  const other = signJwt({ sub: 'other', subscribe: ['chat.>'] }, secret);
+  const other = await signJwt({ sub: 'other', subscribe: ['chat.>'] }, secret);
   const get = async (query: string, token: string | null = reader) => {
     const response = await broker.app.inject({ url: `/history?${query}`, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
     return [response.statusCode, (response.json() as { code?: string }).code];

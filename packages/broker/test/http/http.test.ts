@@ -75,8 +75,8 @@ t.test('GET /metrics: Prometheus text with connections, subscriptions, messages,
 
 t.test('POST /publish: authenticated JSON and base64 publishes reach WebSocket subscribers', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret });
-  const backend = signJwt({ sub: 'backend', publish: ['orders.>'] }, secret);
-  const reader = signJwt({ sub: 'reader', subscribe: ['>'] }, secret);
+  const backend = await signJwt({ sub: 'backend', publish: ['orders.>'] }, secret);
+  const reader = await signJwt({ sub: 'reader', subscribe: ['>'] }, secret);
   const subscriber = await Peer.open(broker.url, { headers: { Authorization: `Bearer ${reader}` } });
   t.teardown(() => subscriber.close());
   await subscriber.subscribe('orders.*');
@@ -110,7 +110,7 @@ t.test('POST /publish: authenticated JSON and base64 publishes reach WebSocket s
 
 t.test('POST /publish: every refusal has its status and pubsub.v1 code', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret, maxMessageBytes: 65536 });
-  const token = signJwt({ sub: 'backend', publish: ['ok.>'] }, secret);
+  const token = await signJwt({ sub: 'backend', publish: ['ok.>'] }, secret);
   const post = (payload: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }) =>
     broker.app.inject({ method: 'POST', url: '/publish', headers: { 'content-type': 'application/json', ...headers }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
   const cases: [string, Awaited<ReturnType<typeof post>>, number, string][] = [
