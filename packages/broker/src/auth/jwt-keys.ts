@@ -81,7 +81,7 @@ export function jwtVerifierFromConfig(
         });
   const keys: JwtKeys = { secret: config.jwtSecret, publicKey, keySet };
   if (config.jwtSecret === undefined && publicKey === undefined && keySet === undefined) return undefined;
-  const configured = config.jwtAlgorithms as readonly JwtAlgorithm[] | undefined;
+  const configured = config.jwtAlgorithms;
   if (configured !== undefined && publicKey !== undefined) {
     const fitting = algorithmsForPublicKey(publicKey);
     const misfit = configured.find((algorithm) => JWT_ALGORITHMS[algorithm].key !== 'secret' && !fitting.includes(algorithm));

@@ -1,5 +1,5 @@
 import type { Config, OptionKey } from './config.js';
-import { JWT_ALGORITHMS, type JwtAlgorithm, type JwtAlgorithmSpec, algorithmsOfKind } from './jwt-algorithms.js';
+import { JWT_ALGORITHMS, type JwtAlgorithmSpec, algorithmsOfKind } from './jwt-algorithms.js';
 
 /**
  * The rules between the token options, each failure naming the option to change. What needs the key itself
@@ -24,7 +24,7 @@ export function authInconsistency(config: AuthConfig): { readonly key: OptionKey
     }
     return undefined;
   }
-  const algorithms = config.jwtAlgorithms as readonly JwtAlgorithm[] | undefined;
+  const algorithms = config.jwtAlgorithms;
   if (algorithms === undefined) return undefined;
   for (const algorithm of algorithms) {
     const spec: JwtAlgorithmSpec = JWT_ALGORITHMS[algorithm];

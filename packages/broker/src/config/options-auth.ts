@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JWT_ALGORITHM_NAMES } from './jwt-algorithms.js';
+import { JWT_ALGORITHM_NAMES, type JwtAlgorithm } from './jwt-algorithms.js';
 import { option } from './option.js';
 import { intFrom, patternSchema, visibleAscii } from './option-schemas.js';
 
@@ -97,7 +97,7 @@ export const authOptions = {
     env: 'JWT_ALGORITHMS',
     flag: 'jwt-algorithms',
     kind: 'list',
-    schema: z.array(z.enum(JWT_ALGORITHM_NAMES as [string, ...string[]], `must list algorithms from ${JWT_ALGORITHM_NAMES.join(', ')}`)).min(1, 'must name an algorithm'),
+    schema: z.array(z.enum(JWT_ALGORITHM_NAMES as [JwtAlgorithm, ...JwtAlgorithm[]], `must list algorithms from ${JWT_ALGORITHM_NAMES.join(', ')}`)).min(1, 'must name an algorithm'),
     // Unset: from the key sources (jwt-algorithms.ts `defaultAlgorithms`, and a PEM key's type), never from a token.
     optional: true,
     help: 'accepted token `alg` values; default: HS256 with JWT_SECRET, the key type\'s with JWT_PUBLIC_KEY (RSA: RS256,PS256; P-256: ES256; P-384: ES384; Ed25519: EdDSA), all public-key ones with JWKS_URL',
