@@ -148,7 +148,7 @@ t.test('JWT_PUBLIC_KEY and JWT_ALGORITHMS that cannot work stop startup naming t
   })();
   refused({ jwtPublicKey: privateKey }, 'JWT_PUBLIC_KEY (--jwt-public-key)', /holds a private key/, privateKey);
   const body = privateKey.split('\n').slice(1, -2).join('');
-  refused({ jwtPublicKey: body }, 'JWT_PUBLIC_KEY (--jwt-public-key)', /neither a PEM .* nor the path of a readable file \(ENOENT\)/, body);
+  refused({ jwtPublicKey: body }, 'JWT_PUBLIC_KEY (--jwt-public-key)', /neither a PEM .* nor the path of a readable file \((ENOENT|ENAMETOOLONG)\)/, body);
   refused({ jwtPublicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' }, 'JWT_PUBLIC_KEY (--jwt-public-key)', /not a PEM public key/);
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
   refused({ jwtPublicKey: small }, 'JWT_PUBLIC_KEY (--jwt-public-key)', /1024-bit RSA key: at least 2048 bits/);
