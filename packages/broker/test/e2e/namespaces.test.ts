@@ -106,7 +106,7 @@ t.test('subscribe and publish without a grant: anonymous, authenticated, nobody;
       'closed.': { subscribe: 'nobody', publish: 'nobody' },
     },
   });
-  const token = signJwt({ sub: 'member', exp: Math.floor(Date.now() / 1000) + 3600, publish: ['closed.ops.>'], subscribe: ['closed.ops.>'] }, secret);
+  const token = await signJwt({ sub: 'member', exp: Math.floor(Date.now() / 1000) + 3600, publish: ['closed.ops.>'], subscribe: ['closed.ops.>'] }, secret);
   const anonymous = await Peer.open(broker.url);
   const member = await Peer.open(broker.url, { headers: { authorization: `Bearer ${token}` } });
   t.teardown(() => Promise.all([anonymous.close(), member.close()]));
