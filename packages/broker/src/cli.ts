@@ -49,4 +49,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+// `pnpm start -- --port 8080` passes pnpm's `--` on to us: a leading end-of-options marker is dropped, so the
+// documented command line works (flags after it are still flags: the broker takes no positional arguments).
+const args = process.argv.slice(2);
+await main(args[0] === '--' ? args.slice(1) : args);
