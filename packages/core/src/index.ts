@@ -8,7 +8,8 @@ export type { DeflateRawOptions, InflateRawOptions, Platform, SyncZlib } from '.
 export type { EncodeFrameOptions, Frame } from './frame.js';
 export { applyMask } from './mask.js';
 export { encodeClosePayload, isSendableCloseCode, parseClosePayload, type ClosePayload } from './close.js';
-export type { EncodeMessageOptions, MessageCompressor, ProtocolEvent, ProtocolState, SendOptions } from './protocol.js';
+export type { MessageCompressor, ProtocolEvent, ProtocolState, SendOptions } from './protocol-types.js';
+export type { EncodeMessageOptions } from './message-encoder.js';
 export {
   HttpStatus,
   rejectionResponse,

@@ -10,16 +10,9 @@ export { encodeFrame, type EncodeFrameOptions, type Frame } from './frame.js';
 export { FrameParser, type FrameParserOptions } from './frame-parser.js';
 export { applyMask } from './mask.js';
 export { encodeClosePayload, isSendableCloseCode, parseClosePayload, type ClosePayload } from './close.js';
-export {
-  Protocol,
-  encodeMessage,
-  type EncodeMessageOptions,
-  type MessageCompressor,
-  type ProtocolEvent,
-  type ProtocolOptions,
-  type ProtocolState,
-  type SendOptions,
-} from './protocol.js';
+export { Protocol } from './protocol.js';
+export type { MessageCompressor, ProtocolEvent, ProtocolOptions, ProtocolState, SendOptions } from './protocol-types.js';
+export { encodeMessage, type EncodeMessageOptions } from './message-encoder.js';
 export {
   acceptHandshake,
   computeAccept,

@@ -2,7 +2,7 @@ import { concatBytes } from '../bytes.js';
 import { CloseCode, type Role } from '../constants.js';
 import { ErrorCode, WebSocketError } from '../errors.js';
 import type { Platform, SyncZlib } from '../platform.js';
-import type { MessageCompressor } from '../protocol.js';
+import type { MessageCompressor } from '../protocol-types.js';
 import { checkWindowBits, WindowBits, type DeflateParams, type PerMessageDeflateOptions } from './permessage-deflate.js';
 
 // Compression (RFC 7692 §7.2) for a connection whose parameters permessage-deflate.ts negotiated.

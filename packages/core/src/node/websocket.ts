@@ -5,7 +5,8 @@ import { encodeClosePayload } from '../close.js';
 import { CloseCode, Opcode, ReadyState } from '../constants.js';
 import { ErrorCode, WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
-import type { Protocol, ProtocolEvent } from '../protocol.js';
+import type { Protocol } from '../protocol.js';
+import type { ProtocolEvent } from '../protocol-types.js';
 import { toBuffer } from './node-platform.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer';

@@ -5,12 +5,9 @@ import { encodeFrame as encodeSansIoFrame, type EncodeFrameOptions } from '../fr
 import { FrameParser as SansIoFrameParser, type FrameParserOptions as SansIoFrameParserOptions } from '../frame-parser.js';
 import * as handshake from '../handshake.js';
 import type { Platform } from '../platform.js';
-import {
-  Protocol as SansIoProtocol,
-  encodeMessage as encodeSansIoMessage,
-  type EncodeMessageOptions,
-  type ProtocolOptions as SansIoProtocolOptions,
-} from '../protocol.js';
+import { encodeMessage as encodeSansIoMessage, type EncodeMessageOptions } from '../message-encoder.js';
+import { Protocol as SansIoProtocol } from '../protocol.js';
+import type { ProtocolOptions as SansIoProtocolOptions } from '../protocol-types.js';
 import { nodePlatform, randomBytes, toBuffer } from './node-platform.js';
 
 /**
