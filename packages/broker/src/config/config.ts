@@ -10,6 +10,7 @@ import { historyOptions } from './options-history.js';
 import { httpOptions } from './options-http.js';
 import { limitOptions } from './options-limits.js';
 import { namespaceOptions } from './options-namespaces.js';
+import { presenceOptions } from './options-presence.js';
 import { redisOptions } from './options-redis.js';
 import { serverOptions } from './options-server.js';
 import { sheddingOptions } from './options-shedding.js';
@@ -38,6 +39,7 @@ export const options = {
   ...httpOptions,
   ...sheddingOptions,
   ...namespaceOptions,
+  ...presenceOptions,
 };
 
 type Options = typeof options;
