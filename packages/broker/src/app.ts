@@ -7,6 +7,7 @@ import type { Config } from './config/config.js';
 import { registerAdminRoutes } from './http/admin.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerHistoryRoute } from './http/history.js';
+import { registerPresenceRoutes } from './http/presence.js';
 import { registerPublishRoute } from './http/publish.js';
 import { certificateSummary, loadTlsCredentials, tlsFilesOf } from './tls-credentials.js';
 
@@ -74,6 +75,7 @@ export async function buildApp(config: Config, deps: BrokerDeps = {}): Promise<F
   registerHealthRoutes(app, broker);
   registerPublishRoute(app, broker);
   registerHistoryRoute(app, broker);
+  registerPresenceRoutes(app, broker);
   registerAdminRoutes(app, broker);
   app.get(config.wsPath, async (_request, reply) =>
     reply

@@ -7,6 +7,7 @@ import { type UpgradeOptions, checkUpgrade, completeUpgrade } from '@switchboard
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
+import { infoText } from './auth/identity-info.js';
 import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
@@ -56,7 +57,7 @@ export interface ShutdownOptions {
  * by the hub; a Redis that is unreachable at boot fails startup (docs/redis.md).
  */
 export function createEngine(
-  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs'>,
+  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs' | 'presenceNodeTtlMs'>,
 ): Engine {
   const { idempotencyWindowMs } = config;
   const replicasToAck = config.redisWaitReplicas;
@@ -68,7 +69,7 @@ export function createEngine(
   if (config.redisClusterNodes.length > 0) {
     return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs });
   }
-  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs }) });
+  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs, presenceNodeTtlMs: config.presenceNodeTtlMs }) });
 }
 
 /** `host:port` (validated by the config) as ioredis wants a node or a Sentinel. */
@@ -139,6 +140,11 @@ export class Broker implements HttpBroker {
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
       maxRecoveryMessages: config.maxRecoveryMessages,
       onEngineAvailability: (interrupted) => this.engineAvailabilityChanged(interrupted),
+      presence: {
+        patterns: config.presence,
+        write: { eventRate: config.presenceEventRate, history: { size: config.presenceHistorySize, ttlMs: config.historyTtlMs } },
+        maxMembers: config.presenceMaxMembers,
+      },
     });
     this.metrics = createMetricsRegistry(
       {
@@ -265,6 +271,13 @@ export class Broker implements HttpBroker {
       if (!config.authFailureAfterUpgrade) return refuse(code, message, { 'WWW-Authenticate': 'Bearer' });
       // protocol.md §2.2: browsers cannot read a 401, so report it after the upgrade, by the code's close code.
       closeWith = { code, close: closeCodeOf(code) ?? ProtocolCloseCode.unauthorized, reason: message.slice(0, 120) };
+    }
+
+    // A hook's info is checked here (the built-in authenticator refuses an oversized JWT `info` with 401 itself).
+    const info = identity === undefined ? undefined : infoText(identity.info, config.presenceMaxInfoBytes);
+    if (info?.ok === false) {
+      this.logger.error({ subject: identity?.subject, reason: info.message }, 'auth hook returned unusable info: connection refused');
+      return refuse(ProtocolErrorCode.forbidden, info.message);
     }
 
     const websocket = completeUpgrade(request, socket, head, handshake, upgradeOptions);

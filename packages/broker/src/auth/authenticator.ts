@@ -3,6 +3,7 @@ import { BEARER_PROTOCOL_PREFIX, ProtocolErrorCode } from '@switchboard/protocol
 import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import type { AuthLogger } from './jwks-cache.js';
+import { infoText } from './identity-info.js';
 import { type JwtFailureCode, verifyJwt } from './jwt.js';
 import { jwtVerifierFromConfig } from './jwt-keys.js';
 import { type Grants, Permissions } from './permissions.js';
@@ -30,6 +31,12 @@ export interface Identity {
    * rules replace (auth/permissions.ts). Unset: an authenticated identity, whose grants apply everywhere.
    */
   readonly anonymous?: boolean | undefined;
+  /**
+   * Presence info of the connection (protocol.md §14.1): any JSON value, at most `PRESENCE_MAX_INFO_BYTES` as
+   * JSON; larger (or not JSON) refuses the handshake with 403 `forbidden` and an error log. The built-in
+   * authenticator takes it from the JWT claim `info` (401 `invalid_token` when too large).
+   */
+  readonly info?: unknown;
 }
 
 /** A token's own failures (jwt.ts), and `forbidden`: the hook denies the request outright. */
@@ -82,6 +89,7 @@ export function builtinAuthenticator(
     | 'allowAnonymous'
     | 'anonymousPublish'
     | 'anonymousSubscribe'
+    | 'presenceMaxInfoBytes'
   >,
   now: () => number = Date.now,
   logger?: AuthLogger,
@@ -106,8 +114,11 @@ export function builtinAuthenticator(
       now,
     });
     if (!result.ok) return { ok: false, code: result.code, message: result.message };
-    const { subject, grants, expiresAt } = result.token;
-    return { ok: true, identity: { subject, grants, expiresAt } };
+    const { subject, grants, expiresAt, claims } = result.token;
+    const info = claims['info'];
+    const checked = infoText(info, config.presenceMaxInfoBytes);
+    if (!checked.ok) return { ok: false, code: ProtocolErrorCode.invalidToken, message: checked.message };
+    return { ok: true, identity: { subject, grants, expiresAt, ...(info === undefined ? {} : { info }) } };
   };
 }
 

@@ -12,7 +12,7 @@ import type { Grants } from './permissions.js';
  * algorithms come from the configuration (or the keys), never from the token, so `alg: none` and algorithm
  * confusion are refused (RFC 8725 §3.1); this server understands no critical header extension.
  *
- * Claims the broker reads besides: `sub` (the subject, for logs) and `publish`, `subscribe` (arrays of topic
+ * Claims the broker reads besides: `sub` (the subject: the user), `info` (presence info, auth/identity-info.ts) and `publish`, `subscribe` (arrays of topic
  * patterns the token grants; absent: nothing).
  */
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AuthHook, Identity } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
+import type { PresenceMember } from '../engine/engine.js';
 import type { CompressionVariant } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
@@ -59,6 +60,8 @@ export interface SessionScope {
   readonly isOpen: boolean;
   readonly logger: Logger;
   readonly outbound: SessionOutbound;
+  /** The connection as a presence member: its id, user and info, fixed at the handshake (protocol.md §14.1). */
+  readonly presenceMember: PresenceMember;
   /** What the connection's current credentials allow. */
   readonly permissions: { canSubscribe(pattern: string): boolean; canPublish(topic: string): boolean };
   /** Answers invalid input; too much of it closes the connection with 4400 (protocol.md §10). */

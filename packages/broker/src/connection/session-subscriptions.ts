@@ -5,6 +5,7 @@ import { planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
 import type { Delivery, Frames } from '../hub/delivery.js';
 import type { HubSubscriber } from '../hub/hub.js';
 import { type OutboundItem, itemBytes } from '../hub/outbound-item.js';
+import type { PresenceRegistry } from '../presence/presence-registry.js';
 import type { SessionScope } from './session-context.js';
 import { PRESENCE_NOT_SERVED } from './session-errors.js';
 
@@ -59,7 +60,8 @@ export class SessionSubscriptions {
     }
     if (message.presence !== undefined) {
       // Refused rather than ignored, so no client waits for join/leave events that will never come.
-      outbound.sendError({ id, code: ProtocolErrorCode.presenceDisabled, message: PRESENCE_NOT_SERVED });
+      const served = session.context.hub.presence === undefined ? PRESENCE_NOT_SERVED : 'join and leave events (subscribe.presence) are not served yet';
+      outbound.sendError({ id, code: ProtocolErrorCode.presenceDisabled, message: served });
       return;
     }
     if (this.patterns.size >= config.maxSubscriptions) {
@@ -80,6 +82,10 @@ export class SessionSubscriptions {
     let replays: ReadonlyMap<string, Replay> = new Map();
     try {
       await hub.subscribe(session, pattern);
+      // Written before `subscribed`, so a `presence` read right after lists this connection (protocol.md §13.1).
+      // A close meanwhile has already left (or its leave is queued after this join).
+      const presence = this.presenceOf(pattern);
+      if (presence !== undefined && session.isOpen) await presence.join(pattern, session.presenceMember);
       if (positions.length > 0) {
         const limit = config.maxRecoveryMessages;
         // A topic whose namespace turns recovery off needs only its position for the answer.
@@ -93,6 +99,8 @@ export class SessionSubscriptions {
       if (!session.isOpen) return;
       this.patterns.delete(pattern);
       hub.unsubscribe(session, pattern);
+      // A join written before a later step failed is undone (a leave of a non-member changes nothing).
+      void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
       this.endRecovery(topics, new Map());
       session.failRequest(error, { id }, `subscribe to ${pattern}`);
       return;
@@ -102,7 +110,8 @@ export class SessionSubscriptions {
     this.endRecovery(topics, replays);
   }
 
-  unsubscribe(message: UnsubscribeMessage): void {
+  /** Resolves once a presence topic's leave is written: `unsubscribed` then means "no longer listed". */
+  async unsubscribe(message: UnsubscribeMessage): Promise<void> {
     const { session } = this;
     const { id, pattern } = message;
     if (!this.patterns.has(pattern)) {
@@ -111,6 +120,7 @@ export class SessionSubscriptions {
     }
     this.patterns.delete(pattern);
     session.context.hub.unsubscribe(session, pattern);
+    await this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
     session.outbound.sendControl({ op: 'unsubscribed', id, pattern });
   }
 
@@ -121,6 +131,7 @@ export class SessionSubscriptions {
       if (session.permissions.canSubscribe(pattern)) continue;
       this.patterns.delete(pattern);
       session.context.hub.unsubscribe(session, pattern);
+      void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
       session.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.forbidden });
     }
   }
@@ -128,9 +139,18 @@ export class SessionSubscriptions {
   /** Leaves the hub and drops held deliveries (the connection is closing). */
   release(): void {
     const { session } = this;
-    for (const pattern of this.patterns) session.context.hub.unsubscribe(session, pattern);
+    for (const pattern of this.patterns) {
+      session.context.hub.unsubscribe(session, pattern);
+      void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'disconnected');
+    }
     this.patterns.clear();
     this.recoveryGate?.clear();
+  }
+
+  /** The registry when `pattern` is a presence topic (exact, matched by `PRESENCE`): subscribing makes a member. */
+  private presenceOf(pattern: string): PresenceRegistry | undefined {
+    const { presence } = this.session.context.hub;
+    return presence?.serves(pattern) === true ? presence : undefined;
   }
 
   private get gate(): RecoveryGate<Delivery> {

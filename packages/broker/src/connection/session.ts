@@ -2,16 +2,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type ClientMessage, type ProtocolError, ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage, SUBPROTOCOL } from '@switchboard/protocol';
 import { ErrorCode, ReadyState, type WebSocket, type WebSocketError } from '@switchboard/core';
 import type { Logger } from 'pino';
+import { infoText } from '../auth/identity-info.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { Config } from '../config/config.js';
+import type { PresenceMember } from '../engine/engine.js';
 import type { CompressionVariant, Delivery, Frames } from '../hub/delivery.js';
 import type { HubSubscriber, OutageGap } from '../hub/hub.js';
 import type { SendQueue } from './send-queue.js';
 import type { SessionContext, SessionInit, SessionScope, SessionState } from './session-context.js';
 import { SessionCredentials } from './session-credentials.js';
-import { type InvalidInputFields, PRESENCE_NOT_SERVED, type RequestAddress, isInvalidInput, rejection, requestFailure } from './session-errors.js';
+import { type InvalidInputFields, type RequestAddress, isInvalidInput, rejection, requestFailure } from './session-errors.js';
 import { type DecodeFailure, InboundQueue } from './session-inbound.js';
 import { SessionOutbound } from './session-outbound.js';
+import { SessionPresence } from './session-presence.js';
 import { SessionPublisher } from './session-publisher.js';
 import { SessionSubscriptions } from './session-subscriptions.js';
 
@@ -32,12 +35,15 @@ export class Session implements HubSubscriber, SessionScope {
   readonly context: SessionContext;
   readonly config: Config;
   readonly outbound: SessionOutbound;
+  readonly presenceMember: PresenceMember;
   private readonly websocket: WebSocket;
   private readonly inbound: InboundQueue;
   private readonly credentials: SessionCredentials;
   private readonly subscriptions: SessionSubscriptions;
   /** Created on the first publish: most connections only subscribe. */
   private publisherIfAny: SessionPublisher | undefined;
+  /** Created on the first presence request. */
+  private presenceIfAny: SessionPresence | undefined;
   private sessionLogger: Logger | undefined;
   private currentState: SessionState = 'open';
   private invalidMessages = 0;
@@ -55,6 +61,14 @@ export class Session implements HubSubscriber, SessionScope {
     this.inbound = new InboundQueue(this);
     this.credentials = new SessionCredentials(this, init.identity);
     this.subscriptions = new SessionSubscriptions(this);
+    const { subject, info } = init.identity;
+    // The broker refused the handshake of an identity whose info is unusable, so this is the checked info.
+    const checked = infoText(info, this.config.presenceMaxInfoBytes);
+    this.presenceMember = {
+      connectionId: init.connectionId,
+      ...(subject === undefined || subject === '' ? {} : { user: subject }),
+      ...(checked.ok && checked.json !== undefined ? { info: checked.json } : {}),
+    };
   }
 
   // Created on first use: most connections never log, and at 10,000s of connections a pino child each is
@@ -113,8 +127,9 @@ export class Session implements HubSubscriber, SessionScope {
       node: this.config.nodeName,
       limits: this.context.limits,
       ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }),
-      // None yet: each capability is announced by the step that serves it (docs/design/presence.md §6).
-      capabilities: [],
+      // Each capability is announced by the step that serves it (docs/design/presence.md §6).
+      capabilities: this.context.hub.presence === undefined ? [] : ['presence'],
+      ...(this.presenceMember.user === undefined ? {} : { user: this.presenceMember.user }),
     });
     this.credentials.scheduleExpiry();
   }
@@ -166,8 +181,7 @@ export class Session implements HubSubscriber, SessionScope {
       case 'subscribe':
         return this.subscriptions.subscribe(message);
       case 'unsubscribe':
-        this.subscriptions.unsubscribe(message);
-        return undefined;
+        return this.subscriptions.unsubscribe(message);
       case 'publish':
         this.publisher.publish(message);
         return undefined;
@@ -184,8 +198,7 @@ export class Session implements HubSubscriber, SessionScope {
         return undefined;
       case 'presence':
       case 'presence_stats':
-        this.outbound.sendError({ id: message.id, code: ProtocolErrorCode.presenceDisabled, message: PRESENCE_NOT_SERVED });
-        return undefined;
+        return (this.presenceIfAny ??= new SessionPresence(this)).request(message);
     }
   }
 

@@ -16,6 +16,7 @@ import type {
 import { RecoveryGate } from '../history/recovery-gate.js';
 import { type LostRange, type RecoveryPlan, planRecovery } from '../history/recovery-plan.js';
 import type { BrokerStats } from '../stats.js';
+import { PresenceRegistry, type PresenceRegistryOptions } from '../presence/presence-registry.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import { type CompressionVariant, Delivery, type DeliveryEncoding, uncompressed } from './delivery.js';
 import type { OverflowPolicy } from './outbound-item.js';
@@ -66,6 +67,8 @@ export interface HubOptions {
   readonly maxRecoveryMessages: number;
   /** Told when the engine becomes unavailable (true) and available again (false); transitions only. */
   readonly onEngineAvailability?: (interrupted: boolean) => void;
+  /** Presence settings (`PRESENCE…`); served only when the engine has presence and a pattern is set. */
+  readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger'>;
 }
 
 export interface HubPublishOptions {
@@ -105,10 +108,20 @@ export class Hub implements EngineHandler {
    * position past what the outage lost, so the recovery would start after the hole. `onResumed` starts them.
    */
   private readonly heldSinceInterruption = new Set<string>();
+  /**
+   * This node's presence members, when served (docs/design/presence.md §4.2): the engine has presence and
+   * `PRESENCE` names topics. Undefined: every presence request is `presence_disabled`.
+   */
+  readonly presence: PresenceRegistry | undefined;
 
   constructor(options: HubOptions) {
     this.options = options;
     this.engine = options.engine;
+    const enginePresence = options.engine.presence;
+    this.presence =
+      enginePresence === undefined || options.presence === undefined || options.presence.patterns.length === 0
+        ? undefined
+        : new PresenceRegistry({ ...options.presence, engine: enginePresence, logger: options.logger });
     this.encoding = {
       chunkBytes: options.chunkBytes,
       nextTransfer: () => this.nextTransfer(),
@@ -320,6 +333,7 @@ export class Hub implements EngineHandler {
 
   /** Releases the shared compressors (call after the engine is closed). */
   close(): void {
+    this.presence?.close();
     for (const variant of this.variants.values()) variant.compressor?.close();
     this.variants.clear();
   }

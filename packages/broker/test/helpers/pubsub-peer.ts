@@ -248,6 +248,11 @@ export class Peer {
     } else if (message.op === 'chunk') {
       const result = this.assembler?.receive(message);
       if (result?.status === 'complete' && result.message.op === 'message') this.deliveries.push(result.message);
+      // A chunked presence listing is answered once whole: its waiter (by `id`) gets the reassembled answer.
+      if (result?.status === 'complete' && result.message.op === 'presence') {
+        const answer = result.message;
+        for (const waiter of [...this.waiters]) if (waiter.predicate(answer)) waiter.resolve(answer);
+      }
     } else if (message.op === 'cancel') {
       this.assembler?.abandon(message.transfer);
     }

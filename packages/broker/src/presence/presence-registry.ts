@@ -1,0 +1,152 @@
+import type { Logger } from 'pino';
+import type {
+  EnginePresence,
+  LeaveReason,
+  PresenceCounts,
+  PresenceMember,
+  PresenceOptions,
+  PresencePosition,
+  PresenceSnapshot,
+  PresenceWrite,
+} from '../engine/engine.js';
+import { presenceDataJson } from './presence-data.js';
+import { PresenceMatcher } from './presence-matcher.js';
+
+/** A snapshot, and unless `truncated` its members as `{"users":{…},"anonymous":{…}}` JSON text. */
+export interface PresenceListing extends PresenceSnapshot {
+  readonly dataJson?: string;
+}
+
+export interface PresenceRegistryOptions {
+  /** The engine's presence; the hub hands it over, so the hub stays the node's only door to the engine. */
+  readonly engine: EnginePresence;
+  /** `PRESENCE`: the topics that keep members. */
+  readonly patterns: readonly string[];
+  /** What every join and leave tells the engine: the event cap and the entries' retention. */
+  readonly write: PresenceOptions;
+  /** `PRESENCE_MAX_MEMBERS`: a listing beyond it is counts only. */
+  readonly maxMembers: number;
+  readonly logger: Logger;
+  /** The engine's clock (a `flushAt` is on it). @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * This node's presence members (docs/design/presence.md §4.2): which of its connections are members of which
+ * topics, and the engine writes that make them so. Writes of one (topic, connection) run one after the other,
+ * so a leave never overtakes the join it undoes (a connection closing while its subscribe is being answered
+ * would otherwise stay a member for good). When the engine coalesces a change past the per-topic event cap,
+ * a timer flushes the topic's stats entry at `flushAt`.
+ */
+export class PresenceRegistry {
+  private readonly options: PresenceRegistryOptions;
+  private readonly matcher: PresenceMatcher;
+  private readonly now: () => number;
+  /** Local members per topic, as the engine confirmed them. */
+  private readonly members = new Map<string, Set<string>>();
+  /** The last write queued per (topic, connection); removed once it settles and nothing follows it. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+  /** Per topic, the timer of its pending coalesced stats entry. */
+  private readonly flushTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(options: PresenceRegistryOptions) {
+    this.options = options;
+    this.matcher = new PresenceMatcher(options.patterns);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Whether `topic` keeps presence (an exact topic a `PRESENCE` pattern matches). */
+  serves(topic: string): boolean {
+    return this.matcher.matches(topic);
+  }
+
+  /** Local members across topics (metrics). */
+  get memberCount(): number {
+    let count = 0;
+    for (const connections of this.members.values()) count += connections.size;
+    return count;
+  }
+
+  /** Makes `member` a member of `topic`; rejects with the engine's error (e.g. unavailable). */
+  join(topic: string, member: PresenceMember): Promise<void> {
+    return this.serialized(topic, member.connectionId, async () => {
+      const write = await this.options.engine.join(topic, member, this.options.write);
+      this.track(topic, member.connectionId, true);
+      this.afterWrite(topic, write);
+    });
+  }
+
+  /**
+   * Ends a membership. Never rejects: a leave the engine cannot take now is logged, and the engine's own
+   * liveness (or the reconcile of a later step) removes the member; the connection is gone either way.
+   */
+  leave(topic: string, connectionId: string, reason: LeaveReason): Promise<void> {
+    return this.serialized(topic, connectionId, async () => {
+      this.track(topic, connectionId, false);
+      try {
+        this.afterWrite(topic, await this.options.engine.leave(topic, connectionId, reason, this.options.write));
+      } catch (error) {
+        this.options.logger.warn({ err: error, topic, connectionId }, 'presence leave failed');
+      }
+    });
+  }
+
+  /**
+   * The topic's members, or its counts only beyond `PRESENCE_MAX_MEMBERS`, with the members as the answer's
+   * `data` JSON text (protocol.md §13.2), built once for the WebSocket and HTTP answers alike.
+   */
+  async list(topic: string): Promise<PresenceListing> {
+    const snapshot = await this.options.engine.list(topic, { maxMembers: this.options.maxMembers });
+    return snapshot.members === undefined ? snapshot : { ...snapshot, dataJson: presenceDataJson(snapshot.members) };
+  }
+
+  /** The topic's counts and position, O(1). */
+  stats(topic: string): Promise<PresencePosition & PresenceCounts> {
+    return this.options.engine.stats(topic);
+  }
+
+  /** Stops the flush timers (the node is closing; the engine's own sweep writes what is owed). */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.flushTimers.values()) clearTimeout(timer);
+    this.flushTimers.clear();
+  }
+
+  private serialized(topic: string, connectionId: string, write: () => Promise<void>): Promise<void> {
+    const key = `${topic}\n${connectionId}`;
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    // The previous write's outcome is its caller's: this one runs after it either way.
+    const next = previous.then(write, write);
+    const settled = next.catch(() => undefined);
+    this.tails.set(key, settled);
+    void settled.then(() => {
+      if (this.tails.get(key) === settled) this.tails.delete(key);
+    });
+    return next;
+  }
+
+  private track(topic: string, connectionId: string, member: boolean): void {
+    let connections = this.members.get(topic);
+    if (member) {
+      if (connections === undefined) this.members.set(topic, (connections = new Set()));
+      connections.add(connectionId);
+    } else if (connections?.delete(connectionId) === true && connections.size === 0) {
+      this.members.delete(topic);
+    }
+  }
+
+  /** A coalesced change owes the topic a stats entry at `flushAt`: one timer per topic. */
+  private afterWrite(topic: string, write: PresenceWrite): void {
+    if (write.outcome !== 'coalesced' || write.flushAt === undefined || this.closed || this.flushTimers.has(topic)) return;
+    const timer = setTimeout(() => {
+      this.flushTimers.delete(topic);
+      this.options.engine.flush(topic, this.options.write).catch((error: unknown) => {
+        // Not lost: the topic's next write, or the engine's sweep, flushes it.
+        this.options.logger.warn({ err: error, topic }, 'presence flush failed');
+      });
+    }, Math.max(0, write.flushAt - this.now()));
+    timer.unref();
+    this.flushTimers.set(topic, timer);
+  }
+}
