@@ -47,7 +47,7 @@ export class PresenceRegistry {
   /** The last write queued per (topic, connection); removed once it settles and nothing follows it. */
   private readonly tails = new Map<string, Promise<unknown>>();
   /** Per topic, the timer of its pending coalesced stats entry. */
-  private readonly flushTimers = new Map<string, NodeJS.Timeout>();
+  private readonly flushTimers = new Map<string, { readonly timer: NodeJS.Timeout; readonly at: number }>();
   private closed = false;
 
   constructor(options: PresenceRegistryOptions) {
@@ -109,7 +109,7 @@ export class PresenceRegistry {
   /** Stops the flush timers (the node is closing; the engine's own sweep writes what is owed). */
   close(): void {
     this.closed = true;
-    for (const timer of this.flushTimers.values()) clearTimeout(timer);
+    for (const { timer } of this.flushTimers.values()) clearTimeout(timer);
     this.flushTimers.clear();
   }
 
@@ -136,17 +136,28 @@ export class PresenceRegistry {
     }
   }
 
-  /** A coalesced change owes the topic a stats entry at `flushAt`: one timer per topic. */
+  /**
+   * A coalesced change owes the topic a stats entry at `flushAt`: one timer per topic, for its latest window
+   * (a write in a new window has flushed the previous one already).
+   */
   private afterWrite(topic: string, write: PresenceWrite): void {
-    if (write.outcome !== 'coalesced' || write.flushAt === undefined || this.closed || this.flushTimers.has(topic)) return;
+    const { flushAt } = write;
+    if (write.outcome !== 'coalesced' || flushAt === undefined || this.closed) return;
+    const pending = this.flushTimers.get(topic);
+    if (pending !== undefined) {
+      if (pending.at >= flushAt) return;
+      clearTimeout(pending.timer);
+    }
+    // One millisecond late on purpose: a timer may fire within the millisecond before `flushAt` by the wall
+    // clock, and an early flush writes nothing (the engine's sweep would, much later).
     const timer = setTimeout(() => {
       this.flushTimers.delete(topic);
       this.options.engine.flush(topic, this.options.write).catch((error: unknown) => {
         // Not lost: the topic's next write, or the engine's sweep, flushes it.
         this.options.logger.warn({ err: error, topic }, 'presence flush failed');
       });
-    }, Math.max(0, write.flushAt - this.now()));
+    }, Math.max(0, flushAt - this.now()) + 1);
     timer.unref();
-    this.flushTimers.set(topic, timer);
+    this.flushTimers.set(topic, { timer, at: flushAt });
   }
 }

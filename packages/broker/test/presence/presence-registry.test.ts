@@ -1,0 +1,75 @@
+import pino from 'pino';
+import t from 'tap';
+import type { PresenceEntry } from '../../src/engine/engine.js';
+import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
+import { MemoryEngine } from '../../src/engine/engine-memory.js';
+import { PresenceRegistry } from '../../src/presence/presence-registry.js';
+import { eventually } from '../helpers/start-broker.js';
+
+/** The registry over a real memory engine: what it writes, in which order, and when it flushes. */
+
+async function setup(t: { teardown(fn: () => unknown): void }, eventRate = 0) {
+  // An hour between the cluster's own sweeps: only the registry's timer flushes within a test.
+  const engine = new MemoryEngine({ cluster: new MemoryCluster({ presenceNodeTtlMs: 3_600_000 }) });
+  const entries: PresenceEntry[] = [];
+  await engine.start({ onPublication: () => undefined, onPresence: (entry) => entries.push(entry) });
+  await engine.subscribe('chat.>');
+  const presence = engine.presence;
+  if (presence === undefined) throw new Error('the memory engine has presence');
+  const registry = new PresenceRegistry({
+    engine: presence,
+    patterns: ['chat.>'],
+    write: { eventRate, history: { size: 100, ttlMs: 60_000 } },
+    maxMembers: 10,
+    logger: pino({ level: 'silent' }),
+  });
+  t.teardown(async () => {
+    registry.close();
+    await engine.close();
+  });
+  return { registry, entries };
+}
+
+t.test('serves exact topics that PRESENCE matches, never patterns', async (t) => {
+  const { registry } = await setup(t);
+  t.ok(registry.serves('chat.room1'));
+  t.ok(registry.serves('chat.a.b'));
+  t.notOk(registry.serves('chat.*'), 'a wildcard is never a member');
+  t.notOk(registry.serves('chat.>'));
+  t.notOk(registry.serves('news.today'));
+});
+
+t.test('a leave issued while its join is in flight is written after it: no member is left behind', async (t) => {
+  const { registry, entries } = await setup(t);
+  const joined = registry.join('chat.room1', { connectionId: 'c1', user: 'alice', info: '{"name":"Alice"}' });
+  const left = registry.leave('chat.room1', 'c1', 'disconnected');
+  await Promise.all([joined, left]);
+  t.same(
+    entries.map((entry) => entry.kind),
+    ['join', 'leave'],
+  );
+  t.match(await registry.stats('chat.room1'), { connections: 0, users: 0 });
+  t.equal(registry.memberCount, 0);
+});
+
+t.test('list groups members by user with their info spliced in', async (t) => {
+  const { registry } = await setup(t);
+  await registry.join('chat.room1', { connectionId: 'c1', user: 'alice', info: '{"name":"Alice"}' });
+  await registry.join('chat.room1', { connectionId: 'c2', user: 'alice' });
+  await registry.join('chat.room1', { connectionId: 'c3' });
+  const listing = await registry.list('chat.room1');
+  t.match(listing, { counts: { connections: 3, users: 1, anonymous: 1 }, truncated: false });
+  t.same(JSON.parse(listing.dataJson ?? 'null'), { users: { alice: { c1: { name: 'Alice' }, c2: null } }, anonymous: { c3: null } });
+  t.equal(registry.memberCount, 3);
+});
+
+t.test('a change coalesced past the event rate is flushed by the timer at flushAt', async (t) => {
+  const { registry, entries } = await setup(t, 1);
+  await registry.join('chat.room1', { connectionId: 'c1' });
+  await registry.join('chat.room1', { connectionId: 'c2' });
+  await registry.join('chat.room1', { connectionId: 'c3' });
+  t.same(entries.map((entry) => entry.kind), ['join'], 'one entry, two changes coalesced');
+  // Nothing else calls the engine: only the registry's timer can write the stats entry.
+  await eventually(() => entries.length === 2, 5000, 'the coalesced stats entry');
+  t.match(entries[1], { kind: 'stats', coalesced: 2, counts: { connections: 3 } });
+});
