@@ -58,7 +58,7 @@ export function requestFailure(
 }
 
 /**
- * The message of `presence_disabled` until the broker serves presence (docs/design/presence.md §6 step 3):
- * no topic has it, and `welcome.capabilities` does not announce it.
+ * The message of `presence_disabled` when this node serves no presence at all (no `PRESENCE` pattern, or an
+ * engine without presence): `welcome.capabilities` does not announce it.
  */
 export const PRESENCE_NOT_SERVED = 'this server keeps presence for no topic (no presence capability)';
