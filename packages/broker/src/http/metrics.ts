@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { BrokerStats } from '../stats.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 /** Live figures the registry reads at scrape time. */
 export interface MetricSources {
@@ -16,6 +17,9 @@ export interface MetricSources {
  * (tests). Values are read from {@link BrokerStats} at scrape time; counters report the growth since the
  * previous scrape, so they stay monotonic.
  *
+ * Beside them, prom-client's process metrics (`process_*`, `nodejs_*`: CPU, memory, event-loop lag, GC,
+ * handles), shared by every broker of the process (`process-metrics.ts`).
+ *
  * Queue depth is visible before anything is dropped: `switchboard_send_queue_bytes`,
  * `switchboard_send_queue_max_connection_bytes` and `switchboard_send_queue_connections_over_half_cap` rise
  * while a reader falls behind; drops, gap notices and slow-consumer closes come after.
@@ -23,6 +27,7 @@ export interface MetricSources {
 export function createMetricsRegistry(sources: MetricSources, labels: { readonly node: string }): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
+  registerProcessMetrics(registry);
   const { stats } = sources;
 
   const gauge = (name: string, help: string, read: () => number) =>

@@ -73,6 +73,27 @@ t.test('GET /metrics: Prometheus text with connections, subscriptions, messages,
   t.equal(Number(/^switchboard_publications_total\{[^}]*\} (\S+)$/m.exec(again.body)?.[1]), 1, 'counters do not double on a second scrape');
 });
 
+t.test('GET /metrics: process metrics (CPU, memory, event-loop lag, handles) beside ours, labelled with each broker\'s node', async (t) => {
+  // Two brokers in one process share prom-client's collectors (started once) but label them each their own.
+  const first = await startBroker(t, { nodeName: 'node-a' });
+  const second = await startBroker(t, { nodeName: 'node-b' });
+  for (const [broker, node] of [[first, 'node-a'], [second, 'node-b']] as const) {
+    const text = (await broker.app.inject({ url: '/metrics' })).body;
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_active_handles_total',
+    ]) {
+      const sample = new RegExp(`^${name}\\{node="${node}"\\} (\\S+)$`, 'm').exec(text);
+      t.ok(sample !== null && Number.isFinite(Number(sample[1])), `${node}: ${name} has a value`);
+    }
+    t.match(text, /# TYPE nodejs_gc_duration_seconds histogram/, `${node}: GC durations are exported`);
+    t.match(text, /^switchboard_connections\{node="/m, `${node}: our metrics are still there`);
+  }
+});
+
 t.test('POST /publish: authenticated JSON and base64 publishes reach WebSocket subscribers', async (t) => {
   const broker = await startBroker(t, { jwtSecret: secret });
   const backend = await signJwt({ sub: 'backend', publish: ['orders.>'] }, secret);
