@@ -153,6 +153,7 @@ export class Broker implements HttpBroker {
         subscriptions: () => this.hub.subscriptionCount,
         patterns: () => this.hub.patternCount,
         queues: () => this.queueFigures(),
+        engineAvailable: () => !this.hub.engineInterrupted,
       },
       { node: config.nodeName },
     );

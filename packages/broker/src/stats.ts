@@ -40,7 +40,56 @@ export class BrokerStats {
   /** Bytes queued in all connections' send queues right now (kept up to date by the sessions). */
   queuedBytes = 0;
 
+  /** Times the engine became unavailable (an outage began; a Redis pub/sub gap counts as a momentary one). */
+  engineInterruptions = 0;
+
+  /**
+   * Seconds from a publication's time (the engine's clock) to its hand-off to this node's sockets, observed
+   * once per live publication with local subscribers, after the fan-out wrote it (or queued it where a
+   * socket was backed up). Whole milliseconds: that is the publication time's resolution.
+   */
+  readonly deliveryLatency = new LatencyHistogram();
+  /** Seconds from taking up a publish to its acknowledgement: the `published` frame, or the POST /publish 200. */
+  readonly publishAckLatency = { websocket: new LatencyHistogram(), http: new LatencyHistogram() };
+  /** Seconds the engine's backend took per command, answered or failed (Redis: the publish script, history reads). */
+  readonly engineCommandLatency = { publish: new LatencyHistogram(), history: new LatencyHistogram() };
+
   increment<K>(map: Map<K, number>, key: K, by = 1): void {
     map.set(key, (map.get(key) ?? 0) + by);
+  }
+}
+
+/**
+ * A Prometheus-style histogram that the hot paths fill without allocating: fixed bucket bounds, one count
+ * per bucket, a sum. `http/metrics-histogram.ts` exports it; prom-client's own `Histogram.observe` builds
+ * label objects and hash keys on every call, which the fan-out path avoids.
+ */
+export class LatencyHistogram {
+  /** Seconds: 100 µs to 10 s, roughly 2.5x apart (Prometheus's defaults start at 5 ms, too coarse here). */
+  static readonly defaultBounds: readonly number[] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+  ];
+
+  /** Upper bounds (inclusive), ascending. */
+  readonly bounds: readonly number[];
+  /** Observations per bucket, not cumulative: `counts[i]` is in (bounds[i-1], bounds[i]]; the last slot is above every bound. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(bounds: readonly number[] = LatencyHistogram.defaultBounds) {
+    this.bounds = bounds;
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  /** Records one duration in seconds; a negative one (clocks of two machines) or NaN counts as 0. */
+  observe(seconds: number): void {
+    const value = seconds > 0 ? seconds : 0;
+    const { bounds } = this;
+    let bucket = 0;
+    while (bucket < bounds.length && value > (bounds[bucket] as number)) bucket++;
+    this.counts[bucket] = (this.counts[bucket] as number) + 1;
+    this.sum += value;
+    this.count++;
   }
 }

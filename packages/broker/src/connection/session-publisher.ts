@@ -44,6 +44,7 @@ export class SessionPublisher {
   }
 
   publish(message: PublishMessage): void {
+    const takenUpAt = performance.now();
     const { session } = this;
     const { config, context, outbound } = session;
     const { id, topic, priority, key, data } = message;
@@ -88,6 +89,7 @@ export class SessionPublisher {
         if (id === undefined) return;
         const position = namespace.history === undefined ? {} : { offset: result.offset, epoch: result.epoch };
         outbound.sendControl({ op: 'published', id, ...position, ...(result.duplicate ? { duplicate: true } : {}) });
+        context.stats.publishAckLatency.websocket.observe((performance.now() - takenUpAt) / 1000);
       },
       (error: unknown) => {
         this.inFlight--;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidPattern, assertValidTopic } from '../topics/topic-checks.js';
-import type { Engine, EngineHandler, HistoryQuery, HistoryResult, Payload, Publication, PublishOptions, PublishResult } from './engine.js';
+import type { Engine, EngineCommand, EngineHandler, HistoryQuery, HistoryResult, Payload, Publication, PublishOptions, PublishResult } from './engine.js';
 import { RedisCanary } from './redis-canary.js';
 import { bodyTopic, decodeBody, encodeBody, parseChannelMessage } from './redis-codec.js';
 import { type CommandConnection, type ConnectionSettings, createCommandConnection, waitForReady } from './redis-connections.js';
@@ -225,6 +225,7 @@ export class RedisEngine implements Engine {
     if (idempotencyKey !== undefined) keys.push(this.keyspace.idempotencyKey(topic, idempotencyKey));
     keys.push(...this.keyspace.publishChannels(topic));
     let reply: unknown;
+    const started = performance.now();
     try {
       const command = this.publishScript.command(keys, [
         this.clockArgument(),
@@ -240,6 +241,8 @@ export class RedisEngine implements Engine {
       reply = await commands.sendCommand(command);
     } catch (error) {
       throw unavailable('publish not confirmed by Redis', error);
+    } finally {
+      this.timed('publish', started);
     }
     const result = parsePublishReply(reply);
     if (result === undefined) throw unavailable(`unexpected publish reply ${String(reply)}`);
@@ -267,6 +270,7 @@ export class RedisEngine implements Engine {
     const { since } = query;
     const sinceOffset = since !== undefined && Number.isSafeInteger(since.offset) && since.offset >= 0 ? String(since.offset) : '-1';
     let reply: unknown;
+    const started = performance.now();
     try {
       reply = await commands.switchboardHistoryBuffer(
         2,
@@ -283,6 +287,8 @@ export class RedisEngine implements Engine {
       );
     } catch (error) {
       throw unavailable('history not read from Redis', error);
+    } finally {
+      this.timed('history', started);
     }
     const parsed = parseHistoryReply(reply);
     if (parsed === undefined) throw unavailable('unexpected history reply');
@@ -447,6 +453,11 @@ export class RedisEngine implements Engine {
     const commands = this.commands;
     if (commands === undefined) return Promise.reject(unavailable('not connected'));
     return publishOn(this.settings.target.mode, commands, channel, message);
+  }
+
+  /** Reports a command's duration to the hub (latency histograms); no closure, it runs once per publish. */
+  private timed(command: EngineCommand, started: number): void {
+    this.handler?.onCommandTimed?.(command, (performance.now() - started) / 1000);
   }
 
   private clockArgument(): string {

@@ -255,7 +255,15 @@ export interface EngineHandler {
   onResumed?(): void;
   /** A presence entry on a topic matching one of this node's patterns (engines with `presence` only). */
   onPresence?(entry: PresenceEntry): void;
+  /**
+   * An engine with a backend reports how long each command to it took, answered or failed (for the latency
+   * histograms). Called on the hot path: once per publish and history read.
+   */
+  onCommandTimed?(command: EngineCommand, seconds: number): void;
 }
+
+/** The backend commands an engine times: the publish (Redis: its script) and a history read. */
+export type EngineCommand = 'publish' | 'history';
 
 /**
  * Cross-node fan-out plus per-topic history, modelled on centrifuge's Broker. One engine instance per broker

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { BrokerStats } from '../stats.js';
+import { ExportedHistogram } from './metrics-histogram.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 /** Live figures the registry reads at scrape time. */
@@ -10,6 +11,8 @@ export interface MetricSources {
   patterns(): number;
   /** Per-connection send queues: total depth (messages), the fullest one's bytes, and how many are over half their cap. */
   queues(): { readonly depth: number; readonly maxBytes: number; readonly overHalf: number; readonly pendingGaps: number };
+  /** Whether the engine can publish and deliver now (no outage reported; the hub's view, without a canary). */
+  engineAvailable(): boolean;
 }
 
 /**
@@ -110,5 +113,29 @@ export function createMetricsRegistry(sources: MetricSources, labels: { readonly
   counter('switchboard_slow_consumer_closes_total', 'Connections closed with 4001 (slow consumer).', () => stats.slowConsumerCloses);
   labelledCounter('switchboard_errors_total', 'Error frames sent, by code.', 'code', stats.errors);
   labelledCounter('switchboard_http_publishes_total', 'POST /publish answers, by HTTP status.', 'status', stats.httpPublishes);
+  gauge('switchboard_engine_up', 'Whether the engine can publish and deliver (1) or reported an outage that has not ended (0).', () =>
+    sources.engineAvailable() ? 1 : 0,
+  );
+  counter('switchboard_engine_interruptions_total', 'Engine outages begun (a Redis pub/sub gap counts as a momentary one).', () => stats.engineInterruptions);
+
+  new ExportedHistogram(
+    registry,
+    'switchboard_delivery_latency_seconds',
+    'Seconds from a publication\'s time (engine clock) to its hand-off to this node\'s sockets, once per publication with local subscribers.',
+    [{ labels: {}, histogram: stats.deliveryLatency }],
+  );
+  new ExportedHistogram(registry, 'switchboard_publish_ack_latency_seconds', 'Seconds from taking up a publish to acknowledging it, by source.', [
+    { labels: { source: 'websocket' }, histogram: stats.publishAckLatency.websocket },
+    { labels: { source: 'http' }, histogram: stats.publishAckLatency.http },
+  ]);
+  new ExportedHistogram(
+    registry,
+    'switchboard_engine_command_duration_seconds',
+    'Seconds the engine\'s backend took per command, answered or failed (Redis: the publish script, history reads).',
+    [
+      { labels: { command: 'publish' }, histogram: stats.engineCommandLatency.publish },
+      { labels: { command: 'history' }, histogram: stats.engineCommandLatency.history },
+    ],
+  );
   return registry;
 }

@@ -71,6 +71,7 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
       return fail(reply, ProtocolErrorCode.internal, 'internal error');
     },
     handler: async (request, reply) => {
+      const takenUpAt = performance.now();
       const permissions = await authenticateHttp(broker, request, 'POST /publish');
       if (!(permissions instanceof Permissions)) return fail(reply, permissions.code, permissions.message, permissions.headers);
       const parsed = bodySchema.safeParse(request.body);
@@ -105,7 +106,9 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
         const result = await broker.hub.publish(body.topic, payload, { priority: body.priority, idempotencyKey: body.key });
         stats.publishesHttp++;
         const position = namespace.history === undefined ? {} : { offset: result.offset, epoch: result.epoch };
-        return answer(reply, HttpStatus.ok, { ...position, duplicate: result.duplicate });
+        const answered = answer(reply, HttpStatus.ok, { ...position, duplicate: result.duplicate });
+        stats.publishAckLatency.http.observe((performance.now() - takenUpAt) / 1000);
+        return answered;
       } catch (error) {
         if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {
           return fail(reply, ProtocolErrorCode.unavailable, 'the engine is unavailable', { 'Retry-After': retryAfter });

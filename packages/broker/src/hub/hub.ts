@@ -4,6 +4,7 @@ import type { Priority } from '@switchboard/protocol';
 import type { BrokerError } from '../errors.js';
 import type {
   Engine,
+  EngineCommand,
   EngineHandler,
   HistoryQuery,
   HistoryResult,
@@ -236,17 +237,26 @@ export class Hub implements EngineHandler {
   onPublication(publication: Publication): void {
     const { topic } = publication;
     if (this.interrupted !== undefined && this.positions.has(topic) && this.gate.hold(topic)) this.heldSinceInterruption.add(topic);
-    if (this.gate.admit(topic, publication) === 'pass') this.fanOut(publication);
+    if (this.gate.admit(topic, publication) !== 'pass') return;
+    // Live publications only, once each however many subscribers: a replay after an outage is old by design.
+    if (this.fanOut(publication) > 0) this.options.stats.deliveryLatency.observe((Date.now() - publication.time) / 1000);
   }
 
-  /** Delivers a publication to every matching local subscriber, once, skipping offsets already delivered. */
-  private fanOut(publication: Publication): void {
+  onCommandTimed(command: EngineCommand, seconds: number): void {
+    this.options.stats.engineCommandLatency[command].observe(seconds);
+  }
+
+  /**
+   * Delivers a publication to every matching local subscriber, once, skipping offsets already delivered.
+   * Returns how many it was handed to (0 for a copy already delivered).
+   */
+  private fanOut(publication: Publication): number {
     const { stats } = this.options;
     const { topic, epoch, offset } = publication;
     const last = this.positions.get(topic);
     // The one de-duplication: an engine hands over copies (Redis: one per channel of overlapping patterns),
     // live publications race the outage replay, and clients never see any of them twice.
-    if (last !== undefined && last.epoch === epoch && offset <= last.offset) return;
+    if (last !== undefined && last.epoch === epoch && offset <= last.offset) return 0;
     stats.publications++;
     let delivery: Delivery | undefined;
     let count = 0;
@@ -262,18 +272,22 @@ export class Hub implements EngineHandler {
     }
     stats.deliveries += count;
     this.positions.delete(topic);
-    if (count === 0) return;
+    if (count === 0) return 0;
     this.positions.set(topic, { epoch, offset });
     if (this.positions.size > maxTrackedTopics) {
       const oldest = this.positions.keys().next();
       if (oldest.done !== true) this.positions.delete(oldest.value);
     }
+    return count;
   }
 
   onInterrupted(error: BrokerError): void {
     const wasInterrupted = this.interrupted !== undefined;
     this.interrupted = error;
-    if (!wasInterrupted) this.options.onEngineAvailability?.(true);
+    if (!wasInterrupted) {
+      this.options.stats.engineInterruptions++;
+      this.options.onEngineAvailability?.(true);
+    }
     this.options.logger.warn({ err: error }, 'engine interrupted: publishes fail with unavailable until it resumes');
   }
 

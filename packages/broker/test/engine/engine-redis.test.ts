@@ -442,6 +442,25 @@ t.test('redis engine specifics', async (t) => {
     await t.rejects(engine.publish('t', json(1), normal), { code: BrokerErrorCode.engineClosed });
   });
 
+  t.test('every publish script and history read is timed to the handler (the latency histograms), once each', async (t) => {
+    const engine = new RedisEngine({ redis: server.url });
+    t.teardown(() => engine.close());
+    const timed: [string, number][] = [];
+    await engine.start({ onPublication: () => undefined, onCommandTimed: (command, seconds) => void timed.push([command, seconds]) });
+    const topic = `timed.${randomBytes(4).toString('hex')}`;
+    await engine.publish(topic, json(1), keep(10));
+    await engine.publish(topic, json(2), normal);
+    await engine.history(topic, { limit: 10 });
+    t.same(
+      timed.map(([command]) => command),
+      ['publish', 'publish', 'history'],
+    );
+    t.ok(
+      timed.every(([, seconds]) => seconds > 0 && seconds < 60),
+      'durations in seconds',
+    );
+  });
+
   t.test('options are checked at construction', async (t) => {
     t.throws(() => new RedisEngine({}), RangeError);
     t.throws(() => new RedisEngine({ redis: server.url, cluster: { nodes: [] } }), RangeError);

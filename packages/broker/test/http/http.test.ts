@@ -29,6 +29,9 @@ t.test('GET /readyz: ready while the engine works; 503 during an outage and whil
   const app = await injectedApp(t, { nodeName: 'n1' }, new MemoryEngine({ cluster }));
   t.same((await app.inject({ url: '/readyz' })).json(), { status: 'ready', node: 'n1' });
   cluster.interrupt();
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  t.match(metrics, /^switchboard_engine_up\{node="n1"\} 0$/m, 'the outage shows in /metrics');
+  t.match(metrics, /^switchboard_engine_interruptions_total\{node="n1"\} 1$/m);
   const outage = await app.inject({ url: '/readyz' });
   t.equal(outage.statusCode, 503);
   t.same(outage.json(), { status: 'not_ready', node: 'n1', reason: 'engine not ready' });
@@ -69,6 +72,14 @@ t.test('GET /metrics: Prometheus text with connections, subscriptions, messages,
   for (const name of ['switchboard_slow_consumer_closes_total', 'switchboard_send_queue_max_connection_bytes', 'switchboard_send_queue_messages']) {
     t.match(text, new RegExp(`# TYPE ${name} `), `${name} is exported`);
   }
+  t.equal(value('switchboard_engine_up'), 1);
+  t.equal(value('switchboard_engine_interruptions_total'), 0);
+  // Latency histograms: one delivery observation per publication (not per pattern or subscriber), one ack.
+  t.equal(value('switchboard_delivery_latency_seconds_count'), 1);
+  t.match(text, /^switchboard_delivery_latency_seconds_bucket\{le="\+Inf",node="test-node"\} 1$/m);
+  t.match(text, /^switchboard_publish_ack_latency_seconds_count\{node="test-node",source="websocket"\} 1$/m);
+  t.match(text, /^switchboard_publish_ack_latency_seconds_count\{node="test-node",source="http"\} 0$/m);
+  t.match(text, /^switchboard_engine_command_duration_seconds_count\{node="test-node",command="publish"\} 0$/m, 'the memory engine has no backend to time');
   const again = await broker.app.inject({ url: '/metrics' });
   t.equal(Number(/^switchboard_publications_total\{[^}]*\} (\S+)$/m.exec(again.body)?.[1]), 1, 'counters do not double on a second scrape');
 });
@@ -127,6 +138,8 @@ t.test('POST /publish: authenticated JSON and base64 publishes reach WebSocket s
   t.match(json, { topic: 'orders.eu', priority: 'high', data: { id: 7 } });
   t.same(Buffer.from(raw?.data as Uint8Array), bytes, 'a base64 body arrives as raw bytes');
   t.equal(subscriber.deliveries.length, 2);
+  const metrics = (await broker.app.inject({ url: '/metrics' })).body;
+  t.match(metrics, /^switchboard_publish_ack_latency_seconds_count\{node="test-node",source="http"\} 3$/m, 'every 200 answer timed');
 });
 
 t.test('POST /publish: every refusal has its status and pubsub.v1 code', async (t) => {
