@@ -48,7 +48,7 @@ export class BrokerStats {
    * once per live publication with local subscribers, after the fan-out wrote it (or queued it where a
    * socket was backed up). Whole milliseconds: that is the publication time's resolution.
    */
-  readonly deliveryLatency = new LatencyHistogram();
+  readonly deliveryLatency = new LatencyHistogram(LatencyHistogram.millisecondBounds);
   /** Seconds from taking up a publish to its acknowledgement: the `published` frame, or the POST /publish 200. */
   readonly publishAckLatency = { websocket: new LatencyHistogram(), http: new LatencyHistogram() };
   /** Seconds the engine's backend took per command, answered or failed (Redis: the publish script, history reads). */
@@ -69,6 +69,12 @@ export class LatencyHistogram {
   static readonly defaultBounds: readonly number[] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
   ];
+
+  /**
+   * For durations measured in whole milliseconds (a publication's time): finer buckets would only split 0
+   * from 1 ms and make quantiles below 1 ms look measured.
+   */
+  static readonly millisecondBounds: readonly number[] = LatencyHistogram.defaultBounds.filter((bound) => bound >= 0.001);
 
   /** Upper bounds (inclusive), ascending. */
   readonly bounds: readonly number[];
