@@ -1,5 +1,6 @@
 // The echo examples are what conformance suites drive: keep them runnable exactly as the README says.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsClient, WebSocketServer } from 'ws';
@@ -67,4 +68,36 @@ t.test('echo-client echoes what the server sends until the server closes', async
   const result = await client;
   t.equal(result.code, 0, `exits by itself once closed: ${result.stderr}`);
   t.match(result.stdout, /closed 1000 suite done/);
+});
+
+// The command line exactly as the README writes it (its port made free, `[--deflate]` left out and put in),
+// against `ws` offering a subprotocol as a pubsub.v1 client does: `ws` fails a handshake that offered one and
+// got none, so the server must answer with it.
+t.test("the README's echo-server command line serves `ws` offering a subprotocol, and one offering none", async (t) => {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  const line = readme.split('\n').find((candidate) => candidate.includes('examples/echo-server.ts'));
+  t.ok(line?.startsWith('node ') && line.includes('--port 9001 [--deflate]'), `the README line: ${line}`);
+  const words = line!.replace('--port 9001', '--port 0').split(/\s+/).slice(1);
+  for (const deflate of [false, true]) {
+    const args = words.flatMap((word) => (word === '[--deflate]' ? (deflate ? ['--deflate'] : []) : [word]));
+    const server = await start(process.execPath, args, /listening on/, { cwd: fileURLToPath(new URL('../../..', import.meta.url)) });
+    t.teardown(() => server.stop());
+    const port = Number(/:(\d+)/.exec(server.readyLine)![1]);
+    for (const protocols of [['pubsub.v1', 'other.v2'], []]) {
+      const client = new WsClient(`ws://127.0.0.1:${port}/`, protocols, { perMessageDeflate: deflate });
+      await new Promise((resolve, reject) => {
+        client.once('open', resolve);
+        client.once('error', reject);
+      });
+      t.equal(client.protocol, protocols[0] ?? '', `deflate ${deflate}: offered [${protocols}], selected ${client.protocol}`);
+      const echoed = new Promise((resolve) => client.once('message', (data, isBinary) => resolve([String(data), isBinary])));
+      client.send('ping from ws');
+      t.same(await echoed, ['ping from ws', false], 'and the message comes back');
+      await new Promise((resolve) => {
+        client.once('close', resolve);
+        client.close(1000);
+      });
+    }
+    await server.stop();
+  }
 });
