@@ -1,0 +1,54 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importSPKI, jwtVerify } from 'jose';
+import t from 'tap';
+import { runCommand as run } from '../helpers/terminal-commands.js';
+
+/** `switchboard token` with a private key, and the terminal client's usage mistakes, as processes. */
+
+t.test('token signs with a private key whose public half the broker is configured with', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-token-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(join(dir, 'private.pem'), pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  writeFileSync(join(dir, 'public.pem'), publicPem);
+  writeFileSync(join(dir, 'other.pem'), other.publicKey.export({ type: 'spki', format: 'pem' }));
+
+  const env = { JWT_PUBLIC_KEY: join(dir, 'public.pem'), JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'switchboard' };
+  const minted = await run(['token', '--sub', 'bo', '--grant', 'subscribe:feed.>', '--private-key', join(dir, 'private.pem'), '--kid', 'k1'], env);
+  t.equal(minted.code, 0, minted.stderr);
+  const { payload, protectedHeader } = await jwtVerify(minted.stdout.trim(), await importSPKI(publicPem, 'ES256'), {
+    issuer: 'https://issuer.test',
+    audience: 'switchboard',
+  });
+  t.match(protectedHeader, { alg: 'ES256', kid: 'k1' });
+  t.match(payload, { sub: 'bo', publish: [], subscribe: ['feed.>'] });
+
+  const mismatched = await run(['token', '--sub', 'bo', '--grant', '>', '--private-key', join(dir, 'private.pem')], { JWT_PUBLIC_KEY: join(dir, 'other.pem') });
+  t.equal(mismatched.code, 2, 'a private key that is not the configured public key\'s is refused');
+  t.match(mismatched.stderr, /JWT_PUBLIC_KEY.*not the public half/);
+  t.equal(mismatched.stdout, '');
+
+  const keyless = await run(['token', '--sub', 'bo', '--grant', '>'], { JWT_SECRET: '' });
+  t.equal(keyless.code, 2);
+  t.match(keyless.stderr, /no key to sign with/);
+});
+
+t.test('usage mistakes exit 2 with the usage', async (t) => {
+  const noPattern = await run(['sub']);
+  t.equal(noPattern.code, 2);
+  t.match(noPattern.stderr, /sub takes one PATTERN[\s\S]*Usage: switchboard sub/);
+  const badPriority = await run(['pub', 'a.b', 'x', '--priority', 'urgent']);
+  t.equal(badPriority.code, 2);
+  t.match(badPriority.stderr, /--priority urgent/);
+  const unknownFlag = await run(['pub', 'a.b', 'x', '--bogus']);
+  t.equal(unknownFlag.code, 2);
+  t.match(unknownFlag.stderr, /bogus/);
+  const badSince = await run(['sub', 'a.>', '--since', 'a.b=x']);
+  t.equal(badSince.code, 2);
+  t.match(badSince.stderr, /TOPIC=OFFSET@EPOCH/);
+});
