@@ -15,6 +15,9 @@ import { freePort } from '../helpers/topology-processes.js';
  * image's HEALTHCHECK, carry a publish to a subscriber (the image's own terminal client), and stop on SIGTERM.
  */
 
+// A build and several processes on a machine that may be busy running other tests.
+t.setTimeout(300_000);
+
 const root = fileURLToPath(new URL('../../../..', import.meta.url));
 const dockerfile = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8'));
 const lastStage = Math.max(...dockerfile.map((instruction) => instruction.stage));

@@ -9,6 +9,8 @@ import { runCommand as run, startBroker, stopAtEnd, until } from '../helpers/ter
  */
 
 const secret = 'terminal-client-secret-at-least-32-bytes';
+// A dozen processes, each starting through tsx, on a machine that may be busy running other tests.
+t.setTimeout(300_000);
 
 t.test('token, sub and pub against a broker that requires tokens', async (t) => {
   const url = await startBroker(t, { JWT_SECRET: secret });
