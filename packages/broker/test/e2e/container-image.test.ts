@@ -27,7 +27,8 @@ const build = dockerfile.filter((instruction) => instruction.stage < lastStage);
 // The test runs under tap's loaders, tsx and the source condition: none of that may reach the build or the
 // image's processes (they would run the sources, not the build), so they get a clean environment (where
 // programs are and where pnpm keeps its store) and no NODE_OPTIONS.
-const kept = /^(PATH|HOME|USER|LANG|LC_\w+|TMPDIR|TZ|PNPM_HOME|XDG_\w+_HOME|CI|npm_config_store_dir|pnpm_config_store_dir)$/;
+// The registry settings stay, for what pnpm's store lacks (the build script prefers the store).
+const kept = /^(PATH|HOME|USER|LANG|LC_\w+|TMPDIR|TZ|PNPM_HOME|XDG_\w+_HOME|CI|https?_proxy|no_proxy|HTTPS?_PROXY|NO_PROXY|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|npm_config_(registry|cafile|store_dir)|pnpm_config_store_dir)$/;
 const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => kept.test(name)));
 
 interface Finished {
