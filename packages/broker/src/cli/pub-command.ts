@@ -51,6 +51,9 @@ export async function pubCommand(argv: readonly string[], io: CommandIo): Promis
   const settings: PublishSettings = { topic, priority, text: values.text, json: values.json };
 
   const client = connectClient(values, io);
+  // Ctrl-C while a publish waits (say, for a broker that is down): closing rejects it, which is reported.
+  const giveUp = (): void => void client.close();
+  if (data !== '-') io.stop.addEventListener('abort', giveUp, { once: true });
   try {
     if (data !== '-') {
       const options = { priority, ...(values.key === undefined ? {} : { key: values.key }) };
@@ -58,6 +61,7 @@ export async function pubCommand(argv: readonly string[], io: CommandIo): Promis
     }
     return await publishLines(client, settings, io);
   } finally {
+    io.stop.removeEventListener('abort', giveUp);
     await client.close();
   }
 }

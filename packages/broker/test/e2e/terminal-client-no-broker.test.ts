@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importSPKI, jwtVerify } from 'jose';
 import t from 'tap';
-import { runCommand as run } from '../helpers/terminal-commands.js';
+import { runSwitchboard } from '../helpers/switchboard-process.js';
+import { freePort } from '../helpers/topology-processes.js';
+import { runCommand as run, stopAtEnd, until } from '../helpers/terminal-commands.js';
 
-/** `switchboard token` with a private key, and the terminal client's usage mistakes, as processes. */
+/** The terminal client without a broker: `token` with a private key, usage mistakes, a broker that is down. */
 
 t.test('token signs with a private key whose public half the broker is configured with', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-token-'));
@@ -51,4 +53,15 @@ t.test('usage mistakes exit 2 with the usage', async (t) => {
   const badSince = await run(['sub', 'a.>', '--since', 'a.b=x']);
   t.equal(badSince.code, 2);
   t.match(badSince.stderr, /TOPIC=OFFSET@EPOCH/);
+});
+
+t.test('pub to a broker that is down reports the retries, and SIGTERM gives the publish up with exit code 1', async (t) => {
+  const port = await freePort();
+  const pub = runSwitchboard(['pub', 'a.b', 'x', '--url', `ws://127.0.0.1:${port}/`], { LOG_LEVEL: 'warn' });
+  stopAtEnd(t, pub);
+  await until('a reconnect notice', () => (/disconnected from .*retrying in \d+ ms/.test(pub.stderr()) ? true : undefined));
+  pub.process.kill('SIGTERM');
+  t.equal(await pub.closed, 1);
+  t.match(pub.stderr(), /publish to a\.b failed: client_closed/);
+  t.equal(pub.stdout(), '');
 });
