@@ -55,11 +55,11 @@ t.test('token, sub and pub against a broker that requires tokens', async (t) => 
   t.equal(anonymous.code, 1, 'no token: refused, exit 1');
   t.match(anonymous.stderr, /invalid_token|unauthorized|token/);
 
-  const partly = await run(['pub', 'alerts.x', '-', '--url', url, '--token', token, '--json'], {}, 'a\nb\n');
-  t.equal(partly.code, 0, partly.stderr);
-  t.same(partly.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown), [
-    { topic: 'alerts.x', offset: 1, epoch: partly.stdout.match(/"epoch":"([^"]+)"/)![1], duplicate: false },
-    { topic: 'alerts.x', offset: 2, epoch: partly.stdout.match(/"epoch":"([^"]+)"/)![1], duplicate: false },
+  const acks = await run(['pub', 'alerts.x', '-', '--url', url, '--token', token, '--json'], {}, 'a\nb\n');
+  t.equal(acks.code, 0, acks.stderr);
+  t.same(acks.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown), [
+    { topic: 'alerts.x', offset: 1, epoch: acks.stdout.match(/"epoch":"([^"]+)"/)![1], duplicate: false },
+    { topic: 'alerts.x', offset: 2, epoch: acks.stdout.match(/"epoch":"([^"]+)"/)![1], duplicate: false },
   ], 'pub --json: one ack object per line');
 });
 
