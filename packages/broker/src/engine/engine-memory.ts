@@ -124,7 +124,8 @@ export class MemoryEngine implements Engine {
   }
 
   private deliverPresence(entry: PresenceEntry): void {
-    if (this.patterns.hasMatch(entry.topic)) this.callHandler((handler) => handler.onPresence?.(entry));
+    // Exact subscriptions only: a wildcard is never a member and gets no entries (design §1.2), as on Redis.
+    if (this.patterns.has(entry.topic, true)) this.callHandler((handler) => handler.onPresence?.(entry));
   }
 
   private callHandler(call: (handler: EngineHandler) => void): void {

@@ -2,18 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidPattern, assertValidTopic } from '../topics/topic-checks.js';
-import type { Engine, EngineCommand, EngineHandler, HistoryQuery, HistoryResult, Payload, Publication, PublishOptions, PublishResult } from './engine.js';
+import type { Engine, EngineCommand, EngineHandler, HistoryQuery, HistoryResult, Payload, PublishOptions, PublishResult } from './engine.js';
 import { RedisCanary } from './redis-canary.js';
-import { bodyTopic, decodeBody, encodeBody, parseChannelMessage } from './redis-codec.js';
+import { bodyTopic, type ChannelMessage, decodeBody, encodeBody, parseChannelMessage } from './redis-codec.js';
 import { type CommandConnection, type ConnectionSettings, createCommandConnection, waitForReady } from './redis-connections.js';
 import { GapDetector, type MissingOffsets } from './redis-delivery.js';
 import { closedError, unavailable } from './redis-errors.js';
 import type { RedisKeyspace } from './redis-keyspace.js';
 import { readLineage } from './redis-lineage.js';
 import { RedisLink } from './redis-link.js';
-import { type RedisEngineOptions, type RedisEngineSettings, resolveRedisEngineOptions } from './redis-options.js';
+import { assertRetention, type RedisEngineOptions, type RedisEngineSettings, resolveRedisEngineOptions } from './redis-options.js';
 import { OrderedScript } from './redis-ordered-script.js';
-import { parseHistoryReply, parsePublishReply } from './redis-replies.js';
+import { RedisPresence } from './redis-presence.js';
+import { definePresenceScripts, type PresenceConnection } from './redis-presence-scripts.js';
+import { decodePresenceEntry } from './redis-presence-codec.js';
+import { historyResult, parseHistoryReply, parsePublishReply } from './redis-replies.js';
 import { publishScript } from './redis-scripts.js';
 import { RedisSubscriptions } from './redis-subscriptions.js';
 import {
@@ -54,8 +57,8 @@ type Lifecycle = 'created' | 'starting' | 'started' | 'closed';
  * offsets from history or announces the gap.
  */
 export class RedisEngine implements Engine {
-  /** Not yet: Redis presence (keys, scripts, liveness, sweeps) is issue 14's step 4 (docs/design/presence.md §6). */
-  readonly presence: undefined = undefined;
+  /** Presence (docs/design/presence.md §3): scripts in redis-presence.ts, liveness and sweeps in redis-liveness.ts. */
+  readonly presence: RedisPresence;
   readonly keyspace: RedisKeyspace;
   /** Distinguishes this node's canary channel; not persisted. */
   readonly nodeId = randomBytes(6).toString('hex');
@@ -75,7 +78,8 @@ export class RedisEngine implements Engine {
 
   private lifecycle: Lifecycle = 'created';
   private handler: EngineHandler | undefined;
-  private commands: CommandConnection | undefined;
+  private commands: (CommandConnection & PresenceConnection) | undefined;
+  private closing: Promise<void> | undefined;
   private topology: Topology | undefined;
   private readonly link: RedisLink;
   private readonly canary: RedisCanary;
@@ -83,6 +87,8 @@ export class RedisEngine implements Engine {
 
   private readonly subscriptions: RedisSubscriptions;
   private readonly gaps: GapDetector;
+  /** The same check on presence `seq`s, which are dense per topic and epoch as offsets are. */
+  private readonly presenceGaps: GapDetector;
   /** Orders subscription activations and deliveries, to tell whether a topic was covered without a break. */
   private tick = 0;
 
@@ -120,6 +126,20 @@ export class RedisEngine implements Engine {
     });
     this.subscriptions = new RedisSubscriptions(this.keyspace);
     this.gaps = new GapDetector(settings.maxTrackedTopics);
+    this.presenceGaps = new GapDetector(settings.maxTrackedTopics);
+    this.presence = new RedisPresence({
+      keyspace: this.keyspace,
+      nodeId: this.nodeId,
+      streamIdleTtlMs: settings.streamIdleTtlMs,
+      nodeTtlMs: settings.presenceNodeTtlMs,
+      publishCommand: settings.target.mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH',
+      assertStarted: () => this.assertStarted(),
+      connection: () => (this.link.up ? this.commands : undefined),
+      clock: () => this.clockArgument(),
+      nextEpoch: () => this.nextEpoch(),
+      lineage: () => this.replicationHistory,
+      membershipLost: () => this.callHandler((handler) => handler.onMembershipLost?.()),
+    });
   }
 
   /** Patterns this node is subscribed to (for metrics). */
@@ -149,7 +169,7 @@ export class RedisEngine implements Engine {
     }
     this.lifecycle = 'starting';
     this.handler = handler;
-    const commands = createCommandConnection(this.connections);
+    const commands = definePresenceScripts(createCommandConnection(this.connections)) as CommandConnection & PresenceConnection;
     commands.on('error', (error: Error) => void (this.link.lastError = error));
     commands.on('close', () => this.link.interrupt(unavailable('Redis command connection closed', this.link.lastError)));
     commands.on('ready', () => this.link.wake());
@@ -165,6 +185,7 @@ export class RedisEngine implements Engine {
       throw error;
     }
     this.lifecycle = 'started';
+    await this.presence.liveness.start();
     if (healthCheckIntervalMs > 0) {
       this.healthTimer = setInterval(() => void this.ready(), healthCheckIntervalMs);
       this.healthTimer.unref();
@@ -272,19 +293,10 @@ export class RedisEngine implements Engine {
     let reply: unknown;
     const started = performance.now();
     try {
-      reply = await commands.switchboardHistoryBuffer(
-        2,
-        this.keyspace.metaKey(topic),
-        this.keyspace.streamKey(topic),
-        this.clockArgument(),
-        this.nextEpoch(),
-        String(this.settings.streamIdleTtlMs),
-        since === undefined ? 'latest' : 'since',
-        sinceOffset,
-        since === undefined ? '' : String(since.epoch),
-        String(query.limit),
-        this.replicationHistory,
-      );
+      const keys = [this.keyspace.metaKey(topic), this.keyspace.streamKey(topic)];
+      const state = [this.clockArgument(), this.nextEpoch(), String(this.settings.streamIdleTtlMs)];
+      const position = since === undefined ? ['latest', sinceOffset, ''] : ['since', sinceOffset, String(since.epoch)];
+      reply = await commands.switchboardHistoryBuffer(keys.length, ...keys, ...state, ...position, String(query.limit), this.replicationHistory);
     } catch (error) {
       throw unavailable('history not read from Redis', error);
     } finally {
@@ -292,15 +304,7 @@ export class RedisEngine implements Engine {
     }
     const parsed = parseHistoryReply(reply);
     if (parsed === undefined) throw unavailable('unexpected history reply');
-    const position = { offset: parsed.offset, epoch: parsed.epoch };
-    const publications: Publication[] = [];
-    for (const entry of parsed.entries) {
-      const publication = decodeBody(entry.body, entry.offset, parsed.epoch, entry.time);
-      if (publication !== undefined) publications.push(publication);
-    }
-    if (since === undefined) return { publications: publications.reverse(), position, recovered: false };
-    if (parsed.status === 'ok') return { publications, position, recovered: true };
-    return { publications: [], position, recovered: false, recoveryFailure: parsed.status };
+    return historyResult(parsed, since !== undefined);
   }
 
   async ready(): Promise<boolean> {
@@ -316,8 +320,14 @@ export class RedisEngine implements Engine {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.lifecycle === 'closed') return;
+  /** Also a clean presence stop: this node's members leave at once (`disconnected`) if Redis is reachable. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.lifecycle === 'started' && this.link.up) await this.presence.liveness.unregister().catch(() => undefined);
+    this.presence.liveness.stop();
     this.lifecycle = 'closed';
     const stopped = this.link.close();
     if (this.healthTimer !== undefined) clearInterval(this.healthTimer);
@@ -336,6 +346,7 @@ export class RedisEngine implements Engine {
     if (this.canary.receive(message)) return;
     const parsed = parseChannelMessage(message);
     if (parsed === undefined) return;
+    if (parsed.seq !== undefined) return this.receivePresence(parsed, parsed.seq);
     const topic = bodyTopic(parsed.body);
     if (topic === undefined) return;
     // Matching at delivery time makes unsubscribe take effect at once, even for messages in flight.
@@ -350,9 +361,19 @@ export class RedisEngine implements Engine {
     this.callHandler((handler) => handler.onPublication(publication));
   }
 
-  private reportGap(topic: string, missing: MissingOffsets): void {
+  /** A presence entry: to exact subscriptions only (wildcards are never members, design §1.2), `seq` checked for gaps. */
+  private receivePresence(parsed: ChannelMessage, seq: number): void {
+    const entry = decodePresenceEntry(parsed.body, parsed.offset, seq, parsed.epoch, parsed.time);
+    const exact = entry === undefined ? undefined : this.subscriptions.get(entry.topic);
+    if (entry === undefined || exact === undefined) return;
+    const missing = this.presenceGaps.observe(entry.topic, entry.epoch, seq, new Set([exact]), ++this.tick, this.link.up);
+    if (missing !== undefined) this.reportGap(entry.topic, missing, 'presence seqs');
+    this.callHandler((handler) => handler.onPresence?.(entry));
+  }
+
+  private reportGap(topic: string, missing: MissingOffsets, what = 'offsets'): void {
     this.gapCount++;
-    const error = unavailable(`offsets ${missing.from}-${missing.to} of ${topic} in epoch ${missing.epoch} never arrived through pub/sub`);
+    const error = unavailable(`${what} ${missing.from}-${missing.to} of ${topic} in epoch ${missing.epoch} never arrived through pub/sub`);
     this.interruptionCount++;
     this.callHandler((handler) => handler.onInterrupted?.(error));
     this.callHandler((handler) => handler.onResumed?.());
@@ -379,6 +400,7 @@ export class RedisEngine implements Engine {
     if (!wentDown) return;
     // Positions seen before the break say nothing about continuity after it: the hub recovers instead.
     this.gaps.clear();
+    this.presenceGaps.clear();
     this.subscriptions.deactivateAll();
     this.interruptionCount++;
     this.callHandler((handler) => handler.onInterrupted?.(error));
@@ -387,6 +409,7 @@ export class RedisEngine implements Engine {
   private linkUp(resumed: boolean): void {
     this.subscriptions.activateAll(++this.tick);
     if (resumed) this.callHandler((handler) => handler.onResumed?.());
+    if (resumed) void this.presence.liveness.beat(); // at once: after a long outage its liveness has lapsed
   }
 
   /** New subscriber connections, every registered channel subscribed, canaries back. Throws on any failure. */
@@ -468,9 +491,4 @@ export class RedisEngine implements Engine {
   private nextEpoch(): string {
     return `${this.settings.epochPrefix}-${(++this.epochCounter).toString(36)}`;
   }
-}
-
-function assertRetention(size: number, ttlMs: number): void {
-  if (!(Number.isSafeInteger(size) && size >= 0)) throw new RangeError(`history size must be an integer >= 0, got ${size}`);
-  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new RangeError(`history ttlMs must be > 0, got ${ttlMs}`);
 }

@@ -198,11 +198,12 @@ export interface PresenceHistory {
  * Presence for an engine that supports it (docs/design/presence.md §4.1). Members, counters, `seq` and the
  * entry change in one step per call, so counters always equal the member set, an entry exists exactly when a
  * change happened (or is counted in a `stats` entry's `coalesced`), and entries are ordered with the topic's
- * publications through the shared `offset`. Entries reach every node whose patterns match the topic through
+ * publications through the shared `offset`. Entries reach every node subscribed to the topic exactly through
  * `EngineHandler.onPresence` (this node included), in `seq` order.
  *
  * Liveness: while a node runs, its members stay; if it dies without `unregister`/`close`, every member it
- * joined leaves with an `expired` entry within a bounded time (the engine's node TTL plus a third of it).
+ * joined leaves with an `expired` entry within a bounded time (the engine's node TTL plus a third of it; on
+ * Redis plus a second of slack for shard clocks, docs/design/presence.md §3.4).
  *
  * Every method rejects like `publish`: `ERR_BROKER_ENGINE_UNAVAILABLE` when the backend cannot confirm (or the
  * node was declared dead), `ERR_BROKER_INVALID_TOPIC` for a non-topic, `RangeError` for settings that are not
@@ -253,13 +254,23 @@ export interface EngineHandler {
    * topics it tracks, comparing offsets, and tells clients about any gap it cannot fill.
    */
   onResumed?(): void;
-  /** A presence entry on a topic matching one of this node's patterns (engines with `presence` only). */
+  /**
+   * A presence entry on a topic this node subscribed to exactly (engines with `presence` only; wildcard
+   * patterns get none: they are never members, design §1.2), in `seq` order per topic. A `seq` that skips
+   * ahead is reported like a skipped offset (`onInterrupted`, `onResumed`), so a loss is never silent.
+   */
   onPresence?(entry: PresenceEntry): void;
   /**
    * An engine with a backend reports how long each command to it took, answered or failed (for the latency
    * histograms). Called on the hot path: once per publish and history read.
    */
   onCommandTimed?(command: EngineCommand, seconds: number): void;
+  /**
+   * This node's presence liveness had lapsed (a backend outage or a pause longer than the node TTL), so other
+   * nodes may have swept its members; the engine has registered it again. The broker re-asserts its members
+   * (`EnginePresence.ownMembers`, then join what is missing and leave what it no longer has).
+   */
+  onMembershipLost?(): void;
 }
 
 /** The backend commands an engine times: the publish (Redis: its script) and a history read. */
@@ -291,8 +302,8 @@ export type EngineCommand = 'publish' | 'history';
  */
 export interface Engine {
   /**
-   * Presence, or `undefined` when this engine does not implement it (the Redis engine until issue 14's
-   * step 4): the broker must then refuse presence rather than pretend a topic is empty.
+   * Presence, or `undefined` when this engine does not implement it: the broker must then refuse presence
+   * rather than pretend a topic is empty.
    */
   readonly presence: EnginePresence | undefined;
 

@@ -70,12 +70,17 @@ export function decodeBody(body: Buffer, offset: number, epoch: string, time: nu
   };
 }
 
-/** A pub/sub message split into position, time and body; undefined if it is not one of ours. */
+/**
+ * A pub/sub message split into position, time and body; undefined if it is not one of ours. A presence entry
+ * (redis-presence-scripts.ts) carries `<offset>-<seq>` where a publication carries `<offset>`: `seq` is set
+ * exactly for those.
+ */
 export interface ChannelMessage {
   readonly offset: number;
   readonly epoch: string;
   readonly time: number;
   readonly body: Buffer;
+  readonly seq?: number;
 }
 
 export function parseChannelMessage(message: Buffer): ChannelMessage | undefined {
@@ -83,11 +88,15 @@ export function parseChannelMessage(message: Buffer): ChannelMessage | undefined
   const afterEpoch = afterOffset === -1 ? -1 : message.indexOf(space, afterOffset + 1);
   const afterTime = afterEpoch === -1 ? -1 : message.indexOf(space, afterEpoch + 1);
   if (afterTime === -1) return undefined;
-  const offset = parseInteger(message.toString('latin1', 0, afterOffset));
+  const position = message.toString('latin1', 0, afterOffset);
+  const dash = position.indexOf('-');
+  const offset = parseInteger(dash === -1 ? position : position.slice(0, dash));
+  const seq = dash === -1 ? undefined : parseInteger(position.slice(dash + 1));
   const epoch = message.toString('latin1', afterOffset + 1, afterEpoch);
   const time = parseInteger(message.toString('latin1', afterEpoch + 1, afterTime));
-  if (offset === undefined || time === undefined || epoch.length === 0) return undefined;
-  return { offset, epoch, time, body: message.subarray(afterTime + 1) };
+  if (offset === undefined || time === undefined || epoch.length === 0 || (dash !== -1 && seq === undefined)) return undefined;
+  const body = message.subarray(afterTime + 1);
+  return seq === undefined ? { offset, epoch, time, body } : { offset, epoch, time, body, seq };
 }
 
 /** The offset a stream entry id `<offset>-0` names. */

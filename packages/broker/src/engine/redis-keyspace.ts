@@ -17,6 +17,12 @@ const { separator: topicSeparator, singleSegmentWildcard, tailWildcard } = Topic
  * | `sb:<tag>p:<prefix>`           | channel | every publication whose topic starts with `<prefix>.` (prefixes of 0 to `wildcardChannelDepth` segments; the root prefix is empty) |
  * | `sb:<tag>c:<node id>`          | channel | the node's readiness canary                                  |
  *
+ * Presence (docs/design/presence.md §3.1; `redis-presence-scripts.ts`): `e:<topic>` (stream of entries, id
+ * `<seq>-0`), `pc:<topic>` (counters), `pu:<topic>` (user → members), `pn:<topic>` (nodes with members),
+ * `pm:<topic>><node>` (a node's members), all on the topic's tag; `pt:<node>` (topics where the node has
+ * members) and `live:<node>` (the node is alive) once per bucket tag; `nodes` (zset) and `sweep:<node>`
+ * (lease) on the control tag `{ctl}:` (none on a single Redis). Presence entries travel on the topic channel.
+ *
  * `>` separates topic and idempotency key because a topic never contains it (it is a wildcard), so the
  * pair is unambiguous whatever the key holds. Meta and stream share one expiry (`until`: the idle TTL after
  * the last publish, or the newest retained publication's expiry if later), so a topic's state goes as one.
@@ -117,6 +123,69 @@ export class RedisKeyspace {
     const literal = segments.slice(0, Math.min(firstWildcard, this.wildcardChannelDepth)).join(topicSeparator);
     if (this.buckets === undefined) return [`${this.prefix}p:${literal}`];
     return Array.from({ length: this.buckets }, (_, bucket) => `${this.prefix}{${bucket}}:p:${literal}`);
+  }
+
+  // --- presence (docs/design/presence.md §3.1): a topic's keys on its slot, a node's per bucket --------
+
+  /** The topic's presence entries: a stream with ids `<seq>-0`. */
+  presenceStreamKey(topic: string): string {
+    return `${this.prefix}${this.tagOf(topic)}e:${topic}`;
+  }
+
+  /** The topic's counters: `c` members, `a` anonymous members. */
+  presenceCountsKey(topic: string): string {
+    return `${this.prefix}${this.tagOf(topic)}pc:${topic}`;
+  }
+
+  /** User → its members in the topic; `HLEN` is the distinct user count. */
+  presenceUsersKey(topic: string): string {
+    return `${this.prefix}${this.tagOf(topic)}pu:${topic}`;
+  }
+
+  /** The nodes that hold members of the topic. */
+  presenceNodesKey(topic: string): string {
+    return `${this.prefix}${this.tagOf(topic)}pn:${topic}`;
+  }
+
+  /** One node's members of the topic: connection id → member. */
+  presenceMembersKey(topic: string, nodeId: string): string {
+    return `${this.presenceMembersPrefix(topic)}${nodeId}`;
+  }
+
+  /** `presenceMembersKey` without the node, for scripts that read every node's members of a topic. */
+  presenceMembersPrefix(topic: string): string {
+    return `${this.prefix}${this.tagOf(topic)}pm:${topic}${tailWildcard}`;
+  }
+
+  /** The topics of one bucket (`tag`, from `tagOf` or `bucketTags`) where the node has members: the sweep index. */
+  nodeTopicsKey(tag: string, nodeId: string): string {
+    return `${this.prefix}${tag}pt:${nodeId}`;
+  }
+
+  /** The node is alive in one bucket (`tag`) while this key exists; its expiry is the node TTL. */
+  liveKey(tag: string, nodeId: string): string {
+    return `${this.prefix}${tag}live:${nodeId}`;
+  }
+
+  /** Every bucket's tag: `['']` on a single Redis, `{0}:` to `{buckets-1}:` in cluster mode. */
+  bucketTags(): string[] {
+    if (this.buckets === undefined) return [''];
+    return Array.from({ length: this.buckets }, (_, bucket) => `{${bucket}}:`);
+  }
+
+  /** Node → liveness deadline (Redis clock): which nodes exist, and which are due for a sweep. */
+  nodesKey(): string {
+    return `${this.prefix}${this.controlTag()}nodes`;
+  }
+
+  /** Who sweeps a dead node: `SET NX PX`, so one node does it at a time. */
+  sweepLeaseKey(nodeId: string): string {
+    return `${this.prefix}${this.controlTag()}sweep:${nodeId}`;
+  }
+
+  /** The tag of the cluster-wide keys (`nodes`, sweep leases): one slot in cluster mode, none on a single Redis. */
+  private controlTag(): string {
+    return this.buckets === undefined ? '' : '{ctl}:';
   }
 
   /** A single Redis's history lineage (redis-lineage.ts): one string for the whole deployment. */

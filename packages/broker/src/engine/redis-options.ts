@@ -117,6 +117,13 @@ export interface RedisEngineOptions {
    * @default 16 random hex digits — epochs must never repeat across nodes or restarts.
    */
   readonly epochPrefix?: string;
+  /**
+   * Presence liveness (`PRESENCE_NODE_TTL`): how long this node's liveness keys outlive its last heartbeat
+   * (sent every third of it). A node that stops is swept once it lapses: its members leave `expired` within
+   * about TTL + TTL/3 + 1 s (docs/design/presence.md §3.4). Every node should use the same value.
+   * @default 15000 — a dead node's members are gone in about 21 s, for one heartbeat per node every 5 s.
+   */
+  readonly presenceNodeTtlMs?: number;
 }
 
 export const redisEngineDefaults = {
@@ -133,6 +140,7 @@ export const redisEngineDefaults = {
   reconnectMinDelayMs: 50,
   reconnectMaxDelayMs: 1000,
   maxTrackedTopics: 100_000,
+  presenceNodeTtlMs: 15_000,
 } as const;
 
 /** Where Redis is: one server (through ioredis options, which also reach a Sentinel-managed master) or a cluster. */
@@ -155,6 +163,7 @@ export interface RedisEngineSettings {
   readonly maxTrackedTopics: number;
   readonly now: (() => number) | undefined;
   readonly epochPrefix: string;
+  readonly presenceNodeTtlMs: number;
 }
 
 /** Applies the defaults and checks every option; throws `RangeError` for a value no deployment could mean. */
@@ -188,6 +197,7 @@ export function resolveRedisEngineOptions(options: RedisEngineOptions): RedisEng
   if (!/^[!-~]{1,40}$/.test(epochPrefix)) {
     throw new RangeError(`epochPrefix must be 1-40 visible ASCII characters, got ${JSON.stringify(epochPrefix)}`);
   }
+  const presenceNodeTtlMs = positive('presenceNodeTtlMs', options.presenceNodeTtlMs ?? redisEngineDefaults.presenceNodeTtlMs);
   return {
     target,
     keyspace,
@@ -202,6 +212,7 @@ export function resolveRedisEngineOptions(options: RedisEngineOptions): RedisEng
     maxTrackedTopics,
     now: options.now,
     epochPrefix,
+    presenceNodeTtlMs,
   };
 }
 
@@ -213,4 +224,10 @@ function positive(name: string, value: number): number {
 function nonNegative(name: string, value: number): number {
   if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be >= 0, got ${value}`);
   return value;
+}
+
+/** A history retention as publishes and presence writes take it; a caller bug otherwise (`RangeError`). */
+export function assertRetention(size: number, ttlMs: number): void {
+  if (!(Number.isSafeInteger(size) && size >= 0)) throw new RangeError(`history size must be an integer >= 0, got ${size}`);
+  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new RangeError(`history ttlMs must be > 0, got ${ttlMs}`);
 }

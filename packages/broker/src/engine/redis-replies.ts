@@ -1,5 +1,5 @@
-import type { RecoveryFailure } from './engine.js';
-import { offsetOfEntryId, parseInteger } from './redis-codec.js';
+import type { HistoryResult, Publication, RecoveryFailure } from './engine.js';
+import { decodeBody, offsetOfEntryId, parseInteger } from './redis-codec.js';
 
 /**
  * Reading Redis's replies to the engine's commands and scripts. Pure: no I/O. Each parser returns
@@ -41,11 +41,16 @@ const historyStatuses: ReadonlyMap<string, 'ok' | RecoveryFailure> = new Map([
   ['no-history', 'no_history'],
 ]);
 
+/** A script's recovery status (`ok`, `epoch-mismatch`, ...) in the engine's words; undefined if unknown. */
+export function recoveryStatus(text: string): 'ok' | RecoveryFailure | undefined {
+  return historyStatuses.get(text);
+}
+
 export function parseHistoryReply(reply: unknown): HistoryReply | undefined {
   if (!Array.isArray(reply) || reply.length !== 4) return undefined;
   const [epochBytes, offsetBytes, statusBytes, rawEntries] = reply as [unknown, unknown, unknown, unknown];
   const offset = parseInteger(String(offsetBytes));
-  const status = historyStatuses.get(String(statusBytes));
+  const status = recoveryStatus(String(statusBytes));
   if (offset === undefined || status === undefined || !Array.isArray(rawEntries)) return undefined;
   const entries: { offset: number; time: number; body: Buffer }[] = [];
   for (const raw of rawEntries as unknown[]) {
@@ -63,6 +68,19 @@ export function parseHistoryReply(reply: unknown): HistoryReply | undefined {
     if (entryOffset !== undefined && body !== undefined && time !== undefined) entries.push({ offset: entryOffset, time, body });
   }
   return { epoch: String(epochBytes), offset, status, entries };
+}
+
+/** A history reply as the engine answers it: `since` says whether the read was a recovery (else the latest, newest first). */
+export function historyResult(parsed: HistoryReply, since: boolean): HistoryResult {
+  const position = { offset: parsed.offset, epoch: parsed.epoch };
+  const publications: Publication[] = [];
+  for (const entry of parsed.entries) {
+    const publication = decodeBody(entry.body, entry.offset, parsed.epoch, entry.time);
+    if (publication !== undefined) publications.push(publication);
+  }
+  if (!since) return { publications: publications.reverse(), position, recovered: false };
+  if (parsed.status === 'ok') return { publications, position, recovered: true };
+  return { publications: [], position, recovered: false, recoveryFailure: parsed.status };
 }
 
 /** One range of `CLUSTER SLOTS`: slots `first`..`last` served by the master at `host`:`port`. */

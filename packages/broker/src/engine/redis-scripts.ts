@@ -18,7 +18,7 @@
  * and hand their offsets out again). The leftover stream of a lost epoch is deleted, so epochs never mix.
  */
 
-const prelude = `
+export const scriptPrelude = `
 local function n2s(n) return string.format('%.0f', n) end
 
 local function clock(arg)
@@ -112,7 +112,7 @@ end
  *
  * Returns `{0, offset, epoch, time}` for a new publication, `{1, offset, epoch}` for a duplicate key.
  */
-export const publishScript = `${prelude}
+export const publishScript = `${scriptPrelude}
 local now = clock(ARGV[1])
 local first_channel = 3
 if ARGV[6] ~= '' then
@@ -152,6 +152,25 @@ return { 0, n2s(st.offset), st.epoch, n2s(now) }
 `;
 
 /**
+ * The read part of the history script, for the scripts that read history (`historyScript`, and
+ * `redis-presence-scripts.ts`'s merged read): `{epoch, offset, status, entries}` for a loaded and trimmed
+ * state `st`. `mode` is `latest` or `since`; `since` is -1 when not a position.
+ */
+export const historyRead = `
+local function history_read(st, stream, mode, since, since_epoch, limit)
+  local position = n2s(st.offset)
+  if mode == 'latest' then
+    if limit == 0 or st.kept ~= '1' then return { st.epoch, position, 'ok', {} } end
+    return { st.epoch, position, 'ok', redis.call('XREVRANGE', stream, '+', '-', 'COUNT', limit) }
+  end
+  if since_epoch ~= st.epoch or since < 0 or since > st.offset then return { st.epoch, position, 'epoch-mismatch', {} } end
+  if since + 1 < st.floor then return { st.epoch, position, st.barrier, {} } end
+  if limit == 0 or since == st.offset then return { st.epoch, position, 'ok', {} } end
+  return { st.epoch, position, 'ok', redis.call('XRANGE', stream, n2s(since + 1) .. '-0', '+', 'COUNT', limit) }
+end
+`;
+
+/**
  * History. KEYS: meta, stream. ARGV: 1 clock, 2 epoch to use if a new one starts, 3 idle TTL ms,
  * 4 `latest` or `since`, 5 since offset (`-1`: not a position), 6 since epoch, 7 limit, 8 replication
  * history (`''`: not checked).
@@ -160,22 +179,12 @@ return { 0, n2s(st.offset), st.epoch, n2s(now) }
  * stored spelling; `parseHistoryReply` gives the engine's);
  * entries as XRANGE returns them (ascending for `since`, descending for `latest`).
  */
-export const historyScript = `${prelude}
+export const historyScript = `${scriptPrelude}${historyRead}
 local now = clock(ARGV[1])
 local st = load(KEYS[1], KEYS[2], ARGV[2], ARGV[8])
 if st.fresh then st.ttl_until = now + tonumber(ARGV[3]) end
 trim(st, KEYS[2], now)
 save(st, KEYS[1])
 expire(st, KEYS[1], KEYS[2], now)
-local limit = tonumber(ARGV[7])
-local position = n2s(st.offset)
-if ARGV[4] == 'latest' then
-  if limit == 0 or st.kept ~= '1' then return { st.epoch, position, 'ok', {} } end
-  return { st.epoch, position, 'ok', redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit) }
-end
-local since = tonumber(ARGV[5])
-if ARGV[6] ~= st.epoch or since < 0 or since > st.offset then return { st.epoch, position, 'epoch-mismatch', {} } end
-if since + 1 < st.floor then return { st.epoch, position, st.barrier, {} } end
-if limit == 0 or since == st.offset then return { st.epoch, position, 'ok', {} } end
-return { st.epoch, position, 'ok', redis.call('XRANGE', KEYS[2], n2s(since + 1) .. '-0', '+', 'COUNT', limit) }
+return history_read(st, KEYS[2], ARGV[4], tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]))
 `;

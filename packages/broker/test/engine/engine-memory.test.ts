@@ -153,7 +153,7 @@ t.test('memory engine presence specifics', async (t) => {
   async function presenceNode(cluster: MemoryCluster, entries: PresenceEntry[] = []): Promise<{ engine: MemoryEngine; presence: EnginePresence }> {
     const engine = new MemoryEngine({ cluster });
     await engine.start({ onPublication: () => undefined, onPresence: (entry) => entries.push(entry) });
-    await engine.subscribe('>');
+    await engine.subscribe('room'); // exactly: entries go to exact subscriptions only
     t.teardown(() => engine.close());
     return { engine, presence: engine.presence };
   }

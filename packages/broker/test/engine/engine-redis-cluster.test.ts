@@ -17,9 +17,17 @@ import { runEngineContract } from './engine-contract.js';
 const cluster = await startRedisCluster(3);
 t.teardown(() => cluster.destroy());
 
+const presenceNodeTtlMs = 1500;
+
 runEngineContract(t, 'redis cluster', () => new RedisEngine({ cluster: { nodes: cluster.nodes } }), {
   outage: { begin: () => cluster.kill(), end: () => cluster.restart() },
-  presence: { unsupported: 'Redis presence is step 4 of docs/design/presence.md §6' },
+  presence: {
+    // Real time: liveness keys expire on Redis's clock. A short TTL keeps the crash test to a few seconds.
+    makeEngine: () => new RedisEngine({ cluster: { nodes: cluster.nodes }, presenceNodeTtlMs }),
+    nodeTtlMs: presenceNodeTtlMs,
+    advance: (ms) => sleep(ms + 20), // past the Redis clock's millisecond, whatever the timer's rounding
+    crash: async (engine) => (engine as RedisEngine).presence.liveness.halt(),
+  },
   // A restarted cluster needs its nodes to agree again before the engine can resubscribe.
   timeoutMs: 15_000,
 });
@@ -98,6 +106,40 @@ t.test('redis cluster specifics', async (t) => {
       masters(t).map((redis) => redis.exists(keyspace.metaKey(topic), keyspace.streamKey(topic)).catch(() => 'moved')),
     );
     t.same(holders.filter((reply) => reply !== 'moved'), [2], 'one master holds both keys; the others redirect');
+  });
+
+  t.test("every presence key of a topic has the topic's CLUSTER KEYSLOT, so each presence script runs on one shard", async (t) => {
+    const a = await node(t);
+    const topic = `presence.${randomBytes(4).toString('hex')}`;
+    const options = { eventRate: 0, history: { size: 10, ttlMs: 60_000 } };
+    await a.engine.publish(topic, json(1), keep(10));
+    await a.engine.presence.join(topic, { connectionId: 'c1', user: 'alice', info: '{"n":1}' }, options);
+    await a.engine.presence.join(topic, { connectionId: 'c2' }, options);
+    const { keyspace, nodeId } = a.engine;
+    const tag = keyspace.tagOf(topic);
+    const keys = [
+      keyspace.metaKey(topic),
+      keyspace.streamKey(topic),
+      keyspace.presenceStreamKey(topic),
+      keyspace.presenceCountsKey(topic),
+      keyspace.presenceUsersKey(topic),
+      keyspace.presenceNodesKey(topic),
+      keyspace.presenceMembersKey(topic, nodeId),
+      keyspace.nodeTopicsKey(tag, nodeId),
+      keyspace.liveKey(tag, nodeId),
+    ];
+    const redis = masters(t);
+    const slots = await Promise.all([...keys, keyspace.topicChannel(topic)].map(async (key) => Number(await (redis[0] as Redis).cluster('KEYSLOT', key))));
+    t.same(new Set(slots).size, 1, `one slot: ${slots[0]}`);
+    t.equal(keySlot(keys[0] as string), slots[0], "the engine's slot is Redis's");
+    const holders = await Promise.all(redis.map((master) => master.exists(...keys).catch(() => 'moved')));
+    t.same(holders.filter((reply) => reply !== 'moved'), [keys.length], 'every key exists, on one master');
+    const control = [keyspace.nodesKey(), keyspace.sweepLeaseKey(nodeId)];
+    t.equal(new Set(await Promise.all(control.map(async (key) => Number(await (redis[0] as Redis).cluster('KEYSLOT', key))))).size, 1, 'the control keys share a slot');
+    await a.engine.presence.leave(topic, 'c1', 'left', options);
+    await a.engine.presence.leave(topic, 'c2', 'left', options);
+    const left = await Promise.all(redis.map((master) => master.exists(...keys.slice(3, 8)).catch(() => 'moved')));
+    t.same(left.filter((reply) => reply !== 'moved'), [0], 'the last leave removes the member keys: presence keys never linger');
   });
 
   t.test('sharded pub/sub only: SSUBSCRIBE per channel on its shard, no classic channels or patterns; cleaned up', async (t) => {

@@ -15,9 +15,17 @@ import { runEngineContract } from './engine-contract.js';
 const server = await startRedisServer();
 t.teardown(() => server.destroy());
 
+const presenceNodeTtlMs = 1500;
+
 runEngineContract(t, 'redis', () => new RedisEngine({ redis: server.url }), {
   outage: { begin: () => server.kill(), end: () => server.restart() },
-  presence: { unsupported: 'Redis presence is step 4 of docs/design/presence.md §6' },
+  presence: {
+    // Real time: liveness keys expire on Redis's clock. A short TTL keeps the crash test to a few seconds.
+    makeEngine: () => new RedisEngine({ redis: server.url, presenceNodeTtlMs }),
+    nodeTtlMs: presenceNodeTtlMs,
+    advance: (ms) => sleep(ms + 20), // past the Redis clock's millisecond, whatever the timer's rounding
+    crash: async (engine) => (engine as RedisEngine).presence.liveness.halt(),
+  },
 });
 
 const json = (value: unknown): Payload => ({ encoding: 'json', text: JSON.stringify(value) });
