@@ -18,7 +18,7 @@ export function decodeMember(connectionId: string, value: Buffer | string): Pres
   const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
   if (bytes[0] === 0x2d /* - */) return withInfo({ connectionId }, bytes.toString('utf8', 1));
   const colon = bytes.indexOf(0x3a /* : */);
-  const length = colon === -1 ? Number.NaN : Number(bytes.toString('latin1', 0, colon));
+  const length = colon < 1 ? Number.NaN : Number(bytes.toString('latin1', 0, colon));
   if (!(Number.isSafeInteger(length) && length >= 0 && colon + 1 + length <= bytes.length)) return undefined;
   const user = bytes.toString('utf8', colon + 1, colon + 1 + length);
   return withInfo({ connectionId, user }, bytes.toString('utf8', colon + 1 + length));

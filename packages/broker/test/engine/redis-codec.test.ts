@@ -1,5 +1,6 @@
 import t from 'tap';
 import { bodyTopic, decodeBody, encodeBody, offsetOfEntryId, parseChannelMessage } from '../../src/engine/redis-codec.js';
+import { decodeMember, decodePresenceEntry, encodeMember } from '../../src/engine/redis-presence-codec.js';
 
 t.test('body: a one-line JSON header, a newline, the payload as is', async (t) => {
   const body = encodeBody('a.b', { encoding: 'json', text: '{"x":"\\n"}' }, 'high', 'k-1');
@@ -51,4 +52,36 @@ t.test('stream entry ids name offsets', async (t) => {
   t.equal(offsetOfEntryId('9007199254740991-0'), Number.MAX_SAFE_INTEGER);
   t.equal(offsetOfEntryId('x-0'), undefined);
   t.equal(offsetOfEntryId('99999999999999999-0'), undefined, 'beyond 2^53 is not a safe offset');
+});
+
+t.test('presence channel messages: "<offset>-<seq> <epoch> <time> <body>"', async (t) => {
+  const parsed = parseChannelMessage(Buffer.from('42-3 abc-1 1700000000000 {"t":"a"}'));
+  t.match(parsed, { offset: 42, seq: 3, epoch: 'abc-1', time: 1_700_000_000_000 });
+  t.equal(parseChannelMessage(Buffer.from('42 e 1 {}'))?.seq, undefined, 'a publication has no seq');
+  for (const text of ['42- e 1 {}', '-3 e 1 {}', '42-x e 1 {}', '42-3-1 e 1 {}']) t.equal(parseChannelMessage(Buffer.from(text)), undefined, text);
+});
+
+t.test('presence members: any user id, anonymous, with and without info', async (t) => {
+  const members = [
+    { connectionId: 'c1', user: 'a:b\nc', info: '{"n":"ü"}' },
+    { connectionId: 'c2', user: 'ü' },
+    { connectionId: 'c3', user: '' },
+    { connectionId: 'c4', info: '{}' },
+    { connectionId: 'c5' },
+  ];
+  for (const member of members) t.same(decodeMember(member.connectionId, encodeMember(member)), member, JSON.stringify(member));
+  t.equal(encodeMember({ connectionId: 'c', user: 'ü', info: '{}' }), '2:ü{}', 'the length is in bytes, as Lua counts');
+  for (const value of ['x', '9:ab', ':ab']) t.equal(decodeMember('c', value), undefined, value);
+});
+
+t.test('presence entry bodies', async (t) => {
+  const at = [7, 3, 'e1', 1000] as const;
+  t.same(decodePresenceEntry('{"t":"r","k":"j","c":"c1","u":"u","i":"{}","f":true}', ...at), {
+    topic: 'r', offset: 7, seq: 3, epoch: 'e1', time: 1000, kind: 'join', member: { connectionId: 'c1', user: 'u', info: '{}' }, first: true,
+  });
+  t.match(decodePresenceEntry('{"t":"r","k":"l","c":"c1","l":false,"r":"expired"}', ...at), { kind: 'leave', last: false, reason: 'expired', member: { connectionId: 'c1' } });
+  t.match(decodePresenceEntry('{"t":"r","k":"s","n":[3,1,2],"q":9}', ...at), { kind: 'stats', counts: { connections: 3, users: 1, anonymous: 2 }, coalesced: 9 });
+  for (const body of ['', '{', 'null', '{"k":"j","c":"c","f":true}', '{"t":"r","k":"j","c":"c"}', '{"t":"r","k":"l","c":"c","l":true,"r":"gone"}', '{"t":"r","k":"s","n":[1,2],"q":0}', '{"t":"r","k":"x"}']) {
+    t.equal(decodePresenceEntry(body, ...at), undefined, body);
+  }
 });
