@@ -85,6 +85,7 @@ export class TopicPresence {
   join(node: string, member: PresenceMember, anchor: StreamPosition, options: PresenceOptions, now: number): PresenceChange {
     this.adopt(anchor.epoch);
     if (this.members.has(member.connectionId)) return this.unchanged(anchor);
+    const pending = this.roll(anchor, options, now);
     this.members.set(member.connectionId, { member, node });
     let nodeMembers = this.byNode.get(node);
     if (nodeMembers === undefined) this.byNode.set(node, (nodeMembers = new Set()));
@@ -96,7 +97,7 @@ export class TopicPresence {
       this.users.set(member.user, count);
       first = count === 1;
     }
-    return this.emit(anchor, options, now, (position) => ({ ...position, topic: this.topic, time: now, kind: 'join', member, first }));
+    return this.emit(anchor, options, now, pending, (position) => ({ ...position, topic: this.topic, time: now, kind: 'join', member, first }));
   }
 
   /** Removes `node`'s member `connectionId`; a member of another node, or none, is `unchanged`. */
@@ -104,6 +105,7 @@ export class TopicPresence {
     this.adopt(anchor.epoch);
     const held = this.members.get(connectionId);
     if (held === undefined || held.node !== node) return this.unchanged(anchor);
+    const pending = this.roll(anchor, options, now);
     this.members.delete(connectionId);
     const nodeMembers = this.byNode.get(node);
     nodeMembers?.delete(connectionId);
@@ -117,7 +119,7 @@ export class TopicPresence {
       else this.users.set(member.user, count);
       last = count === 0;
     }
-    return this.emit(anchor, options, now, (position) => ({ ...position, topic: this.topic, time: now, kind: 'leave', member, last, reason }));
+    return this.emit(anchor, options, now, pending, (position) => ({ ...position, topic: this.topic, time: now, kind: 'leave', member, last, reason }));
   }
 
   /** Every member of `node` leaves with `reason` (a sweep, or a clean unregister), each through the rate cap. */
@@ -185,14 +187,26 @@ export class TopicPresence {
     return { outcome: 'unchanged', position: this.position(anchor), entries: [] };
   }
 
-  /** The rate cap (design §2.3): a new window first flushes the old one's pending `stats` entry. */
-  private emit(anchor: StreamPosition, options: PresenceOptions, now: number, make: (position: PresencePosition) => PresenceEntry): PresenceChange {
-    const entries: PresenceEntry[] = [];
-    if (now >= this.windowStart + presenceWindowMs) {
-      if (this.coalesced > 0) entries.push(this.flushEntry(anchor, options.history, now));
-      this.windowStart = now;
-      this.windowCount = 0;
-    }
+  /**
+   * A change in a new window first flushes the old one's pending `stats` entry, with the counters from before
+   * the change, so that they are exactly what its `seq` reflects (as the Redis scripts do).
+   */
+  private roll(anchor: StreamPosition, options: PresenceOptions, now: number): PresenceEntry[] {
+    if (now < this.windowStart + presenceWindowMs) return [];
+    const entries = this.coalesced > 0 ? [this.flushEntry(anchor, options.history, now)] : [];
+    this.windowStart = now;
+    this.windowCount = 0;
+    return entries;
+  }
+
+  /** The rate cap (design §2.3), in the window `roll` opened. */
+  private emit(
+    anchor: StreamPosition,
+    options: PresenceOptions,
+    now: number,
+    entries: PresenceEntry[],
+    make: (position: PresencePosition) => PresenceEntry,
+  ): PresenceChange {
     if (options.eventRate > 0 && this.windowCount >= options.eventRate) {
       this.coalesced++;
       return { outcome: 'coalesced', position: this.position(anchor), flushAt: this.windowStart + presenceWindowMs, entries };

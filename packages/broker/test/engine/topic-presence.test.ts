@@ -109,6 +109,15 @@ t.test('flush writes the pending stats entry only once its window ended, with co
   t.same(presence.flush(anchor, capped, t0 + 5 * presenceWindowMs), [], 'nothing owed: nothing written');
 });
 
+t.test("the next window's first change writes the pending stats entry with the counters before it", async (t) => {
+  const presence = new TopicPresence('room');
+  presence.join('A', { connectionId: 'c1' }, anchor, options(1), t0);
+  presence.join('A', { connectionId: 'c2' }, anchor, options(1), t0 + 1);
+  const [stats, join] = presence.join('A', { connectionId: 'c3' }, anchor, options(1), t0 + presenceWindowMs).entries;
+  t.match(stats, { kind: 'stats', seq: 2, coalesced: 1, counts: { connections: 2 } }, 'what seq 2 reflects: c1 and c2');
+  t.match(join, { kind: 'join', seq: 3, member: { connectionId: 'c3' } });
+});
+
 t.test('every change is an entry or counted in a stats entry, under any interleaving', async (t) => {
   let seed = 42;
   const random = (n: number): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
