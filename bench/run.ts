@@ -3,6 +3,7 @@ import { benchCore } from './core.js';
 import { benchFanout } from './fanout.js';
 import { benchFanoutRedis } from './fanout-redis.js';
 import { benchMemory } from './memory.js';
+import { benchPresence } from './presence.js';
 import { benchTopicTrie } from './topic-trie.js';
 import type { BenchResult } from './harness.js';
 
@@ -12,6 +13,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['topics', benchTopicTrie],
   ['fanout', benchFanout],
   ['fanout-redis', benchFanoutRedis],
+  ['presence', benchPresence],
 ];
 const only = process.argv[2];
 

@@ -15,17 +15,28 @@ export function encodeMember(member: PresenceMember): string {
 
 /** The member stored under `connectionId`; undefined if `value` is not one. */
 export function decodeMember(connectionId: string, value: Buffer | string): PresenceMember | undefined {
+  const text = typeof value === 'string' ? value : undefined;
+  if (text !== undefined) {
+    if (text.charCodeAt(0) === 0x2d /* - */) return member(connectionId, undefined, text.slice(1));
+    // The length counts bytes; for an ASCII user (the usual case) they are its characters, so no Buffer is made.
+    const colon = text.indexOf(':');
+    const length = colon < 1 ? Number.NaN : Number(text.slice(0, colon));
+    const user = text.substr(colon + 1, length);
+    if (Number.isSafeInteger(length) && user.length === length && asciiOnly.test(user)) return member(connectionId, user, text.slice(colon + 1 + length));
+  }
   const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
-  if (bytes[0] === 0x2d /* - */) return withInfo({ connectionId }, bytes.toString('utf8', 1));
+  if (bytes[0] === 0x2d /* - */) return member(connectionId, undefined, bytes.toString('utf8', 1));
   const colon = bytes.indexOf(0x3a /* : */);
   const length = colon < 1 ? Number.NaN : Number(bytes.toString('latin1', 0, colon));
   if (!(Number.isSafeInteger(length) && length >= 0 && colon + 1 + length <= bytes.length)) return undefined;
-  const user = bytes.toString('utf8', colon + 1, colon + 1 + length);
-  return withInfo({ connectionId, user }, bytes.toString('utf8', colon + 1 + length));
+  return member(connectionId, bytes.toString('utf8', colon + 1, colon + 1 + length), bytes.toString('utf8', colon + 1 + length));
 }
 
-function withInfo(member: PresenceMember, info: string): PresenceMember {
-  return info === '' ? member : { ...member, info };
+const asciiOnly = /^[\x00-\x7f]*$/;
+
+function member(connectionId: string, user: string | undefined, info: string): PresenceMember {
+  if (user === undefined) return info === '' ? { connectionId } : { connectionId, info };
+  return info === '' ? { connectionId, user } : { connectionId, user, info };
 }
 
 const leaveReasons: ReadonlySet<string> = new Set<LeaveReason>(['left', 'disconnected', 'expired', 'server']);

@@ -300,7 +300,7 @@ return { st.epoch, n2s(st.offset), n2s(ps.pseq), c, u, a }
 
 /**
  * List. ARGV 5 most members, 6 the prefix of the topic's member keys (a node id completes one). Returns
- * `{stats as above, truncated (0 | 1), {connection, member, ...}}`; over the limit the members are never read.
+ * `{stats as above, truncated (0 | 1), {{connection, member, ...} per node}}`; over the limit the members are never read.
  */
 export const presenceListScript = topicScript(`
 ${begin}
@@ -309,10 +309,7 @@ local c, u, a = counts()
 local head = { st.epoch, n2s(st.offset), n2s(ps.pseq), c, u, a }
 if c > tonumber(ARGV[5]) then return { head, 1, {} } end
 local members = {}
-for _, node in ipairs(redis.call('SMEMBERS', K.pn)) do
-  local all = redis.call('HGETALL', ARGV[6] .. node)
-  for i = 1, #all do members[#members + 1] = all[i] end
-end
+for _, node in ipairs(redis.call('SMEMBERS', K.pn)) do members[#members + 1] = redis.call('HGETALL', ARGV[6] .. node) end
 return { head, 0, members }
 `);
 

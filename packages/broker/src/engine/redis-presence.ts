@@ -93,11 +93,12 @@ export class RedisPresence implements EnginePresence {
     if (!Array.isArray(reply) || reply.length !== 3 || !Array.isArray(reply[2])) throw unexpected('list');
     const { counts, ...position } = parseStats(reply[0]);
     if (reply[1] === 1) return { ...position, counts, truncated: true };
-    const flat = reply[2] as unknown[];
     const members: PresenceMember[] = [];
-    for (let index = 0; index + 1 < flat.length; index += 2) {
-      const member = decodeMember(String(flat[index]), flat[index + 1] as string);
-      if (member !== undefined) members.push(member);
+    for (const flat of reply[2] as unknown[][]) {
+      for (let index = 0; index + 1 < flat.length; index += 2) {
+        const member = decodeMember(String(flat[index]), flat[index + 1] as string);
+        if (member !== undefined) members.push(member);
+      }
     }
     return { ...position, counts, members, truncated: false };
   }

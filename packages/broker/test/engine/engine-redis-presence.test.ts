@@ -16,7 +16,7 @@ import { startRedisServer } from '../helpers/redis-server.js';
 const server = await startRedisServer();
 t.teardown(() => server.destroy());
 
-const nodeTtlMs = 1500;
+const nodeTtlMs = 3000;
 const uncapped: PresenceOptions = { eventRate: 0, history: { size: 100, ttlMs: 60_000 } };
 const uniquePrefix = (): string => `t${randomBytes(4).toString('hex')}:`;
 
@@ -127,8 +127,9 @@ t.test('two live nodes see one dead node: it is swept once, every member leaving
 
 t.test('unregister removes members in batches, disconnected, and the node then stays unregistered', async (t) => {
   const keyPrefix = uniquePrefix();
-  const a = await node(t, { keyPrefix });
-  const b = await node(t, { keyPrefix });
+  // A longer TTL: 2500 joins queued ahead of a heartbeat on a loaded machine may outlast the short one.
+  const a = await node(t, { keyPrefix, presenceNodeTtlMs: 15_000 });
+  const b = await node(t, { keyPrefix, presenceNodeTtlMs: 15_000 });
   const topic = 'room.big';
   await a.engine.subscribe(topic);
   const count = 2500; // more than one sweep batch (1000)
