@@ -125,6 +125,27 @@ t.test('two live nodes see one dead node: it is swept once, every member leaving
   t.equal(await redis.zscore(a.engine.keyspace.nodesKey(), c.engine.nodeId), null, 'the swept node is forgotten');
 });
 
+t.test('a sweep stops at a node that is alive; once its liveness is gone, its members leave and it cannot join', async (t) => {
+  const redis = await admin(t);
+  const keyPrefix = uniquePrefix();
+  const a = await node(t, { keyPrefix });
+  const c = await node(t, { keyPrefix });
+  const topic = 'room.race';
+  await a.engine.subscribe(topic);
+  await c.engine.presence.join(topic, { connectionId: 'c1' }, uncapped);
+  await c.engine.presence.join(topic, { connectionId: 'c2' }, uncapped);
+  t.equal(await a.engine.presence.sweepTopic(topic, c.engine.nodeId, false), 'alive', 'a live node is not swept');
+  t.match(await a.engine.presence.stats(topic), { connections: 2 });
+  c.engine.presence.liveness.halt();
+  await redis.del(c.engine.keyspace.liveKey('', c.engine.nodeId)); // its liveness lapses
+  t.equal(await a.engine.presence.sweepTopic(topic, c.engine.nodeId, false), 0, 'swept: no member left');
+  t.equal(await a.engine.presence.sweepTopic(topic, c.engine.nodeId, false), 0, 'a second sweep finds nothing');
+  await t.rejects(c.engine.presence.join(topic, { connectionId: 'c3' }, uncapped), { code: BrokerErrorCode.engineUnavailable }, 'the swept node cannot write');
+  await eventually(() => a.entries.length === 4, 'two joins, two leaves');
+  t.same(a.entries.map(describe), ['join c1 true', 'join c2 true', 'leave c1 expired', 'leave c2 expired']);
+  t.equal(await redis.sismember(c.engine.keyspace.nodeTopicsKey('', c.engine.nodeId), topic), 0, 'gone from its sweep index');
+});
+
 t.test('unregister removes members in batches, disconnected, and the node then stays unregistered', async (t) => {
   const keyPrefix = uniquePrefix();
   // A longer TTL: 2500 joins queued ahead of a heartbeat on a loaded machine may outlast the short one.
