@@ -37,7 +37,7 @@ export async function benchPresence(): Promise<BenchResult> {
   const engines: Engine[] = [];
   try {
     for (let index = 0; index < 2; index++) {
-      const engine = createEngine({ redisUrl: server.url, redisClusterNodes: [], redisSentinels: [], redisSentinelMaster: 'mymaster', redisWaitReplicas: 0, idempotencyWindowMs: 120_000 });
+      const engine = createEngine({ redisUrl: server.url, redisClusterNodes: [], redisSentinels: [], redisSentinelMaster: 'mymaster', redisWaitReplicas: 0, idempotencyWindowMs: 120_000, presenceNodeTtlMs: 15_000 });
       await engine.start({ onPublication: () => undefined });
       engines.push(engine);
     }

@@ -59,17 +59,17 @@ export interface ShutdownOptions {
 export function createEngine(
   config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs' | 'presenceNodeTtlMs'>,
 ): Engine {
-  const { idempotencyWindowMs } = config;
+  const { idempotencyWindowMs, presenceNodeTtlMs } = config;
   const replicasToAck = config.redisWaitReplicas;
-  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs, replicasToAck });
+  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs });
   if (config.redisSentinels.length > 0) {
     const redis = { sentinels: config.redisSentinels.map(hostAndPort), name: config.redisSentinelMaster };
-    return new RedisEngine({ redis, idempotencyWindowMs, replicasToAck });
+    return new RedisEngine({ redis, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs });
   }
   if (config.redisClusterNodes.length > 0) {
-    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs });
+    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs, presenceNodeTtlMs });
   }
-  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs, presenceNodeTtlMs: config.presenceNodeTtlMs }) });
+  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs, presenceNodeTtlMs }) });
 }
 
 /** `host:port` (validated by the config) as ioredis wants a node or a Sentinel. */

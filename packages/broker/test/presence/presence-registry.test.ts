@@ -13,7 +13,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, eventRate = 0) {
   const engine = new MemoryEngine({ cluster: new MemoryCluster({ presenceNodeTtlMs: 3_600_000 }) });
   const entries: PresenceEntry[] = [];
   await engine.start({ onPublication: () => undefined, onPresence: (entry) => entries.push(entry) });
-  await engine.subscribe('chat.>');
+  await engine.subscribe('chat.room1'); // exactly: engines hand entries to exact subscriptions only
   const presence = engine.presence;
   if (presence === undefined) throw new Error('the memory engine has presence');
   const registry = new PresenceRegistry({
