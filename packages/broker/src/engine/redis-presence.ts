@@ -94,7 +94,8 @@ export class RedisPresence implements EnginePresence {
     const { counts, ...position } = parseStats(reply[0]);
     if (reply[1] === 1) return { ...position, counts, truncated: true };
     const members: PresenceMember[] = [];
-    for (const flat of reply[2] as unknown[][]) {
+    for (const flat of reply[2] as unknown[]) {
+      if (!Array.isArray(flat)) throw unexpected('list');
       for (let index = 0; index + 1 < flat.length; index += 2) {
         const member = decodeMember(String(flat[index]), flat[index + 1] as string);
         if (member !== undefined) members.push(member);
@@ -117,14 +118,16 @@ export class RedisPresence implements EnginePresence {
     const reply = await this.run('history', (c) =>
       c.switchboardPresenceHistoryBuffer(...this.readArgs(topic), position(since.offset), String(since.epoch), String(query.limit), position(presenceSince)),
     );
-    const parsed = Array.isArray(reply) && reply.length === 7 ? parseHistoryReply(reply.slice(0, 4)) : undefined;
-    const seq = parseInteger(String((reply as unknown[])[4]));
-    const status = recoveryStatus(String((reply as unknown[])[5]));
-    if (parsed === undefined || seq === undefined || status === undefined || !Array.isArray((reply as unknown[])[6])) throw unexpected('history');
+    const parts: unknown[] = Array.isArray(reply) && reply.length === 7 ? reply : [];
+    const parsed = parseHistoryReply(parts.slice(0, 4));
+    const seq = parseInteger(String(parts[4]));
+    const status = recoveryStatus(String(parts[5]));
+    const rawEntries = parts[6];
+    if (parsed === undefined || seq === undefined || status === undefined || !Array.isArray(rawEntries)) throw unexpected('history');
     const presencePosition = { offset: parsed.offset, epoch: parsed.epoch, seq };
     const presence: PresenceHistory =
       status === 'ok'
-        ? { entries: parseEntries((reply as unknown[])[6] as unknown[], parsed.epoch), position: presencePosition, recovered: true }
+        ? { entries: parseEntries(rawEntries, parsed.epoch), position: presencePosition, recovered: true }
         : { entries: [], position: presencePosition, recovered: false, recoveryFailure: status };
     return { ...historyResult(parsed, true), presence };
   }
