@@ -152,6 +152,7 @@ export class Broker implements HttpBroker {
         connections: () => this.sessionsById.size,
         subscriptions: () => this.hub.subscriptionCount,
         patterns: () => this.hub.patternCount,
+        presenceMembers: () => this.hub.presence?.memberCount ?? 0,
         queues: () => this.queueFigures(),
         engineAvailable: () => !this.hub.engineInterrupted,
       },

@@ -34,6 +34,10 @@ export class BrokerStats {
   slowConsumerCloses = 0;
   /** `error` frames sent, by code. */
   readonly errors = new Map<string, number>();
+  /** Presence entries the engine delivered to this node, by kind (`join`, `leave`, `stats`). */
+  readonly presenceEntries = new Map<string, number>();
+  /** Joins and leaves of this node's members that the per-topic event cap coalesced into a stats entry. */
+  presenceCoalesced = 0;
   /** POST /publish answers, by HTTP status. */
   readonly httpPublishes = new Map<number, number>();
 

@@ -17,6 +17,11 @@ export interface Gap {
   readonly from?: number;
   readonly to?: number;
   readonly reason: GapReason;
+  /**
+   * Present for lost presence entries (protocol.md §13.3 `presence_gap`): entries of `topic` in `epoch` up to
+   * this `seq` may be missing. One notice per topic, whatever was lost, until it is taken.
+   */
+  readonly seq?: number;
 }
 
 interface MutableGap {
@@ -29,6 +34,7 @@ interface MutableGap {
   from: number | undefined;
   to: number | undefined;
   reason: GapReason;
+  seq?: number;
 }
 
 /**
@@ -47,6 +53,8 @@ export class GapTracker {
   private readonly runsByTo = new Map<string, MutableGap>();
   /** Per stream, the pending count-only notice (losses without offsets). */
   private readonly uncounted = new Map<string, MutableGap>();
+  /** Per topic and epoch, the pending presence notice: it only says up to which `seq` entries may be missing. */
+  private readonly presence = new Map<string, MutableGap>();
   private opened = 0;
 
   /** Number of pending gap notices. */
@@ -88,6 +96,20 @@ export class GapTracker {
     }
   }
 
+  /** A presence entry at `seq` was dropped: one pending `presence_gap` per topic and epoch carries the highest. */
+  recordPresence(topic: string, epoch: string, seq: number): void {
+    const streamKey = `${topic}\u0000${epoch}`;
+    const gap = this.presence.get(streamKey);
+    if (gap !== undefined) {
+      gap.count++;
+      gap.seq = Math.max(gap.seq ?? 0, seq);
+      return;
+    }
+    const opened: MutableGap = { topic, epoch, streamKey, serial: this.opened++, count: 1, from: undefined, to: undefined, reason: 'dropped', seq };
+    this.pending.add(opened);
+    this.presence.set(streamKey, opened);
+  }
+
   /** Removes and returns the oldest pending gap. */
   take(): Gap | undefined {
     const first = this.pending.values().next();
@@ -108,6 +130,7 @@ export class GapTracker {
     this.runsByFrom.clear();
     this.runsByTo.clear();
     this.uncounted.clear();
+    this.presence.clear();
   }
 
   private open(topic: string, epoch: string | undefined, streamKey: string, offset: number | undefined, reason: GapReason): void {
@@ -127,6 +150,10 @@ export class GapTracker {
 
   /** Removes a gap from the neighbour indexes (it stays pending unless the caller removes it). */
   private close(gap: MutableGap): void {
+    if (gap.seq !== undefined) {
+      if (this.presence.get(gap.streamKey) === gap) this.presence.delete(gap.streamKey);
+      return;
+    }
     if (gap.from === undefined || gap.to === undefined) {
       if (this.uncounted.get(gap.streamKey) === gap) this.uncounted.delete(gap.streamKey);
       return;
@@ -142,12 +169,13 @@ function absorb(gap: MutableGap, count: number, reason: GapReason): void {
   if (reason === 'dropped') gap.reason = 'dropped';
 }
 
-function freeze({ topic, epoch, count, from, to, reason }: MutableGap): Gap {
+function freeze({ topic, epoch, count, from, to, reason, seq }: MutableGap): Gap {
   return {
     topic,
     count,
     ...(epoch === undefined ? {} : { epoch }),
     ...(from === undefined || to === undefined ? {} : { from, to }),
     reason,
+    ...(seq === undefined ? {} : { seq }),
   };
 }

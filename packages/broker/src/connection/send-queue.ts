@@ -56,6 +56,8 @@ interface Entry<P> {
   readonly topic: string | undefined;
   readonly offset: number | undefined;
   readonly epoch: string | undefined;
+  /** A presence entry's `seq` (never conflated; a drop is announced as a `presence_gap`). */
+  readonly seq: number | undefined;
   readonly overflow: OverflowPolicy;
   readonly frames: readonly OutboundFrame<P>[];
   readonly abandon: OutboundFrame<P> | undefined;
@@ -171,8 +173,7 @@ export class SendQueue<P = unknown> {
     if (this.failure !== undefined) return { outcome: 'disconnect', reason: this.failure };
     const entry = this.createEntry(item);
     const tolerant = isLossTolerant(entry);
-    const predecessor =
-      tolerant && entry.overflow === 'conflate' ? this.conflatable.get(entry.topic as string) : undefined;
+    const predecessor = tolerant && entry.overflow === 'conflate' ? this.conflatable.get(entry.topic as string) : undefined;
     let need = this.bytes - (predecessor?.remainingBytes ?? 0) + entry.remainingBytes - this.maxQueuedBytes;
     let evicted = 0;
     if (need > 0) {
@@ -190,7 +191,7 @@ export class SendQueue<P = unknown> {
           this.evict(predecessor, 'conflated');
           evicted++;
         }
-        this.gaps.record(entry.topic as string, entry.epoch, entry.offset, 'dropped');
+        this.recordLoss(entry, 'dropped');
         return this.checkGapLimit({ outcome: 'dropped', evicted });
       }
       for (let rank = lowestRank; rank >= highestEvictableRank && need > 0; rank--) {
@@ -272,13 +273,17 @@ export class SendQueue<P = unknown> {
     for (const frame of frames) bytes += checkedByteCount(frame.bytes);
     const abandon = isSequence ? item.abandon : undefined;
     if (abandon !== undefined) checkedByteCount(abandon.bytes);
+    const overflow = item.overflow ?? this.defaultOverflow;
+    const presence = item.kind === 'presence';
     return {
       priority: item.priority,
       rank: PriorityRank[item.priority],
       topic: item.topic,
       offset: item.offset,
       epoch: item.epoch,
-      overflow: item.overflow ?? this.defaultOverflow,
+      seq: presence ? item.seq : undefined,
+      // A presence entry is a change, not a value: a newer one never replaces it, nor it a message.
+      overflow: presence && overflow === 'conflate' ? 'drop-oldest' : overflow,
       frames,
       abandon,
       cursor: 0,
@@ -338,7 +343,13 @@ export class SendQueue<P = unknown> {
       // The receiver holds the first chunks: tell it to discard them, as control so it is never dropped.
       this.append(controlEntry(entry.abandon));
     }
-    this.gaps.record(entry.topic as string, entry.epoch, entry.offset, reason);
+    this.recordLoss(entry, reason);
+  }
+
+  private recordLoss(entry: Entry<P>, reason: 'dropped' | 'conflated'): void {
+    const topic = entry.topic as string;
+    if (entry.seq !== undefined && entry.epoch !== undefined) this.gaps.recordPresence(topic, entry.epoch, entry.seq);
+    else this.gaps.record(topic, entry.epoch, entry.offset, reason);
   }
 
   private adjustDroppable(entry: Entry<P>, delta: number): void {
@@ -379,6 +390,7 @@ function controlEntry<P>(frame: OutboundFrame<P>): Entry<P> {
     topic: undefined,
     offset: undefined,
     epoch: undefined,
+    seq: undefined,
     overflow: 'disconnect',
     frames: [frame],
     abandon: undefined,

@@ -163,10 +163,16 @@ export class SessionOutbound {
   }
 
   private encodeGap(gap: Gap): OutboundFrame<Frames> {
+    const { context, variant } = this.owner;
+    if (gap.seq !== undefined && gap.epoch !== undefined) {
+      // Dropped presence entries (protocol.md §13.3): one notice per topic; the client re-reads the members.
+      context.stats.increment(context.stats.gapNotices, 'presence_slow_consumer');
+      const text = encodeText({ op: 'presence_gap', topic: gap.topic, epoch: gap.epoch, seq: gap.seq, reason: 'slow_consumer' });
+      return frame(Buffer.from(text, 'utf8'), false, variant.compressor);
+    }
     // Every delivery carries its offset and epoch, so every gap has a range (protocol.md §8.3).
     if (gap.epoch === undefined || gap.from === undefined || gap.to === undefined) return emptyFrame;
     const reason = wireGapReasons[gap.reason];
-    const { context, variant } = this.owner;
     context.stats.increment(context.stats.gapNotices, reason);
     const text = encodeText({ op: 'gap', topic: gap.topic, epoch: gap.epoch, from: gap.from, to: gap.to, reason });
     return frame(Buffer.from(text, 'utf8'), false, variant.compressor);

@@ -1,10 +1,12 @@
-import { ProtocolErrorCode, type RecoveryResult, type SubscribeMessage, type UnsubscribeMessage } from '@switchboard/protocol';
-import type { HistoryResult, Publication, StreamPosition } from '../engine/engine.js';
+import { type PresenceLevel, ProtocolErrorCode, type RecoveryResult, type SubscribeMessage, type UnsubscribeMessage } from '@switchboard/protocol';
+import type { StreamPosition } from '../engine/engine.js';
 import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
-import { planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
+import { type RecoveryRead, planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
+import { type ItemPosition, type StreamItem, isPresenceEntry } from '../history/stream-items.js';
 import type { Delivery, Frames } from '../hub/delivery.js';
 import type { HubSubscriber } from '../hub/hub.js';
 import { type OutboundItem, itemBytes } from '../hub/outbound-item.js';
+import type { PresenceDelivery } from '../hub/presence-delivery.js';
 import type { PresenceRegistry } from '../presence/presence-registry.js';
 import type { SessionScope } from './session-context.js';
 import { PRESENCE_NOT_SERVED } from './session-errors.js';
@@ -12,7 +14,17 @@ import { PRESENCE_NOT_SERVED } from './session-errors.js';
 /** A recovered topic's replay, encoded, and the position the answer reported (what it accounts for). */
 interface Replay {
   readonly items: readonly OutboundItem<Frames>[];
-  readonly covered: StreamPosition;
+  readonly covered: ItemPosition;
+}
+
+/** A live item of a topic: a publication, or a presence entry. */
+type LiveDelivery = Delivery | PresenceDelivery;
+
+/** One `since` entry, and what its recovery reads: the presence entries too when the subscription asks (`seq`). */
+interface RecoveryRequest {
+  readonly topic: string;
+  readonly since: ItemPosition;
+  readonly recoverable: boolean;
 }
 
 /**
@@ -28,7 +40,7 @@ export class SessionSubscriptions {
    * guarantee 5), capped like the send queue, since they are owed deliveries too. Created on a
    * connection's first recovery.
    */
-  private recoveryGate: RecoveryGate<Delivery> | undefined;
+  private recoveryGate: RecoveryGate<LiveDelivery> | undefined;
 
   constructor(session: SessionScope & HubSubscriber) {
     this.session = session;
@@ -42,8 +54,8 @@ export class SessionSubscriptions {
    * A live delivery: `pass` (queue it), `held` for a recovery, or `overflow` (held over the cap: the
    * connection must go as a slow consumer).
    */
-  admit(delivery: Delivery): Admission {
-    return this.recoveryGate?.admit(delivery.publication.topic, delivery) ?? 'pass';
+  admit(delivery: LiveDelivery): Admission {
+    return this.recoveryGate?.admit(positionOf(delivery).topic, delivery) ?? 'pass';
   }
 
   async subscribe(message: SubscribeMessage): Promise<void> {
@@ -58,9 +70,10 @@ export class SessionSubscriptions {
       outbound.sendError({ id, code: ProtocolErrorCode.forbidden, message: `subscribe to ${pattern} is not permitted` });
       return;
     }
-    if (message.presence !== undefined) {
+    const level = message.presence;
+    if (level !== undefined && this.presenceOf(pattern) === undefined) {
       // Refused rather than ignored, so no client waits for join/leave events that will never come.
-      const served = session.context.hub.presence === undefined ? PRESENCE_NOT_SERVED : 'join and leave events (subscribe.presence) are not served yet';
+      const served = session.context.hub.presence === undefined ? PRESENCE_NOT_SERVED : `${pattern} keeps no presence (no PRESENCE pattern matches it)`;
       outbound.sendError({ id, code: ProtocolErrorCode.presenceDisabled, message: served });
       return;
     }
@@ -72,8 +85,8 @@ export class SessionSubscriptions {
       });
       return;
     }
-    const positions = since === undefined ? [] : (Object.entries(since) as [string, StreamPosition][]);
-    const topics = positions.map(([topic]) => topic);
+    const requests = this.recoveryRequests(since, level);
+    const topics = requests.map((request) => request.topic);
     this.patterns.add(pattern);
     // Live deliveries of recovered topics wait until their replay is queued.
     for (const topic of topics) this.gate.hold(topic);
@@ -81,19 +94,14 @@ export class SessionSubscriptions {
     let recovery: Record<string, RecoveryResult> | undefined;
     let replays: ReadonlyMap<string, Replay> = new Map();
     try {
-      await hub.subscribe(session, pattern);
+      await hub.subscribe(session, pattern, { presence: level });
       // Written before `subscribed`, so a `presence` read right after lists this connection (protocol.md §13.1).
       // A close meanwhile has already left (or its leave is queued after this join).
       const presence = this.presenceOf(pattern);
       if (presence !== undefined && session.isOpen) await presence.join(pattern, session.presenceMember);
-      if (positions.length > 0) {
-        const limit = config.maxRecoveryMessages;
-        // A topic whose namespace turns recovery off needs only its position for the answer.
-        const recoverable = topics.map((topic) => session.context.namespaces.namespaceFor(topic).recovery);
-        const histories = await Promise.all(
-          positions.map(([topic, position], index) => hub.history(topic, recoverable[index] === true ? { since: position, limit } : { limit: 0 })),
-        );
-        ({ recovery, replays } = this.planReplays(positions, histories, recoverable));
+      if (requests.length > 0) {
+        const histories = await Promise.all(requests.map((request) => this.read(request)));
+        ({ recovery, replays } = this.planReplays(requests, histories, level));
       }
     } catch (error) {
       if (!session.isOpen) return;
@@ -153,10 +161,32 @@ export class SessionSubscriptions {
     return presence?.serves(pattern) === true ? presence : undefined;
   }
 
-  private get gate(): RecoveryGate<Delivery> {
+  /**
+   * What each `since` entry asks: its position, with `seq` only when the subscription asks for presence events
+   * (without them there is nothing of presence to continue), and whether its namespace allows recovery.
+   */
+  private recoveryRequests(since: SubscribeMessage['since'], level: PresenceLevel | undefined): RecoveryRequest[] {
+    const { namespaces } = this.session.context;
+    return Object.entries(since ?? {}).map(([topic, { offset, epoch, seq }]) => ({
+      topic,
+      since: level === undefined || seq === undefined ? { offset, epoch } : { offset, epoch, seq },
+      recoverable: namespaces.namespaceFor(topic).recovery,
+    }));
+  }
+
+  /** One topic's history read; a topic whose namespace turns recovery off needs only its position for the answer. */
+  private read({ topic, since, recoverable }: RecoveryRequest): Promise<RecoveryRead> {
+    const { hub } = this.session.context;
+    const limit = recoverable ? this.session.config.maxRecoveryMessages : 0;
+    const position: StreamPosition = { offset: since.offset, epoch: since.epoch };
+    if (since.seq !== undefined) return hub.presenceHistory(topic, { since: position, presenceSince: since.seq, limit });
+    return hub.history(topic, recoverable ? { since: position, limit } : { limit: 0 });
+  }
+
+  private get gate(): RecoveryGate<LiveDelivery> {
     const { session } = this;
-    return (this.recoveryGate ??= new RecoveryGate<Delivery>({
-      positionOf: (delivery) => delivery.publication,
+    return (this.recoveryGate ??= new RecoveryGate<LiveDelivery>({
+      positionOf,
       weigh: (delivery) => itemBytes(delivery.itemFor(session.variant)),
       maxHeldBytes: session.config.maxQueuedBytes,
     }));
@@ -169,33 +199,40 @@ export class SessionSubscriptions {
    * topic not `recoverable` (its namespace turns recovery off) fails with `no_history`.
    */
   private planReplays(
-    positions: readonly (readonly [string, StreamPosition])[],
-    histories: readonly HistoryResult[],
-    recoverable: readonly boolean[],
+    requests: readonly RecoveryRequest[],
+    histories: readonly RecoveryRead[],
+    level: PresenceLevel | undefined,
   ): { recovery: Record<string, RecoveryResult>; replays: Map<string, Replay> } {
     const { session } = this;
     const { hub } = session.context;
-    // Weighing a publication encodes it: keep the item for the replay.
-    const encoded = new Map<Publication, OutboundItem<Frames>>();
-    const itemOf = (publication: Publication): OutboundItem<Frames> => {
-      let item = encoded.get(publication);
-      if (item === undefined) encoded.set(publication, (item = hub.deliveryOf(publication).itemFor(session.variant)));
-      return item;
+    // Weighing an item encodes it: keep the encoding for the replay.
+    const encoded = new Map<StreamItem, OutboundItem<Frames>>();
+    const itemOf = (item: StreamItem): OutboundItem<Frames> => {
+      let outbound = encoded.get(item);
+      if (outbound === undefined) {
+        const delivery = isPresenceEntry(item) ? hub.presenceDeliveryOf(item) : hub.deliveryOf(item);
+        encoded.set(item, (outbound = delivery.itemFor(session.variant)));
+      }
+      return outbound;
     };
-    const weigh = (publication: Publication): number => itemBytes(itemOf(publication));
+    const weigh = (item: StreamItem): number => itemBytes(itemOf(item));
     const recovery: Record<string, RecoveryResult> = {};
     const replays = new Map<string, Replay>();
     let budget = session.config.maxRecoveryBytes;
     for (const [index, history] of histories.entries()) {
-      const [topic, since] = positions[index] as [string, StreamPosition];
-      const plan =
-        recoverable[index] === true ? planRecovery(history, since, { maxMessages: session.config.maxRecoveryMessages, maxBytes: budget, weigh }) : recoveryTurnedOff(history);
+      const { topic, since, recoverable } = requests[index] as RecoveryRequest;
+      const limits = { maxMessages: session.config.maxRecoveryMessages, maxBytes: budget, weigh, ...(level === undefined ? {} : { level }) };
+      const plan = recoverable ? planRecovery(history, since, limits) : recoveryTurnedOff(history, since.seq);
       const { result } = plan;
       recovery[topic] = result;
-      // protocol.md §8.2: a failed recovery replays nothing; the answer itself announces the loss.
-      const recovered = result.status === 'recovered';
-      if (recovered) budget -= plan.replayBytes;
-      replays.set(topic, { items: recovered ? plan.replay.map(itemOf) : [], covered: { epoch: result.epoch, offset: result.offset } });
+      // protocol.md §8.2, §13.4: a failed recovery replays nothing of its kind; the answer announces the loss.
+      const messages = result.status === 'recovered';
+      const presence = result.presence?.status === 'recovered';
+      const kept = plan.replay.filter((item) => (isPresenceEntry(item) ? presence : messages));
+      const items = kept.map(itemOf);
+      for (const item of items) budget -= itemBytes(item);
+      const covered = { epoch: result.epoch, offset: result.offset, ...(result.presence === undefined ? {} : { seq: result.presence.seq }) };
+      replays.set(topic, { items, covered });
     }
     return { recovery, replays };
   }
@@ -215,4 +252,8 @@ export class SessionSubscriptions {
       for (const delivery of waiting) outbound.enqueue(delivery.itemFor(variant));
     }
   }
+}
+
+function positionOf(delivery: LiveDelivery): ItemPosition & { readonly topic: string } {
+  return 'entry' in delivery ? delivery.entry : delivery.publication;
 }

@@ -7,7 +7,8 @@ import type { Permissions } from '../auth/permissions.js';
 import type { Config } from '../config/config.js';
 import type { PresenceMember } from '../engine/engine.js';
 import type { CompressionVariant, Delivery, Frames } from '../hub/delivery.js';
-import type { HubSubscriber, OutageGap } from '../hub/hub.js';
+import type { HubSubscriber, OutageGap, PresenceOutageGap } from '../hub/hub.js';
+import type { PresenceDelivery } from '../hub/presence-delivery.js';
 import type { SendQueue } from './send-queue.js';
 import type { SessionContext, SessionInit, SessionScope, SessionState } from './session-context.js';
 import { SessionCredentials } from './session-credentials.js';
@@ -155,6 +156,15 @@ export class Session implements HubSubscriber, SessionScope {
 
   /** Queues a publication for this connection (called by the hub's fan-out). */
   deliver(delivery: Delivery): void {
+    this.queueDelivery(delivery);
+  }
+
+  /** Queues a join, leave or coalesced stats entry its subscription's level gets (the hub's presence fan-out). */
+  deliverPresence(delivery: PresenceDelivery): void {
+    this.queueDelivery(delivery);
+  }
+
+  private queueDelivery(delivery: Delivery | PresenceDelivery): void {
     if (this.currentState !== 'open') return;
     const admission = this.subscriptions.admit(delivery);
     if (admission === 'pass') {
@@ -173,6 +183,14 @@ export class Session implements HubSubscriber, SessionScope {
     const { stats } = this.context;
     stats.increment(stats.gapNotices, 'engine_outage');
     this.outbound.sendControl({ op: 'gap', topic: gap.topic, epoch: gap.epoch, from: gap.from, to: gap.to, reason: 'engine_outage' });
+  }
+
+  /** Announces presence entries the engine lost (protocol.md §13.3 `presence_gap` `engine_outage`); control. */
+  notifyPresenceGap(gap: PresenceOutageGap): void {
+    if (this.currentState !== 'open') return;
+    const { stats } = this.context;
+    stats.increment(stats.gapNotices, 'presence_engine_outage');
+    this.outbound.sendControl({ op: 'presence_gap', topic: gap.topic, epoch: gap.epoch, seq: gap.seq, reason: 'engine_outage' });
   }
 
   /** Answers one inbound message (called by the inbound queue, in order). */

@@ -1,5 +1,4 @@
-import type { StreamPosition } from '../engine/engine.js';
-import { coveredBy } from './recovery-plan.js';
+import { type ItemPosition, coveredBy } from './stream-items.js';
 
 /**
  * What `admit` did with a live item: `pass` (its topic is not being recovered: deliver it now), `held`
@@ -9,8 +8,8 @@ import { coveredBy } from './recovery-plan.js';
 export type Admission = 'pass' | 'held' | 'overflow';
 
 export interface RecoveryGateOptions<T> {
-  /** The position of the publication an item carries. */
-  readonly positionOf: (item: T) => StreamPosition;
+  /** The position of the publication (or presence entry, with its `seq`) an item carries. */
+  readonly positionOf: (item: T) => ItemPosition;
   /** What an item weighs against `maxHeldBytes`. Omitted: nothing. */
   readonly weigh?: (item: T) => number;
   /** Most bytes held over all topics; past it `admit` answers `overflow`. Omitted: no cap. */
@@ -61,10 +60,11 @@ export class RecoveryGate<T> {
 
   /**
    * Stops holding `topic` and returns its held items in arrival order, without those `covered` already
-   * accounts for (at or before it, in its epoch): the replay carried them, or the answer reported a
-   * position after them. Call right after queueing the replay, before anything else is delivered.
+   * accounts for (at or before it, in its epoch; presence entries by `seq`, when `covered` names one): the
+   * replay carried them, or the answer reported a position after them. Call right after queueing the replay,
+   * before anything else is delivered.
    */
-  release(topic: string, covered?: StreamPosition): T[] {
+  release(topic: string, covered?: ItemPosition): T[] {
     const waiting = this.held.get(topic);
     if (waiting === undefined) return [];
     this.held.delete(topic);

@@ -9,6 +9,8 @@ export interface MetricSources {
   connections(): number;
   subscriptions(): number;
   patterns(): number;
+  /** This node's presence members (connections, summed over topics). */
+  presenceMembers?(): number;
   /** Per-connection send queues: total depth (messages), the fullest one's bytes, and how many are over half their cap. */
   queues(): { readonly depth: number; readonly maxBytes: number; readonly overHalf: number; readonly pendingGaps: number };
   /** Whether the engine can publish and deliver now (no outage reported; the hub's view, without a canary). */
@@ -112,6 +114,9 @@ export function createMetricsRegistry(sources: MetricSources, labels: { readonly
   labelledCounter('switchboard_gap_notices_total', 'Gap notices sent, by reason.', 'reason', stats.gapNotices);
   counter('switchboard_slow_consumer_closes_total', 'Connections closed with 4001 (slow consumer).', () => stats.slowConsumerCloses);
   labelledCounter('switchboard_errors_total', 'Error frames sent, by code.', 'code', stats.errors);
+  gauge('switchboard_presence_members', 'Presence members on this node, summed over topics.', () => sources.presenceMembers?.() ?? 0);
+  labelledCounter('switchboard_presence_events_total', 'Presence entries the engine delivered to this node, by kind (join, leave, stats).', 'kind', stats.presenceEntries);
+  counter('switchboard_presence_coalesced_total', 'Joins and leaves of this node\'s members coalesced into stats entries by PRESENCE_EVENT_RATE.', () => stats.presenceCoalesced);
   labelledCounter('switchboard_http_publishes_total', 'POST /publish answers, by HTTP status.', 'status', stats.httpPublishes);
   gauge('switchboard_engine_up', 'Whether the engine can publish and deliver (1) or reported an outage that has not ended (0).', () =>
     sources.engineAvailable() ? 1 : 0,

@@ -1,7 +1,7 @@
 import { type DeflateParams, PerMessageDeflate } from '@switchboard/core';
 import type { Logger } from 'pino';
-import type { Priority } from '@switchboard/protocol';
-import type { BrokerError } from '../errors.js';
+import type { PresenceLevel, Priority } from '@switchboard/protocol';
+import { BrokerError, BrokerErrorCode } from '../errors.js';
 import type {
   Engine,
   EngineCommand,
@@ -10,17 +10,22 @@ import type {
   HistoryResult,
   HistoryRetention,
   Payload,
+  PresenceEntry,
+  PresenceHistoryQuery,
   Publication,
   PublishResult,
   StreamPosition,
 } from '../engine/engine.js';
 import { RecoveryGate } from '../history/recovery-gate.js';
-import { type LostRange, type RecoveryPlan, planRecovery } from '../history/recovery-plan.js';
+import { type LostRange, type RecoveryPlan, type RecoveryRead, planRecovery } from '../history/recovery-plan.js';
+import { type ItemPosition, type StreamItem, isPresenceEntry } from '../history/stream-items.js';
 import type { BrokerStats } from '../stats.js';
 import { PresenceRegistry, type PresenceRegistryOptions } from '../presence/presence-registry.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import { type CompressionVariant, Delivery, type DeliveryEncoding, uncompressed } from './delivery.js';
 import type { OverflowPolicy } from './outbound-item.js';
+import { PresenceDelivery } from './presence-delivery.js';
+import { PresenceListeners } from './presence-listeners.js';
 
 /** What the hub needs from a local subscriber (a session). */
 export interface HubSubscriber {
@@ -33,11 +38,28 @@ export interface HubSubscriber {
    * reason `engine_outage`); must not throw.
    */
   notifyGap(gap: OutageGap): void;
+  /** Queues a presence entry its subscription's level gets (protocol.md §13.3); must not throw. */
+  deliverPresence(delivery: PresenceDelivery): void;
+  /** Announces presence entries the engine lost (`presence_gap` `engine_outage`); must not throw. */
+  notifyPresenceGap(gap: PresenceOutageGap): void;
 }
 
 /** Offsets `from`..`to` of `topic` in `epoch` that will never be delivered. */
 export interface OutageGap extends LostRange {
   readonly topic: string;
+}
+
+/** Presence entries of `topic` up to `seq` in `epoch` may never be delivered. */
+export interface PresenceOutageGap {
+  readonly topic: string;
+  readonly epoch: string;
+  readonly seq: number;
+}
+
+/** Options of one local subscription. */
+export interface HubSubscribeOptions {
+  /** Join and leave events at this level (an exact presence topic only; the session checks). */
+  readonly presence?: PresenceLevel | undefined;
 }
 
 /**
@@ -69,7 +91,7 @@ export interface HubOptions {
   /** Told when the engine becomes unavailable (true) and available again (false); transitions only. */
   readonly onEngineAvailability?: (interrupted: boolean) => void;
   /** Presence settings (`PRESENCE…`); served only when the engine has presence and a pattern is set. */
-  readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger'>;
+  readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger' | 'stats'>;
 }
 
 export interface HubPublishOptions {
@@ -96,13 +118,18 @@ export class Hub implements EngineHandler {
   private readonly encoding: DeliveryEncoding;
   private transferCounter = 0;
   private interrupted: BrokerError | undefined;
-  /** Per topic with local subscribers, the last position delivered; least recently delivered first. */
-  private readonly positions = new Map<string, StreamPosition>();
   /**
-   * Topics being recovered after an interruption: their live publications wait here, in order. No cap: the
-   * engine delivers them whatever the hub does, and each waits for one history read only.
+   * Per topic with local subscribers, the last position delivered (with the last presence `seq` while the topic
+   * has presence listeners); least recently delivered first.
    */
-  private readonly gate = new RecoveryGate<Publication>({ positionOf: (publication) => publication });
+  private readonly positions = new Map<string, ItemPosition>();
+  /** Local subscriptions that asked for a topic's join and leave events, with their level. */
+  private readonly listeners = new PresenceListeners<HubSubscriber>();
+  /**
+   * Topics being recovered after an interruption: their live publications and presence entries wait here, in
+   * order. No cap: the engine delivers them whatever the hub does, and each waits for one history read only.
+   */
+  private readonly gate = new RecoveryGate<StreamItem>({ positionOf: (item) => item });
   /**
    * Tracked topics the gate started holding during an interruption, their recovery not started yet: an
    * engine may resubscribe before it calls `onResumed`, and delivering what then arrives would move a topic's
@@ -122,7 +149,7 @@ export class Hub implements EngineHandler {
     this.presence =
       enginePresence === undefined || options.presence === undefined || options.presence.patterns.length === 0
         ? undefined
-        : new PresenceRegistry({ ...options.presence, engine: enginePresence, logger: options.logger });
+        : new PresenceRegistry({ ...options.presence, engine: enginePresence, logger: options.logger, stats: options.stats });
     this.encoding = {
       chunkBytes: options.chunkBytes,
       nextTransfer: () => this.nextTransfer(),
@@ -182,8 +209,10 @@ export class Hub implements EngineHandler {
    * Adds a local subscription. Resolves once the engine delivers the pattern to this node; rejects (and
    * undoes the subscription) with the engine's error when it cannot, e.g. `ERR_BROKER_ENGINE_UNAVAILABLE`.
    */
-  async subscribe(subscriber: HubSubscriber, pattern: string): Promise<void> {
+  async subscribe(subscriber: HubSubscriber, pattern: string, options: HubSubscribeOptions = {}): Promise<void> {
     const isNewPattern = this.trie.add(pattern, subscriber);
+    // Listening from now on, so the subscriber's own join (written once this resolves) reaches it.
+    if (options.presence !== undefined) this.listeners.add(pattern, subscriber, options.presence);
     let pending = this.engineSubscribes.get(pattern);
     if (isNewPattern) {
       const started = this.engine.subscribe(pattern);
@@ -205,6 +234,7 @@ export class Hub implements EngineHandler {
 
   /** Removes a local subscription; the engine forgets the pattern after its last local subscriber. */
   unsubscribe(subscriber: HubSubscriber, pattern: string): void {
+    if (this.listeners.remove(pattern, subscriber)) this.forgetSeq(pattern);
     if (!this.trie.remove(pattern, subscriber)) return;
     this.engine.unsubscribe(pattern).catch((error: unknown) => {
       this.options.logger.warn({ err: error, pattern }, 'engine unsubscribe failed');
@@ -229,17 +259,102 @@ export class Hub implements EngineHandler {
     return this.engine.history(topic, query);
   }
 
+  /**
+   * `history` plus the presence entries after `query.presenceSince` in one read (a subscribe with `since.seq`);
+   * rejects like `history`, and with `ERR_BROKER_ENGINE_UNAVAILABLE` for an engine without presence.
+   */
+  presenceHistory(topic: string, query: PresenceHistoryQuery): Promise<RecoveryRead> {
+    const presence = this.engine.presence;
+    if (presence === undefined) return Promise.reject(new BrokerError(BrokerErrorCode.engineUnavailable, 'the engine keeps no presence'));
+    return presence.history(topic, query);
+  }
+
+  /** Encodes a presence entry for one subscriber outside fan-out (recovery replays). */
+  presenceDeliveryOf(entry: PresenceEntry): PresenceDelivery {
+    return new PresenceDelivery(entry, this.options.policyFor(entry.topic));
+  }
+
   /** Encodes a publication for one subscriber outside fan-out (recovery replays). */
   deliveryOf(publication: Publication): Delivery {
     return new Delivery(publication, this.options.policyFor(publication.topic), this.encoding);
   }
 
   onPublication(publication: Publication): void {
-    const { topic } = publication;
+    this.receive(publication);
+  }
+
+  onPresence(entry: PresenceEntry): void {
+    this.options.stats.increment(this.options.stats.presenceEntries, entry.kind);
+    const { topic, epoch, seq } = entry;
+    const last = this.positions.get(topic);
+    const expected = last?.epoch === epoch && last.seq !== undefined ? last.seq + 1 : undefined;
+    // `seq` is dense: a skipped one is a loss (design §2.1), recovered from the presence history like an
+    // outage of this one topic, while its live items wait.
+    if (expected !== undefined && seq > expected && this.interrupted === undefined && !this.gate.holds(topic) && this.listeners.has(topic)) {
+      this.options.logger.warn({ topic, expected, seq }, 'presence entries skipped: recovering them');
+      this.gate.hold(topic);
+      this.gate.admit(topic, entry);
+      void this.recoverTopic(topic, last as ItemPosition);
+      return;
+    }
+    this.receive(entry);
+  }
+
+  private receive(item: StreamItem): void {
+    const { topic } = item;
     if (this.interrupted !== undefined && this.positions.has(topic) && this.gate.hold(topic)) this.heldSinceInterruption.add(topic);
-    if (this.gate.admit(topic, publication) !== 'pass') return;
+    if (this.gate.admit(topic, item) !== 'pass') return;
+    if (isPresenceEntry(item)) this.fanOutPresence(item);
     // Live publications only, once each however many subscribers: a replay after an outage is old by design.
-    if (this.fanOut(publication) > 0) this.options.stats.deliveryLatency.observe((Date.now() - publication.time) / 1000);
+    else if (this.fanOut(item) > 0) this.options.stats.deliveryLatency.observe((Date.now() - item.time) / 1000);
+  }
+
+  private fanOutItem(item: StreamItem): void {
+    if (isPresenceEntry(item)) this.fanOutPresence(item);
+    else this.fanOut(item);
+  }
+
+  /**
+   * Delivers a presence entry to the local subscriptions that asked for the topic's events and whose level
+   * gets it, once per (topic, epoch, seq), encoded once.
+   */
+  private fanOutPresence(entry: PresenceEntry): void {
+    const { topic, epoch, offset, seq } = entry;
+    const last = this.positions.get(topic);
+    if (last !== undefined && last.epoch === epoch && last.seq !== undefined && seq <= last.seq) return;
+    let delivery: PresenceDelivery | undefined;
+    let listened = false;
+    try {
+      this.listeners.forEach(topic, (subscriber, level) => {
+        listened = true;
+        delivery ??= this.presenceDeliveryOf(entry);
+        if (delivery.visibleAt(level)) subscriber.deliverPresence(delivery);
+      });
+    } catch (error) {
+      this.options.logger.error({ err: error, topic }, 'presence fan-out failed');
+    }
+    // The seq is tracked only while someone listens: a later listener starts from its own join.
+    if (!listened) {
+      this.forgetSeq(topic);
+      return;
+    }
+    const position = last !== undefined && last.epoch === epoch ? { epoch, offset: last.offset, seq } : { epoch, offset, seq };
+    this.track(topic, position);
+  }
+
+  /** The topic's position without its presence `seq` (nobody listens to its presence any more). */
+  private forgetSeq(topic: string): void {
+    const last = this.positions.get(topic);
+    if (last?.seq !== undefined) this.positions.set(topic, { epoch: last.epoch, offset: last.offset });
+  }
+
+  private track(topic: string, position: ItemPosition): void {
+    this.positions.delete(topic);
+    this.positions.set(topic, position);
+    if (this.positions.size > maxTrackedTopics) {
+      const oldest = this.positions.keys().next();
+      if (oldest.done !== true) this.positions.delete(oldest.value);
+    }
   }
 
   onCommandTimed(command: EngineCommand, seconds: number): void {
@@ -271,13 +386,11 @@ export class Hub implements EngineHandler {
       this.options.logger.error({ err: error, topic }, 'fan-out failed');
     }
     stats.deliveries += count;
-    this.positions.delete(topic);
-    if (count === 0) return 0;
-    this.positions.set(topic, { epoch, offset });
-    if (this.positions.size > maxTrackedTopics) {
-      const oldest = this.positions.keys().next();
-      if (oldest.done !== true) this.positions.delete(oldest.value);
+    if (count === 0) {
+      this.positions.delete(topic);
+      return 0;
     }
+    this.track(topic, { epoch, offset, ...(last?.epoch === epoch && last.seq !== undefined ? { seq: last.seq } : {}) });
     return count;
   }
 
@@ -301,7 +414,7 @@ export class Hub implements EngineHandler {
     const wasInterrupted = this.interrupted !== undefined;
     this.interrupted = undefined;
     if (wasInterrupted) this.options.onEngineAvailability?.(false);
-    const topics: [string, StreamPosition][] = [];
+    const topics: [string, ItemPosition][] = [];
     for (const [topic, position] of this.positions) {
       if (this.gate.hold(topic) || this.heldSinceInterruption.has(topic)) topics.push([topic, position]);
     }
@@ -310,22 +423,32 @@ export class Hub implements EngineHandler {
     void this.recoverTopics(topics);
   }
 
-  private async recoverTopics(topics: readonly [string, StreamPosition][]): Promise<void> {
+  private async recoverTopics(topics: readonly [string, ItemPosition][]): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < topics.length) {
-        const [topic, since] = topics[next++] as [string, StreamPosition];
+        const [topic, since] = topics[next++] as [string, ItemPosition];
         await this.recoverTopic(topic, since);
       }
     };
     await Promise.all(Array.from({ length: Math.min(recoveryConcurrency, topics.length) }, worker));
   }
 
-  private async recoverTopic(topic: string, since: StreamPosition): Promise<void> {
+  /**
+   * Replays what the engine lost of one topic since the last delivered position: publications, and presence
+   * entries since the last delivered `seq` while the topic has presence listeners. What history cannot give
+   * back is announced: a `gap` for offsets, a `presence_gap` for entries.
+   */
+  private async recoverTopic(topic: string, since: ItemPosition): Promise<void> {
     let plan: RecoveryPlan | undefined;
+    const limit = this.options.maxRecoveryMessages;
+    const withPresence = since.seq !== undefined && this.engine.presence !== undefined && this.listeners.has(topic);
+    const from: ItemPosition = withPresence ? since : { epoch: since.epoch, offset: since.offset };
     try {
-      const history = await this.history(topic, { since, limit: this.options.maxRecoveryMessages });
-      plan = planRecovery(history, since, { maxMessages: this.options.maxRecoveryMessages });
+      const history = withPresence
+        ? await this.presenceHistory(topic, { since: from, presenceSince: since.seq as number, limit })
+        : await this.history(topic, { since: from, limit });
+      plan = planRecovery(history, from, { maxMessages: limit });
     } catch (error) {
       // The engine failed again: it will report another interruption, and this topic is recovered then.
       this.options.logger.warn({ err: error, topic }, 'recovery read failed');
@@ -333,16 +456,24 @@ export class Hub implements EngineHandler {
     // What the replay covers, fan-out skips by the positions it keeps.
     const waiting = this.gate.release(topic);
     // Nobody here can be answered `failed`: whatever history gives back is replayed, the rest announced.
-    for (const publication of plan?.replay ?? []) this.fanOut(publication);
+    for (const item of plan?.replay ?? []) this.fanOutItem(item);
     const lost = plan?.lost;
     if (lost !== undefined) {
       const gap: OutageGap = { topic, ...lost };
       this.trie.match(topic, (subscriber) => subscriber.notifyGap(gap));
       // Live publications inside the announced range must not arrive after all: the notice said they won't.
-      this.positions.delete(topic);
-      this.positions.set(topic, { epoch: lost.epoch, offset: lost.to });
+      const last = this.positions.get(topic);
+      this.track(topic, { epoch: lost.epoch, offset: lost.to, ...(last?.epoch === lost.epoch && last.seq !== undefined ? { seq: last.seq } : {}) });
     }
-    for (const publication of waiting) this.fanOut(publication);
+    const presenceLost = plan?.presenceLost;
+    if (presenceLost !== undefined) {
+      const gap: PresenceOutageGap = { topic, ...presenceLost };
+      this.listeners.forEach(topic, (subscriber) => subscriber.notifyPresenceGap(gap));
+      const last = this.positions.get(topic);
+      const offset = last?.epoch === presenceLost.epoch ? last.offset : (plan?.result.offset ?? 0);
+      this.track(topic, { epoch: presenceLost.epoch, offset, seq: presenceLost.seq });
+    }
+    for (const item of waiting) this.fanOutItem(item);
   }
 
   /** Releases the shared compressors (call after the engine is closed). */

@@ -31,8 +31,16 @@ interface DeliveryFields {
   readonly topic?: string;
   /** The delivery's per-topic offset, reported in gap notices when it is dropped. */
   readonly offset?: number;
-  /** The epoch `offset` belongs to, reported with it (runs of lost offsets never span two epochs). */
+  /** The epoch `offset` (or `seq`) belongs to, reported with it (runs of lost offsets never span two epochs). */
   readonly epoch?: string;
+  /**
+   * `presence`: a join, leave or coalesced stats entry (protocol.md §13.3) at `seq`. Never conflated (each is a
+   * change, not a value); under pressure dropped like a `drop-oldest` delivery and announced as one
+   * `presence_gap` per topic. @default 'message'
+   */
+  readonly kind?: 'message' | 'presence';
+  /** A presence entry's `seq` in `epoch`, reported in its `presence_gap` when it is dropped. */
+  readonly seq?: number;
   /** @default the queue's `defaultOverflow` */
   readonly overflow?: OverflowPolicy;
 }

@@ -9,6 +9,7 @@ import type {
   PresenceSnapshot,
   PresenceWrite,
 } from '../engine/engine.js';
+import type { BrokerStats } from '../stats.js';
 import { presenceDataJson } from './presence-data.js';
 import { PresenceMatcher } from './presence-matcher.js';
 
@@ -27,6 +28,8 @@ export interface PresenceRegistryOptions {
   /** `PRESENCE_MAX_MEMBERS`: a listing beyond it is counts only. */
   readonly maxMembers: number;
   readonly logger: Logger;
+  /** Counts the changes the event cap coalesced (`presence_coalesced_total`). */
+  readonly stats?: BrokerStats;
   /** The engine's clock (a `flushAt` is on it). @default Date.now */
   readonly now?: () => number;
 }
@@ -142,7 +145,9 @@ export class PresenceRegistry {
    */
   private afterWrite(topic: string, write: PresenceWrite): void {
     const { flushAt } = write;
-    if (write.outcome !== 'coalesced' || flushAt === undefined || this.closed) return;
+    if (write.outcome !== 'coalesced') return;
+    if (this.options.stats !== undefined) this.options.stats.presenceCoalesced++;
+    if (flushAt === undefined || this.closed) return;
     const pending = this.flushTimers.get(topic);
     if (pending !== undefined) {
       if (pending.at >= flushAt) return;

@@ -121,7 +121,10 @@ export class Peer {
     return answer;
   }
 
-  subscribe(pattern: string, extra: { since?: Record<string, { offset: number; epoch: string }> } = {}): Promise<ServerMessage> {
+  subscribe(
+    pattern: string,
+    extra: { since?: Record<string, { offset: number; epoch: string; seq?: number }>; presence?: 'user' | 'connection' } = {},
+  ): Promise<ServerMessage> {
     return this.request({ op: 'subscribe', id: this.id(), pattern, ...extra });
   }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { HistoryResult, Publication, RecoveryFailure, StreamPosition } from '../../src/engine/engine.js';
 import { type RecoveryLimits, type RecoveryPlan, coveredBy, planRecovery, recoveryTurnedOff } from '../../src/history/recovery-plan.js';
+import type { StreamItem } from '../../src/history/stream-items.js';
 
 /** The recovery plan: what a history read, a `since` and the limits make of one topic (protocol.md §8.2, §8.3). */
 
@@ -24,7 +25,7 @@ function notRecovered(failure: RecoveryFailure | undefined, offset: number, epoc
   return { publications: [], position: { offset, epoch }, recovered: false, ...(failure === undefined ? {} : { recoveryFailure: failure }) };
 }
 
-const weighText: RecoveryLimits['weigh'] = (p) => (p.payload.encoding === 'json' ? p.payload.text.length : p.payload.bytes.length);
+const weighText: RecoveryLimits['weigh'] = (item) => ('payload' in item ? (item.payload.encoding === 'json' ? item.payload.text.length : item.payload.bytes.length) : 0);
 
 interface Case {
   readonly name: string;
@@ -229,7 +230,7 @@ t.test('property: loss is never silent and nothing is claimed twice', async (t) 
       (sinceOffset, missed, maxMessages, maxBytes, sizes) => {
         const current = sinceOffset + missed;
         const history = recovered(range(sinceOffset + 1, current), current);
-        const weigh = (p: Publication) => sizes[(p.offset - sinceOffset - 1) % sizes.length] as number;
+        const weigh = (p: StreamItem) => sizes[(p.offset - sinceOffset - 1) % sizes.length] as number;
         const plan = planRecovery(history, at(sinceOffset), { maxMessages, ...(maxBytes === undefined ? {} : { maxBytes }), weigh });
         const offsets = plan.replay.map((p) => p.offset);
         if (offsets.some((offset, index) => offset !== sinceOffset + 1 + index)) throw new Error('the replay is not the prefix after since');
