@@ -87,6 +87,8 @@ const lowestRank = SEND_PRIORITIES.length - 1;
  * - Every lost delivery is recorded in a gap notice (topic, offset range, count); control items and items
  *   without a topic are never dropped, and a started chunk sequence is dropped only as a whole transfer with
  *   its `abandon` frame.
+ * - Presence entries (`kind: 'presence'`) are never conflated, and a newer message never replaces one queued
+ *   before them; dropped ones are announced as one `presence_gap` per topic, up to the highest `seq` lost.
  */
 export class SendQueue<P = unknown> {
   readonly maxQueuedBytes: number;
