@@ -465,7 +465,7 @@ export class Hub implements EngineHandler {
       const last = this.positions.get(topic);
       this.track(topic, { epoch: lost.epoch, offset: lost.to, ...(last?.epoch === lost.epoch && last.seq !== undefined ? { seq: last.seq } : {}) });
     }
-    const presenceLost = plan?.presenceLost;
+    const presenceLost = plan?.presenceLost ?? (plan === undefined && withPresence ? skippedBefore(waiting, since) : undefined);
     if (presenceLost !== undefined) {
       const gap: PresenceOutageGap = { topic, ...presenceLost };
       this.listeners.forEach(topic, (subscriber) => subscriber.notifyPresenceGap(gap));
@@ -482,4 +482,14 @@ export class Hub implements EngineHandler {
     for (const variant of this.variants.values()) variant.compressor?.close();
     this.variants.clear();
   }
+}
+
+/**
+ * When a recovery read failed: the entries between `since.seq` and the first held one are lost unless another
+ * interruption recovers them, so the held one must not arrive as if nothing were missing before it.
+ */
+function skippedBefore(waiting: readonly StreamItem[], since: ItemPosition): { epoch: string; seq: number } | undefined {
+  const first = waiting.find(isPresenceEntry);
+  if (first === undefined || since.seq === undefined || first.epoch !== since.epoch || first.seq <= since.seq + 1) return undefined;
+  return { epoch: first.epoch, seq: first.seq - 1 };
 }

@@ -92,6 +92,23 @@ t.test('a skipped seq is recovered from the presence history, before the entry t
   t.same(recorder.seen, ['join 1', 'join 2', 'join 3']);
 });
 
+t.test('a skipped seq whose history read fails is announced, not passed over', async (t) => {
+  const cluster = new MemoryCluster();
+  const engine = lossyEngine(cluster, (entry) => entry.seq === 2);
+  const presence = engine.presence;
+  if (presence === undefined) throw new Error('no presence');
+  const failing: Engine = {
+    ...engine,
+    presence: { ...presence, history: () => Promise.reject(new Error('the history read failed')) },
+  };
+  const hub = await startHub(t, failing);
+  const recorder = new Recorder();
+  await hub.subscribe(recorder, topic, { presence: 'connection' });
+  for (const index of [1, 2, 3]) await hub.presence?.join(topic, member(index));
+  await eventually(() => recorder.seen.length >= 3, 5000, 'three notices');
+  t.same(recorder.seen, ['join 1', 'presence_gap 2', 'join 3']);
+});
+
 t.test('after an outage: missed entries are replayed; beyond the presence history, presence_gap engine_outage', async (t) => {
   for (const [historySize, expected] of [
     [100, ['join 1', 'join 2', 'join 3']],
