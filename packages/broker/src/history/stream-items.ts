@@ -61,3 +61,13 @@ export function coveredBy(item: ItemPosition, position: ItemPosition): boolean {
   if (item.seq === undefined) return item.offset <= position.offset;
   return position.seq !== undefined && item.seq <= position.seq;
 }
+
+/**
+ * When a recovery read failed: the entries between `since.seq` and the first held one are lost unless another
+ * interruption recovers them, so the held one must not arrive as if nothing were missing before it.
+ */
+export function skippedBefore(waiting: readonly StreamItem[], since: ItemPosition): { epoch: string; seq: number } | undefined {
+  const first = waiting.find(isPresenceEntry);
+  if (first === undefined || since.seq === undefined || first.epoch !== since.epoch || first.seq <= since.seq + 1) return undefined;
+  return { epoch: first.epoch, seq: first.seq - 1 };
+}

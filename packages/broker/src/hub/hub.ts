@@ -18,7 +18,7 @@ import type {
 } from '../engine/engine.js';
 import { RecoveryGate } from '../history/recovery-gate.js';
 import { type LostRange, type RecoveryPlan, type RecoveryRead, planRecovery } from '../history/recovery-plan.js';
-import { type ItemPosition, type StreamItem, isPresenceEntry } from '../history/stream-items.js';
+import { type ItemPosition, type StreamItem, isPresenceEntry, skippedBefore } from '../history/stream-items.js';
 import type { BrokerStats } from '../stats.js';
 import { PresenceRegistry, type PresenceRegistryOptions } from '../presence/presence-registry.js';
 import { TopicTrie } from '../topics/topic-trie.js';
@@ -26,6 +26,7 @@ import { type CompressionVariant, Delivery, type DeliveryEncoding, uncompressed 
 import type { OverflowPolicy } from './outbound-item.js';
 import { PresenceDelivery } from './presence-delivery.js';
 import { PresenceListeners } from './presence-listeners.js';
+import { TopicPositions } from './topic-positions.js';
 
 /** What the hub needs from a local subscriber (a session). */
 export interface HubSubscriber {
@@ -62,12 +63,6 @@ export interface HubSubscribeOptions {
   readonly presence?: PresenceLevel | undefined;
 }
 
-/**
- * Topics whose last delivered position the hub remembers, to recover after an engine interruption. About
- * 100 bytes each: at most ~10 MiB. Beyond it the least recently published topics are forgotten, and a loss
- * on those after an outage cannot be detected by the hub (the engine's own offsets still can).
- */
-const maxTrackedTopics = 100_000;
 /** History reads in flight at once while recovering, so an outage does not stampede the backend. */
 const recoveryConcurrency = 32;
 
@@ -118,11 +113,8 @@ export class Hub implements EngineHandler {
   private readonly encoding: DeliveryEncoding;
   private transferCounter = 0;
   private interrupted: BrokerError | undefined;
-  /**
-   * Per topic with local subscribers, the last position delivered (with the last presence `seq` while the topic
-   * has presence listeners); least recently delivered first.
-   */
-  private readonly positions = new Map<string, ItemPosition>();
+  /** Per topic with local subscribers, the last position delivered (and presence `seq` while listened to). */
+  private readonly positions = new TopicPositions();
   /** Local subscriptions that asked for a topic's join and leave events, with their level. */
   private readonly listeners = new PresenceListeners<HubSubscriber>();
   /**
@@ -234,7 +226,7 @@ export class Hub implements EngineHandler {
 
   /** Removes a local subscription; the engine forgets the pattern after its last local subscriber. */
   unsubscribe(subscriber: HubSubscriber, pattern: string): void {
-    if (this.listeners.remove(pattern, subscriber)) this.forgetSeq(pattern);
+    if (this.listeners.remove(pattern, subscriber)) this.positions.forgetSeq(pattern);
     if (!this.trie.remove(pattern, subscriber)) return;
     this.engine.unsubscribe(pattern).catch((error: unknown) => {
       this.options.logger.warn({ err: error, pattern }, 'engine unsubscribe failed');
@@ -335,27 +327,13 @@ export class Hub implements EngineHandler {
     }
     // The seq is tracked only while someone listens: a later listener starts from its own join.
     if (!listened) {
-      this.forgetSeq(topic);
+      this.positions.forgetSeq(topic);
       return;
     }
     const position = last !== undefined && last.epoch === epoch ? { epoch, offset: last.offset, seq } : { epoch, offset, seq };
-    this.track(topic, position);
+    this.positions.track(topic, position);
   }
 
-  /** The topic's position without its presence `seq` (nobody listens to its presence any more). */
-  private forgetSeq(topic: string): void {
-    const last = this.positions.get(topic);
-    if (last?.seq !== undefined) this.positions.set(topic, { epoch: last.epoch, offset: last.offset });
-  }
-
-  private track(topic: string, position: ItemPosition): void {
-    this.positions.delete(topic);
-    this.positions.set(topic, position);
-    if (this.positions.size > maxTrackedTopics) {
-      const oldest = this.positions.keys().next();
-      if (oldest.done !== true) this.positions.delete(oldest.value);
-    }
-  }
 
   onCommandTimed(command: EngineCommand, seconds: number): void {
     this.options.stats.engineCommandLatency[command].observe(seconds);
@@ -390,7 +368,7 @@ export class Hub implements EngineHandler {
       this.positions.delete(topic);
       return 0;
     }
-    this.track(topic, { epoch, offset, ...(last?.epoch === epoch && last.seq !== undefined ? { seq: last.seq } : {}) });
+    this.positions.track(topic, { epoch, offset, ...TopicPositions.seqIn(last, epoch) });
     return count;
   }
 
@@ -463,7 +441,7 @@ export class Hub implements EngineHandler {
       this.trie.match(topic, (subscriber) => subscriber.notifyGap(gap));
       // Live publications inside the announced range must not arrive after all: the notice said they won't.
       const last = this.positions.get(topic);
-      this.track(topic, { epoch: lost.epoch, offset: lost.to, ...(last?.epoch === lost.epoch && last.seq !== undefined ? { seq: last.seq } : {}) });
+      this.positions.track(topic, { epoch: lost.epoch, offset: lost.to, ...TopicPositions.seqIn(last, lost.epoch) });
     }
     const presenceLost = plan?.presenceLost ?? (plan === undefined && withPresence ? skippedBefore(waiting, since) : undefined);
     if (presenceLost !== undefined) {
@@ -471,7 +449,7 @@ export class Hub implements EngineHandler {
       this.listeners.forEach(topic, (subscriber) => subscriber.notifyPresenceGap(gap));
       const last = this.positions.get(topic);
       const offset = last?.epoch === presenceLost.epoch ? last.offset : (plan?.result.offset ?? 0);
-      this.track(topic, { epoch: presenceLost.epoch, offset, seq: presenceLost.seq });
+      this.positions.track(topic, { epoch: presenceLost.epoch, offset, seq: presenceLost.seq });
     }
     for (const item of waiting) this.fanOutItem(item);
   }
@@ -482,14 +460,4 @@ export class Hub implements EngineHandler {
     for (const variant of this.variants.values()) variant.compressor?.close();
     this.variants.clear();
   }
-}
-
-/**
- * When a recovery read failed: the entries between `since.seq` and the first held one are lost unless another
- * interruption recovers them, so the held one must not arrive as if nothing were missing before it.
- */
-function skippedBefore(waiting: readonly StreamItem[], since: ItemPosition): { epoch: string; seq: number } | undefined {
-  const first = waiting.find(isPresenceEntry);
-  if (first === undefined || since.seq === undefined || first.epoch !== since.epoch || first.seq <= since.seq + 1) return undefined;
-  return { epoch: first.epoch, seq: first.seq - 1 };
 }
