@@ -422,11 +422,18 @@ export class Hub implements EngineHandler {
     const limit = this.options.maxRecoveryMessages;
     const withPresence = since.seq !== undefined && this.engine.presence !== undefined && this.listeners.has(topic);
     const from: ItemPosition = withPresence ? since : { epoch: since.epoch, offset: since.offset };
+    // Listeners, yet no entry delivered to start from (their joins were coalesced): whatever the outage took
+    // of presence cannot be told apart, so the notice covers the topic's entries so far.
+    let unknownSeq: { epoch: string; seq: number } | undefined;
     try {
       const history = withPresence
         ? await this.presenceHistory(topic, { since: from, presenceSince: since.seq as number, limit })
         : await this.history(topic, { since: from, limit });
       plan = planRecovery(history, from, { maxMessages: limit });
+      if (!withPresence && this.listeners.has(topic) && this.engine.presence !== undefined) {
+        const { epoch, seq } = await this.engine.presence.stats(topic);
+        if (seq > 0) unknownSeq = { epoch, seq };
+      }
     } catch (error) {
       // The engine failed again: it will report another interruption, and this topic is recovered then.
       this.options.logger.warn({ err: error, topic }, 'recovery read failed');
@@ -443,7 +450,7 @@ export class Hub implements EngineHandler {
       const last = this.positions.get(topic);
       this.positions.track(topic, { epoch: lost.epoch, offset: lost.to, ...TopicPositions.seqIn(last, lost.epoch) });
     }
-    const presenceLost = plan?.presenceLost ?? (plan === undefined && withPresence ? skippedBefore(waiting, since) : undefined);
+    const presenceLost = plan?.presenceLost ?? unknownSeq ?? (plan === undefined && withPresence ? skippedBefore(waiting, since) : undefined);
     if (presenceLost !== undefined) {
       const gap: PresenceOutageGap = { topic, ...presenceLost };
       this.listeners.forEach(topic, (subscriber) => subscriber.notifyPresenceGap(gap));

@@ -60,7 +60,7 @@ class Recorder implements HubSubscriber {
   }
 }
 
-async function startHub(t: { teardown(fn: () => unknown): void }, engine: Engine, historySize = 100): Promise<Hub> {
+async function startHub(t: { teardown(fn: () => unknown): void }, engine: Engine, historySize = 100, eventRate = 0): Promise<Hub> {
   const hub = new Hub({
     engine,
     stats: new BrokerStats(),
@@ -70,7 +70,7 @@ async function startHub(t: { teardown(fn: () => unknown): void }, engine: Engine
     historyFor: () => ({ size: 100, ttlMs: 60_000 }),
     deflate: { threshold: 1024, maxInflatedSize: 1 << 20 },
     maxRecoveryMessages: 100,
-    presence: { patterns: ['chat.>'], write: { eventRate: 0, history: { size: historySize, ttlMs: 60_000 } }, maxMembers: 100 },
+    presence: { patterns: ['chat.>'], write: { eventRate, history: { size: historySize, ttlMs: 60_000 } }, maxMembers: 100 },
   });
   await hub.start();
   t.teardown(async () => {
@@ -131,6 +131,20 @@ t.test('after an outage: missed entries are replayed; beyond the presence histor
     await hub.presence?.join(topic, member(4));
     t.same(recorder.seen.at(-1), 'join 4', 'live entries follow');
   }
+});
+
+t.test('an outage while listeners have no entry to start from (their joins were coalesced): presence_gap', async (t) => {
+  const cluster = new MemoryCluster();
+  const hub = await startHub(t, lossyEngine(cluster, () => false), 100, 1);
+  const recorder = new Recorder();
+  await hub.presence?.join(topic, member(1)); // the window's one entry, before anyone listens
+  await hub.subscribe(recorder, topic, { presence: 'connection' });
+  await hub.presence?.join(topic, member(2)); // coalesced: no entry
+  await hub.publish(topic, { encoding: 'json', text: '1' }, { priority: 'normal' });
+  cluster.interrupt();
+  cluster.resume();
+  await eventually(() => recorder.seen.includes('presence_gap 1'), 5000, 'the notice');
+  t.same(recorder.seen.slice(0, 2), ['message 1', 'presence_gap 1']);
 });
 
 t.test('a user-level listener gets first in and last out; a subscription without presence gets no entries', async (t) => {
