@@ -56,6 +56,7 @@ export {
   segmentsMatch,
   topicMatches,
 } from './topics.js';
+export { ENCODED_USER_MARK, reservedRootAllows, userTopic } from './user-topics.js';
 export { patternField, topicField } from './fields.js';
 export {
   type CancelMessage,

@@ -1,4 +1,4 @@
-import { TopicSyntax } from '@switchboard/protocol';
+import { TopicSyntax, reservedRootAllows } from '@switchboard/protocol';
 import type { NamespaceResolver, NamespaceSettings } from '../config/namespace-resolver.js';
 import type { NamespaceAccess } from '../config/options-namespaces.js';
 
@@ -26,6 +26,11 @@ export interface PermissionScope {
   readonly anonymous?: boolean;
   /** Omitted: no namespaces, the grants alone decide. */
   readonly namespaces?: NamespaceResolver;
+  /**
+   * Reserved roots (the user topic prefix, protocol.md §14.2): a grant whose first segment is a wildcard
+   * never covers a topic or pattern under them. Default none.
+   */
+  readonly reservedRoots?: readonly string[];
 }
 
 /**
@@ -41,6 +46,7 @@ export class Permissions {
   private readonly subscribe: readonly (readonly string[])[];
   private readonly anonymous: boolean;
   private readonly namespaces: NamespaceResolver | undefined;
+  private readonly reservedRoots: readonly string[];
 
   constructor(grants: Grants, scope: PermissionScope = {}) {
     this.grants = grants;
@@ -48,21 +54,22 @@ export class Permissions {
     this.subscribe = grants.subscribe.map(split);
     this.anonymous = scope.anonymous ?? false;
     this.namespaces = scope.namespaces;
+    this.reservedRoots = scope.reservedRoots ?? [];
   }
 
   /** Whether a publish to `topic` (a valid topic) is allowed. */
   canPublish(topic: string): boolean {
     const { namespaces } = this;
-    if (namespaces === undefined || namespaces.isEmpty) return granted(this.publish, topic);
-    if (!this.anonymous && granted(this.publish, topic)) return true;
+    if (namespaces === undefined || namespaces.isEmpty) return granted(this.publish, topic, this.reservedRoots);
+    if (!this.anonymous && granted(this.publish, topic, this.reservedRoots)) return true;
     return this.allowedIn(namespaces.namespaceFor(topic), 'publish', topic);
   }
 
   /** Whether a subscribe to `pattern` (a valid pattern) is allowed: in every namespace it may receive topics of. */
   canSubscribe(pattern: string): boolean {
     const { namespaces } = this;
-    if (namespaces === undefined || namespaces.isEmpty) return granted(this.subscribe, pattern);
-    if (!this.anonymous && granted(this.subscribe, pattern)) return true;
+    if (namespaces === undefined || namespaces.isEmpty) return granted(this.subscribe, pattern, this.reservedRoots);
+    if (!this.anonymous && granted(this.subscribe, pattern, this.reservedRoots)) return true;
     return namespaces.namespacesFor(pattern).every((namespace) => this.allowedIn(namespace, 'subscribe', pattern));
   }
 
@@ -71,7 +78,7 @@ export class Permissions {
     const access: NamespaceAccess | undefined = namespace[action];
     switch (access) {
       case undefined:
-        return this.anonymous && granted(action === 'publish' ? this.publish : this.subscribe, name);
+        return this.anonymous && granted(action === 'publish' ? this.publish : this.subscribe, name, this.reservedRoots);
       case 'anonymous':
         return true;
       case 'authenticated':
@@ -83,10 +90,10 @@ export class Permissions {
 }
 
 /** Whether one of `grants` covers `name` (a topic or a pattern). */
-function granted(grants: readonly (readonly string[])[], name: string): boolean {
+function granted(grants: readonly (readonly string[])[], name: string, reservedRoots: readonly string[]): boolean {
   if (grants.length === 0) return false;
   const segments = split(name);
-  return grants.some((grant) => covers(grant, segments));
+  return grants.some((grant) => covers(grant, segments, reservedRoots));
 }
 
 function split(text: string): readonly string[] {
@@ -95,9 +102,11 @@ function split(text: string): readonly string[] {
 
 /**
  * Whether the grant pattern matches every topic the requested pattern (or topic) matches. A topic is a
- * pattern without wildcards, so the same rule checks publishes.
+ * pattern without wildcards, so the same rule checks publishes. A grant starting with a wildcard covers
+ * nothing under `reservedRoots` (protocol.md §14.2: a `>` grant cannot message users).
  */
-export function covers(grant: readonly string[], requested: readonly string[]): boolean {
+export function covers(grant: readonly string[], requested: readonly string[], reservedRoots: readonly string[] = []): boolean {
+  if (!reservedRootAllows(grant[0], requested[0], reservedRoots)) return false;
   for (let index = 0; index < grant.length; index++) {
     const segment = grant[index];
     // `>` takes one or more trailing segments, whatever they are (wildcards included).

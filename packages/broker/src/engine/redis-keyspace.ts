@@ -14,7 +14,7 @@ const { separator: topicSeparator, singleSegmentWildcard, tailWildcard } = Topic
  * | `sb:<tag>i:<topic>><key>`      | string  | an idempotency key's first result, `<offset> <epoch> <expiry ms>`, with PX = the window |
  * | `sb:lineage`                   | string  | single Redis with durable persistence: the history its data belongs to (redis-lineage.ts) |
  * | `sb:<tag>t:<topic>`            | channel | every publication of the topic                               |
- * | `sb:<tag>p:<prefix>`           | channel | every publication whose topic starts with `<prefix>.` (prefixes of 0 to `wildcardChannelDepth` segments; the root prefix is empty) |
+ * | `sb:<tag>p:<prefix>`           | channel | every publication whose topic starts with `<prefix>.` (prefixes of 0 to `wildcardChannelDepth` segments; the root prefix is empty, and skipped by topics under a reserved root) |
  * | `sb:<tag>c:<node id>`          | channel | the node's readiness canary                                  |
  *
  * Presence (docs/design/presence.md §3.1; `redis-presence-scripts.ts`): `e:<topic>` (stream of entries, id
@@ -59,12 +59,18 @@ export interface RedisKeyspaceOptions {
   readonly buckets: number | undefined;
   /** Most leading segments a prefix channel names. */
   readonly wildcardChannelDepth: number;
+  /**
+   * First segments no wildcard-first pattern reaches (the user topic prefix, protocol.md §14.2): their
+   * publications skip the root prefix channel `p:`, so a node subscribed to `>` never receives them.
+   */
+  readonly reservedRoots?: readonly string[];
 }
 
 export class RedisKeyspace {
   readonly prefix: string;
   readonly buckets: number | undefined;
   readonly wildcardChannelDepth: number;
+  readonly reservedRoots: readonly string[];
 
   constructor(options: RedisKeyspaceOptions) {
     if (/[{}]/.test(options.prefix)) throw new RangeError(`key prefix must not contain { or }, got ${JSON.stringify(options.prefix)}`);
@@ -77,6 +83,7 @@ export class RedisKeyspace {
     this.prefix = options.prefix;
     this.buckets = options.buckets;
     this.wildcardChannelDepth = options.wildcardChannelDepth;
+    this.reservedRoots = options.reservedRoots ?? [];
   }
 
   /** The hash tag part of a topic's keys: empty on a single Redis. */
@@ -106,7 +113,9 @@ export class RedisKeyspace {
     const segments = topic.split(topicSeparator);
     const channels = [`${this.prefix}${tag}t:${topic}`];
     const deepest = Math.min(this.wildcardChannelDepth, segments.length - 1);
-    for (let depth = 0; depth <= deepest; depth++) {
+    // Only wildcard-first patterns listen on the root channel, and they never see a reserved root.
+    const shallowest = this.reservedRoots.includes(segments[0] as string) ? 1 : 0;
+    for (let depth = shallowest; depth <= deepest; depth++) {
       channels.push(`${this.prefix}${tag}p:${segments.slice(0, depth).join(topicSeparator)}`);
     }
     return channels;

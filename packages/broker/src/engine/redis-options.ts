@@ -124,6 +124,11 @@ export interface RedisEngineOptions {
    * @default 15000 — a dead node's members are gone in about 21 s, for one heartbeat per node every 5 s.
    */
   readonly presenceNodeTtlMs?: number;
+  /**
+   * First segments that wildcard-first patterns never reach (the user topic prefix, protocol.md §14.2).
+   * @default none
+   */
+  readonly reservedRoots?: readonly string[];
 }
 
 export const redisEngineDefaults = {
@@ -178,6 +183,7 @@ export function resolveRedisEngineOptions(options: RedisEngineOptions): RedisEng
     prefix: options.keyPrefix ?? redisEngineDefaults.keyPrefix,
     buckets: clusterMode ? (options.cluster?.buckets ?? redisEngineDefaults.clusterBuckets) : undefined,
     wildcardChannelDepth: options.wildcardChannelDepth ?? redisEngineDefaults.wildcardChannelDepth,
+    ...(options.reservedRoots === undefined ? {} : { reservedRoots: options.reservedRoots }),
   });
   const idempotencyWindowMs = nonNegative('idempotencyWindowMs', options.idempotencyWindowMs ?? redisEngineDefaults.idempotencyWindowMs);
   const streamIdleTtlMs = positive('streamIdleTtlMs', options.streamIdleTtlMs ?? redisEngineDefaults.streamIdleTtlMs);

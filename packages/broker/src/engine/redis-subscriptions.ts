@@ -20,11 +20,13 @@ export interface Subscription {
  */
 export class RedisSubscriptions {
   private readonly byPattern = new Map<string, Subscription>();
-  private readonly trie = new TopicTrie<Subscription>();
+  private readonly trie: TopicTrie<Subscription>;
   /** Channel → patterns that need it. */
   private readonly channelUsers = new Map<string, Set<string>>();
 
-  constructor(private readonly keyspace: RedisKeyspace) {}
+  constructor(private readonly keyspace: RedisKeyspace) {
+    this.trie = new TopicTrie<Subscription>({ reservedRoots: keyspace.reservedRoots });
+  }
 
   get patternCount(): number {
     return this.byPattern.size;

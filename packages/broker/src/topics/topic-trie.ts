@@ -34,11 +34,20 @@ function createNode<S>(parent: TrieNode<S> | undefined, segment: string): TrieNo
  * The same index serves the hub (subscriber = local session) and an engine (subscriber = `true`).
  */
 export class TopicTrie<S> {
+  /**
+   * Reserved roots (protocol.md §14.2): first segments of topics that a pattern starting with a wildcard
+   * never matches (`>` and `*.x` do not see `user.alice`).
+   */
+  private readonly reservedRoots: ReadonlySet<string>;
   private readonly root: TrieNode<S> = createNode<S>(undefined, '');
   /** Pattern → the node where it ends, so add/remove/has do not walk and `patterns()` does not scan. */
   private readonly nodesByPattern = new Map<string, TrieNode<S>>();
   private subscriptionCount = 0;
   private nodes = 1;
+
+  constructor(options: { readonly reservedRoots?: readonly string[] } = {}) {
+    this.reservedRoots = new Set(options.reservedRoots);
+  }
 
   /** Number of (pattern, subscriber) pairs: the subscription count metrics report. */
   get size(): number {
@@ -124,7 +133,13 @@ export class TopicTrie<S> {
   match(topic: string, visit: (subscriber: S) => void): void;
   match(topic: string, visit?: (subscriber: S) => void): Set<S> | void {
     const matched: Set<S>[] = [];
-    this.collect(this.root, topic.split(topicSeparator), 0, matched);
+    const segments = topic.split(topicSeparator);
+    if (this.isReserved(segments)) {
+      const literal = this.root.literal?.get(segments[0] as string);
+      if (literal !== undefined) this.collect(literal, segments, 1, matched);
+    } else {
+      this.collect(this.root, segments, 0, matched);
+    }
     if (visit === undefined) {
       const result = new Set<S>();
       for (const subscribers of matched) for (const subscriber of subscribers) result.add(subscriber);
@@ -148,7 +163,15 @@ export class TopicTrie<S> {
 
   /** Whether any pattern matches `topic`; stops at the first match. */
   hasMatch(topic: string): boolean {
-    return this.anyMatch(this.root, topic.split(topicSeparator), 0);
+    const segments = topic.split(topicSeparator);
+    if (!this.isReserved(segments)) return this.anyMatch(this.root, segments, 0);
+    const literal = this.root.literal?.get(segments[0] as string);
+    return literal !== undefined && this.anyMatch(literal, segments, 1);
+  }
+
+  /** A topic under a reserved root: only patterns naming the root literally may match it. */
+  private isReserved(segments: readonly string[]): boolean {
+    return this.reservedRoots.size > 0 && this.reservedRoots.has(segments[0] as string);
   }
 
   private collect(node: TrieNode<S>, segments: readonly string[], index: number, matched: Set<S>[]): void {

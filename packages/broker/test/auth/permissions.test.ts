@@ -112,3 +112,20 @@ t.test('namespaces: who may subscribe and publish without a grant; a token\'s gr
   const unchanged = new Permissions(anonymousGrants, { anonymous: true, namespaces: none });
   t.ok(unchanged.canSubscribe('>') && unchanged.canPublish('a.b'), 'no namespaces: the grants alone, as before');
 });
+
+t.test('reserved roots (protocol.md §14.2): a grant starting with a wildcard covers nothing under the user prefix', async (t) => {
+  const reserved = ['user'];
+  t.equal(covers(split('>'), split('user.alice'), reserved), false, '> cannot message users');
+  t.equal(covers(split('*.alice'), split('user.alice'), reserved), false);
+  t.equal(covers(split('>'), split('user.>'), reserved), false, 'nor subscribe to them');
+  t.equal(covers(split('user.>'), split('user.alice'), reserved), true, 'a grant naming the prefix does');
+  t.equal(covers(split('user.bob'), split('user.bob'), reserved), true);
+  t.equal(covers(split('>'), split('chat.alice'), reserved), true, 'other roots keep the usual rule');
+  t.equal(covers(split('>'), split('user.alice')), true, 'no reserved roots: > covers everything');
+  const agent = new Permissions({ publish: ['>'], subscribe: ['>'] }, { reservedRoots: reserved });
+  t.notOk(agent.canPublish('user.alice'));
+  t.notOk(agent.canSubscribe('user.alice'));
+  t.ok(agent.canPublish('chat.lobby'));
+  const support = new Permissions({ publish: ['user.>'], subscribe: [] }, { reservedRoots: reserved });
+  t.ok(support.canPublish('user.alice'), 'a support agent with user.> messages any user');
+});

@@ -82,3 +82,13 @@ t.test('invalid layouts are rejected', async (t) => {
   t.throws(() => new RedisKeyspace({ prefix: 'sb:', buckets: 16_385, wildcardChannelDepth: 2 }), RangeError);
   t.throws(() => new RedisKeyspace({ prefix: 'sb:', buckets: undefined, wildcardChannelDepth: -1 }), RangeError);
 });
+
+t.test('reserved roots: publications under them skip the root prefix channel p:, so a node subscribed to > never gets them', async (t) => {
+  const keyspace = new RedisKeyspace({ prefix: 'sb:', buckets: undefined, wildcardChannelDepth: 2, reservedRoots: ['user'] });
+  t.same(keyspace.publishChannels('user.alice'), ['sb:t:user.alice', 'sb:p:user'], 'user.> and user.* still reach it');
+  t.same(keyspace.publishChannels('orders.eu'), ['sb:t:orders.eu', 'sb:p:', 'sb:p:orders'], 'other topics unchanged');
+  t.notOk(keyspace.publishChannels('user.alice').some((channel) => keyspace.subscribeChannels('>').includes(channel)));
+  const sharded = new RedisKeyspace({ prefix: 'sb:', buckets: 4, wildcardChannelDepth: 2, reservedRoots: ['user'] });
+  const tag = sharded.tagOf('user.alice');
+  t.same(sharded.publishChannels('user.alice'), [`sb:${tag}t:user.alice`, `sb:${tag}p:user`]);
+});

@@ -190,3 +190,40 @@ t.test('100k mixed subscriptions: matching visits only matching branches', async
   for (let i = 7; i < 100_000; i += 50) if (i % 10 === 6 || i % 10 === 7) expected.add(i);
   t.same([...matched].sort((a, b) => a - b), [...expected].sort((a, b) => a - b));
 });
+
+t.test('reserved roots (protocol.md §14.2): a wildcard-first pattern never matches a topic under them', async (t) => {
+  const trie = new TopicTrie<string>({ reservedRoots: ['user'] });
+  for (const [pattern, subscriber] of [['>', 'all'], ['*.alice', 'star'], ['user.>', 'users'], ['user.alice', 'alice'], ['user.*', 'any-user']]) {
+    trie.add(pattern as string, subscriber as string);
+  }
+  t.same([...trie.match('user.alice')].sort(), ['alice', 'any-user', 'users'], 'only patterns naming the root');
+  t.same(matchList(trie, 'user.alice').sort(), ['alice', 'any-user', 'users'], 'the visiting form agrees');
+  t.ok(trie.hasMatch('user.bob'), 'user.> and user.* name the root');
+  t.same([...trie.match('chat.alice')].sort(), ['all', 'star'], 'other roots keep the usual rules');
+  trie.remove('user.>', 'users');
+  trie.remove('user.*', 'any-user');
+  t.notOk(trie.hasMatch('user.bob'), '> does not reach user.bob');
+  const plain = new TopicTrie<string>();
+  plain.add('>', 'all');
+  t.same([...plain.match('user.alice')], ['all'], 'without reserved roots, > matches everything');
+});
+
+t.test('reserved roots agree with the reference matcher plus the rule, over random patterns and topics', async (t) => {
+  const segment = fc.constantFrom('user', 'a', 'b');
+  const patternSegment = fc.constantFrom('user', 'a', '*');
+  const pattern = fc
+    .tuple(fc.array(patternSegment, { minLength: 1, maxLength: 3 }), fc.boolean())
+    .map(([segments, tail]) => (tail ? [...segments, '>'] : segments).join('.'));
+  const topic = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => segments.join('.'));
+  fc.assert(
+    fc.property(fc.uniqueArray(pattern, { maxLength: 6 }), topic, (patterns, candidate) => {
+      const trie = new TopicTrie<string>({ reservedRoots: ['user'] });
+      for (const p of patterns) trie.add(p, p);
+      const wildcardFirst = (p: string) => p.startsWith('*') || p.startsWith('>');
+      const expected = patterns.filter((p) => topicMatches(p, candidate) && !(candidate.startsWith('user') && candidate.split('.')[0] === 'user' && wildcardFirst(p)));
+      return JSON.stringify([...trie.match(candidate)].sort()) === JSON.stringify(expected.sort()) && trie.hasMatch(candidate) === expected.length > 0;
+    }),
+    { numRuns: 3000 },
+  );
+  t.pass('3000 random pattern sets');
+});
