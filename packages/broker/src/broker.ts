@@ -11,8 +11,11 @@ import { infoText } from './auth/identity-info.js';
 import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
+import { reservedRootsOf } from './config/options-users.js';
 import { Session } from './connection/session.js';
-import type { Engine } from './engine/engine.js';
+import { identityProblem } from './connection/session-server-subscriptions.js';
+import { UserIndex } from './connection/user-index.js';
+import type { CommandResult, Engine, NodeCommand } from './engine/engine.js';
 import { MemoryCluster } from './engine/engine-memory-cluster.js';
 import { MemoryEngine } from './engine/engine-memory.js';
 import { RedisEngine } from './engine/engine-redis.js';
@@ -21,6 +24,7 @@ import type { BrokerState, HttpBroker } from './http/http-broker.js';
 import { createMetricsRegistry } from './http/metrics.js';
 import { Hub } from './hub/hub.js';
 import { policyMatcher } from './hub/policy-matcher.js';
+import { runNodeCommand } from './node-commands.js';
 import { BrokerStats } from './stats.js';
 
 export interface BrokerDeps {
@@ -57,19 +61,21 @@ export interface ShutdownOptions {
  * by the hub; a Redis that is unreachable at boot fails startup (docs/redis.md).
  */
 export function createEngine(
-  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs' | 'presenceNodeTtlMs'>,
+  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs' | 'presenceNodeTtlMs'> &
+    Partial<Pick<Config, 'userTopicPrefix'>>,
 ): Engine {
   const { idempotencyWindowMs, presenceNodeTtlMs } = config;
   const replicasToAck = config.redisWaitReplicas;
-  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs });
+  const reservedRoots = reservedRootsOf(config);
+  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs, reservedRoots });
   if (config.redisSentinels.length > 0) {
     const redis = { sentinels: config.redisSentinels.map(hostAndPort), name: config.redisSentinelMaster };
-    return new RedisEngine({ redis, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs });
+    return new RedisEngine({ redis, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs, reservedRoots });
   }
   if (config.redisClusterNodes.length > 0) {
-    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs, presenceNodeTtlMs });
+    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs, presenceNodeTtlMs, reservedRoots });
   }
-  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs, presenceNodeTtlMs }) });
+  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs, presenceNodeTtlMs }), reservedRoots });
 }
 
 /** `host:port` (validated by the config) as ioredis wants a node or a Sentinel. */
@@ -110,6 +116,8 @@ export class Broker implements HttpBroker {
   readonly namespaces: NamespaceResolver;
   private readonly now: () => number;
   private readonly sessionsById = new Map<string, Session>();
+  /** Open sessions by user, for admin commands (connection/user-index.ts). */
+  private readonly users = new UserIndex<Session>();
   private readonly originAllowed: (origin: string | undefined) => boolean;
   private readonly closeWaiters = new Set<() => void>();
   private pendingHandshakes = 0;
@@ -145,6 +153,8 @@ export class Broker implements HttpBroker {
         write: { eventRate: config.presenceEventRate, history: { size: config.presenceHistorySize, ttlMs: config.historyTtlMs } },
         maxMembers: config.presenceMaxMembers,
       },
+      reservedRoots: reservedRootsOf(config),
+      onCommand: (command) => runNodeCommand(command, this.users, this.hub),
     });
     this.metrics = createMetricsRegistry(
       {
@@ -264,6 +274,11 @@ export class Broker implements HttpBroker {
     if (this.currentState !== 'running') return refuse(ProtocolErrorCode.unavailable, 'the node is shutting down', retryAfter);
     let closeWith: { code: ProtocolErrorCode; close: number; reason: string } | undefined;
     const identity = outcome.ok ? outcome.identity : undefined;
+    const problem = identity === undefined ? undefined : identityProblem(identity, config);
+    if (problem !== undefined) {
+      this.logger.error({ problem }, 'auth hook returned an identity that cannot be served');
+      return refuse(ProtocolErrorCode.forbidden, 'authentication failed');
+    }
     if (!outcome.ok) {
       const { code, message } = outcome;
       if (outcome.hookError !== undefined) this.logger.error({ err: outcome.hookError }, 'auth hook failed');
@@ -314,6 +329,7 @@ export class Broker implements HttpBroker {
       },
     );
     this.sessionsById.set(connectionId, session);
+    this.users.add(session);
     stats.connectionsOpened++;
     this.logger.debug({ connectionId, subject: identity.subject, remoteAddress: request.socket.remoteAddress }, 'connection opened');
     session.start();
@@ -321,6 +337,7 @@ export class Broker implements HttpBroker {
 
   private forget(session: Session): void {
     this.sessionsById.delete(session.connectionId);
+    this.users.delete(session);
     if (this.sessionsById.size === 0) {
       for (const resolve of this.closeWaiters) resolve();
       this.closeWaiters.clear();
@@ -372,6 +389,10 @@ export class Broker implements HttpBroker {
     this.logger.info({ connections: sessions.length, closing: count, spreadMs }, 'rebalancing: shedding connections');
     void closeSpread(chosen, ProtocolCloseCode.rebalance, 'rebalancing to other nodes', spreadMs);
     return count;
+  }
+
+  command(command: NodeCommand): Promise<CommandResult> {
+    return this.hub.command(command, this.config.adminCommandTimeoutMs);
   }
 
   /**

@@ -21,7 +21,7 @@ export interface AuthRequest {
 
 /** Who is connected and what they may do. */
 export interface Identity {
-  /** For logs; e.g. the JWT `sub`. */
+  /** The user (protocol.md §14.1), e.g. the JWT `sub`: `welcome.user`, the user topic, admin commands by user. */
   readonly subject?: string | undefined;
   readonly grants: Grants;
   /** When the credentials expire, in ms since the Unix epoch (protocol.md §9); undefined: never. */
@@ -37,6 +37,11 @@ export interface Identity {
    * authenticator takes it from the JWT claim `info` (401 `invalid_token` when too large).
    */
   readonly info?: unknown;
+  /**
+   * Server-side subscriptions (protocol.md §14.3): patterns offered to the connection with no grant needed
+   * (the JWT claim `subs`). At most MAX_SUBSCRIPTIONS; read at connect only (`refresh` keeps the first ones).
+   */
+  readonly subscriptions?: readonly string[] | undefined;
 }
 
 /** A token's own failures (jwt.ts), and `forbidden`: the hook denies the request outright. */
@@ -90,6 +95,7 @@ export function builtinAuthenticator(
     | 'anonymousPublish'
     | 'anonymousSubscribe'
     | 'presenceMaxInfoBytes'
+    | 'maxSubscriptions'
   >,
   now: () => number = Date.now,
   logger?: AuthLogger,
@@ -114,17 +120,24 @@ export function builtinAuthenticator(
       now,
     });
     if (!result.ok) return { ok: false, code: result.code, message: result.message };
-    const { subject, grants, expiresAt, claims } = result.token;
+    const { subject, grants, expiresAt, claims, subscriptions } = result.token;
     const info = claims['info'];
     const checked = infoText(info, config.presenceMaxInfoBytes);
     if (!checked.ok) return { ok: false, code: ProtocolErrorCode.invalidToken, message: checked.message };
-    return { ok: true, identity: { subject, grants, expiresAt, ...(info === undefined ? {} : { info }) } };
+    if (subscriptions.length > config.maxSubscriptions) {
+      return { ok: false, code: ProtocolErrorCode.invalidToken, message: `subs names ${subscriptions.length} patterns; the limit is ${config.maxSubscriptions}` };
+    }
+    const extra = { ...(info === undefined ? {} : { info }), ...(subscriptions.length === 0 ? {} : { subscriptions }) };
+    return { ok: true, identity: { subject, grants, expiresAt, ...extra } };
   };
 }
 
-/** What `identity` may do under the broker's namespaces (a connection's, or an HTTP request's). */
-export function permissionsOf(identity: Identity, namespaces: NamespaceResolver): Permissions {
-  return new Permissions(identity.grants, { anonymous: identity.anonymous === true, namespaces });
+/**
+ * What `identity` may do under the broker's namespaces (a connection's, or an HTTP request's); grants
+ * starting with a wildcard do not reach `reservedRoots` (the user topic prefix).
+ */
+export function permissionsOf(identity: Identity, namespaces: NamespaceResolver, reservedRoots: readonly string[] = []): Permissions {
+  return new Permissions(identity.grants, { anonymous: identity.anonymous === true, namespaces, reservedRoots });
 }
 
 /** Runs a hook defensively: a throw or a malformed outcome becomes `forbidden`, never a crash. */

@@ -12,8 +12,9 @@ import type { Grants } from './permissions.js';
  * algorithms come from the configuration (or the keys), never from the token, so `alg: none` and algorithm
  * confusion are refused (RFC 8725 §3.1); this server understands no critical header extension.
  *
- * Claims the broker reads besides: `sub` (the subject: the user), `info` (presence info, auth/identity-info.ts) and `publish`, `subscribe` (arrays of topic
- * patterns the token grants; absent: nothing).
+ * Claims the broker reads besides: `sub` (the subject: the connection's user), `info` (presence info,
+ * auth/identity-info.ts), `publish`, `subscribe` (arrays of topic patterns the token grants; absent: nothing)
+ * and `subs` (patterns the connection is subscribed to by the server, protocol.md §14.3; absent: none).
  */
 
 export interface JwtOptions extends JwtKeys {
@@ -32,6 +33,8 @@ export interface VerifiedToken {
   readonly grants: Grants;
   /** `exp` in ms since the Unix epoch; undefined: the token does not expire. */
   readonly expiresAt: number | undefined;
+  /** The `subs` claim: server-side subscriptions (protocol.md §14.3). */
+  readonly subscriptions: readonly string[];
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
@@ -111,7 +114,10 @@ function verified(payload: JWTPayload): JwtResult {
   const subscribe = patternList(payload['subscribe']);
   if (publish === undefined) return invalid('publish must be an array of topic patterns');
   if (subscribe === undefined) return invalid('subscribe must be an array of topic patterns');
-  return { ok: true, token: { subject: sub, grants: { publish, subscribe }, expiresAt: exp === undefined ? undefined : exp * 1000, claims: payload } };
+  const subscriptions = patternList(payload['subs']);
+  if (subscriptions === undefined) return invalid('subs must be an array of topic patterns');
+  const expiresAt = exp === undefined ? undefined : exp * 1000;
+  return { ok: true, token: { subject: sub, grants: { publish, subscribe }, expiresAt, subscriptions, claims: payload } };
 }
 
 /** jose's verdict as a failure with its protocol code. */

@@ -15,6 +15,7 @@ import { redisOptions } from './options-redis.js';
 import { serverOptions } from './options-server.js';
 import { sheddingOptions } from './options-shedding.js';
 import { tlsOptions } from './options-tls.js';
+import { userOptions } from './options-users.js';
 
 /**
  * The broker's configuration, derived from one record per option (`option.ts`, grouped by concern in
@@ -38,6 +39,7 @@ export const options = {
   ...historyOptions,
   ...httpOptions,
   ...sheddingOptions,
+  ...userOptions,
   ...namespaceOptions,
   ...presenceOptions,
 };

@@ -62,6 +62,8 @@ export interface SessionScope {
   readonly outbound: SessionOutbound;
   /** The connection as a presence member: its id, user and info, fixed at the handshake (protocol.md §14.1). */
   readonly presenceMember: PresenceMember;
+  /** A server-side subscription is offered (protocol.md §14.3): subscribing to it needs no grant. */
+  isServerSubscription(pattern: string): boolean;
   /** What the connection's current credentials allow. */
   readonly permissions: { canSubscribe(pattern: string): boolean; canPublish(topic: string): boolean };
   /** Answers invalid input; too much of it closes the connection with 4400 (protocol.md §10). */

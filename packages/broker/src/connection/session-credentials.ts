@@ -1,6 +1,7 @@
 import { ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage } from '@switchboard/protocol';
 import { type Identity, permissionsOf, runAuthHook } from '../auth/authenticator.js';
 import type { Permissions } from '../auth/permissions.js';
+import { reservedRootsOf } from '../config/options-users.js';
 import type { SessionScope } from './session-context.js';
 
 /** Longest delay `setTimeout` takes (2^31-1 ms); longer waits are re-armed. */
@@ -20,7 +21,7 @@ export class SessionCredentials {
   constructor(session: SessionScope, identity: Identity) {
     this.session = session;
     this.identity = identity;
-    this.currentPermissions = permissionsOf(identity, session.context.namespaces);
+    this.currentPermissions = permissionsOf(identity, session.context.namespaces, reservedRootsOf(session.config));
   }
 
   get permissions(): Permissions {
@@ -56,7 +57,7 @@ export class SessionCredentials {
       return false;
     }
     this.identity = outcome.identity;
-    this.currentPermissions = permissionsOf(outcome.identity, session.context.namespaces);
+    this.currentPermissions = permissionsOf(outcome.identity, session.context.namespaces, reservedRootsOf(session.config));
     this.scheduleExpiry();
     const { expiresAt } = outcome.identity;
     session.outbound.sendControl({ op: 'refreshed', id: message.id, ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }) });

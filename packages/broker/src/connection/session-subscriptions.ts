@@ -50,6 +50,11 @@ export class SessionSubscriptions {
     return this.patterns.size;
   }
 
+  /** The patterns subscribed (claimed, for server-side ones). */
+  get list(): readonly string[] {
+    return [...this.patterns];
+  }
+
   /**
    * A live delivery: `pass` (queue it), `held` for a recovery, or `overflow` (held over the cap: the
    * connection must go as a slow consumer).
@@ -66,7 +71,8 @@ export class SessionSubscriptions {
       outbound.sendError({ id, code: ProtocolErrorCode.alreadySubscribed, message: `already subscribed to ${pattern}` });
       return;
     }
-    if (!session.permissions.canSubscribe(pattern)) {
+    const server = session.isServerSubscription(pattern);
+    if (!server && !session.permissions.canSubscribe(pattern)) {
       outbound.sendError({ id, code: ProtocolErrorCode.forbidden, message: `subscribe to ${pattern} is not permitted` });
       return;
     }
@@ -114,7 +120,7 @@ export class SessionSubscriptions {
       return;
     }
     if (!session.isOpen) return;
-    outbound.sendControl({ op: 'subscribed', id, pattern, ...(recovery === undefined ? {} : { recovery }) });
+    outbound.sendControl({ op: 'subscribed', id, pattern, ...(server ? { server } : {}), ...(recovery === undefined ? {} : { recovery }) });
     this.endRecovery(topics, replays);
   }
 
@@ -136,12 +142,18 @@ export class SessionSubscriptions {
   endForbidden(): void {
     const { session } = this;
     for (const pattern of [...this.patterns]) {
-      if (session.permissions.canSubscribe(pattern)) continue;
+      if (session.isServerSubscription(pattern) || session.permissions.canSubscribe(pattern)) continue;
       this.patterns.delete(pattern);
       session.context.hub.unsubscribe(session, pattern);
       void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
       session.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.forbidden });
     }
+  }
+
+  /** Ends delivery of `pattern` if subscribed (a withdrawn server-side subscription); its answer is the caller's. */
+  end(pattern: string): void {
+    if (!this.patterns.delete(pattern)) return;
+    this.session.context.hub.unsubscribe(this.session, pattern);
   }
 
   /** Leaves the hub and drops held deliveries (the connection is closing). */

@@ -17,7 +17,9 @@ import { type DecodeFailure, InboundQueue } from './session-inbound.js';
 import { SessionOutbound } from './session-outbound.js';
 import { SessionPresence } from './session-presence.js';
 import { SessionPublisher } from './session-publisher.js';
+import { ServerSubscriptions } from './session-server-subscriptions.js';
 import { SessionSubscriptions } from './session-subscriptions.js';
+import type { ConnectionReport } from '../engine/engine.js';
 
 export type { SessionContext, SessionInit, SessionState } from './session-context.js';
 
@@ -37,6 +39,10 @@ export class Session implements HubSubscriber, SessionScope {
   readonly config: Config;
   readonly outbound: SessionOutbound;
   readonly presenceMember: PresenceMember;
+  /** The user, and the subscriptions the server gives the connection (protocol.md §14.3). */
+  readonly server: ServerSubscriptions;
+  /** When the connection opened, ms since the Unix epoch. */
+  readonly connectedAt: number;
   private readonly websocket: WebSocket;
   private readonly inbound: InboundQueue;
   private readonly credentials: SessionCredentials;
@@ -70,6 +76,8 @@ export class Session implements HubSubscriber, SessionScope {
       ...(subject === undefined || subject === '' ? {} : { user: subject }),
       ...(checked.ok && checked.json !== undefined ? { info: checked.json } : {}),
     };
+    this.server = new ServerSubscriptions(init.identity, context.config);
+    this.connectedAt = context.now();
   }
 
   // Created on first use: most connections never log, and at 10,000s of connections a pino child each is
@@ -121,6 +129,7 @@ export class Session implements HubSubscriber, SessionScope {
     websocket.on('error', (error) => this.socketError(error));
     websocket.on('close', (code, reason) => this.finish(code, reason));
     const { expiresAt } = this.credentials;
+    const users = this.server.welcomeFields(this.config);
     this.outbound.sendControl({
       op: 'welcome',
       protocol: SUBPROTOCOL,
@@ -128,9 +137,9 @@ export class Session implements HubSubscriber, SessionScope {
       node: this.config.nodeName,
       limits: this.context.limits,
       ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }),
+      ...users,
       // Each capability is announced by the step that serves it (docs/design/presence.md §6).
-      capabilities: this.context.hub.presence === undefined ? [] : ['presence'],
-      ...(this.presenceMember.user === undefined ? {} : { user: this.presenceMember.user }),
+      capabilities: [...(this.context.hub.presence === undefined ? [] : (['presence'] as const)), ...(users.capabilities ?? [])],
     });
     this.credentials.scheduleExpiry();
   }
@@ -175,6 +184,39 @@ export class Session implements HubSubscriber, SessionScope {
       // recovers after reconnecting.
       this.closeSlowConsumer('deliveries waiting for a recovery over the send queue cap');
     }
+  }
+
+  /** The user of this connection, if it has one. */
+  get user(): string | undefined {
+    return this.server.user;
+  }
+
+  isServerSubscription(pattern: string): boolean {
+    return this.server.has(pattern);
+  }
+
+  /** Admin subscribe (protocol.md §14.3): offers `pattern`, announced with `server_subscribe` if new. */
+  offerServerSubscription(pattern: string): void {
+    if (this.currentState === 'open' && this.server.offer(pattern)) this.outbound.sendControl({ op: 'server_subscribe', pattern });
+  }
+
+  /** Admin unsubscribe: withdraws `pattern` and ends its delivery, announced with `server_unsubscribed`. */
+  withdrawServerSubscription(pattern: string): void {
+    if (this.currentState !== 'open' || !this.server.withdraw(pattern)) return;
+    this.subscriptions.end(pattern);
+    this.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.serverUnsubscribed });
+  }
+
+  /** This connection as admin commands report it. */
+  report(): ConnectionReport {
+    const { user } = this;
+    return {
+      connectionId: this.connectionId,
+      node: this.config.nodeName,
+      ...(user === undefined ? {} : { user }),
+      subscriptions: this.subscriptions.list,
+      connectedAt: this.connectedAt,
+    };
   }
 
   /** Announces offsets the engine lost for good (protocol.md §8.3 `engine_outage`); control, never dropped. */

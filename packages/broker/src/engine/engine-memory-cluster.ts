@@ -20,6 +20,7 @@ import type {
   PublishOptions,
   PublishResult,
 } from './engine.js';
+import type { ConnectionReport, CommandResult, NodeCommand } from './engine-commands.js';
 import { IdempotencyWindow } from './idempotency-window.js';
 import { NodeLiveness } from './node-liveness.js';
 import { TopicPresence, type PresenceChange } from './topic-presence.js';
@@ -76,6 +77,8 @@ export interface MemoryClusterNode {
   presence(entry: PresenceEntry): void;
   interrupted(error: BrokerError): void;
   resumed(): void;
+  /** Runs an admin command on the node's connections; returns what it acted on. */
+  command?(command: NodeCommand): readonly ConnectionReport[];
 }
 
 interface StreamSlot {
@@ -254,6 +257,14 @@ export class MemoryCluster {
     if (this.outage === undefined) return;
     this.outage = undefined;
     for (const node of this.nodes) node.resumed();
+  }
+
+  /** Delivers an admin command to every attached node, synchronously (design §3.6); fails in an outage. */
+  command(command: NodeCommand): CommandResult {
+    this.assertAvailable();
+    const nodes = [...this.nodes];
+    const connections = nodes.flatMap((node) => node.command?.(command) ?? []);
+    return { connections, nodes: { expected: nodes.length, answered: nodes.length }, complete: true };
   }
 
   /** Throws `ERR_BROKER_ENGINE_UNAVAILABLE` during a simulated outage. */

@@ -3,11 +3,13 @@ import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidPattern } from '../topics/topic-checks.js';
 import { TopicTrie } from '../topics/topic-trie.js';
 import type {
+  CommandResult,
   Engine,
   EngineHandler,
   EnginePresence,
   HistoryQuery,
   HistoryResult,
+  NodeCommand,
   Payload,
   PresenceEntry,
   Publication,
@@ -28,6 +30,11 @@ export interface MemoryEngineOptions {
    * @default 12 random hex digits
    */
   readonly nodeId?: string;
+  /**
+   * First segments that wildcard-first patterns never reach (the user topic prefix, protocol.md §14.2).
+   * @default none
+   */
+  readonly reservedRoots?: readonly string[];
 }
 
 type EngineState = 'created' | 'started' | 'closed';
@@ -53,7 +60,7 @@ export class MemoryEngine implements Engine {
     ownMembers: async (topic) => this.started().ownMembers(this.nodeId, topic),
     unregister: async () => this.started().unregister(this.nodeId),
   };
-  private readonly patterns = new TopicTrie<true>();
+  private readonly patterns: TopicTrie<true>;
   private handler: EngineHandler | undefined;
   private state: EngineState = 'created';
   private readonly node: MemoryClusterNode;
@@ -61,12 +68,14 @@ export class MemoryEngine implements Engine {
   constructor(options: MemoryEngineOptions = {}) {
     this.cluster = options.cluster ?? new MemoryCluster();
     this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.patterns = new TopicTrie<true>({ reservedRoots: options.reservedRoots ?? [] });
     this.node = {
       id: this.nodeId,
       deliver: (publication) => this.deliver(publication),
       presence: (entry) => this.deliverPresence(entry),
       interrupted: (error) => this.handler?.onInterrupted?.(error),
       resumed: () => this.handler?.onResumed?.(),
+      command: (command) => this.handler?.onCommand?.(command) ?? [],
     };
   }
 
@@ -106,6 +115,11 @@ export class MemoryEngine implements Engine {
   async history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     this.assertStarted();
     return this.cluster.history(topic, query);
+  }
+
+  async command(command: NodeCommand, _timeoutMs: number): Promise<CommandResult> {
+    this.assertStarted();
+    return this.cluster.command(command);
   }
 
   async ready(): Promise<boolean> {

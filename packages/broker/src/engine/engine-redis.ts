@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidPattern, assertValidTopic } from '../topics/topic-checks.js';
 import type { Engine, EngineCommand, EngineHandler, HistoryQuery, HistoryResult, Payload, PublishOptions, PublishResult } from './engine.js';
+import type { CommandResult, ConnectionReport, NodeCommand } from './engine-commands.js';
 import { RedisCanary } from './redis-canary.js';
+import { RedisCommands } from './redis-commands.js';
 import { bodyTopic, type ChannelMessage, decodeBody, encodeBody, parseChannelMessage } from './redis-codec.js';
 import { type CommandConnection, type ConnectionSettings, createCommandConnection, waitForReady } from './redis-connections.js';
 import { GapDetector, type MissingOffsets } from './redis-delivery.js';
@@ -83,6 +85,7 @@ export class RedisEngine implements Engine {
   private topology: Topology | undefined;
   private readonly link: RedisLink;
   private readonly canary: RedisCanary;
+  private readonly nodeCommands: RedisCommands;
   private healthTimer: NodeJS.Timeout | undefined;
 
   private readonly subscriptions: RedisSubscriptions;
@@ -123,6 +126,12 @@ export class RedisEngine implements Engine {
       nodeId: this.nodeId,
       timeoutMs: settings.canaryTimeoutMs,
       publish: (channel, message) => this.publishCanary(channel, message),
+    });
+    this.nodeCommands = new RedisCommands({
+      nodeId: this.nodeId,
+      keyspace: this.keyspace,
+      publish: (channel, message) => this.publishCanary(channel, message),
+      run: (command) => this.runCommand(command),
     });
     this.subscriptions = new RedisSubscriptions(this.keyspace);
     this.gaps = new GapDetector(settings.maxTrackedTopics);
@@ -307,6 +316,12 @@ export class RedisEngine implements Engine {
     return historyResult(parsed, since !== undefined);
   }
 
+  async command(command: NodeCommand, timeoutMs: number): Promise<CommandResult> {
+    this.assertStarted();
+    if (!this.link.up) throw this.unavailableNow();
+    return this.nodeCommands.run(command, timeoutMs);
+  }
+
   async ready(): Promise<boolean> {
     if (this.lifecycle !== 'started' || !this.link.up) return false;
     const generation = this.link.generation;
@@ -332,6 +347,7 @@ export class RedisEngine implements Engine {
     const stopped = this.link.close();
     if (this.healthTimer !== undefined) clearInterval(this.healthTimer);
     this.canary.failAll(closedError());
+    this.nodeCommands.settleAll();
     this.dropTopology();
     this.commands?.disconnect();
     this.commands = undefined;
@@ -343,7 +359,7 @@ export class RedisEngine implements Engine {
 
   private receive(message: Buffer): void {
     if (this.lifecycle === 'closed' || this.handler === undefined) return;
-    if (this.canary.receive(message)) return;
+    if (this.canary.receive(message) || this.nodeCommands.receive(message)) return;
     const parsed = parseChannelMessage(message);
     if (parsed === undefined) return;
     if (parsed.seq !== undefined) return this.receivePresence(parsed, parsed.seq);
@@ -359,6 +375,12 @@ export class RedisEngine implements Engine {
     const publication = decodeBody(parsed.body, offset, epoch, parsed.time);
     if (publication === undefined) return;
     this.callHandler((handler) => handler.onPublication(publication));
+  }
+
+  private runCommand(command: NodeCommand): readonly ConnectionReport[] {
+    let connections: readonly ConnectionReport[] = [];
+    this.callHandler((handler) => (connections = handler.onCommand?.(command) ?? []));
+    return connections;
   }
 
   /** A presence entry: to exact subscriptions only (wildcards are never members, design §1.2), `seq` checked for gaps. */
@@ -429,7 +451,7 @@ export class RedisEngine implements Engine {
     this.topology = topology;
     await Promise.all(topology.shards.map((shard) => shard.connection.connect()));
     this.link.assertGeneration(generation);
-    await Promise.all(topology.shards.map((shard) => subscribeShard(topology, shard, [shard.canaryChannel])));
+    await Promise.all([...topology.shards.map((shard) => subscribeShard(topology, shard, [shard.canaryChannel])), this.nodeCommands.subscribe(topology)]);
     await syncChannels(topology, this.subscriptions.channels, () => this.link.assertGeneration(generation));
     await this.runCanary();
   }

@@ -1,5 +1,8 @@
 import type { Priority, RecoveryFailureReason } from '@switchboard/protocol';
 import type { BrokerError } from '../errors.js';
+import type { ConnectionReport, CommandResult, NodeCommand } from './engine-commands.js';
+
+export type { ConnectionReport, CommandResult, NodeCommand } from './engine-commands.js';
 
 /**
  * A publication's payload, already serialized once by whoever accepted the publish: JSON as its text (so
@@ -271,6 +274,8 @@ export interface EngineHandler {
    * (`EnginePresence.ownMembers`, then join what is missing and leave what it no longer has).
    */
   onMembershipLost?(): void;
+  /** An admin command for this node's connections (`Engine.command`, any node's); returns what it acted on. */
+  onCommand?(command: NodeCommand): readonly ConnectionReport[];
 }
 
 /** The backend commands an engine times: the publish (Redis: its script) and a history read. */
@@ -363,6 +368,15 @@ export interface Engine {
    * it with a canary message through pub/sub and back, not with a TCP connection). Never rejects.
    */
   ready(): Promise<boolean>;
+
+  /**
+   * Runs an admin command on every node, this one included (each through its handler's `onCommand`), and
+   * gathers their answers for up to `timeoutMs`: the result says how many nodes were expected and answered.
+   * At most once per node; never retried.
+   *
+   * @throws BrokerError (rejection) `ERR_BROKER_ENGINE_UNAVAILABLE` when the command could not be sent.
+   */
+  command(command: NodeCommand, timeoutMs: number): Promise<CommandResult>;
 
   /**
    * Stops delivering and releases the backend. Idempotent. Afterwards `ready()` is false and the other

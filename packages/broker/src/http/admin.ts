@@ -3,6 +3,7 @@ import { HttpStatus, ProtocolErrorCode } from '@switchboard/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { tokenFromHeaders } from '../auth/authenticator.js';
+import { type AdminGuard, registerAdminUserRoutes } from './admin-users.js';
 import { replyError } from './error-reply.js';
 import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
@@ -30,14 +31,10 @@ const rebalanceSchema = z
 export function registerAdminRoutes(app: FastifyInstance, broker: HttpBroker): void {
   const { adminToken, nodeName } = broker.config;
   if (adminToken === undefined) return;
-  // Compared as digests: equal lengths for timingSafeEqual, and no timing hint of the token's length.
-  const expected = digest(adminToken);
+  const refused = adminGuard(adminToken);
 
   app.post('/admin/rebalance', async (request, reply) => {
-    const token = tokenFromHeaders(request.headers, false);
-    if (token === undefined || !timingSafeEqual(digest(token), expected)) {
-      return replyError(reply, ProtocolErrorCode.invalidToken, 'admin token required', { 'WWW-Authenticate': 'Bearer' });
-    }
+    if (refused(request, reply)) return reply;
     const body = rebalanceSchema.safeParse(request.body);
     if (!body.success) {
       return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(body.error, 'body'));
@@ -51,6 +48,22 @@ export function registerAdminRoutes(app: FastifyInstance, broker: HttpBroker): v
     const closing = broker.rebalance(body.data.fraction, body.data.spreadMs);
     return reply.code(HttpStatus.accepted).send({ closing, connections, node: nodeName });
   });
+  registerAdminUserRoutes(app, broker, refused);
+}
+
+/**
+ * The admin token check: answers 401 `invalid_token` (and returns true) unless the request carries
+ * `Authorization: Bearer <ADMIN_TOKEN>`.
+ */
+function adminGuard(adminToken: string): AdminGuard {
+  // Compared as digests: equal lengths for timingSafeEqual, and no timing hint of the token's length.
+  const expected = digest(adminToken);
+  return (request, reply) => {
+    const token = tokenFromHeaders(request.headers, false);
+    if (token !== undefined && timingSafeEqual(digest(token), expected)) return false;
+    void replyError(reply, ProtocolErrorCode.invalidToken, 'admin token required', { 'WWW-Authenticate': 'Bearer' });
+    return true;
+  };
 }
 
 function digest(text: string): Buffer {

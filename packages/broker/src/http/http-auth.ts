@@ -2,6 +2,7 @@ import { ProtocolErrorCode } from '@switchboard/protocol';
 import type { FastifyRequest } from 'fastify';
 import { permissionsOf, runAuthHook, tokenFromHeaders } from '../auth/authenticator.js';
 import type { Permissions } from '../auth/permissions.js';
+import { reservedRootsOf } from '../config/options-users.js';
 import type { HttpBroker } from './http-broker.js';
 
 /** A refused HTTP request: its pubsub.v1 error code (which gives the status), message and extra headers. */
@@ -23,7 +24,7 @@ export async function authenticateHttp(broker: HttpBroker, request: FastifyReque
     headers: request.headers,
     remoteAddress: request.socket.remoteAddress,
   });
-  if (outcome.ok) return permissionsOf(outcome.identity, broker.namespaces);
+  if (outcome.ok) return permissionsOf(outcome.identity, broker.namespaces, reservedRootsOf(broker.config));
   if (outcome.hookError !== undefined) broker.logger.error({ err: outcome.hookError }, `auth hook failed on ${route}`);
   const { code, message } = outcome;
   if (code === ProtocolErrorCode.forbidden) return { code, message };

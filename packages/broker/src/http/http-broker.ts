@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { AuthHook } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
+import type { CommandResult, NodeCommand } from '../engine/engine.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
 
@@ -41,4 +42,9 @@ export interface HttpBroker {
    * @throws RangeError for a fraction outside (0, 1].
    */
   rebalance(fraction: number, spreadMs?: number): number;
+  /**
+   * Runs an admin command on every node (this one included), waiting up to ADMIN_COMMAND_TIMEOUT for their
+   * answers; rejects with `ERR_BROKER_ENGINE_UNAVAILABLE` when it could not be sent.
+   */
+  command(command: NodeCommand): Promise<CommandResult>;
 }

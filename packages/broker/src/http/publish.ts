@@ -1,4 +1,4 @@
-import { HttpStatus, PRIORITIES, ProtocolErrorCode, ProtocolLimit, httpStatusOf, parseTopic } from '@switchboard/protocol';
+import { HttpStatus, PRIORITIES, ProtocolErrorCode, ProtocolLimit, httpStatusOf, parseTopic, userTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { Permissions } from '../auth/permissions.js';
@@ -18,7 +18,8 @@ import { describeInvalid } from './invalid-request.js';
  *
  * Body: `{"topic": "orders.eu.1", "data": <any JSON>, "priority"?: "high"|"normal"|"low", "key"?: "..."}`, or
  * `dataBase64` instead of `data` for a binary payload (delivered in binary frames, never base64 on the
- * WebSocket side).
+ * WebSocket side). `"user": "alice"` instead of `topic` publishes to the user's topic (protocol.md §14.2),
+ * an ordinary publish there: the grant must name it (`user.>`, `user.alice`).
  *
  * Answers (JSON; errors are `{"code", "message"}` with pubsub.v1 codes):
  * - 200 `{"offset", "epoch", "duplicate"}`: accepted by the engine and fanned out;
@@ -31,7 +32,8 @@ import { describeInvalid } from './invalid-request.js';
 
 const bodySchema = z
   .object({
-    topic: z.string(),
+    topic: z.string().optional(),
+    user: z.string().min(1).max(1024).optional(),
     data: z.unknown().optional(),
     dataBase64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64').optional(),
     priority: z.enum(PRIORITIES).default('normal'),
@@ -43,7 +45,8 @@ const bodySchema = z
       .optional(),
   })
   .strict()
-  .refine((body) => (body.data === undefined) !== (body.dataBase64 === undefined), 'exactly one of data and dataBase64 is required');
+  .refine((body) => (body.data === undefined) !== (body.dataBase64 === undefined), 'exactly one of data and dataBase64 is required')
+  .refine((body) => (body.topic === undefined) !== (body.user === undefined), 'exactly one of topic and user is required');
 
 export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): void {
   const { config, stats } = broker;
@@ -79,17 +82,19 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
         return fail(reply, ProtocolErrorCode.badRequest, describeInvalid(parsed.error, 'body'));
       }
       const body = parsed.data;
-      const topic = parseTopic(body.topic);
+      const target = targetTopic(body, config.userTopicPrefix);
+      if (!target.ok) return fail(reply, target.code, target.message);
+      const topic = parseTopic(target.topic);
       if (!topic.ok) return fail(reply, topic.error.code, topic.error.message);
-      if (!permissions.canPublish(body.topic)) {
-        return fail(reply, ProtocolErrorCode.forbidden, `publish to ${body.topic} is not permitted`);
+      if (!permissions.canPublish(target.topic)) {
+        return fail(reply, ProtocolErrorCode.forbidden, `publish to ${target.topic} is not permitted`);
       }
       const payload: Payload =
         body.dataBase64 !== undefined
           ? { encoding: 'binary', bytes: Buffer.from(body.dataBase64, 'base64') }
           : { encoding: 'json', text: JSON.stringify(body.data) };
       const size = payload.encoding === 'binary' ? payload.bytes.length : Buffer.byteLength(payload.text, 'utf8');
-      const namespace = broker.namespaces.namespaceFor(body.topic);
+      const namespace = broker.namespaces.namespaceFor(target.topic);
       if (size > namespace.maxMessageBytes) return fail(reply, ProtocolErrorCode.messageTooBig, payloadTooBig(size, namespace));
       if (broker.state !== 'running') {
         return fail(reply, ProtocolErrorCode.unavailable, 'the node is shutting down', { 'Retry-After': retryAfter });
@@ -103,7 +108,7 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
         );
       }
       try {
-        const result = await broker.hub.publish(body.topic, payload, { priority: body.priority, idempotencyKey: body.key });
+        const result = await broker.hub.publish(target.topic, payload, { priority: body.priority, idempotencyKey: body.key });
         stats.publishesHttp++;
         const position = namespace.history === undefined ? {} : { offset: result.offset, epoch: result.epoch };
         const answered = answer(reply, HttpStatus.ok, { ...position, duplicate: result.duplicate });
@@ -117,4 +122,16 @@ export function registerPublishRoute(app: FastifyInstance, broker: HttpBroker): 
       }
     },
   });
+}
+
+/** The topic a publish names: `topic`, or the user topic of `user` (protocol.md §14.2). */
+function targetTopic(
+  body: { readonly topic?: string | undefined; readonly user?: string | undefined },
+  prefix: string,
+): { readonly ok: true; readonly topic: string } | { readonly ok: false; readonly code: ProtocolErrorCode; readonly message: string } {
+  if (body.topic !== undefined) return { ok: true, topic: body.topic };
+  if (prefix === '') return { ok: false, code: ProtocolErrorCode.badRequest, message: 'user topics are off on this server (USER_TOPIC_PREFIX is empty)' };
+  const topic = userTopic(prefix, body.user as string);
+  if (topic === undefined) return { ok: false, code: ProtocolErrorCode.badRequest, message: 'this user id is too long for a user topic' };
+  return { ok: true, topic };
 }

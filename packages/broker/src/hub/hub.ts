@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { PresenceLevel, Priority } from '@switchboard/protocol';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import type {
+  CommandResult,
+  ConnectionReport,
   Engine,
   EngineCommand,
   EngineHandler,
   HistoryQuery,
   HistoryResult,
   HistoryRetention,
+  NodeCommand,
   Payload,
   PresenceEntry,
   PresenceHistoryQuery,
@@ -87,6 +90,10 @@ export interface HubOptions {
   readonly onEngineAvailability?: (interrupted: boolean) => void;
   /** Presence settings (`PRESENCE…`); served only when the engine has presence and a pattern is set. */
   readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger' | 'stats'>;
+  /** Runs an admin command on this node's connections (`EngineHandler.onCommand`). */
+  readonly onCommand?: (command: NodeCommand) => readonly ConnectionReport[];
+  /** First segments that wildcard-first patterns never match (the user topic prefix, protocol.md §14.2). */
+  readonly reservedRoots?: readonly string[];
 }
 
 export interface HubPublishOptions {
@@ -106,7 +113,7 @@ export class Hub implements EngineHandler {
   /** Only the hub talks to the engine: everything else goes through `subscribe`, `publish` and `history`. */
   private readonly engine: Engine;
   private readonly options: HubOptions;
-  private readonly trie = new TopicTrie<HubSubscriber>();
+  private readonly trie: TopicTrie<HubSubscriber>;
   /** Engine subscriptions in flight, so later subscribers of the same pattern wait for the same outcome. */
   private readonly engineSubscribes = new Map<string, Promise<void>>();
   private readonly variants = new Map<number, CompressionVariant>();
@@ -142,6 +149,7 @@ export class Hub implements EngineHandler {
       enginePresence === undefined || options.presence === undefined || options.presence.patterns.length === 0
         ? undefined
         : new PresenceRegistry({ ...options.presence, engine: enginePresence, logger: options.logger, stats: options.stats });
+    this.trie = new TopicTrie<HubSubscriber>({ reservedRoots: options.reservedRoots ?? [] });
     this.encoding = {
       chunkBytes: options.chunkBytes,
       nextTransfer: () => this.nextTransfer(),
@@ -249,6 +257,20 @@ export class Hub implements EngineHandler {
    */
   history(topic: string, query: HistoryQuery): Promise<HistoryResult> {
     return this.engine.history(topic, query);
+  }
+
+  /** Runs an admin command on every node through the engine (engine/engine-commands.ts). */
+  command(command: NodeCommand, timeoutMs: number): Promise<CommandResult> {
+    return this.engine.command(command, timeoutMs);
+  }
+
+  onCommand(command: NodeCommand): readonly ConnectionReport[] {
+    return this.options.onCommand?.(command) ?? [];
+  }
+
+  /** The local subscribers with a pattern matching `topic`, each once. */
+  subscribersOf(topic: string): ReadonlySet<HubSubscriber> {
+    return this.trie.match(topic);
   }
 
   /**

@@ -13,6 +13,7 @@ import { redisOptions } from '../../src/config/options-redis.js';
 import { serverOptions } from '../../src/config/options-server.js';
 import { sheddingOptions } from '../../src/config/options-shedding.js';
 import { tlsOptions } from '../../src/config/options-tls.js';
+import { userOptions } from '../../src/config/options-users.js';
 
 /**
  * The option records themselves: each one complete, no name used twice, and `--help` derived from them
@@ -38,7 +39,7 @@ t.test('every record has an environment variable, a flag, a kind, help text, and
 });
 
 t.test('no key, environment variable or flag names two options', async (t) => {
-  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions, namespaceOptions, presenceOptions];
+  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions, userOptions, namespaceOptions, presenceOptions];
   const groupKeys = groups.flatMap((group) => Object.keys(group));
   t.same(groupKeys, Object.keys(options), 'every group is in the table, and no key is in two groups (a spread would drop one)');
   const envs = records.map(([, record]) => record.env);

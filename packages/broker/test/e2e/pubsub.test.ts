@@ -50,7 +50,7 @@ t.test('welcome: the first message, with the connection id, node and limits', as
     publishRate: { perSecond: 50, burst: 60 },
   });
   t.notOk('tokenExpiresAt' in peer.welcome, 'anonymous connections have no expiry');
-  t.same(peer.welcome.capabilities, [], 'no capability of protocol.md §13/§14 is served yet');
+  t.same(peer.welcome.capabilities, ['user_topics', 'server_subscriptions'], 'users (protocol.md §14) are served; presence not yet');
   t.notOk('user' in peer.welcome, 'an anonymous connection has no user');
 });
 

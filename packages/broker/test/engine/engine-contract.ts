@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
 import type { Engine, Payload, Publication, PublishOptions } from '../../src/engine/engine.js';
 import { BrokerErrorCode, type BrokerError } from '../../src/errors.js';
+import { runCommandContract } from './engine-contract-commands.js';
 import { runPresenceContract, type PresenceContractOptions } from './engine-contract-presence.js';
 
 /**
@@ -54,6 +55,7 @@ export function runEngineContract(t: Test, name: string, makeEngine: EngineFacto
   const settleMs = options.settleMs ?? 25;
   const timeoutMs = options.timeoutMs ?? 5000;
   runPresenceContract(t, name, makeEngine, options.presence);
+  runCommandContract(t, name, makeEngine);
 
   /** A started engine, closed when the test ends, with everything it delivered recorded. */
   async function node(t: Test): Promise<{ engine: Engine; rec: Recorder }> {

@@ -150,7 +150,7 @@ t.test('redis cluster specifics', async (t) => {
     const shardChannels = async (): Promise<string[]> =>
       (await Promise.all(redis.map((r) => r.pubsub('SHARDCHANNELS', `${keyPrefix}*`) as Promise<string[]>)))
         .flat()
-        .filter((c) => !c.includes(':c:'))
+        .filter((c) => !c.includes(':c:') && !c.includes('{ctl}:'))
         .sort();
     const shardNumsub = async (channel: string): Promise<number> => {
       const replies = await Promise.all(redis.map((r) => r.pubsub('SHARDNUMSUB', channel) as Promise<(string | number)[]>));
@@ -159,6 +159,7 @@ t.test('redis cluster specifics', async (t) => {
     t.same(await shardChannels(), [], 'only canaries before any subscription');
     const canaries = (await Promise.all(redis.map((r) => r.pubsub('SHARDCHANNELS', `${keyPrefix}*:c:${a.engine.nodeId}`) as Promise<string[]>))).map((c) => c.length);
     t.same(canaries, [1, 1, 1], 'one canary per shard, so readiness covers every shard');
+    t.equal(await shardNumsub(`${keyPrefix}{ctl}:cmd`), 2, "admin commands: both nodes on the command channel's one shard, so SPUBLISH counts them");
 
     const topic = 'orders.eu.1';
     await a.engine.subscribe(topic);

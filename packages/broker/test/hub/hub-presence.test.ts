@@ -37,6 +37,7 @@ function lossyEngine(cluster: MemoryCluster, lose: (entry: PresenceEntry) => boo
     unsubscribe: (pattern) => inner.unsubscribe(pattern),
     publish: (to, payload, options) => inner.publish(to, payload, options),
     history: (of, query) => inner.history(of, query),
+    command: (command, timeoutMs) => inner.command(command, timeoutMs),
     ready: () => inner.ready(),
     close: () => inner.close(),
   };

@@ -1,0 +1,61 @@
+/**
+ * Admin commands across nodes (docs/design/presence.md §3.5): the broker that takes an admin request asks
+ * every node through the engine (`Engine.command`), each node acts on its own connections
+ * (`EngineHandler.onCommand`) and answers with the connections it acted on. At most once: a node that is
+ * down or slow is not asked again, and the result says how many nodes answered.
+ */
+
+/** What a node is asked to do with its local connections. */
+export type NodeCommand =
+  /** List the user's connections. */
+  | { readonly op: 'connections'; readonly user: string }
+  /** Close the user's connections (but those in `except`): 4103 with `reconnect`, else 4404. */
+  | { readonly op: 'disconnect'; readonly user: string; readonly reconnect: boolean; readonly except: readonly string[] }
+  /** Offer (`subscribe`) or end (`unsubscribe`) a server-side subscription on each of the user's connections. */
+  | { readonly op: 'subscribe' | 'unsubscribe'; readonly user: string; readonly pattern: string }
+  /** The connections with a subscription matching `topic`. */
+  | { readonly op: 'subscribers'; readonly topic: string };
+
+/** One connection a node acted on or reports. */
+export interface ConnectionReport {
+  readonly connectionId: string;
+  /** The broker node's name (NODE_NAME). */
+  readonly node: string;
+  readonly user?: string;
+  /** The patterns it subscribes to (those it claimed, for server-side ones). */
+  readonly subscriptions?: readonly string[];
+  /** When it connected, ms since the Unix epoch. */
+  readonly connectedAt?: number;
+}
+
+/** A command's outcome over the cluster. */
+export interface CommandResult {
+  /** Every connection the answering nodes reported. */
+  readonly connections: readonly ConnectionReport[];
+  /** Nodes expected to answer (those that received the command), and those that did in time. */
+  readonly nodes: { readonly expected: number; readonly answered: number };
+  /** Every expected node answered: nothing was left out. */
+  readonly complete: boolean;
+}
+
+/** Reads a command from JSON text (Redis carries them as such); undefined for anything else. */
+export function parseNodeCommand(value: unknown): NodeCommand | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const command = value as Record<string, unknown>;
+  const text = (key: string): key is string => typeof command[key] === 'string';
+  switch (command['op']) {
+    case 'connections':
+      return text('user') ? (command as NodeCommand) : undefined;
+    case 'disconnect':
+      return text('user') && typeof command['reconnect'] === 'boolean' && Array.isArray(command['except']) && command['except'].every((id) => typeof id === 'string')
+        ? (command as NodeCommand)
+        : undefined;
+    case 'subscribe':
+    case 'unsubscribe':
+      return text('user') && text('pattern') ? (command as NodeCommand) : undefined;
+    case 'subscribers':
+      return text('topic') ? (command as NodeCommand) : undefined;
+    default:
+      return undefined;
+  }
+}
