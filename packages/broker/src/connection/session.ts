@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { infoText } from '../auth/identity-info.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { Config } from '../config/config.js';
-import type { PresenceMember } from '../engine/engine.js';
+import type { ConnectionReport, PresenceMember } from '../engine/engine.js';
 import type { CompressionVariant, Delivery, Frames } from '../hub/delivery.js';
 import type { HubSubscriber, OutageGap, PresenceOutageGap } from '../hub/hub.js';
 import type { PresenceDelivery } from '../hub/presence-delivery.js';
@@ -19,7 +19,6 @@ import { SessionPresence } from './session-presence.js';
 import { SessionPublisher } from './session-publisher.js';
 import { ServerSubscriptions } from './session-server-subscriptions.js';
 import { SessionSubscriptions } from './session-subscriptions.js';
-import type { ConnectionReport } from '../engine/engine.js';
 
 export type { SessionContext, SessionInit, SessionState } from './session-context.js';
 
@@ -142,6 +141,9 @@ export class Session implements HubSubscriber, SessionScope {
       capabilities: [...(this.context.hub.presence === undefined ? [] : (['presence'] as const)), ...(users.capabilities ?? [])],
     });
     this.credentials.scheduleExpiry();
+    if (this.server.user !== undefined && this.server.userTopic === undefined && this.config.userTopicPrefix !== '') {
+      this.logger.warn({ user: this.server.user.slice(0, 64) }, 'user id too long for a user topic: the connection has none');
+    }
   }
 
   /**
