@@ -154,6 +154,7 @@ export class SessionSubscriptions {
   end(pattern: string): void {
     if (!this.patterns.delete(pattern)) return;
     this.session.context.hub.unsubscribe(this.session, pattern);
+    void this.presenceOf(pattern)?.leave(pattern, this.session.connectionId, 'server');
   }
 
   /** Leaves the hub and drops held deliveries (the connection is closing). */

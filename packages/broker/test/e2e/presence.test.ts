@@ -48,14 +48,14 @@ async function httpGet(broker: TestBroker, path: string, token?: string): Promis
 t.test('welcome announces presence and the user only when served', async (t) => {
   const served = await presenceBroker(t);
   const alice = await open(t, served, { sub: 'alice' });
-  t.same(alice.welcome.capabilities, ['presence']);
+  t.same(alice.welcome.capabilities, ['presence', 'user_topics', 'server_subscriptions']);
   t.equal(alice.welcome.user, 'alice');
   const anonymous = await open(t, served);
   t.equal(anonymous.welcome.user, undefined, 'an anonymous connection has no user');
 
   const off = await startBroker(t, {});
   const peer = await open(t, off);
-  t.same(peer.welcome.capabilities, [], 'no PRESENCE pattern: no capability');
+  t.notOk(peer.welcome.capabilities?.includes('presence'), 'no PRESENCE pattern: no presence capability');
   t.match(await presence(peer, 'chat.room1'), { op: 'error', code: 'presence_disabled' });
 });
 

@@ -4,7 +4,7 @@ import type { Identity } from '../../src/auth/authenticator.js';
 import { signJwt } from '../../src/auth/jwt.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
-import { type TestBroker, eventually, startBroker } from '../helpers/start-broker.js';
+import { type TestBroker, eventually, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
 
 /** Users on one node (protocol.md §14): identity in welcome, user topics, server-side subscriptions, admin routes. */
 
@@ -155,4 +155,20 @@ t.test('admin disconnect: 4404 for good, except the listed connections; reconnec
   t.match(await kept.waitClosed(), { code: 4103 });
   await eventually(() => broker.broker.connectionCount === 1, 5000, 'closed connections released');
   t.match(await http(broker, 'GET', '/admin/users/alice/connections'), { body: { connections: [] } });
+});
+
+t.test('admin unsubscribe of a claimed presence topic ends its membership too (leave reason server)', async (t) => {
+  const broker = await usersBroker(t, { presence: ['support.>'] });
+  const alice = await connect(t, broker, { sub: 'alice' });
+  const agent = await connect(t, broker, { sub: 'agent', subscribe: ['support.>'] });
+  await http(broker, 'POST', '/admin/users/alice/subscribe', { pattern: 'support.42' });
+  await alice.waitFor((m) => m.op === 'server_subscribe');
+  t.match(await alice.subscribe('support.42'), { op: 'subscribed', server: true });
+  t.match(await agent.request({ op: 'presence_stats', id: 1, topic: 'support.42' }), { op: 'presence_stats', connections: 1, users: 1 });
+  await http(broker, 'POST', '/admin/users/alice/unsubscribe', { pattern: 'support.42' });
+  await alice.waitFor((m) => m.op === 'unsubscribed' && m.pattern === 'support.42');
+  const agentToken = await signJwt({ sub: 'agent', exp: inAnHour(), subscribe: ['support.>'] }, secret);
+  const members = async () => (await http(broker, 'GET', '/presence/stats?topic=support.42', undefined, agentToken)).body['connections'];
+  await eventuallyAsync(async () => (await members()) === 0, 'alice no longer a member', 5000);
+  t.equal(await members(), 0, 'alice is no longer a member');
 });
