@@ -36,6 +36,11 @@ export class SessionSubscriptions {
   /** Patterns subscribed, or being subscribed (they count toward the limit while the engine answers). */
   private readonly patterns = new Set<string>();
   /**
+   * Presence topics the connection is a member of because the server offered them (design §1.7: the
+   * membership is the server's, written at the offer, claimed or not; a client `unsubscribe` keeps it).
+   */
+  private readonly serverMembers = new Set<string>();
+  /**
    * Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6,
    * guarantee 5), capped like the send queue, since they are owed deliveries too. Created on a
    * connection's first recovery.
@@ -114,7 +119,7 @@ export class SessionSubscriptions {
       this.patterns.delete(pattern);
       hub.unsubscribe(session, pattern);
       // A join written before a later step failed is undone (a leave of a non-member changes nothing).
-      void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
+      if (!this.serverMembers.has(pattern)) void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
       this.endRecovery(topics, new Map());
       session.failRequest(error, { id }, `subscribe to ${pattern}`);
       return;
@@ -134,7 +139,7 @@ export class SessionSubscriptions {
     }
     this.patterns.delete(pattern);
     session.context.hub.unsubscribe(session, pattern);
-    await this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
+    if (!this.serverMembers.has(pattern)) await this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
     session.outbound.sendControl({ op: 'unsubscribed', id, pattern });
   }
 
@@ -152,9 +157,26 @@ export class SessionSubscriptions {
 
   /** Ends delivery of `pattern` if subscribed (a withdrawn server-side subscription); its answer is the caller's. */
   end(pattern: string): void {
-    if (!this.patterns.delete(pattern)) return;
-    this.session.context.hub.unsubscribe(this.session, pattern);
-    void this.presenceOf(pattern)?.leave(pattern, this.session.connectionId, 'server');
+    const member = this.serverMembers.delete(pattern);
+    const subscribed = this.patterns.delete(pattern);
+    if (subscribed) this.session.context.hub.unsubscribe(this.session, pattern);
+    if (member || subscribed) void this.presenceOf(pattern)?.leave(pattern, this.session.connectionId, 'server');
+  }
+
+  /**
+   * Writes the memberships of the offered presence topics (right after `welcome`, and on an admin subscribe),
+   * before any claim. A join the engine cannot take now is logged; the claim's own join retries it.
+   */
+  joinOffered(patterns: Iterable<string>): void {
+    const { session } = this;
+    for (const pattern of patterns) {
+      const presence = this.presenceOf(pattern);
+      if (presence === undefined || this.serverMembers.has(pattern) || !session.isOpen) continue;
+      this.serverMembers.add(pattern);
+      presence.join(pattern, session.presenceMember).catch((error: unknown) => {
+        session.logger.warn({ err: error, topic: pattern }, 'server-side presence membership not written');
+      });
+    }
   }
 
   /** Leaves the hub and drops held deliveries (the connection is closing). */
@@ -162,9 +184,11 @@ export class SessionSubscriptions {
     const { session } = this;
     for (const pattern of this.patterns) {
       session.context.hub.unsubscribe(session, pattern);
-      void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'disconnected');
+      if (!this.serverMembers.has(pattern)) void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'disconnected');
     }
+    for (const pattern of this.serverMembers) void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'disconnected');
     this.patterns.clear();
+    this.serverMembers.clear();
     this.recoveryGate?.clear();
   }
 

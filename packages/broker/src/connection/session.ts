@@ -141,6 +141,7 @@ export class Session implements HubSubscriber, SessionScope {
       capabilities: [...(this.context.hub.presence === undefined ? [] : (['presence'] as const)), ...(users.capabilities ?? [])],
     });
     this.credentials.scheduleExpiry();
+    this.subscriptions.joinOffered(this.server.patterns);
     if (this.server.user !== undefined && this.server.userTopic === undefined && this.config.userTopicPrefix !== '') {
       this.logger.warn({ user: this.server.user.slice(0, 64) }, 'user id too long for a user topic: the connection has none');
     }
@@ -199,7 +200,9 @@ export class Session implements HubSubscriber, SessionScope {
 
   /** Admin subscribe (protocol.md §14.3): offers `pattern`, announced with `server_subscribe` if new. */
   offerServerSubscription(pattern: string): void {
-    if (this.currentState === 'open' && this.server.offer(pattern)) this.outbound.sendControl({ op: 'server_subscribe', pattern });
+    if (this.currentState !== 'open' || !this.server.offer(pattern)) return;
+    this.subscriptions.joinOffered([pattern]);
+    this.outbound.sendControl({ op: 'server_subscribe', pattern });
   }
 
   /** Admin unsubscribe: withdraws `pattern` and ends its delivery, announced with `server_unsubscribed`. */

@@ -172,3 +172,24 @@ t.test('admin unsubscribe of a claimed presence topic ends its membership too (l
   await eventuallyAsync(async () => (await members()) === 0, 'alice no longer a member', 5000);
   t.equal(await members(), 0, 'alice is no longer a member');
 });
+
+t.test('server-side presence memberships (design §1.7): written at the offer, kept by a client unsubscribe, ended by close', async (t) => {
+  const broker = await usersBroker(t, { presence: ['room.>'] });
+  const readerToken = await signJwt({ sub: 'reader', exp: inAnHour(), subscribe: ['room.>'] }, secret);
+  const members = async (topic: string) => (await http(broker, 'GET', `/presence/stats?topic=${topic}`, undefined, readerToken)).body['connections'];
+  const alice = await connect(t, broker, { sub: 'alice', subs: ['room.lobby'] });
+  await eventuallyAsync(async () => (await members('room.lobby')) === 1, 'the offered membership written after welcome', 5000);
+  t.equal(await members('room.lobby'), 1, 'a member before claiming anything');
+  t.match(await alice.subscribe('room.lobby'), { op: 'subscribed', server: true });
+  t.match(await alice.request({ op: 'unsubscribe', id: 99, pattern: 'room.lobby' }), { op: 'unsubscribed' });
+  t.equal(await members('room.lobby'), 1, 'a client unsubscribe stops delivery only: the membership is the server');
+
+  await http(broker, 'POST', '/admin/users/alice/subscribe', { pattern: 'room.desk' });
+  await alice.waitFor((m) => m.op === 'server_subscribe' && m.pattern === 'room.desk');
+  await eventuallyAsync(async () => (await members('room.desk')) === 1, 'the admin offer made a member', 5000);
+  t.equal(await members('room.desk'), 1, 'an admin offer makes a member at once');
+
+  await alice.close();
+  await eventuallyAsync(async () => (await members('room.lobby')) === 0 && (await members('room.desk')) === 0, 'memberships gone with the connection', 5000);
+  t.pass('closing the connection ends both memberships');
+});
