@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { assertValidPattern, assertValidTopic } from '../topics/topic-checks.js';
-import type { Engine, EngineCommand, EngineHandler, HistoryQuery, HistoryResult, Payload, PublishOptions, PublishResult } from './engine.js';
-import type { CommandResult, ConnectionReport, NodeCommand } from './engine-commands.js';
+import type { CommandResult, Engine, EngineCommand, EngineHandler, HistoryQuery, HistoryResult, NodeCommand, Payload, PublishOptions, PublishResult } from './engine.js';
 import { RedisCanary } from './redis-canary.js';
 import { RedisCommands } from './redis-commands.js';
 import { bodyTopic, type ChannelMessage, decodeBody, encodeBody, parseChannelMessage } from './redis-codec.js';
-import { type CommandConnection, type ConnectionSettings, createCommandConnection, waitForReady } from './redis-connections.js';
+import { type CommandConnection, type ConnectionSettings, createCommandConnection, waitForReady, waitForReplicas } from './redis-connections.js';
 import { GapDetector, type MissingOffsets } from './redis-delivery.js';
 import { closedError, unavailable } from './redis-errors.js';
 import type { RedisKeyspace } from './redis-keyspace.js';
@@ -127,12 +126,8 @@ export class RedisEngine implements Engine {
       timeoutMs: settings.canaryTimeoutMs,
       publish: (channel, message) => this.publishCanary(channel, message),
     });
-    this.nodeCommands = new RedisCommands({
-      nodeId: this.nodeId,
-      keyspace: this.keyspace,
-      publish: (channel, message) => this.publishCanary(channel, message),
-      run: (command) => this.runCommand(command),
-    });
+    const run = (command: NodeCommand) => this.handler?.onCommand?.(command) ?? [];
+    this.nodeCommands = new RedisCommands({ nodeId: this.nodeId, keyspace: this.keyspace, publish: (channel, message) => this.publishCanary(channel, message), run });
     this.subscriptions = new RedisSubscriptions(this.keyspace);
     this.gaps = new GapDetector(settings.maxTrackedTopics);
     this.presenceGaps = new GapDetector(settings.maxTrackedTopics);
@@ -276,17 +271,8 @@ export class RedisEngine implements Engine {
     }
     const result = parsePublishReply(reply);
     if (result === undefined) throw unavailable(`unexpected publish reply ${String(reply)}`);
-    if (replicasToAck > 0) {
-      // WAIT covers every earlier write of this connection, this publication's included. A duplicate waits
-      // too: the first attempt may have failed exactly because its WAIT did.
-      let acked: number;
-      try {
-        acked = Number(await (commands as Redis).wait(replicasToAck, Math.ceil(commandTimeoutMs / 2)));
-      } catch (error) {
-        throw unavailable('publish not confirmed by the replicas', error);
-      }
-      if (acked < replicasToAck) throw unavailable(`publish reached ${acked} of ${replicasToAck} replicas in time`);
-    }
+    // A duplicate waits too: the first attempt may have failed exactly because its WAIT did.
+    if (replicasToAck > 0) await waitForReplicas(commands as Redis, replicasToAck, Math.ceil(commandTimeoutMs / 2));
     return result;
   }
 
@@ -375,12 +361,6 @@ export class RedisEngine implements Engine {
     const publication = decodeBody(parsed.body, offset, epoch, parsed.time);
     if (publication === undefined) return;
     this.callHandler((handler) => handler.onPublication(publication));
-  }
-
-  private runCommand(command: NodeCommand): readonly ConnectionReport[] {
-    let connections: readonly ConnectionReport[] = [];
-    this.callHandler((handler) => (connections = handler.onCommand?.(command) ?? []));
-    return connections;
   }
 
   /** A presence entry: to exact subscriptions only (wildcards are never members, design §1.2), `seq` checked for gaps. */

@@ -15,7 +15,7 @@ export interface RedisCommandsOptions {
   readonly keyspace: RedisKeyspace;
   /** PUBLISH (SPUBLISH in cluster mode); resolves with the number of subscribers that received it. */
   readonly publish: (channel: string, message: Buffer) => Promise<unknown>;
-  /** Runs a command on this node's connections (the handler's `onCommand`). */
+  /** Runs a command on this node's connections (the handler's `onCommand`); must not throw. */
   readonly run: (command: NodeCommand) => readonly ConnectionReport[];
 }
 
@@ -109,7 +109,16 @@ export class RedisCommands {
     const id = request?.['id'];
     const from = request?.['from'];
     if (command === undefined || typeof id !== 'string' || typeof from !== 'string' || !/^[!-~]{1,64}$/.test(from)) return;
-    const connections = this.options.run(command);
+    let connections: readonly ConnectionReport[] = [];
+    try {
+      connections = this.options.run(command);
+    } catch (error) {
+      // The handler broke its contract: answer with nothing rather than break the engine's I/O, and surface it
+      // like a throwing event listener (as engine-redis.ts's callHandler does).
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
     const answer = Buffer.concat([answerMarker, Buffer.from(JSON.stringify({ id, node: this.options.nodeId, connections }))]);
     // At most once: an answer lost with Redis shows as a node that did not answer (`complete: false`).
     this.options.publish(`${this.options.keyspace.prefix}{ctl}:r:${from}`, answer).catch(() => undefined);

@@ -109,6 +109,20 @@ function withOverrides(redis: string | RedisOptions, overrides: RedisOptions): R
   return typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
 }
 
+/**
+ * WAIT until `replicas` replicas have every earlier write of `commands` (a publication's included), or
+ * `timeoutMs`; rejects with `ERR_BROKER_ENGINE_UNAVAILABLE` when fewer confirmed it in time.
+ */
+export async function waitForReplicas(commands: Redis, replicas: number, timeoutMs: number): Promise<void> {
+  let acked: number;
+  try {
+    acked = Number(await commands.wait(replicas, timeoutMs));
+  } catch (error) {
+    throw unavailable('publish not confirmed by the replicas', error);
+  }
+  if (acked < replicas) throw unavailable(`publish reached ${acked} of ${replicas} replicas in time`);
+}
+
 /** Resolves when the connection is ready; rejects after `timeoutMs` or when `signal` aborts (the engine closed). */
 export function waitForReady(connection: Redis | Cluster, timeoutMs: number, signal: AbortSignal): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
