@@ -2,6 +2,8 @@ import type { ServerMessage } from '@switchboard/protocol';
 import t, { type Test } from 'tap';
 import type { Identity } from '../../src/auth/authenticator.js';
 import { signJwt } from '../../src/auth/jwt.js';
+import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
+import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
 import { type TestBroker, eventually, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
@@ -192,4 +194,17 @@ t.test('server-side presence memberships (design §1.7): written at the offer, k
   await alice.close();
   await eventuallyAsync(async () => (await members('room.lobby')) === 0 && (await members('room.desk')) === 0, 'memberships gone with the connection', 5000);
   t.pass('closing the connection ends both memberships');
+});
+
+t.test('admin commands while the engine is unavailable: 503 unavailable with Retry-After, and served again after', async (t) => {
+  const cluster = new MemoryCluster();
+  const broker = await startBroker(t, { jwtSecret: secret, adminToken }, { engine: new MemoryEngine({ cluster, reservedRoots: ['user'] }) });
+  await connect(t, broker, { sub: 'alice' });
+  cluster.interrupt();
+  const refused = await broker.app.inject({ method: 'GET', url: '/admin/users/alice/connections', headers: { authorization: `Bearer ${adminToken}` } });
+  t.equal(refused.statusCode, 503);
+  t.match(refused.json(), { code: 'unavailable' });
+  t.ok(refused.headers['retry-after']);
+  cluster.resume();
+  t.match(await http(broker, 'GET', '/admin/users/alice/connections'), { status: 200, body: { complete: true, connections: [{ user: 'alice' }] } });
 });
