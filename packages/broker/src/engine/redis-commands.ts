@@ -28,10 +28,10 @@ interface Pending {
 }
 
 /**
- * Admin commands across nodes (design §3.5): every node subscribes `{ctl}:cmd` and its own `{ctl}:r:<node>`
- * beside its canary. A command is PUBLISHed on `cmd`; each node (the asking one too) runs it and PUBLISHes its
- * answer to the asker's channel, which gathers answers until every node that received the command answered,
- * or the timeout. The expected count is PUBLISH's own reply, the subscribers that received the message: exact
+ * Admin commands across nodes (design §3.5): every node subscribes `cmd` and its own `r:<node>` (on the
+ * control tag `{ctl}:` in cluster mode, like the `nodes` key) beside its canary. A command is PUBLISHed on
+ * `cmd`; each node (the asking one too) runs it and PUBLISHes its answer to the asker's channel, which gathers
+ * answers until every node that received the command answered, or the timeout. The expected count is PUBLISH's own reply, the subscribers that received the message: exact
  * on a single Redis, and in cluster mode too, since `{ctl}` is one slot and sharded subscribers of a slot
  * all sit on its shard. At most once: nothing is stored or resent.
  */
@@ -43,9 +43,8 @@ export class RedisCommands {
 
   constructor(options: RedisCommandsOptions) {
     this.options = options;
-    const { prefix } = options.keyspace;
-    this.commandChannel = `${prefix}{ctl}:cmd`;
-    this.answerChannel = `${prefix}{ctl}:r:${options.nodeId}`;
+    this.commandChannel = options.keyspace.commandChannel();
+    this.answerChannel = options.keyspace.answerChannel(options.nodeId);
   }
 
   /** Subscribes both channels on the shard that serves them (called by every rebuild, like the canary's). */
@@ -121,7 +120,7 @@ export class RedisCommands {
     }
     const answer = Buffer.concat([answerMarker, Buffer.from(JSON.stringify({ id, node: this.options.nodeId, connections }))]);
     // At most once: an answer lost with Redis shows as a node that did not answer (`complete: false`).
-    this.options.publish(`${this.options.keyspace.prefix}{ctl}:r:${from}`, answer).catch(() => undefined);
+    this.options.publish(this.options.keyspace.answerChannel(from), answer).catch(() => undefined);
   }
 
   private settle(id: string): void {

@@ -16,6 +16,7 @@ const { separator: topicSeparator, singleSegmentWildcard, tailWildcard } = Topic
  * | `sb:<tag>t:<topic>`            | channel | every publication of the topic                               |
  * | `sb:<tag>p:<prefix>`           | channel | every publication whose topic starts with `<prefix>.` (prefixes of 0 to `wildcardChannelDepth` segments; the root prefix is empty, and skipped by topics under a reserved root) |
  * | `sb:<tag>c:<node id>`          | channel | the node's readiness canary                                  |
+ * | `sb:<ctl>cmd`, `sb:<ctl>r:<node id>` | channel | admin commands to every node, and the answers to one (redis-commands.ts); `<ctl>` is `{ctl}:` in cluster mode |
  *
  * Presence (docs/design/presence.md §3.1; `redis-presence-scripts.ts`): `e:<topic>` (stream of entries, id
  * `<seq>-0`), `pc:<topic>` (counters), `pu:<topic>` (user → members), `pn:<topic>` (nodes with members),
@@ -192,7 +193,17 @@ export class RedisKeyspace {
     return `${this.prefix}${this.controlTag()}sweep:${nodeId}`;
   }
 
-  /** The tag of the cluster-wide keys (`nodes`, sweep leases): one slot in cluster mode, none on a single Redis. */
+  /** Admin commands to every node (redis-commands.ts); on the control slot, so SPUBLISH reaches them all. */
+  commandChannel(): string {
+    return `${this.prefix}${this.controlTag()}cmd`;
+  }
+
+  /** Where the nodes answer a command of node `nodeId`. */
+  answerChannel(nodeId: string): string {
+    return `${this.prefix}${this.controlTag()}r:${nodeId}`;
+  }
+
+  /** The tag of the cluster-wide keys and channels (`nodes`, sweep leases, commands): one slot in cluster mode, none on a single Redis. */
   private controlTag(): string {
     return this.buckets === undefined ? '' : '{ctl}:';
   }

@@ -114,7 +114,7 @@ t.test('a node that receives a command but does not answer within ADMIN_COMMAND_
   // A third subscriber of the command channel that never answers: a node stuck, or one whose answer is lost.
   const silent = new Redis(redis.url);
   t.teardown(() => silent.disconnect());
-  await silent.subscribe('sb:{ctl}:cmd');
+  await silent.subscribe('sb:cmd');
   const listed = await a.app.inject({ method: 'GET', url: '/admin/users/alice/connections', headers: { authorization: `Bearer ${adminToken}` } });
   t.match(listed.json(), { connections: [{ connectionId: alice.welcome.connectionId }], nodes: { expected: 3, answered: 2 }, complete: false });
 });

@@ -92,3 +92,12 @@ t.test('reserved roots: publications under them skip the root prefix channel p:,
   const tag = sharded.tagOf('user.alice');
   t.same(sharded.publishChannels('user.alice'), [`sb:${tag}t:user.alice`, `sb:${tag}p:user`]);
 });
+
+t.test('admin command channels sit on the control tag in cluster mode, untagged on a single Redis (like nodes)', async (t) => {
+  t.equal(single.commandChannel(), 'sb:cmd');
+  t.equal(single.answerChannel('n1'), 'sb:r:n1');
+  t.equal(sharded.commandChannel(), 'sb:{ctl}:cmd');
+  t.equal(sharded.answerChannel('n1'), 'sb:{ctl}:r:n1');
+  t.equal(keySlot(sharded.commandChannel()), keySlot(sharded.answerChannel('n2')), 'one slot: one shard holds every subscriber');
+  t.equal(keySlot(sharded.commandChannel()), keySlot(sharded.nodesKey()));
+});
