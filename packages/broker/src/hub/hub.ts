@@ -148,7 +148,7 @@ export class Hub implements EngineHandler {
     this.presence =
       enginePresence === undefined || options.presence === undefined || options.presence.patterns.length === 0
         ? undefined
-        : new PresenceRegistry({ ...options.presence, engine: enginePresence, logger: options.logger, stats: options.stats });
+        : new PresenceRegistry({ ...options.presence, reservedRoots: options.reservedRoots ?? [], engine: enginePresence, logger: options.logger, stats: options.stats });
     this.trie = new TopicTrie<HubSubscriber>({ reservedRoots: options.reservedRoots ?? [] });
     this.encoding = {
       chunkBytes: options.chunkBytes,

@@ -23,6 +23,8 @@ export interface PresenceRegistryOptions {
   readonly engine: EnginePresence;
   /** `PRESENCE`: the topics that keep members. */
   readonly patterns: readonly string[];
+  /** Roots (the user topic prefix) that a pattern starting with a wildcard does not reach. */
+  readonly reservedRoots?: readonly string[];
   /** What every join and leave tells the engine: the event cap and the entries' retention. */
   readonly write: PresenceOptions;
   /** `PRESENCE_MAX_MEMBERS`: a listing beyond it is counts only. */
@@ -55,7 +57,7 @@ export class PresenceRegistry {
 
   constructor(options: PresenceRegistryOptions) {
     this.options = options;
-    this.matcher = new PresenceMatcher(options.patterns);
+    this.matcher = new PresenceMatcher(options.patterns, options.reservedRoots);
     this.now = options.now ?? Date.now;
   }
 
