@@ -3,9 +3,15 @@ import {
   type ChunkLimits,
   type DeliveryHeader,
   type DeliveryMessage,
+  type PresenceChunkMessage,
+  type PresenceHeader,
+  type PresenceMessage,
   type ProtocolError,
   type ServerChunkMessage,
 } from '@switchboard/protocol';
+
+/** A chunk the broker sends: of a delivery, or of a large `presence` listing (protocol.md §7.2). */
+export type InboundChunk = ServerChunkMessage | PresenceChunkMessage;
 
 /** What one inbound chunk (or a timeout) led to. */
 export type InboundChunkOutcome =
@@ -13,6 +19,10 @@ export type InboundChunkOutcome =
   | { readonly kind: 'pending' }
   /** The last chunk arrived: the delivery, exactly as if it had arrived unchunked. */
   | { readonly kind: 'delivery'; readonly message: DeliveryMessage }
+  /** The last chunk of a `presence` listing: the answer, as if unchunked. */
+  | { readonly kind: 'presence'; readonly message: PresenceMessage }
+  /** A `presence` listing that could not be reassembled: its request fails. */
+  | { readonly kind: 'presence_failed'; readonly header: PresenceHeader; readonly error: ProtocolError }
   /**
    * The client abandoned a delivery (its limits, a broken chunk, a timeout). protocol.md §7.4: "treats it as
    * missed: the message's offset is not part of its contiguous position, and it reports a gap to the
@@ -29,10 +39,10 @@ export type InboundChunkOutcome =
  * {@link expire} with the same clock.
  */
 export class InboundChunks {
-  readonly #assembler: ChunkAssembler<ServerChunkMessage>;
+  readonly #assembler: ChunkAssembler<InboundChunk>;
 
   constructor(limits: ChunkLimits, now: () => number = Date.now) {
-    this.#assembler = new ChunkAssembler<ServerChunkMessage>(limits, { now });
+    this.#assembler = new ChunkAssembler<InboundChunk>(limits, { now });
   }
 
   /** Incomplete deliveries being held, and the bytes reserved for them. */
@@ -40,16 +50,16 @@ export class InboundChunks {
     return { transfers: this.#assembler.openTransfers, bytes: this.#assembler.reservedBytes };
   }
 
-  receive(chunk: ServerChunkMessage): InboundChunkOutcome {
+  receive(chunk: InboundChunk): InboundChunkOutcome {
     const result = this.#assembler.receive(chunk);
     switch (result.status) {
       case 'pending':
       case 'ignored':
         return { kind: 'pending' };
       case 'complete':
-        return { kind: 'delivery', message: result.message };
+        return result.message.op === 'presence' ? { kind: 'presence', message: result.message } : { kind: 'delivery', message: result.message };
       case 'rejected':
-        return result.header === undefined ? { kind: 'invalid', error: result.error } : { kind: 'missed', header: result.header, error: result.error };
+        return result.header === undefined ? { kind: 'invalid', error: result.error } : abandoned(result.header, result.error);
     }
   }
 
@@ -73,11 +83,15 @@ export class InboundChunks {
 
   /** Abandons deliveries that had no chunk for `chunkTimeoutMs`; each is missed. */
   expire(now?: number): InboundChunkOutcome[] {
-    return this.#assembler.expire(now).map(({ header, error }) => ({ kind: 'missed', header, error }));
+    return this.#assembler.expire(now).map(({ header, error }) => abandoned(header, error));
   }
 
   /** The connection ended: every incomplete delivery is discarded (protocol.md §7.4). */
   clear(): void {
     this.#assembler.clear();
   }
+}
+
+function abandoned(header: DeliveryHeader | PresenceHeader, error: ProtocolError): InboundChunkOutcome {
+  return header.op === 'presence' ? { kind: 'presence_failed', header, error } : { kind: 'missed', header, error };
 }

@@ -1,5 +1,5 @@
 /** What the parts of one client share: settings, time, events, request ids, and where the connection stands. */
-import type { ServerLimits } from '@switchboard/protocol';
+import type { Capability, ServerLimits, WelcomeMessage } from '@switchboard/protocol';
 import type { ClientEvents, ConnectionState, Settings } from './client-options.js';
 import type { Clock } from './clock.js';
 import type { Connection } from './connection.js';
@@ -19,6 +19,8 @@ export class ClientContext {
   connection: Connection | undefined;
   /** The current (or last) broker's limits, from its `welcome`. */
   limits: ServerLimits | undefined;
+  /** The current (or last) connection's `welcome`: capabilities, user, server-side subscriptions. */
+  welcome: WelcomeMessage | undefined;
   #lastRequestId = 0;
 
   constructor(settings: Settings) {
@@ -29,6 +31,17 @@ export class ClientContext {
   /** One id sequence for every request the client sends, on any connection. */
   nextRequestId(): number {
     return ++this.#lastRequestId;
+  }
+
+  /**
+   * `unsupported` when the broker's `welcome` did not announce `capability` (protocol.md §2.3: a client
+   * sends no op of §13/§14 without it); `undefined` when it did.
+   */
+  unsupported(capability: Capability, what: string): SwitchboardError | undefined {
+    const welcome = this.welcome;
+    if (welcome?.capabilities?.includes(capability) === true) return undefined;
+    const why = welcome === undefined ? 'before the first connection' : `the broker does not serve ${capability}`;
+    return new SwitchboardError(ClientErrorCode.unsupported, `${what}: ${why}`);
   }
 
   /** Something went wrong that no promise reports: the `error` event, or the console when nobody listens. */

@@ -3,6 +3,7 @@ import { createTransport as platformTransport, watchNetwork as platformNetwork }
 import type { Priority, ServerLimits } from '@switchboard/protocol';
 import { type Clock, systemClock } from './clock.js';
 import type { SwitchboardError } from './errors.js';
+import type { ServerSubscriptionChange } from './server-subscriptions.js';
 import { type ReconnectOptions, type ResolvedReconnectOptions, resolveReconnectOptions } from './reconnect.js';
 import type { SchemaMap, TopicMap, UntypedTopics } from './topic-map.js';
 import type { NetworkWatcher, TlsOptions, TransportFactory } from './transport/transport.js';
@@ -50,6 +51,8 @@ export interface ClientEvents {
    * refresh that failed, a message the SDK could not decode, a handler that threw.
    */
   error: SwitchboardError;
+  /** The broker offered a server-side subscription (`added`), or ended one (protocol.md §14.3). */
+  serverSubscription: ServerSubscriptionChange;
 }
 
 export interface PublishOptions {

@@ -1,5 +1,5 @@
 /** The client's public face: it builds the parts of one client, wires them, and hands calls to them. */
-import type { ServerLimits } from '@switchboard/protocol';
+import { type ServerLimits, userTopic } from '@switchboard/protocol';
 import { ClientContext, closedError } from './client-context.js';
 import { type ClientEvents, type ClientOptions, type ConnectionState, type PublishAck, type PublishOptions, resolveSettings } from './client-options.js';
 import { ConnectionLifecycle } from './connection-lifecycle.js';
@@ -7,8 +7,11 @@ import { InboundDispatch } from './inbound-dispatch.js';
 import { MessageDelivery } from './message-delivery.js';
 import { compileSchemas } from './payload-schemas.js';
 import { Pings } from './pings.js';
+import { SwitchboardError } from './errors.js';
 import { type Position, PositionTracker } from './positions.js';
+import { PresenceRequests } from './presence-requests.js';
 import { PublishPipeline } from './publish-pipeline.js';
+import { ServerSubscriptions } from './server-subscriptions.js';
 import type { Message, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionEffects } from './subscription-effects.js';
 import type { CheckPattern, CheckTopic, Checked, PayloadSchema, PublishData, SubscribeData, TopicMap, TopicsOf, UntypedTopics } from './topic-map.js';
@@ -17,10 +20,11 @@ import type { CheckPattern, CheckTopic, Checked, PayloadSchema, PublishData, Sub
  * The Switchboard client: one WebSocket connection to a broker, kept alive across failures, with typed
  * publish and subscribe. Create it with {@link createClient}.
  */
-export class Client<Topics extends TopicMap = UntypedTopics> {
+export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
   readonly #context: ClientContext;
   readonly #positions = new PositionTracker();
   readonly #subscriptions: SubscriptionEffects;
+  readonly #serverSubscriptions: ServerSubscriptions;
   readonly #publishes: PublishPipeline;
   readonly #pings: Pings;
   readonly #lifecycle: ConnectionLifecycle;
@@ -29,12 +33,23 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   constructor(options: ClientOptions<Topics>) {
     const context = new ClientContext(resolveSettings(options as ClientOptions<TopicMap>));
     const schemas = compileSchemas(options.schemas as Record<string, PayloadSchema | undefined> | undefined);
-    const subscriptions = new SubscriptionEffects(context, this.#positions);
+    const presenceRequests = new PresenceRequests(context);
+    const subscriptions = new SubscriptionEffects(context, this.#positions, presenceRequests);
+    const serverSubscriptions = new ServerSubscriptions(context, subscriptions);
     const publishes = new PublishPipeline(context, schemas);
     const pings = new Pings(context, (connection, error) => lifecycle.drop(connection, error));
-    const deliveries = new MessageDelivery(context, this.#positions, subscriptions, schemas);
+    const deliveries = new MessageDelivery(context, this.#positions, subscriptions, schemas, (outcome) => {
+      if (outcome.kind === 'presence') {
+        subscriptions.members.receiveSnapshot(outcome.message);
+        presenceRequests.receive(outcome.message);
+      } else {
+        presenceRequests.refused(outcome.header.id, outcome.error);
+      }
+    });
     const lifecycle = new ConnectionLifecycle(context, {
       subscriptions,
+      serverSubscriptions,
+      presenceRequests,
       publishes,
       pings,
       receive: (connection, data) => dispatch.receive(connection, data),
@@ -42,12 +57,15 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
     const dispatch = new InboundDispatch(context, {
       lifecycle,
       subscriptions,
+      serverSubscriptions,
+      presenceRequests,
       publishes,
       deliveries,
       pings,
     });
     this.#context = context;
     this.#subscriptions = subscriptions;
+    this.#serverSubscriptions = serverSubscriptions;
     this.#publishes = publishes;
     this.#pings = pings;
     this.#lifecycle = lifecycle;
@@ -67,6 +85,59 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
   /** The current (or last) broker's limits (protocol.md §12). */
   get limits(): ServerLimits | undefined {
     return this.#context.limits;
+  }
+
+  /** The connection's user (protocol.md §14.1), from the current (or last) `welcome`; absent: anonymous. */
+  get user(): string | undefined {
+    return this.#context.welcome?.user;
+  }
+
+  /**
+   * The server-side subscriptions the broker offers this connection (protocol.md §14.3); claim one with
+   * {@link listen}. Changes are `serverSubscription` events.
+   */
+  get serverSubscriptions(): ReadonlySet<string> {
+    return this.#serverSubscriptions.offered;
+  }
+
+  /**
+   * The topic of user `id` (protocol.md §14.2), as the broker names it.
+   * @throws SwitchboardError `unsupported` before the first connection or when the broker has no user
+   *   topics; `invalid_topic` for an id too long for any user topic.
+   */
+  userTopic(id: string): string {
+    const unsupported = this.#context.unsupported('user_topics', `the topic of user ${JSON.stringify(id)}`);
+    const prefix = this.#context.welcome?.userTopicPrefix;
+    if (unsupported !== undefined) throw unsupported;
+    if (prefix === undefined || prefix === '') throw new SwitchboardError('unsupported', 'the broker announced user_topics without a prefix');
+    const topic = userTopic(prefix, id);
+    if (topic === undefined) throw new SwitchboardError('invalid_topic', `user ${JSON.stringify(id.slice(0, 40))}... has no user topic: the id is too long`);
+    return topic;
+  }
+
+  /**
+   * Publishes to every connection of user `id`, on every node: an ordinary publish to its user topic, with
+   * the same acks, priorities, chunking and history. Needs a publish grant under the prefix (`user.>`).
+   * Before the first connection it waits for one (the prefix comes with `welcome`).
+   */
+  async publishToUser(id: string, data: unknown, options: PublishOptions = {}): Promise<PublishAck | undefined> {
+    if (this.#context.welcome === undefined) await this.whenConnected();
+    return this.#publishes.publish(this.userTopic(id), data, options);
+  }
+
+  /**
+   * Listens to a server-side subscription (protocol.md §14.3): once the broker offers `pattern` (in
+   * `welcome` or later), the client claims it with a subscribe (recovering with `since` on every reconnect)
+   * and the handler receives its messages. It ends when the backend ends the subscription
+   * (`server_unsubscribed`), or with `unsupported` on a broker without server-side subscriptions.
+   * @throws SwitchboardError `invalid_topic` for a pattern that breaks the topic rules.
+   */
+  listen<P extends string>(
+    pattern: Checked<P, CheckPattern<Topics, P>>,
+    handler: (message: Message<SubscribeData<Topics, P>>) => void,
+    options: SubscribeOptions<Info> = {},
+  ): Subscription<SubscribeData<Topics, P>, Info> {
+    return this.#subscriptions.subscribe(pattern as string, handler as (message: Message<unknown>) => void, options as SubscribeOptions, true) as Subscription<SubscribeData<Topics, P>, Info>;
   }
 
   /** Publishes accepted and not yet written, and their payload bytes (bounded by `sendQueue`). */
@@ -120,16 +191,19 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
    * message whose topic matches, typed by the topic map. Re-subscribed after every reconnect, recovering
    * what was missed where the broker keeps history.
    *
+   * With `presence` (an exact topic), the subscription also follows the topic's members: `onJoin`,
+   * `onLeave`, `onMembers`, and the live `subscription.members` (protocol.md §13).
+   *
    * @throws SwitchboardError `invalid_topic` for a pattern that breaks the topic rules, or a `since` topic the
    *   pattern does not match.
    */
   subscribe<P extends string>(
     pattern: Checked<P, CheckPattern<Topics, P>>,
     handler: (message: Message<SubscribeData<Topics, P>>) => void,
-    options: SubscribeOptions = {},
-  ): Subscription<SubscribeData<Topics, P>> {
+    options: SubscribeOptions<Info> = {},
+  ): Subscription<SubscribeData<Topics, P>, Info> {
     // The type check guarantees a string; the error type only exists at compile time.
-    return this.#subscriptions.subscribe(pattern as string, handler as (message: Message<unknown>) => void, options) as Subscription<SubscribeData<Topics, P>>;
+    return this.#subscriptions.subscribe(pattern as string, handler as (message: Message<unknown>) => void, options as SubscribeOptions) as Subscription<SubscribeData<Topics, P>, Info>;
   }
 
   /**
@@ -166,13 +240,14 @@ export class Client<Topics extends TopicMap = UntypedTopics> {
  *
  * ```ts
  * const typed = createClient<Topics>({ url, getToken });
+ * const withInfo = createClient<Topics, { name: string }>({ url, getToken });   // presence info typed
  * const validated = createClient({ url, schemas: { 'chat.*': z.object({ text: z.string() }) } });
  * ```
  */
 export function createClient<Schemas extends Record<string, PayloadSchema>>(
   options: Omit<ClientOptions, 'schemas'> & { readonly schemas: Schemas },
 ): Client<TopicsOf<Schemas>>;
-export function createClient<Topics extends TopicMap = UntypedTopics>(options: ClientOptions<Topics>): Client<Topics>;
+export function createClient<Topics extends TopicMap = UntypedTopics, Info = unknown>(options: ClientOptions<Topics>): Client<Topics, Info>;
 export function createClient(options: ClientOptions<TopicMap>): unknown {
   return new Client(options);
 }

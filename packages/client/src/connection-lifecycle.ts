@@ -8,8 +8,10 @@ import type { Clock, TimerHandle } from './clock.js';
 import { ABNORMAL_CLOSE, CLIENT_CLOSE_CODE, Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { Pings } from './pings.js';
+import type { PresenceRequests } from './presence-requests.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import { Reconnector } from './reconnect.js';
+import type { ServerSubscriptions } from './server-subscriptions.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
 import { scheduleTokenRefresh } from './token-refresh.js';
 import type { TransportClose } from './transport/transport.js';
@@ -17,6 +19,8 @@ import type { TransportClose } from './transport/transport.js';
 /** The parts whose state is bound to a connection: told when one is welcomed, when it ends, and at the stop. */
 export interface SessionParts {
   readonly subscriptions: SubscriptionEffects;
+  readonly serverSubscriptions: ServerSubscriptions;
+  readonly presenceRequests: PresenceRequests;
   readonly publishes: PublishPipeline;
   readonly pings: Pings;
   /** Everything the current connection receives. */
@@ -76,6 +80,7 @@ export class ConnectionLifecycle {
     const context = this.#context;
     context.clock.clearTimeout(connection.welcomeTimer);
     connection.welcome = welcome;
+    context.welcome = welcome;
     const { limits } = welcome;
     context.limits = limits;
     connection.sendQueue.setLimits(limits);
@@ -86,6 +91,7 @@ export class ConnectionLifecycle {
     // Resubscribe and queue what waited before anyone hears of the connection: a publish made by a
     // `connected` listener must not overtake the ones made while offline.
     const parts = this.#parts;
+    parts.serverSubscriptions.welcome(welcome);
     parts.subscriptions.connected();
     parts.publishes.connected(connection);
     scheduleTokenRefresh(context, connection, welcome.tokenExpiresAt);
@@ -173,6 +179,7 @@ export class ConnectionLifecycle {
     connection.dispose();
     const parts = this.#parts;
     parts.subscriptions.connectionLost();
+    parts.presenceRequests.connectionLost(final);
     parts.pings.connectionLost(final);
     parts.publishes.connectionLost(connection, final);
   }

@@ -34,6 +34,11 @@ export const ClientErrorCode = {
   closed: 'closed',
   /** A message handler or event listener of the application threw; `cause` holds what it threw. */
   handlerFailed: 'handler_failed',
+  /**
+   * The broker's `welcome` did not announce the capability a call needs (`presence`, `user_topics`,
+   * `server_subscriptions`; protocol.md §2.3), or no connection was welcomed yet to say.
+   */
+  unsupported: 'unsupported',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 

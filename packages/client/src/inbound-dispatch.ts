@@ -1,12 +1,14 @@
 /** A message from the broker, decoded and handed to the part of the client it is for. */
-import { type ErrorMessage, type ProtocolErrorCode, decodeCoreServerMessage } from '@switchboard/protocol';
+import { type ErrorMessage, type ProtocolErrorCode, decodeServerMessage } from '@switchboard/protocol';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import type { ConnectionLifecycle } from './connection-lifecycle.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { MessageDelivery } from './message-delivery.js';
 import type { Pings } from './pings.js';
+import type { PresenceRequests } from './presence-requests.js';
 import type { PublishPipeline } from './publish-pipeline.js';
+import type { ServerSubscriptions } from './server-subscriptions.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
 import { receiveRefreshed, refreshRefused, refreshToken } from './token-refresh.js';
 
@@ -15,6 +17,8 @@ export interface InboundTargets {
   /** Takes the connection's first message (protocol.md §2.3). */
   readonly lifecycle: ConnectionLifecycle;
   readonly subscriptions: SubscriptionEffects;
+  readonly serverSubscriptions: ServerSubscriptions;
+  readonly presenceRequests: PresenceRequests;
   readonly publishes: PublishPipeline;
   readonly deliveries: MessageDelivery;
   readonly pings: Pings;
@@ -34,9 +38,8 @@ export class InboundDispatch {
   }
 
   receive(connection: Connection, data: string | Uint8Array): void {
-    // The core ops only until the SDK uses presence: the others are unknown_op (ignored below), and their
-    // checks stay out of the browser bundle.
-    const decoded = decodeCoreServerMessage(data);
+    // Every op of protocol.md §5.2, §13 and §14; the broker sends those of §13/§14 only when asked.
+    const decoded = decodeServerMessage(data);
     if (!decoded.ok) {
       // protocol.md §1: a client ignores an `op` it does not know (v1 may add ops).
       if (decoded.error.code === 'unknown_op') return;
@@ -57,6 +60,7 @@ export class InboundDispatch {
       case 'subscribed':
         return targets.subscriptions.receiveSubscribed(message);
       case 'unsubscribed':
+        targets.serverSubscriptions.receiveUnsubscribed(message);
         return targets.subscriptions.receiveUnsubscribed(message);
       case 'published':
         return targets.publishes.receivePublished(message);
@@ -74,6 +78,20 @@ export class InboundDispatch {
         return targets.deliveries.receiveCancel(connection, message.transfer);
       case 'error':
         return this.#receiveError(connection, message);
+      case 'presence':
+        // The member list takes any snapshot first (synchronously, before later entries), then the caller.
+        targets.subscriptions.members.receiveSnapshot(message);
+        return void targets.presenceRequests.receive(message);
+      case 'presence_stats':
+        if (message.id !== undefined) return void targets.presenceRequests.receive(message);
+        return targets.subscriptions.members.receive(message);
+      case 'join':
+      case 'leave':
+        return targets.subscriptions.members.receive(message);
+      case 'presence_gap':
+        return targets.subscriptions.members.receiveGap(message);
+      case 'server_subscribe':
+        return targets.serverSubscriptions.receiveServerSubscribe(message);
     }
   }
 
@@ -88,6 +106,7 @@ export class InboundDispatch {
       if (
         targets.publishes.refused(id, message, details) ||
         targets.subscriptions.refused({ ...message, id }) ||
+        targets.presenceRequests.refused(id, message, details) ||
         refreshRefused(this.#context, connection, id, message, details) ||
         targets.pings.refused(id, message, details)
       ) {

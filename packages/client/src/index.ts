@@ -23,6 +23,16 @@ export {
   Subscription,
   type SubscriptionState,
 } from './subscription.js';
+export type {
+  JoinEvent,
+  LeaveEvent,
+  MembersChange,
+  PresenceCounts,
+  PresenceOptions,
+  PresenceSnapshot,
+  PresenceStats,
+} from './presence-events.js';
+export type { ServerSubscriptionChange } from './server-subscriptions.js';
 export { ClientErrorCode, type ErrorCode, SwitchboardError, type SwitchboardErrorDetails, isSwitchboardError } from './errors.js';
 export type { Position } from './positions.js';
 export type { ReconnectOptions } from './reconnect.js';
@@ -52,5 +62,5 @@ export type {
   TransportOptions,
 } from './transport/transport.js';
 export { type WebSocketConstructor, type WebSocketLike, createWebSocketTransport } from './transport/browser.js';
-export type { GapReason, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from '@switchboard/protocol';
+export type { GapReason, LeaveReason, PresenceLevel, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from '@switchboard/protocol';
 export { ProtocolCloseCode, ProtocolErrorCode } from '@switchboard/protocol';

@@ -1,5 +1,6 @@
 /** Deliveries, whole or chunked, and gaps, to the handlers of the subscriptions that match them. */
-import { type DeliveryHeader, type DeliveryMessage, type GapMessage, type ServerChunkMessage, parseTopic } from '@switchboard/protocol';
+import { type DeliveryHeader, type DeliveryMessage, type GapMessage, parseTopic } from '@switchboard/protocol';
+import type { InboundChunk, InboundChunkOutcome } from './chunks.js';
 import type { ClientContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
@@ -19,12 +20,21 @@ export class MessageDelivery {
   readonly #positions: PositionTracker;
   readonly #subscriptions: SubscriptionEffects;
   readonly #schemas: PayloadSchemas;
+  readonly #presence: (outcome: Extract<InboundChunkOutcome, { kind: 'presence' | 'presence_failed' }>) => void;
 
-  constructor(context: ClientContext, positions: PositionTracker, subscriptions: SubscriptionEffects, schemas: PayloadSchemas) {
+  /** `presence` takes a chunked `presence` listing, reassembled or abandoned. */
+  constructor(
+    context: ClientContext,
+    positions: PositionTracker,
+    subscriptions: SubscriptionEffects,
+    schemas: PayloadSchemas,
+    presence: (outcome: Extract<InboundChunkOutcome, { kind: 'presence' | 'presence_failed' }>) => void,
+  ) {
     this.#context = context;
     this.#positions = positions;
     this.#subscriptions = subscriptions;
     this.#schemas = schemas;
+    this.#presence = presence;
   }
 
   deliver(message: DeliveryMessage): void {
@@ -56,10 +66,11 @@ export class MessageDelivery {
     }
   }
 
-  receiveChunk(connection: Connection, message: ServerChunkMessage): void {
+  receiveChunk(connection: Connection, message: InboundChunk): void {
     const outcome = connection.inbound!.receive(message);
     this.#armChunkTimer(connection);
     if (outcome.kind === 'delivery') this.deliver(outcome.message);
+    else if (outcome.kind === 'presence' || outcome.kind === 'presence_failed') this.#presence(outcome);
     else if (outcome.kind === 'missed') this.#missed(outcome.header, outcome.error.message);
     else if (outcome.kind === 'invalid') this.#context.report(new SwitchboardError(ClientErrorCode.badServerMessage, `chunk: ${outcome.error.code}: ${outcome.error.message}`));
   }
@@ -95,6 +106,7 @@ export class MessageDelivery {
       if (this.#context.connection !== connection || connection.inbound === undefined) return;
       for (const outcome of connection.inbound.expire()) {
         if (outcome.kind === 'missed') this.#missed(outcome.header, outcome.error.message);
+        else if (outcome.kind === 'presence_failed') this.#presence(outcome);
       }
       this.#armChunkTimer(connection);
     }, Math.max(0, at - clock.now()));

@@ -1,6 +1,7 @@
 /** The application's subscriptions: the registry's decisions carried out on the connection and the handlers. */
 import {
   type ErrorMessage,
+  type PresenceLevel,
   type ProtocolErrorCode,
   type RecoveryResult,
   type SubscribeMessage,
@@ -10,20 +11,27 @@ import {
   parsePattern,
   parseTopic,
   segmentsMatch,
+  topicMatches,
 } from '@switchboard/protocol';
 import { type ClientContext, closedError } from './client-context.js';
 import type { TimerHandle } from './clock.js';
 import { ClientErrorCode, type ErrorCode, SwitchboardError } from './errors.js';
 import type { PositionTracker } from './positions.js';
+import type { PresenceSnapshot, PresenceStats } from './presence-events.js';
+import { PresenceMembers, toSnapshot } from './presence-members.js';
+import { PresencePositions } from './presence-positions.js';
+import type { PresenceRequests } from './presence-requests.js';
 import { reconnectDelay } from './reconnect.js';
-import { type Message, type RecoveryFailure, type SubscribeAck, type SubscribeOptions, Subscription } from './subscription.js';
+import { type Message, type RecoveryFailure, type SubscribeAck, type SubscribeOptions, Subscription, type SubscriptionOwner } from './subscription.js';
 import { type RegistryEffect, SubscriptionRegistry } from './subscriptions.js';
 
-/** What the registry holds per `subscribe` call. */
+/** What the registry holds per `subscribe` (or `listen`) call. */
 export interface LocalSubscription {
   readonly subscription: Subscription<unknown>;
   readonly handler: (message: Message<unknown>) => void;
   readonly options: SubscribeOptions;
+  /** A `listen`: held by the registry only while the broker offers its pattern (protocol.md §14.3). */
+  readonly listen: boolean;
 }
 
 /**
@@ -33,42 +41,99 @@ export interface LocalSubscription {
  * forgets the positions of topics no subscription matches any more.
  */
 export class SubscriptionEffects {
+  /** The member lists of topics subscribed with `presence`. */
+  readonly members: PresenceMembers;
   readonly #context: ClientContext;
   readonly #positions: PositionTracker;
+  readonly #requests: PresenceRequests;
   readonly #registry: SubscriptionRegistry<LocalSubscription>;
   readonly #locals = new Map<Subscription<unknown>, LocalSubscription>();
+  /** `listen` calls whose pattern the broker does not offer (yet): not in the registry. */
+  readonly #waiting = new Set<LocalSubscription>();
+  #offered: ReadonlySet<string> = new Set();
   readonly #retryTimers = new Set<TimerHandle>();
+  readonly #owner: SubscriptionOwner;
 
-  constructor(context: ClientContext, positions: PositionTracker) {
+  constructor(context: ClientContext, positions: PositionTracker, requests: PresenceRequests) {
     this.#context = context;
     this.#positions = positions;
-    this.#registry = new SubscriptionRegistry<LocalSubscription>(() => context.nextRequestId(), positions);
+    this.#requests = requests;
+    const presencePositions = new PresencePositions();
+    this.members = new PresenceMembers(context, requests, presencePositions, (topic) => this.#presenceHolders(topic));
+    this.#registry = new SubscriptionRegistry<LocalSubscription>(() => context.nextRequestId(), positions, {
+      presenceLevel: presenceLevel,
+      presencePositions,
+      reservedRoot: () => {
+        const welcome = context.welcome;
+        return welcome?.capabilities?.includes('user_topics') === true ? welcome.userTopicPrefix : undefined;
+      },
+    });
+    this.#owner = {
+      release: (subscription) => this.#release(subscription),
+      presence: (topic) => this.#readPresence(topic),
+      presenceStats: (topic) => this.#readPresenceStats(topic),
+      members: (topic) => this.members.set(topic),
+    };
   }
 
   /**
-   * Subscribes the application to a pattern; after `close()` the subscription is ended at once.
-   * @throws SwitchboardError `invalid_topic` for a pattern that breaks the topic rules, or a `since` topic the
-   *   pattern does not match.
+   * Subscribes the application to a pattern; after `close()` the subscription is ended at once. With
+   * `listen`, the pattern is a server-side subscription, claimed whenever the broker offers it.
+   * @throws SwitchboardError `invalid_topic` for a pattern that breaks the topic rules, a `since` topic the
+   *   pattern does not match, or `presence` on a pattern that is not an exact topic.
    */
-  subscribe(pattern: string, handler: (message: Message<unknown>) => void, options: SubscribeOptions): Subscription<unknown> {
+  subscribe(pattern: string, handler: (message: Message<unknown>) => void, options: SubscribeOptions, listen = false): Subscription<unknown> {
     const parsed = parsePattern(pattern);
     if (!parsed.ok) throw new SwitchboardError(parsed.error.code, parsed.error.message, { topic: pattern });
+    if (options.presence !== undefined && parsed.value.wildcard) {
+      // protocol.md §13.1: a wildcard subscription is never a member and gets no join or leave events.
+      throw new SwitchboardError('invalid_topic', `presence needs an exact topic, not the pattern ${JSON.stringify(pattern)}`, { topic: pattern });
+    }
     for (const topic of Object.keys(options.since ?? {})) {
       const parsedTopic = parseTopic(topic);
       if (!parsedTopic.ok || !segmentsMatch(parsed.value.segments, parsedTopic.value.segments)) {
         throw new SwitchboardError('invalid_topic', `since names ${JSON.stringify(topic)}, which ${JSON.stringify(pattern)} does not match`, { topic });
       }
     }
-    const subscription = new Subscription<unknown>(pattern, (ended) => this.#release(ended));
+    const subscription = new Subscription<unknown>(pattern, this.#owner);
     if (this.#context.state === 'closed') {
       subscription.end(closedError());
       return subscription;
     }
     for (const [topic, position] of Object.entries(options.since ?? {})) this.#positions.seed(topic, position);
-    const local: LocalSubscription = { subscription, handler, options };
+    const local: LocalSubscription = { subscription, handler, options, listen };
     this.#locals.set(subscription, local);
-    this.#apply(this.#registry.add(local, pattern));
+    if (options.presence !== undefined) this.members.follow(pattern, options.presence);
+    if (listen && !this.#offered.has(pattern)) {
+      this.#waiting.add(local);
+      const unsupported = this.#context.welcome === undefined ? undefined : this.#context.unsupported('server_subscriptions', `listen ${pattern}`);
+      if (unsupported !== undefined) this.#end(local, unsupported);
+    } else {
+      this.#apply(this.#registry.add(local, pattern));
+    }
     return subscription;
+  }
+
+  /**
+   * The server-side subscriptions the broker offers now (at `welcome`, and each `server_subscribe`), and
+   * whether it serves them at all: a `listen` is claimed while its pattern is offered, and waits otherwise.
+   */
+  offered(patterns: ReadonlySet<string>, served: boolean): void {
+    this.#offered = patterns;
+    for (const local of Array.from(this.#locals.values())) {
+      if (!local.listen) continue;
+      const pattern = local.subscription.pattern;
+      if (!served) {
+        this.#end(local, this.#context.unsupported('server_subscriptions', `listen ${pattern}`)!);
+      } else if (this.#waiting.has(local) && patterns.has(pattern)) {
+        this.#waiting.delete(local);
+        this.#apply(this.#registry.add(local, pattern));
+      } else if (!this.#waiting.has(local) && !patterns.has(pattern)) {
+        // No longer offered (a new connection): an ordinary subscribe would need a grant it may not have.
+        this.#registry.remove(local);
+        this.#waiting.add(local);
+      }
+    }
   }
 
   /** The subscriptions whose pattern matches `topic`. */
@@ -90,6 +155,8 @@ export class SubscriptionEffects {
   stop(error: SwitchboardError): void {
     for (const timer of this.#retryTimers) this.#context.clock.clearTimeout(timer);
     this.#retryTimers.clear();
+    this.members.stop();
+    this.#waiting.clear();
     for (const local of Array.from(this.#locals.values())) {
       this.#locals.delete(local.subscription);
       local.subscription.end(error);
@@ -118,7 +185,7 @@ export class SubscriptionEffects {
       switch (effect.type) {
         case 'send': {
           const connection = this.#context.connection;
-          if (connection?.welcome !== undefined) connection.send(effect.message satisfies SubscribeMessage | UnsubscribeMessage);
+          if (connection?.welcome !== undefined) connection.send(this.#withoutUnsupported(effect.message) satisfies SubscribeMessage | UnsubscribeMessage);
           break;
         }
         case 'subscribed':
@@ -162,26 +229,80 @@ export class SubscriptionEffects {
       for (const local of this.#registry.match(topic)) this.#context.callSafely(() => local.options.onRecoveryFailed?.(failure));
     }
     for (const local of locals) local.subscription.confirm(ack);
+    if (this.members.set(pattern) !== undefined && this.#context.unsupported('presence', '') === undefined) {
+      this.members.subscribed(pattern, recovery?.[pattern]?.presence);
+    }
+  }
+
+  /**
+   * A broker without `presence` never hears of it (protocol.md §2.3): the subscribe goes without it, and
+   * the subscriptions that asked learn `unsupported`.
+   */
+  #withoutUnsupported(message: SubscribeMessage | UnsubscribeMessage): SubscribeMessage | UnsubscribeMessage {
+    if (message.op !== 'subscribe' || message.presence === undefined) return message;
+    const unsupported = this.#context.unsupported('presence', `subscribe ${message.pattern} with presence`);
+    if (unsupported === undefined) return message;
+    for (const holder of this.#presenceHolders(message.pattern)) {
+      this.#context.callSafely(() => (holder.options.onError === undefined ? this.#context.report(unsupported) : holder.options.onError(unsupported)));
+    }
+    const { presence: _level, since, ...rest } = message;
+    if (since === undefined) return rest;
+    const plain = Object.fromEntries(Object.entries(since).map(([topic, { offset, epoch }]) => [topic, { offset, epoch }]));
+    return { ...rest, since: plain };
+  }
+
+  #presenceHolders(topic: string): LocalSubscription[] {
+    return Array.from(this.#locals.values()).filter((local) => local.options.presence !== undefined && local.subscription.pattern === topic && !this.#waiting.has(local));
+  }
+
+  async #readPresence(topic: string): Promise<PresenceSnapshot<unknown>> {
+    // The member list took the answer already, as it arrived (inbound-dispatch.ts).
+    return toSnapshot(await this.#requests.read('presence', topic));
+  }
+
+  async #readPresenceStats(topic: string): Promise<PresenceStats> {
+    const { topic: answered, epoch, offset, seq, connections, users, anonymous } = await this.#requests.read('presence_stats', topic);
+    return { topic: answered, epoch, offset, seq, connections, users, anonymous };
   }
 
   #end(local: LocalSubscription, error: SwitchboardError): void {
-    this.#locals.delete(local.subscription);
+    this.#forget(local);
     local.subscription.end(error);
     this.#context.callSafely(() => (local.options.onError === undefined ? this.#context.report(error) : local.options.onError(error)));
     this.#forgetUnmatchedPositions();
   }
 
-  #release(subscription: Subscription<unknown>): void {
+  #release(subscription: Subscription<unknown, unknown>): void {
     const local = this.#locals.get(subscription);
     if (local === undefined) return;
-    this.#locals.delete(subscription);
+    this.#forget(local);
     this.#apply(this.#registry.remove(local));
     this.#forgetUnmatchedPositions();
   }
 
+  /** A subscription is over: the member list of its topic goes when nobody else follows it. */
+  #forget(local: LocalSubscription): void {
+    this.#locals.delete(local.subscription);
+    this.#waiting.delete(local);
+    const { pattern } = local.subscription;
+    if (local.options.presence !== undefined && this.#presenceHolders(pattern).length === 0) this.members.unfollow(pattern);
+  }
+
   #forgetUnmatchedPositions(): void {
+    // A waiting `listen` keeps its positions: it resumes from them once the pattern is offered again.
+    const waiting = Array.from(this.#waiting, (local) => local.subscription.pattern);
     for (const topic of this.#positions.positions().keys()) {
-      if (!this.#registry.matchesAny(topic)) this.#positions.forget(topic);
+      if (!this.#registry.matchesAny(topic) && !waiting.some((pattern) => topicMatches(pattern, topic))) this.#positions.forget(topic);
     }
   }
+}
+
+/** The level a pattern's `subscribe` asks for: the widest any of its subscriptions asked for. */
+function presenceLevel(locals: ReadonlySet<LocalSubscription>): PresenceLevel | undefined {
+  let level: PresenceLevel | undefined;
+  for (const { options } of locals) {
+    if (options.presence === 'connection') return 'connection';
+    if (options.presence === 'user') level = 'user';
+  }
+  return level;
 }

@@ -2,6 +2,8 @@
 import type { GapReason, Priority, RecoveryFailureReason, RecoveryResult } from '@switchboard/protocol';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { Position } from './positions.js';
+import type { PresenceCounts, PresenceOptions, PresenceSnapshot, PresenceStats } from './presence-events.js';
+import type { PresenceSet } from './presence-set.js';
 
 /** A delivery as handlers see it. */
 export interface Message<Data> {
@@ -38,7 +40,7 @@ export interface RecoveryFailure {
   readonly offset: number;
 }
 
-export interface SubscribeOptions {
+export interface SubscribeOptions<Info = unknown> extends PresenceOptions<Info> {
   /**
    * Positions the application already has (e.g. it loaded state up to them over HTTP, or stored them):
    * the broker replays what came after, if it keeps history (protocol.md §8.2). Each topic must match the
@@ -65,26 +67,36 @@ export interface SubscribeAck {
 
 export type SubscriptionState = 'pending' | 'active' | 'ended';
 
+/** @internal What a subscription reaches of its client: release, and presence reads of its topic. */
+export interface SubscriptionOwner {
+  release(subscription: Subscription<unknown, unknown>): void;
+  presence(topic: string): Promise<PresenceSnapshot<unknown>>;
+  presenceStats(topic: string): Promise<PresenceStats>;
+  members(topic: string): PresenceSet<unknown> | undefined;
+}
+
+const NO_MEMBERS: ReadonlyMap<string, never> = new Map<string, never>();
+
 /**
  * A subscription: await it for the broker's confirmation, `unsubscribe()` to stop. Awaiting it yields a
  * {@link SubscribeAck} (keep the subscription itself to unsubscribe later).
  */
-export class Subscription<Data> implements PromiseLike<SubscribeAck> {
+export class Subscription<Data, Info = unknown> implements PromiseLike<SubscribeAck> {
   readonly pattern: string;
   /** Settles with the broker's first confirmation, or rejects if the subscription fails before it. */
   readonly ready: Promise<SubscribeAck>;
   #currentState: SubscriptionState = 'pending';
   #endError: SwitchboardError | undefined;
-  readonly #release: (subscription: Subscription<Data>) => void;
+  readonly #owner: SubscriptionOwner;
   #settleReady: ((ack: SubscribeAck) => void) | undefined;
   #failReady: ((error: SwitchboardError) => void) | undefined;
   /** Keeps `Data` in the type (for handlers and type tests) without a run-time field. */
   declare readonly __data?: Data;
 
   /** @internal Created by `Client.subscribe`. */
-  constructor(pattern: string, release: (subscription: Subscription<Data>) => void) {
+  constructor(pattern: string, owner: SubscriptionOwner) {
     this.pattern = pattern;
-    this.#release = release;
+    this.#owner = owner;
     this.ready = new Promise<SubscribeAck>((resolve, reject) => {
       this.#settleReady = resolve;
       this.#failReady = reject;
@@ -107,7 +119,38 @@ export class Subscription<Data> implements PromiseLike<SubscribeAck> {
   unsubscribe(): void {
     if (this.#currentState === 'ended') return;
     this.end(undefined);
-    this.#release(this);
+    this.#owner.release(this as Subscription<unknown, unknown>);
+  }
+
+  /**
+   * The topic's members now (protocol.md §13.2), grouped by user. The topic must be exact and its broker
+   * serve presence (else `invalid_topic`, `presence_disabled` or `unsupported`); needs a connection.
+   */
+  presence(): Promise<PresenceSnapshot<Info>> {
+    return this.#owner.presence(this.pattern) as Promise<PresenceSnapshot<Info>>;
+  }
+
+  /** The topic's counts now: connections, distinct users, anonymous connections. */
+  presenceStats(): Promise<PresenceStats> {
+    return this.#owner.presenceStats(this.pattern);
+  }
+
+  /**
+   * With `presence`: the live member list, user → connection id → info, kept from a snapshot and the join
+   * and leave events, and re-read after any loss. Empty without `presence` or before the first snapshot.
+   */
+  get members(): ReadonlyMap<string, ReadonlyMap<string, Info | null>> {
+    return (this.#owner.members(this.pattern)?.users ?? NO_MEMBERS) as ReadonlyMap<string, ReadonlyMap<string, Info | null>>;
+  }
+
+  /** With `presence`: the live list of anonymous members, connection id → info. */
+  get anonymous(): ReadonlyMap<string, Info | null> {
+    return (this.#owner.members(this.pattern)?.anonymous ?? NO_MEMBERS) as ReadonlyMap<string, Info | null>;
+  }
+
+  /** With `presence`: the counts as of the last snapshot, stats entry or event (see {@link PresenceSet}). */
+  get presenceCounts(): PresenceCounts | undefined {
+    return this.#owner.members(this.pattern)?.counts;
   }
 
   then<Result1 = SubscribeAck, Result2 = never>(

@@ -1,5 +1,6 @@
 import {
   type ErrorMessage,
+  type PresenceLevel,
   type RecoveryResult,
   type SubscribeMessage,
   type SubscribedMessage,
@@ -8,9 +9,21 @@ import {
   isRetryableError,
   parsePattern,
   parseTopic,
+  reservedRootAllows,
   segmentsMatch,
 } from '@switchboard/protocol';
 import type { PositionTracker } from './positions.js';
+import type { PresencePositions, PresenceSince } from './presence-positions.js';
+
+/** What the registry asks of the client beyond ids and positions. */
+export interface RegistryOptions<Local> {
+  /** The presence level a pattern's `subscribe` asks for, from the subscriptions holding it. */
+  readonly presenceLevel?: (locals: ReadonlySet<Local>) => PresenceLevel | undefined;
+  /** Presence positions, sent as `since[topic].seq` when a pattern asks for presence. */
+  readonly presencePositions?: PresencePositions;
+  /** The user-topic prefix (protocol.md §14.2): patterns starting with a wildcard never match under it. */
+  readonly reservedRoot?: () => string | undefined;
+}
 
 /**
  * Where one pattern stands with the broker on the current connection:
@@ -70,11 +83,13 @@ export class SubscriptionRegistry<Local> {
   readonly #requests = new Map<number, Entry<Local>>();
   readonly #nextId: () => number;
   readonly #positions: PositionTracker;
+  readonly #options: RegistryOptions<Local>;
   #connected = false;
 
-  constructor(nextId: () => number, positions: PositionTracker) {
+  constructor(nextId: () => number, positions: PositionTracker, options: RegistryOptions<Local> = {}) {
     this.#nextId = nextId;
     this.#positions = positions;
+    this.#options = options;
   }
 
   /** Patterns held by at least one subscription, or still being unsubscribed. */
@@ -215,25 +230,28 @@ export class SubscriptionRegistry<Local> {
     return locals.length === 0 ? [] : [{ type: 'failed', pattern: entry.pattern, locals, error, retryable }];
   }
 
-  /** Local subscriptions whose pattern matches `topic` (protocol.md §5.2: the client routes deliveries). */
+  /**
+   * Local subscriptions whose pattern matches `topic` (protocol.md §5.2: the client routes deliveries),
+   * under the reserved-root rule (§14.2).
+   */
   match(topic: string): Local[] {
     const parsed = parseTopic(topic);
     if (!parsed.ok) return [];
     const result: Local[] = [];
     for (const entry of this.#entries.values()) {
-      if (entry.locals.size > 0 && segmentsMatch(entry.segments, parsed.value.segments)) result.push(...entry.locals);
+      if (entry.locals.size > 0 && this.#matches(entry.segments, parsed.value.segments)) result.push(...entry.locals);
     }
     return result;
   }
 
   /** Whether any held pattern matches `topic` (positions of other topics can be forgotten). */
   matchesAny(topic: string): boolean {
-    const parsed = parseTopic(topic);
-    if (!parsed.ok) return false;
-    for (const entry of this.#entries.values()) {
-      if (entry.locals.size > 0 && segmentsMatch(entry.segments, parsed.value.segments)) return true;
-    }
-    return false;
+    return this.match(topic).length > 0;
+  }
+
+  #matches(pattern: readonly string[], topic: readonly string[]): boolean {
+    const root = this.#options.reservedRoot?.();
+    return segmentsMatch(pattern, topic) && (root === undefined || reservedRootAllows(pattern[0], topic[0], [root]));
   }
 
   #subscribe(entry: Entry<Local>): RegistryEffect<Local>[] {
@@ -241,8 +259,15 @@ export class SubscriptionRegistry<Local> {
     entry.wire = 'subscribing';
     entry.requestId = id;
     this.#requests.set(id, entry);
-    const since = this.#sinceFor(entry);
-    const message: SubscribeMessage = { op: 'subscribe', id, pattern: entry.pattern, ...(since === undefined ? {} : { since }) };
+    const presence = this.#options.presenceLevel?.(entry.locals);
+    const since = this.#sinceFor(entry, presence !== undefined);
+    const message: SubscribeMessage = {
+      op: 'subscribe',
+      id,
+      pattern: entry.pattern,
+      ...(since === undefined ? {} : { since }),
+      ...(presence === undefined ? {} : { presence }),
+    };
     return [{ type: 'send', message }];
   }
 
@@ -267,11 +292,18 @@ export class SubscriptionRegistry<Local> {
    * Positions to recover for a pattern being subscribed: the topics it matches that no other pattern
    * already subscribed (or being subscribed) on this connection covers.
    */
-  #sinceFor(entry: Entry<Local>): Record<string, { offset: number; epoch: string }> | undefined {
-    let since: Record<string, { offset: number; epoch: string }> | undefined;
+  #sinceFor(entry: Entry<Local>, presence: boolean): Record<string, PresenceSince> | undefined {
+    const presencePositions = this.#options.presencePositions;
+    if (presence && presencePositions !== undefined) {
+      // An exact topic with presence: its message position and its presence seq (protocol.md §13.4).
+      if (this.#coveredElsewhere(entry, entry.segments)) return undefined;
+      const since = presencePositions.since(entry.pattern, this.#positions.position(entry.pattern));
+      return since === undefined ? undefined : { [entry.pattern]: since };
+    }
+    let since: Record<string, PresenceSince> | undefined;
     for (const [topic, position] of this.#positions.positions()) {
       const parsed = parseTopic(topic);
-      if (!parsed.ok || !segmentsMatch(entry.segments, parsed.value.segments)) continue;
+      if (!parsed.ok || !this.#matches(entry.segments, parsed.value.segments)) continue;
       if (this.#coveredElsewhere(entry, parsed.value.segments)) continue;
       since ??= {};
       since[topic] = { offset: position.offset, epoch: position.epoch };
@@ -282,7 +314,7 @@ export class SubscriptionRegistry<Local> {
   #coveredElsewhere(entry: Entry<Local>, topic: readonly string[]): boolean {
     for (const other of this.#entries.values()) {
       if (other === entry) continue;
-      if ((other.wire === 'subscribing' || other.wire === 'active') && segmentsMatch(other.segments, topic)) return true;
+      if ((other.wire === 'subscribing' || other.wire === 'active') && this.#matches(other.segments, topic)) return true;
     }
     return false;
   }
