@@ -155,3 +155,32 @@ export function withSchemas(): void {
   // @ts-expect-error the schema's output does not match the map's payload
   createClient<Topics>({ url: 'ws://localhost/', autoConnect: false, schemas: { 'alerts.fire': z.number() } });
 }
+
+// ---- presence: Info typed through the client's second parameter ----
+
+{
+  interface Info {
+    name: string;
+  }
+  const withInfo = createClient<Topics, Info>({ url: 'ws://localhost/', autoConnect: false });
+  const room1 = withInfo.subscribe('chat.room1', () => {}, {
+    presence: 'user',
+    onJoin: (event) => {
+      type _ = Expect<Equal<typeof event.info, Info | null>>;
+    },
+    onLeave: (event) => {
+      type _ = Expect<Equal<typeof event.reason, 'left' | 'disconnected' | 'expired' | 'server'>>;
+    },
+    onMembers: (change) => {
+      type _ = Expect<Equal<typeof change.members, ReadonlyMap<string, ReadonlyMap<string, Info | null>>>>;
+    },
+  });
+  type _members = Expect<Equal<typeof room1.members, ReadonlyMap<string, ReadonlyMap<string, Info | null>>>>;
+  void room1.presence().then((snapshot) => {
+    type _ = Expect<Equal<(typeof snapshot.users)[string][string], Info | null>>;
+  });
+  // @ts-expect-error a level is 'user' or 'connection'
+  withInfo.subscribe('chat.room1', () => {}, { presence: 'everyone' });
+  const listened: Subscription<{ user: string; text: string }, Info> = withInfo.listen('chat.support', () => {});
+  void listened;
+}
