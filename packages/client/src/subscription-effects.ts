@@ -61,7 +61,8 @@ export class SubscriptionEffects {
     const presencePositions = new PresencePositions();
     this.members = new PresenceMembers(context, requests, presencePositions, (topic) => this.#presenceHolders(topic));
     this.#registry = new SubscriptionRegistry<LocalSubscription>(() => context.nextRequestId(), positions, {
-      presenceLevel: presenceLevel,
+      // protocol.md §2.3: a broker without `presence` hears nothing of it, `since.seq` included.
+      presenceLevel: (locals) => (context.unsupported('presence', '') === undefined ? presenceLevel(locals) : undefined),
       presencePositions,
       reservedRoot: () => {
         const welcome = context.welcome;
@@ -185,7 +186,7 @@ export class SubscriptionEffects {
       switch (effect.type) {
         case 'send': {
           const connection = this.#context.connection;
-          if (connection?.welcome !== undefined) connection.send(this.#withoutUnsupported(effect.message) satisfies SubscribeMessage | UnsubscribeMessage);
+          if (connection?.welcome !== undefined) connection.send(effect.message satisfies SubscribeMessage | UnsubscribeMessage);
           break;
         }
         case 'subscribed':
@@ -229,26 +230,11 @@ export class SubscriptionEffects {
       for (const local of this.#registry.match(topic)) this.#context.callSafely(() => local.options.onRecoveryFailed?.(failure));
     }
     for (const local of locals) local.subscription.confirm(ack);
-    if (this.members.set(pattern) !== undefined && this.#context.unsupported('presence', '') === undefined) {
-      this.members.subscribed(pattern, recovery?.[pattern]?.presence);
-    }
-  }
-
-  /**
-   * A broker without `presence` never hears of it (protocol.md §2.3): the subscribe goes without it, and
-   * the subscriptions that asked learn `unsupported`.
-   */
-  #withoutUnsupported(message: SubscribeMessage | UnsubscribeMessage): SubscribeMessage | UnsubscribeMessage {
-    if (message.op !== 'subscribe' || message.presence === undefined) return message;
-    const unsupported = this.#context.unsupported('presence', `subscribe ${message.pattern} with presence`);
-    if (unsupported === undefined) return message;
-    for (const holder of this.#presenceHolders(message.pattern)) {
-      this.#context.callSafely(() => (holder.options.onError === undefined ? this.#context.report(unsupported) : holder.options.onError(unsupported)));
-    }
-    const { presence: _level, since, ...rest } = message;
-    if (since === undefined) return rest;
-    const plain = Object.fromEntries(Object.entries(since).map(([topic, { offset, epoch }]) => [topic, { offset, epoch }]));
-    return { ...rest, since: plain };
+    if (this.members.set(pattern) === undefined) return;
+    // A broker without `presence` heard nothing of it (the registry asks `presenceLevel`): tell who asked.
+    const unsupported = this.#context.unsupported('presence', `presence on ${pattern}`);
+    if (unsupported === undefined) return this.members.subscribed(pattern, recovery?.[pattern]?.presence);
+    for (const local of locals) if (local.options.presence !== undefined) this.#context.callSafely(() => (local.options.onError ?? ((error) => this.#context.report(error)))(unsupported));
   }
 
   #presenceHolders(topic: string): LocalSubscription[] {
