@@ -66,6 +66,8 @@ interface Entry<Local> {
   wire: WireState;
   /** The open request: `subscribe` while subscribing, `unsubscribe` while unsubscribing. */
   requestId: number | undefined;
+  /** The presence level the last `subscribe` asked for. */
+  level: PresenceLevel | undefined;
 }
 
 /**
@@ -115,12 +117,17 @@ export class SubscriptionRegistry<Local> {
     if (entry === undefined) {
       const parsed = parsePattern(pattern);
       if (!parsed.ok) throw new TypeError(parsed.error.message);
-      entry = { pattern, segments: parsed.value.segments, locals: new Set(), wire: 'idle', requestId: undefined };
+      entry = { pattern, segments: parsed.value.segments, locals: new Set(), wire: 'idle', requestId: undefined, level: undefined };
       this.#entries.set(pattern, entry);
     }
     entry.locals.add(local);
     this.#byLocal.set(local, entry);
-    if (entry.wire === 'active') return [{ type: 'subscribed', pattern, locals: [local] }];
+    if (entry.wire === 'active') {
+      // A wider presence level than the broker was asked for: subscribe again with it (the unsubscribe's
+      // answer resubscribes, recovering with `since` what arrived in between).
+      if (this.#wantsWiderLevel(entry)) return this.#unsubscribe(entry);
+      return [{ type: 'subscribed', pattern, locals: [local] }];
+    }
     if (entry.wire === 'idle' && this.#connected) return this.#subscribe(entry);
     // subscribing: the answer will confirm it; unsubscribing: the answer triggers a new subscribe.
     return [];
@@ -182,7 +189,8 @@ export class SubscriptionRegistry<Local> {
       locals: Array.from(entry.locals),
       ...(message.recovery === undefined ? {} : { recovery: message.recovery }),
     };
-    return [effect];
+    // Someone asked for a wider presence level while the subscribe was on its way.
+    return this.#wantsWiderLevel(entry) ? [effect, ...this.#unsubscribe(entry)] : [effect];
   }
 
   /**
@@ -260,6 +268,7 @@ export class SubscriptionRegistry<Local> {
     entry.requestId = id;
     this.#requests.set(id, entry);
     const presence = this.#options.presenceLevel?.(entry.locals);
+    entry.level = presence;
     const since = this.#sinceFor(entry, presence !== undefined);
     const message: SubscribeMessage = {
       op: 'subscribe',
@@ -269,6 +278,11 @@ export class SubscriptionRegistry<Local> {
       ...(presence === undefined ? {} : { presence }),
     };
     return [{ type: 'send', message }];
+  }
+
+  #wantsWiderLevel(entry: Entry<Local>): boolean {
+    const wanted = this.#options.presenceLevel?.(entry.locals);
+    return wanted !== undefined && wanted !== entry.level && entry.level !== 'connection';
   }
 
   #unsubscribe(entry: Entry<Local>): RegistryEffect<Local>[] {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { PositionTracker } from '../src/positions.js';
+import { PresencePositions } from '../src/presence-positions.js';
 import { type RegistryEffect, SubscriptionRegistry } from '../src/subscriptions.js';
 
 function setup() {
@@ -184,4 +185,51 @@ t.test('invalid patterns and double registration are caller bugs', async (t) => 
   t.throws(() => registry.add('s1', 'a..b'), TypeError);
   registry.add('s1', 'a.b');
   t.throws(() => registry.add('s1', 'a.c'), TypeError);
+});
+
+t.test('presence: the widest level of a pattern is asked; a wider one later subscribes again, with since and seq', async (t) => {
+  let id = 0;
+  const positions = new PositionTracker();
+  const presencePositions = new PresencePositions();
+  const levels = new Map<string, 'user' | 'connection' | undefined>([['plain', undefined], ['users', 'user'], ['everyone', 'connection']]);
+  const registry = new SubscriptionRegistry<string>(() => ++id, positions, {
+    presencePositions,
+    presenceLevel: (locals) => {
+      const wanted = [...locals].map((local) => levels.get(local));
+      return wanted.includes('connection') ? 'connection' : wanted.includes('user') ? 'user' : undefined;
+    },
+  });
+  registry.open();
+  t.same(sends(registry.add('plain', 'chat.room1')), [{ op: 'subscribe', id: 1, pattern: 'chat.room1' }]);
+  t.same(sends(registry.add('users', 'chat.room1')), [], 'the answer to the plain subscribe comes first');
+  const answered = registry.receiveSubscribed({ op: 'subscribed', id: 1, pattern: 'chat.room1' });
+  t.same(answered.map((effect) => effect.type), ['subscribed', 'send'], 'confirmed, then asked again with presence');
+  t.same(sends(answered), [{ op: 'unsubscribe', id: 2, pattern: 'chat.room1' }]);
+  positions.deliver('chat.room1', 'e1', 7);
+  presencePositions.record('chat.room1', { epoch: 'e1', offset: 6, seq: 12 });
+  t.same(sends(registry.receiveUnsubscribed({ op: 'unsubscribed', id: 2, pattern: 'chat.room1' })), [
+    { op: 'subscribe', id: 3, pattern: 'chat.room1', since: { 'chat.room1': { offset: 7, epoch: 'e1', seq: 12 } }, presence: 'user' },
+  ]);
+  registry.receiveSubscribed({ op: 'subscribed', id: 3, pattern: 'chat.room1' });
+  t.same(sends(registry.add('everyone', 'chat.room1')), [{ op: 'unsubscribe', id: 4, pattern: 'chat.room1' }], 'active: user → connection');
+  registry.receiveUnsubscribed({ op: 'unsubscribed', id: 4, pattern: 'chat.room1' });
+  registry.receiveSubscribed({ op: 'subscribed', id: 5, pattern: 'chat.room1' });
+  t.same(registry.add('plain2', 'chat.room1'), [{ type: 'subscribed', pattern: 'chat.room1', locals: ['plain2'] }], 'a narrower one changes nothing');
+  t.same(registry.remove('everyone'), [], 'nor does the wide one leaving');
+});
+
+t.test('reserved root: a leading wildcard matches no user topic, for routing and for since', async (t) => {
+  let id = 0;
+  const positions = new PositionTracker();
+  const registry = new SubscriptionRegistry<string>(() => ++id, positions, { reservedRoot: () => 'user' });
+  registry.add('all', '>');
+  registry.add('mine', 'user.alice');
+  positions.deliver('user.alice', 'e', 3);
+  positions.deliver('chat.x', 'e', 5);
+  t.same(sends(registry.open()), [
+    { op: 'subscribe', id: 1, pattern: '>', since: { 'chat.x': { offset: 5, epoch: 'e' } } },
+    { op: 'subscribe', id: 2, pattern: 'user.alice', since: { 'user.alice': { offset: 3, epoch: 'e' } } },
+  ]);
+  t.same(registry.match('user.alice'), ['mine']);
+  t.same(registry.match('chat.x'), ['all']);
 });
