@@ -240,8 +240,3 @@ export function toSnapshot<Info>(answer: PresenceMessage): PresenceSnapshot<Info
     anonymous: data?.anonymous ?? {},
   };
 }
-
-/** The error for a presence call on a subscription that cannot have presence. */
-export function noPresence(pattern: string): SwitchboardError {
-  return new SwitchboardError('invalid_topic', `${pattern} is a pattern: presence needs an exact topic`, { topic: pattern });
-}
