@@ -81,11 +81,15 @@ export class PresenceMembers {
     this.#positions.forget(topic);
   }
 
-  /** The broker confirmed a followed topic: the list is current if its presence recovered, else re-read. */
-  subscribed(topic: string, recovery: PresenceRecovery | undefined): void {
+  /**
+   * The broker confirmed a followed topic: the list is current if its presence recovered (or, `existing`,
+   * the subscription was already there and the list already read), else it is read.
+   */
+  subscribed(topic: string, recovery: PresenceRecovery | undefined, existing = false): void {
     const tracked = this.#topics.get(topic);
     if (tracked === undefined) return;
-    if (recovery?.status === 'recovered' && !tracked.set.awaiting && !tracked.owed) return;
+    if ((existing || recovery?.status === 'recovered') && !tracked.set.awaiting && !tracked.owed) return;
+    if (existing && tracked.reading) return;
     this.#read(topic, tracked);
   }
 

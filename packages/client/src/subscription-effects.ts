@@ -190,7 +190,7 @@ export class SubscriptionEffects {
           break;
         }
         case 'subscribed':
-          this.#subscribed(effect.pattern, effect.locals, effect.recovery);
+          this.#subscribed(effect.pattern, effect.locals, effect.recovery, effect.existing === true);
           break;
         case 'failed': {
           const error = new SwitchboardError(effect.error.code as ProtocolErrorCode, `subscribe ${effect.pattern}: ${effect.error.message}`, {
@@ -220,7 +220,7 @@ export class SubscriptionEffects {
     }
   }
 
-  #subscribed(pattern: string, locals: readonly LocalSubscription[], recovery: Readonly<Record<string, RecoveryResult>> | undefined): void {
+  #subscribed(pattern: string, locals: readonly LocalSubscription[], recovery: Readonly<Record<string, RecoveryResult>> | undefined, existing: boolean): void {
     const ack: SubscribeAck = { pattern, ...(recovery === undefined ? {} : { recovery }) };
     for (const [topic, result] of Object.entries(recovery ?? {})) {
       if (result.status !== 'failed') continue;
@@ -233,7 +233,7 @@ export class SubscriptionEffects {
     if (this.members.set(pattern) === undefined) return;
     // A broker without `presence` heard nothing of it (the registry asks `presenceLevel`): tell who asked.
     const unsupported = this.#context.unsupported('presence', `presence on ${pattern}`);
-    if (unsupported === undefined) return this.members.subscribed(pattern, recovery?.[pattern]?.presence);
+    if (unsupported === undefined) return this.members.subscribed(pattern, recovery?.[pattern]?.presence, existing);
     for (const local of locals) if (local.options.presence !== undefined) this.#context.callSafely(() => (local.options.onError ?? ((error) => this.#context.report(error)))(unsupported));
   }
 

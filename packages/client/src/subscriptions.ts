@@ -44,6 +44,8 @@ export type RegistryEffect<Local> =
       readonly pattern: string;
       readonly locals: readonly Local[];
       readonly recovery?: Readonly<Record<string, RecoveryResult>>;
+      /** The broker had confirmed the pattern before: nothing new was subscribed. */
+      readonly existing?: true;
     }
   /**
    * The broker refused the pattern. Not retryable: the subscriptions are ended. Retryable (`unavailable`,
@@ -126,7 +128,7 @@ export class SubscriptionRegistry<Local> {
       // A wider presence level than the broker was asked for: subscribe again with it (the unsubscribe's
       // answer resubscribes, recovering with `since` what arrived in between).
       if (this.#wantsWiderLevel(entry)) return this.#unsubscribe(entry);
-      return [{ type: 'subscribed', pattern, locals: [local] }];
+      return [{ type: 'subscribed', pattern, locals: [local], existing: true }];
     }
     if (entry.wire === 'idle' && this.#connected) return this.#subscribe(entry);
     // subscribing: the answer will confirm it; unsubscribing: the answer triggers a new subscribe.

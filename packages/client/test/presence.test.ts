@@ -86,6 +86,11 @@ t.test('subscribe with presence: snapshot after subscribed, events kept meanwhil
   t.same(userJoins.items.map((event) => event.connectionId), ['c_b1', 'c_x'], 'level user: first joins only');
   t.match(leaves.items, [{ connectionId: 'c_b1', user: 'bob', last: true, reason: 'disconnected', seq: 7 }]);
   t.same(changes.items.map((change) => change.cause), ['resync', 'leave', 'join']);
+  const third = client.subscribe(topic, () => {}, { presence: 'user' });
+  await third;
+  t.equal(third.members, subscription.members, 'a later subscription of the topic shares the list');
+  await delay(20);
+  t.equal(connection.received.filter((message) => message.op === 'presence' || message.op === 'subscribe').length, 2, 'without a new subscribe or read');
   t.same(errors, []);
 });
 

@@ -37,7 +37,7 @@ t.test('while connected: a new pattern is subscribed at once; a held one is conf
   t.same(sends(registry.add('s1', 'a.b')), [{ op: 'subscribe', id: 1, pattern: 'a.b' }]);
   t.same(registry.add('s2', 'a.b'), [], 'subscribing: the coming answer confirms both');
   t.same(registry.receiveSubscribed({ op: 'subscribed', id: 1, pattern: 'a.b' }), [{ type: 'subscribed', pattern: 'a.b', locals: ['s1', 's2'] }]);
-  t.same(registry.add('s3', 'a.b'), [{ type: 'subscribed', pattern: 'a.b', locals: ['s3'] }], 'active: confirmed without a request');
+  t.same(registry.add('s3', 'a.b'), [{ type: 'subscribed', pattern: 'a.b', locals: ['s3'], existing: true }], 'active: confirmed without a request');
 });
 
 t.test('the last holder leaving unsubscribes; unsubscribing twice is harmless', async (t) => {
@@ -214,7 +214,7 @@ t.test('presence: the widest level of a pattern is asked; a wider one later subs
   t.same(sends(registry.add('everyone', 'chat.room1')), [{ op: 'unsubscribe', id: 4, pattern: 'chat.room1' }], 'active: user → connection');
   registry.receiveUnsubscribed({ op: 'unsubscribed', id: 4, pattern: 'chat.room1' });
   registry.receiveSubscribed({ op: 'subscribed', id: 5, pattern: 'chat.room1' });
-  t.same(registry.add('plain2', 'chat.room1'), [{ type: 'subscribed', pattern: 'chat.room1', locals: ['plain2'] }], 'a narrower one changes nothing');
+  t.same(registry.add('plain2', 'chat.room1'), [{ type: 'subscribed', pattern: 'chat.room1', locals: ['plain2'], existing: true }], 'a narrower one changes nothing');
   t.same(registry.remove('everyone'), [], 'nor does the wide one leaving');
 });
 
