@@ -20,7 +20,7 @@ t.before(async () => {
 });
 t.teardown(() => broker?.stop());
 
-function connect(t: Test, user: string, url = broker.url): Client<Topics, Info> {
+function connect(t: Test, user: string, url: string = broker.url): Client<Topics, Info> {
   const token = signTestJwt({ sub: user, info: { name: user.toUpperCase() }, publish: ['chat.>'], subscribe: ['chat.>'] });
   const client = createClient<Topics, Info>({ url, token, reconnect: { initialDelayMs: 20, maxDelayMs: 50 } });
   t.teardown(() => client.close());
@@ -112,4 +112,33 @@ t.test('cut off while members come and go: since.seq replays the missed entries,
   t.same(messages.items, ['carol was here'], 'the message between them recovered too');
   t.same(log, ['join carol', 'message carol was here', 'join dave', 'leave carol'], 'entries and messages in the topic\'s order');
   t.equal(resyncs(), 1, 'recovered from since.seq: no re-read');
+});
+
+t.test('over the event rate, and past the presence history: the list is re-read and comes out right', async (t) => {
+  // Two joins a second per topic, two entries of presence history: a storm is coalesced, a long cut expires.
+  const small = await startBroker(['--jwt-secret', TEST_JWT_SECRET, '--presence', 'chat.>', '--presence-event-rate', '2', '--presence-history-size', '2']);
+  t.teardown(() => small.stop());
+  const network = await startTcpProxy(small.port);
+  t.teardown(() => network.close());
+  const ann = connect(t, 'ann', network.url);
+  const changes = new Inbox<MembersChange<Info>>();
+  const room = ann.subscribe('chat.storm', () => {}, { presence: 'connection', onMembers: changes.push });
+  await room;
+  await until(() => room.members.has('ann'), 'the first snapshot');
+  const others = Array.from({ length: 8 }, (_, index) => connect(t, `guest${index}`, small.url));
+  await Promise.all(others.map((client) => client.subscribe('chat.storm', () => {})));
+  // Coalesced updates: the SDK re-reads once the storm calms (about a second later).
+  await until(() => room.members.size === 9, 'the re-read after the coalesced storm', 30_000);
+  t.ok(changes.items.filter((change) => change.cause === 'resync').length >= 2, 'a second snapshot, after the storm');
+  t.match(room.presenceCounts, { connections: 9, users: 9 });
+
+  network.refuse(true);
+  network.cut();
+  await until(() => ann.state !== 'connected', 'ann to notice the cut');
+  for (const client of others.slice(0, 5)) await client.close();
+  network.refuse(false);
+  await ann.whenConnected();
+  // More entries than the history keeps: presence recovery fails (expired), the list is read again.
+  await until(() => room.members.size === 4, 'the list after a failed presence recovery', 30_000);
+  t.same([...room.members.keys()].sort(), ['ann', 'guest5', 'guest6', 'guest7']);
 });
