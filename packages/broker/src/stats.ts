@@ -57,6 +57,8 @@ export class BrokerStats {
   readonly publishAckLatency = { websocket: new LatencyHistogram(), http: new LatencyHistogram() };
   /** Seconds the engine's backend took per command, answered or failed (Redis: the publish script, history reads). */
   readonly engineCommandLatency = { publish: new LatencyHistogram(), history: new LatencyHistogram() };
+  /** Publications and deliveries per topic, for the console's busiest topics (`console/`). */
+  readonly topicActivity = new TopicActivity();
 
   increment<K>(map: Map<K, number>, key: K, by = 1): void {
     map.set(key, (map.get(key) ?? 0) + by);
@@ -101,5 +103,50 @@ export class LatencyHistogram {
     this.counts[bucket] = (this.counts[bucket] as number) + 1;
     this.sum += value;
     this.count++;
+  }
+}
+
+/** One topic's traffic in a window of {@link TopicActivity}. */
+export interface TopicCounts {
+  /** Publications fanned out on this node. */
+  publications: number;
+  /** Deliveries queued to local subscribers. */
+  deliveries: number;
+  /** Local subscribers the latest publication went to. */
+  subscribers: number;
+}
+
+/**
+ * Traffic per topic in windows that the reader closes (`rotate`), so the fan-out path does one map lookup
+ * per publication and reads no clock. At most `maxTopics` topics per window: a node with more counts the
+ * rest in `untracked` instead of growing without bound.
+ */
+export class TopicActivity {
+  /** About 100 bytes per topic: at most ~1 MiB per window. */
+  static readonly maxTopics = 10_000;
+  private current = new Map<string, TopicCounts>();
+  /** Publications of topics that found no room in the current window. */
+  untracked = 0;
+
+  /** Called by the hub once per publication fanned out to `deliveries` local subscribers. */
+  record(topic: string, deliveries: number): void {
+    const counts = this.current.get(topic);
+    if (counts !== undefined) {
+      counts.publications++;
+      counts.deliveries += deliveries;
+      counts.subscribers = deliveries;
+    } else if (this.current.size < TopicActivity.maxTopics) {
+      this.current.set(topic, { publications: 1, deliveries, subscribers: deliveries });
+    } else {
+      this.untracked++;
+    }
+  }
+
+  /** Ends the current window: returns its counts and starts an empty one. */
+  rotate(): { readonly topics: ReadonlyMap<string, TopicCounts>; readonly untracked: number } {
+    const ended = { topics: this.current, untracked: this.untracked };
+    this.current = new Map();
+    this.untracked = 0;
+    return ended;
   }
 }

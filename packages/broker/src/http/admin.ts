@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { tokenFromHeaders } from '../auth/authenticator.js';
 import { type AdminGuard, registerAdminUserRoutes } from './admin-users.js';
+import { registerAdminConsoleRoutes } from './admin-console.js';
 import { replyError } from './error-reply.js';
 import type { HttpBroker } from './http-broker.js';
 import { describeInvalid } from './invalid-request.js';
@@ -49,6 +50,7 @@ export function registerAdminRoutes(app: FastifyInstance, broker: HttpBroker): v
     return reply.code(HttpStatus.accepted).send({ closing, connections, node: nodeName });
   });
   registerAdminUserRoutes(app, broker, refused);
+  registerAdminConsoleRoutes(app, broker, refused);
 }
 
 /**

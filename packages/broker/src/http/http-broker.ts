@@ -4,6 +4,7 @@ import type { AuthHook } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import type { CommandResult, NodeCommand } from '../engine/engine.js';
+import type { ConsoleConnection } from '../console/console-connection.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
 
@@ -47,4 +48,7 @@ export interface HttpBroker {
    * answers; rejects with `ERR_BROKER_ENGINE_UNAVAILABLE` when it could not be sent.
    */
   command(command: NodeCommand): Promise<CommandResult>;
+  /** This node's connections, for the console (read and closed, never written to). */
+  sessions(): Iterable<ConsoleConnection>;
+  session(connectionId: string): ConsoleConnection | undefined;
 }

@@ -386,6 +386,7 @@ export class Hub implements EngineHandler {
       this.options.logger.error({ err: error, topic }, 'fan-out failed');
     }
     stats.deliveries += count;
+    stats.topicActivity.record(topic, count);
     if (count === 0) {
       this.positions.delete(topic);
       return 0;
