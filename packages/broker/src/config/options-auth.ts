@@ -109,7 +109,7 @@ export const authOptions = {
     schema: z.string().min(32, 'must be at least 32 bytes: it is a bearer secret').regex(visibleAscii, 'must be visible ASCII'),
     secret: 'whole',
     optional: true,
-    help: 'bearer token for the operator endpoints (POST /admin/rebalance, at least 32 bytes); unset: they answer 404',
+    help: 'bearer token for the operator endpoints (POST /admin/rebalance, /admin/users/..., /admin/subscribers, the web console at /console and its /admin API; at least 32 bytes); unset: they answer 404',
   }),
   jwtIssuer: option({
     env: 'JWT_ISSUER',
