@@ -51,7 +51,12 @@ export interface NodeReportSources {
   readonly state: string;
   readonly connectionCount: number;
   readonly hub: { readonly subscriptionCount: number; readonly patternCount: number; readonly engineInterrupted: boolean };
-  ready(): Promise<{ ready: boolean; reason?: string }>;
+}
+
+/** Whether the node is ready (GET /readyz's answer, or what the node knows without asking the engine). */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reason?: string;
 }
 
 type Counter = 'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut';
@@ -68,10 +73,13 @@ export class NodeReporter {
     this.startedAt = startedAt;
   }
 
-  async report(time: number): Promise<NodeReport> {
+  /**
+   * This node's report at `time`. `readiness` is GET /readyz's answer where the caller can wait for it, or
+   * {@link NodeReporter.knownReadiness} where it cannot.
+   */
+  report(time: number, readiness: Readiness): NodeReport {
     const { sources, startedAt } = this;
     const { stats, hub } = sources;
-    const readiness = await sources.ready();
     const totals = {
       messagesIn: stats.messagesReceived + stats.publishesHttp,
       messagesOut: stats.deliveries,
@@ -105,5 +113,12 @@ export class NodeReporter {
       gapNotices: [...stats.gapNotices.values()].reduce((sum, count) => sum + count, 0),
       gapNoticesByReason,
     };
+  }
+
+  /** Readiness without the engine's canary: running, and no engine outage reported. */
+  knownReadiness(): Readiness {
+    if (this.sources.state !== 'running') return { ready: false, reason: 'shutting down' };
+    if (this.sources.hub.engineInterrupted) return { ready: false, reason: 'engine unavailable' };
+    return { ready: true };
   }
 }

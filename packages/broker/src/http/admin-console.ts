@@ -60,7 +60,6 @@ export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBro
       nodeName,
       stats: broker.stats,
       hub: broker.hub,
-      ready: () => broker.ready(),
       get state() {
         return broker.state;
       },
@@ -89,7 +88,7 @@ export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBro
 
   app.get('/admin/nodes', async (request, reply) => {
     if (refused(request, reply)) return reply;
-    return reply.send({ nodes: [await reporter.report(now())], complete: true });
+    return reply.send({ nodes: [reporter.report(now(), await broker.ready())], complete: true });
   });
 
   app.get('/admin/topics', async (request, reply) => {
