@@ -15,6 +15,7 @@ import { reservedRootsOf } from './config/options-users.js';
 import { Session } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
+import { ConsoleFigures } from './console/console-figures.js';
 import type { CommandResult, Engine, NodeCommand } from './engine/engine.js';
 import { MemoryCluster } from './engine/engine-memory-cluster.js';
 import { MemoryEngine } from './engine/engine-memory.js';
@@ -114,6 +115,7 @@ export class Broker implements HttpBroker {
   readonly limits: ServerLimits;
   readonly authenticate: AuthHook;
   readonly namespaces: NamespaceResolver;
+  readonly consoleFigures: ConsoleFigures;
   private readonly now: () => number;
   private readonly sessionsById = new Map<string, Session>();
   /** Open sessions by user, for admin commands (connection/user-index.ts). */
@@ -155,6 +157,13 @@ export class Broker implements HttpBroker {
       },
       reservedRoots: reservedRootsOf(config),
       onCommand: (command) => runNodeCommand(command, this.users, this.hub),
+    });
+    this.consoleFigures = new ConsoleFigures({
+      nodeName: config.nodeName,
+      stats: this.stats,
+      hub: this.hub,
+      state: () => this.currentState,
+      connectionCount: () => this.sessionsById.size,
     });
     this.metrics = createMetricsRegistry(
       {

@@ -48,8 +48,8 @@ export interface NodeReport {
 export interface NodeReportSources {
   readonly nodeName: string;
   readonly stats: BrokerStats;
-  readonly state: string;
-  readonly connectionCount: number;
+  state(): string;
+  connectionCount(): number;
   readonly hub: { readonly subscriptionCount: number; readonly patternCount: number; readonly engineInterrupted: boolean };
 }
 
@@ -95,11 +95,11 @@ export class NodeReporter {
       startedAt,
       uptimeSeconds: Math.max(0, Math.floor((time - startedAt) / 1000)),
       time,
-      state: sources.state,
+      state: sources.state(),
       ready: readiness.ready,
       ...(readiness.reason === undefined ? {} : { readyReason: readiness.reason }),
       engineUp: !hub.engineInterrupted,
-      connections: sources.connectionCount,
+      connections: sources.connectionCount(),
       subscriptions: hub.subscriptionCount,
       patterns: hub.patternCount,
       messagesInPerSecond: rates.messagesIn,
@@ -117,7 +117,7 @@ export class NodeReporter {
 
   /** Readiness without the engine's canary: running, and no engine outage reported. */
   knownReadiness(): Readiness {
-    if (this.sources.state !== 'running') return { ready: false, reason: 'shutting down' };
+    if (this.sources.state() !== 'running') return { ready: false, reason: 'shutting down' };
     if (this.sources.hub.engineInterrupted) return { ready: false, reason: 'engine unavailable' };
     return { ready: true };
   }

@@ -3,8 +3,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type ConsoleConnection, connectionDetail, findConnections } from '../console/console-connection.js';
 import { ConsolePage } from '../console/console-page.js';
-import { NodeReporter } from '../console/node-report.js';
-import { TopicRanking } from '../console/topic-ranking.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { registerAdminTailRoutes } from './admin-tails.js';
 import type { AdminGuard } from './admin-users.js';
@@ -55,21 +53,7 @@ const pageHeaders = {
 export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBroker, refused: AdminGuard): void {
   const { nodeName } = broker.config;
   const now = Date.now;
-  const reporter = new NodeReporter(
-    {
-      nodeName,
-      stats: broker.stats,
-      hub: broker.hub,
-      get state() {
-        return broker.state;
-      },
-      get connectionCount() {
-        return broker.connectionCount;
-      },
-    },
-    now(),
-  );
-  const ranking = new TopicRanking(broker.stats.topicActivity, now());
+  const { reporter, ranking } = broker.consoleFigures;
   const page = new ConsolePage();
   const unavailable = (error: unknown, reply: FastifyReply): FastifyReply => {
     if (error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable) {

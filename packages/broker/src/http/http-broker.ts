@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import type { CommandResult, NodeCommand } from '../engine/engine.js';
 import type { ConsoleConnection } from '../console/console-connection.js';
+import type { ConsoleFigures } from '../console/console-figures.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
 
@@ -48,6 +49,8 @@ export interface HttpBroker {
    * answers; rejects with `ERR_BROKER_ENGINE_UNAVAILABLE` when it could not be sent.
    */
   command(command: NodeCommand): Promise<CommandResult>;
+  /** This node's figures for the console (rates, busiest topics), also what it answers other nodes. */
+  readonly consoleFigures: ConsoleFigures;
   /** This node's connections, for the console (read and closed, never written to). */
   sessions(): Iterable<ConsoleConnection>;
   session(connectionId: string): ConsoleConnection | undefined;
