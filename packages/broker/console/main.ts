@@ -1,6 +1,6 @@
 // The Switchboard console: signs in with ADMIN_TOKEN, then reads the admin API every second.
 import type { NodeReport } from '../src/console/node-report.js';
-import type { BusiestTopics } from '../src/console/topic-ranking.js';
+import type { TopicRow } from '../src/console/topic-ranking.js';
 import { ApiError, call, storeToken, storedToken, whenUnauthorized } from './api.js';
 import { byId, fill } from './dom.js';
 import { clock } from './format.js';
@@ -42,21 +42,31 @@ whenUnauthorized(() => showSignIn('The admin token was refused (401). Sign in ag
 const choosePresence = setUpPresence();
 const choosePublish = setUpPublish();
 const tail = setUpTail();
-setUpConnections(notice);
+setUpConnections(notice, () => servingNode);
 
 let servingNode = '';
 
+interface Overview {
+  readonly node: string;
+  readonly nodes: readonly NodeReport[];
+  readonly topics: readonly TopicRow[];
+  readonly complete: boolean;
+  readonly nodesExpected: number;
+  readonly nodesAnswered: number;
+}
+
 async function refresh(): Promise<void> {
-  const [nodes, topics] = await Promise.all([call<{ nodes: NodeReport[]; complete: boolean }>('GET', '/admin/nodes'), call<BusiestTopics & { node: string }>('GET', '/admin/topics?limit=15')]);
-  servingNode = topics.node;
-  renderNodes(nodes.nodes, servingNode, notice);
-  renderTopics(topics, (topic) => {
+  const overview = await call<Overview>('GET', '/admin/nodes?topics=15');
+  servingNode = overview.node;
+  renderNodes(overview.nodes, servingNode, notice);
+  renderTopics(overview.topics, (topic) => {
     tail.choose(topic);
     choosePresence(topic);
     choosePublish(topic);
   });
-  fill(status, `${servingNode} · live · ${clock(Date.now())}`);
-  status.className = 'live';
+  const reach = overview.complete ? `${overview.nodes.length} node${overview.nodes.length === 1 ? '' : 's'}` : `${overview.nodesAnswered} of ${overview.nodesExpected} nodes answered`;
+  fill(status, `${servingNode} · ${reach} · live · ${clock(Date.now())}`);
+  status.className = overview.complete ? 'live' : 'stale';
 }
 
 async function loop(): Promise<void> {

@@ -156,7 +156,10 @@ export class Broker implements HttpBroker {
         maxMembers: config.presenceMaxMembers,
       },
       reservedRoots: reservedRootsOf(config),
-      onCommand: (command) => runNodeCommand(command, this.users, this.hub),
+      onCommand: (command) =>
+        command.op === 'node-report'
+          ? [{ connectionId: '', node: config.nodeName, report: this.consoleFigures.answer(command, this.sessionsById) }]
+          : runNodeCommand(command, this.users, this.hub),
     });
     this.consoleFigures = new ConsoleFigures({
       nodeName: config.nodeName,

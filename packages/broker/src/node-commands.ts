@@ -6,9 +6,10 @@ import type { Hub } from './hub/hub.js';
 
 /**
  * Runs an admin command (engine/engine-commands.ts) on this node's connections; every node runs each command
- * it receives, the asking one included. Returns the connections it acted on (or lists).
+ * it receives, the asking one included. Returns the connections it acted on (or lists). The console's
+ * `node-report` is answered by `ConsoleFigures` (broker.ts).
  */
-export function runNodeCommand(command: NodeCommand, users: UserIndex<Session>, hub: Hub): readonly ConnectionReport[] {
+export function runNodeCommand(command: Exclude<NodeCommand, { op: 'node-report' }>, users: UserIndex<Session>, hub: Hub): readonly ConnectionReport[] {
   if (command.op === 'subscribers') {
     const reports: ConnectionReport[] = [];
     for (const subscriber of hub.subscribersOf(command.topic)) if (subscriber instanceof Session) reports.push(subscriber.report());

@@ -2,10 +2,10 @@ import type { ConnectionDetail } from '../../src/console/console-connection.js';
 import { ApiError, call, query } from '../api.js';
 import { confirmAction } from '../confirm.js';
 import { byId, fill, h } from '../dom.js';
-import { bytes, count } from '../format.js';
+import { bytes, clock, count } from '../format.js';
 
 /** Search for a connection (by id) or a user, with each connection's detail and the disconnect actions. */
-export function setUpConnections(notice: (text: string) => void): void {
+export function setUpConnections(notice: (text: string) => void, servingNode: () => string): void {
   const form = byId<HTMLFormElement>('search-form');
   const input = byId<HTMLInputElement>('search');
   const results = byId('search-results');
@@ -13,9 +13,14 @@ export function setUpConnections(notice: (text: string) => void): void {
     const q = input.value.trim();
     if (q === '') return fill(results);
     try {
-      const answer = await call<{ connections: ConnectionDetail[]; truncated: boolean }>('GET', `/admin/connections?${query({ q })}`);
+      const answer = await call<{ connections: ConnectionDetail[]; truncated: boolean; complete: boolean }>('GET', `/admin/connections?${query({ q })}`);
       if (answer.connections.length === 0) return fill(results, h('p', { class: 'empty' }, `No open connection or user matches “${q}”.`));
-      fill(results, ...answer.connections.map((connection) => card(connection)), answer.truncated ? h('p', { class: 'empty' }, 'More match: narrow the search.') : undefined);
+      fill(
+        results,
+        ...answer.connections.map((connection) => card(connection)),
+        answer.truncated ? h('p', { class: 'empty' }, 'More match: narrow the search.') : undefined,
+        answer.complete ? undefined : h('p', { class: 'error' }, 'Not every node answered: connections there are not shown.'),
+      );
     } catch (error) {
       fill(results, h('p', { class: 'error' }, error instanceof ApiError ? error.message : String(error)));
     }
@@ -27,6 +32,7 @@ export function setUpConnections(notice: (text: string) => void): void {
 
   const card = (connection: ConnectionDetail): HTMLElement => {
     const lanes = Object.entries(connection.queue).map(([lane, depth]) => h('span', { class: 'lane', 'data-lane': lane }, `${lane} ${count(depth)}`));
+    const local = connection.node === servingNode();
     const disconnect = h('button', { type: 'button', class: 'danger', 'data-action': 'disconnect' }, 'Disconnect');
     disconnect.addEventListener('click', async () => {
       const { confirmed } = await confirmAction(`Disconnect ${connection.connectionId}${connection.user === undefined ? '' : ` (${connection.user})`}? It is closed with 4404 and told not to reconnect.`);
@@ -39,6 +45,8 @@ export function setUpConnections(notice: (text: string) => void): void {
       }
       await search();
     });
+    // A connection is closed by its own node: from here, only this node's (its user can go on every node).
+    const remote = h('span', { class: 'hint' }, `On ${connection.node}: open the console there to disconnect this connection alone.`);
     const user = connection.user;
     const disconnectUser = user === undefined ? undefined : h('button', { type: 'button', class: 'danger', 'data-action': 'disconnect-user' }, 'Disconnect user');
     disconnectUser?.addEventListener('click', async () => {
@@ -66,12 +74,14 @@ export function setUpConnections(notice: (text: string) => void): void {
         h('dd', {}, connection.node),
         h('dt', {}, 'Address'),
         h('dd', {}, connection.remoteAddress ?? '?'),
+        h('dt', {}, 'Connected'),
+        h('dd', {}, connection.connectedAt === undefined ? '?' : `${new Date(connection.connectedAt).toLocaleDateString('en-CA')} ${clock(connection.connectedAt).slice(0, 8)}`),
         h('dt', {}, 'Subscriptions'),
-        h('dd', { 'data-field': 'subscriptions' }, count(connection.subscriptionCount)),
+        h('dd', { 'data-field': 'subscriptions' }, count(connection.subscriptionCount), connection.subscriptions.length > 0 ? ` · ${connection.subscriptions.join(', ')}` : ''),
         h('dt', {}, 'Queued'),
         h('dd', {}, `${bytes(connection.queuedBytes)} · `, ...lanes, connection.pendingGaps > 0 ? ` · ${connection.pendingGaps} gap notices` : ''),
       ),
-      h('p', { class: 'actions' }, disconnect, disconnectUser),
+      h('p', { class: 'actions' }, local ? disconnect : remote, disconnectUser),
     );
   };
 }

@@ -1,15 +1,15 @@
-import type { BusiestTopics } from '../../src/console/topic-ranking.js';
+import type { TopicRow } from '../../src/console/topic-ranking.js';
 import { byId, fill, h } from '../dom.js';
 import { count, rate } from '../format.js';
 
-/** The busiest topics; choosing one fills the tail, presence and publish forms with it. */
-export function renderTopics(busiest: BusiestTopics, choose: (topic: string) => void): void {
+/** The busiest topics of the cluster; choosing one fills the tail, presence and publish forms with it. */
+export function renderTopics(topics: readonly TopicRow[], choose: (topic: string) => void): void {
   const table = byId('topics');
-  if (busiest.topics.length === 0) {
+  if (topics.length === 0) {
     fill(table, h('tbody', {}, h('tr', {}, h('td', { class: 'empty' }, 'No publications in the last second.'))));
     return;
   }
-  const rows = busiest.topics.map((row) => {
+  const rows = topics.map((row) => {
     const name = h('button', { type: 'button', class: 'link', title: 'Tail, presence and publish use this topic' }, row.topic);
     name.addEventListener('click', () => choose(row.topic));
     return h(

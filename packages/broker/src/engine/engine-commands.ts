@@ -14,7 +14,13 @@ export type NodeCommand =
   /** Offer (`subscribe`) or end (`unsubscribe`) a server-side subscription on each of the user's connections. */
   | { readonly op: 'subscribe' | 'unsubscribe'; readonly user: string; readonly pattern: string }
   /** The connections with a subscription matching `topic`. */
-  | { readonly op: 'subscribers'; readonly topic: string };
+  | { readonly op: 'subscribers'; readonly topic: string }
+  /**
+   * The web console's report of each node (console/console-figures.ts): its figures, its `topics` busiest
+   * topics, and its connections that `find` names (an id, or part of a user). Each node answers one entry
+   * whose `connectionId` is empty and whose `report` holds that.
+   */
+  | { readonly op: 'node-report'; readonly topics: number; readonly find?: string };
 
 /** One connection a node acted on or reports. */
 export interface ConnectionReport {
@@ -26,6 +32,8 @@ export interface ConnectionReport {
   readonly subscriptions?: readonly string[];
   /** When it connected, ms since the Unix epoch. */
   readonly connectedAt?: number;
+  /** Op `node-report` only: the node's report, opaque to the engine (JSON). */
+  readonly report?: unknown;
 }
 
 /** A command's outcome over the cluster. */
@@ -55,6 +63,8 @@ export function parseNodeCommand(value: unknown): NodeCommand | undefined {
       return text('user') && text('pattern') ? (command as NodeCommand) : undefined;
     case 'subscribers':
       return text('topic') ? (command as NodeCommand) : undefined;
+    case 'node-report':
+      return typeof command['topics'] === 'number' && (command['find'] === undefined || text('find')) ? (command as NodeCommand) : undefined;
     default:
       return undefined;
   }

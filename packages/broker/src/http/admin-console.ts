@@ -1,8 +1,10 @@
 import { HttpStatus, PRIORITIES, ProtocolCloseCode, ProtocolErrorCode, parseTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { type ConsoleConnection, connectionDetail, findConnections } from '../console/console-connection.js';
+import { type ClusterView, clusterView } from '../console/cluster-view.js';
+import type { ConsoleConnection } from '../console/console-connection.js';
 import { ConsolePage } from '../console/console-page.js';
+import type { NodeReport } from '../console/node-report.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { registerAdminTailRoutes } from './admin-tails.js';
 import type { AdminGuard } from './admin-users.js';
@@ -17,13 +19,16 @@ import { describeInvalid } from './invalid-request.js';
  * which the page keeps in sessionStorage and sends as `Authorization: Bearer`, never in a URL); every
  * `/admin/...` route answers 401 `invalid_token` without the token.
  *
- * - `GET /admin/nodes` → `{"nodes": [NodeReport], "complete"}`: this node (console/node-report.ts)
+ * - `GET /admin/nodes?topics=20` → `{"node", "nodes": [NodeReport], "topics": [TopicRow], "complete",
+ *   "nodesExpected", "nodesAnswered"}`: every node, through the engine's `node-report` command
+ *   (console/cluster-view.ts merges the answers); `node` is the one serving this request
  * - `GET /admin/topics?limit=20` → `{"node", "topics": [{"topic", "publicationsPerSecond",
- *   "deliveriesPerSecond", "subscribers"}], "windowSeconds", "untrackedPerSecond"}`
- * - `GET /admin/connections?q=` → `{"connections": [ConnectionDetail], "truncated"}`: the connection whose id
- *   is `q`, else those whose user contains it
+ *   "deliveriesPerSecond", "subscribers"}], "windowSeconds", "untrackedPerSecond"}`: this node only
+ * - `GET /admin/connections?q=` → `{"connections": [ConnectionDetail], "truncated", "complete", ...}`: on
+ *   every node, the connection whose id is `q`, else those whose user contains it (50 per node at most)
  * - `POST /admin/connections/:id/disconnect` `{"reconnect"?: false}` → 200 `{"connectionId", "node",
- *   "closeCode"}`: closed with 4404 (`disconnected`), or 4103 (`reconnect`); 404 when not on this node
+ *   "closeCode"}`: closed with 4404 (`disconnected`), or 4103 (`reconnect`); 404 when not on this node (a
+ *   connection on another node: ask that node, or disconnect its user on every node, admin-users.ts)
  * - `GET /admin/presence?topic=` → the topic's presence, as `GET /presence` answers it
  * - `POST /admin/publish` `{"topic", "data", "priority"?}` → `{"offset"?, "epoch"?, "duplicate"}`
  * - tails: admin-tails.ts
@@ -33,7 +38,8 @@ import { describeInvalid } from './invalid-request.js';
  */
 
 const topicsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
-const connectionsQuery = z.object({ q: z.string().max(1024), limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+const nodesQuery = z.object({ topics: z.coerce.number().int().min(0).max(100).default(20) }).strict();
+const connectionsQuery = z.object({ q: z.string().min(1).max(1024) }).strict();
 const disconnectBody = z.object({ reconnect: z.boolean().default(false) }).strict();
 const idParams = z.object({ id: z.string().min(1).max(128) });
 const presenceQuery = z.object({ topic: z.string() }).strict();
@@ -70,9 +76,32 @@ export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBro
     return reply.headers(pageHeaders).send(html);
   });
 
+  /**
+   * Asks every node through the engine (the `node-report` command); while the engine cannot carry it, this
+   * node answers alone and the view says it is not complete.
+   */
+  const cluster = async (command: { topics: number; find?: string }): Promise<ClusterView> => {
+    try {
+      const result = await broker.command({ op: 'node-report', ...command });
+      return clusterView(result.connections, result, command.topics);
+    } catch (error) {
+      if (!(error instanceof BrokerError && error.code === BrokerErrorCode.engineUnavailable)) throw error;
+      const alone = broker.consoleFigures.answer(command, new Map([...broker.sessions()].map((connection) => [connection.connectionId, connection])));
+      return clusterView([{ report: alone }], { nodes: { expected: 0, answered: 0 }, complete: false }, command.topics);
+    }
+  };
+
   app.get('/admin/nodes', async (request, reply) => {
     if (refused(request, reply)) return reply;
-    return reply.send({ nodes: [reporter.report(now(), await broker.ready())], complete: true });
+    const query = nodesQuery.safeParse(request.query);
+    if (!query.success) return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(query.error, 'query'));
+    const [view, readiness] = await Promise.all([cluster({ topics: query.data.topics }), broker.ready()]);
+    // This node's own readiness is GET /readyz's (the engine's canary); other nodes report what they know.
+    const nodes = view.nodes.map((node) =>
+      node.node === nodeName ? { ...withoutReason(node), ready: readiness.ready, ...(readiness.reason === undefined ? {} : { readyReason: readiness.reason }) } : node,
+    );
+    const { topics, complete, nodesExpected, nodesAnswered } = view;
+    return reply.send({ node: nodeName, nodes, topics, complete, nodesExpected, nodesAnswered });
   });
 
   app.get('/admin/topics', async (request, reply) => {
@@ -86,10 +115,8 @@ export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBro
     if (refused(request, reply)) return reply;
     const query = connectionsQuery.safeParse(request.query);
     if (!query.success) return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(query.error, 'query'));
-    const { q, limit } = query.data;
-    const exact = broker.session(q.trim());
-    const { found, truncated } = exact?.isOpen === true ? { found: [exact], truncated: false } : findConnections(broker.sessions(), q, limit);
-    return reply.send({ connections: found.map((connection) => connectionDetail(connection, nodeName)), truncated });
+    const { connections, truncated, complete, nodesExpected, nodesAnswered } = await cluster({ topics: 0, find: query.data.q });
+    return reply.send({ connections, truncated, complete, nodesExpected, nodesAnswered });
   });
 
   app.post('/admin/connections/:id/disconnect', async (request, reply) => {
@@ -154,4 +181,9 @@ export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBro
   });
 
   registerAdminTailRoutes(app, broker, refused, unavailable);
+}
+
+function withoutReason(node: NodeReport): NodeReport {
+  const { readyReason: _, ...rest } = node;
+  return rest;
 }

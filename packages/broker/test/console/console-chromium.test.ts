@@ -153,6 +153,25 @@ t.test('disconnect asks first: cancel keeps the connection, confirm closes it wi
   await textUntil('#notice', (text) => text.includes(`Disconnected ${target.welcome.connectionId}`), 'the notice');
 });
 
+t.test('disconnect user asks first, then closes every connection of the user with 4404', async (t) => {
+  const first = await openPeer('bob.twice');
+  const second = await openPeer('bob.twice');
+  const bystander = await openPeer('bobby');
+  await page.fill('#search', 'bob.twice');
+  await page.click('#search-form button[type=submit]');
+  const card = `article[data-connection="${first.welcome.connectionId}"]`;
+  await page.waitForSelector(card);
+  t.equal(await page.locator('#search-results article').count(), 2, 'both connections of the user');
+  await page.click(`${card} [data-action="disconnect-user"]`);
+  await page.waitForSelector('#confirm[open]');
+  t.match(await page.textContent('#confirm-text'), /every connection of user “bob\.twice” on every node/);
+  await page.click('#confirm-ok');
+  t.match(await first.waitClosed(), { code: 4404 });
+  t.match(await second.waitClosed(), { code: 4404 });
+  await textUntil('#notice', (text) => text.includes('Disconnected 2 connection(s) of bob.twice'), 'the notice');
+  t.match(await bystander.publish('still.here', 1), { op: 'published' }, 'another user stays');
+});
+
 t.test('the page ran without script errors or blocked resources', async (t) => {
   t.same(pageErrors, []);
 });
