@@ -3,8 +3,8 @@
  *
  *   node --conditions=@switchboard/source --import=tsx packages/broker/scripts/console-screenshot.ts
  *
- * Starts a broker in this process (ADMIN_TOKEN, presence on `chat.>`), connects users through the SDK,
- * runs steady publishers on a few topics, signs the console in through headless Chromium, opens a tail,
+ * Starts two broker nodes in this process sharing an in-memory cluster (ADMIN_TOKEN, presence on `chat.>`),
+ * connects users to both through the SDK, runs steady publishers on a few topics, signs the console in through headless Chromium, opens a tail,
  * searches a user and shows a topic's presence, then writes docs/console.png (a laptop, 1280 px wide) and
  * docs/console-phone.png (a phone, 390 px). The figures are whatever this machine measures.
  */
@@ -16,6 +16,8 @@ import { chromium } from 'playwright-core';
 import { buildApp } from '../src/app.js';
 import { signJwt } from '../src/auth/jwt.js';
 import { createConfig } from '../src/config/config.js';
+import { MemoryCluster } from '../src/engine/engine-memory-cluster.js';
+import { MemoryEngine } from '../src/engine/engine-memory.js';
 import { writeConsole } from './bundle-console.js';
 
 const adminToken = 'screenshot-admin-token-0123456789abcdef';
@@ -25,20 +27,24 @@ const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi
 
 async function main(): Promise<void> {
   await writeConsole();
-  const config = createConfig({ logLevel: 'silent', port: 0, nodeName: 'eu-west-1a', adminToken, jwtSecret: secret, presence: ['chat.>'], publishRatePerSecond: 0 });
-  const app = await buildApp(config);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  const url = `ws://127.0.0.1:${port}/`;
+  const cluster = new MemoryCluster();
+  const start = async (nodeName: string) => {
+    const config = createConfig({ logLevel: 'silent', port: 0, nodeName, adminToken, jwtSecret: secret, presence: ['chat.>'], publishRatePerSecond: 0 });
+    const app = await buildApp(config, { engine: new MemoryEngine({ cluster }) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return { app, port: (app.server.address() as AddressInfo).port };
+  };
+  const nodes = [await start('eu-west-1a'), await start('eu-west-1b')];
+  const { port } = nodes[0] as (typeof nodes)[number];
   const clients: Client[] = [];
-  const connect = async (user: string) => {
+  const connect = async (user: string, node = 0) => {
     const token = await signJwt({ sub: user, subscribe: ['>'], publish: ['>'], info: { name: user[0]?.toUpperCase() + user.slice(1) } }, secret);
-    const client = createClient({ url, token });
+    const client = createClient({ url: `ws://127.0.0.1:${nodes[node]?.port}/`, token });
     clients.push(client);
     return client;
   };
   for (const [index, user] of users.entries()) {
-    const client = await connect(user);
+    const client = await connect(user, index % 3 === 0 ? 0 : 1);
     client.subscribe('prices.>', () => undefined);
     if (index % 2 === 0) client.subscribe('chat.lobby', () => undefined);
     if (index % 3 === 0) client.subscribe('orders.eu.*', () => undefined);
@@ -80,7 +86,7 @@ async function main(): Promise<void> {
     await browser.close();
     for (const timer of timers) clearInterval(timer);
     await Promise.all(clients.map((client) => client.close()));
-    await app.close();
+    for (const node of nodes) await node.app.close();
   }
   writeFileSync(process.stdout.fd, 'wrote docs/console.png and docs/console-phone.png\n');
 }
