@@ -172,6 +172,16 @@ t.test('disconnect user asks first, then closes every connection of the user wit
   t.match(await bystander.publish('still.here', 1), { op: 'published' }, 'another user stays');
 });
 
+t.test('rebalance asks for the fraction, then sheds that share of the node with 4101', async (t) => {
+  const peer = await openPeer('rebalanced');
+  await page.click('#nodes tr[data-node="test-node"] [data-action="rebalance"]');
+  await page.waitForSelector('#confirm[open]');
+  await page.fill('#confirm-field', '1');
+  await page.click('#confirm-ok');
+  t.match(await peer.waitClosed(), { code: 4101 });
+  await textUntil('#notice', (text) => text.startsWith('Rebalancing test-node: closing'), 'the notice');
+});
+
 t.test('the page ran without script errors or blocked resources', async (t) => {
   t.same(pageErrors, []);
 });
