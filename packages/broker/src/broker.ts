@@ -26,6 +26,8 @@ import { Hub } from './hub/hub.js';
 import { policyMatcher } from './hub/policy-matcher.js';
 import { runNodeCommand } from './node-commands.js';
 import { BrokerStats } from './stats.js';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 export interface BrokerDeps {
   /**
@@ -114,6 +116,8 @@ export class Broker implements HttpBroker {
   readonly limits: ServerLimits;
   readonly authenticate: AuthHook;
   readonly namespaces: NamespaceResolver;
+  /** Events for the application's backend (docs/operations.md "Webhooks"); undefined without an endpoint. */
+  readonly webhooks: Webhooks | undefined;
   private readonly now: () => number;
   private readonly sessionsById = new Map<string, Session>();
   /** Open sessions by user, for admin commands (connection/user-index.ts). */
@@ -138,6 +142,8 @@ export class Broker implements HttpBroker {
     this.limits = serverLimits(config);
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
+    this.webhooks = Webhooks.fromConfig(config, this.logger, this.now);
+    const { webhooks } = this;
     this.hub = new Hub({
       engine: this.engine,
       stats: this.stats,
@@ -148,10 +154,12 @@ export class Broker implements HttpBroker {
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
       maxRecoveryMessages: config.maxRecoveryMessages,
       onEngineAvailability: (interrupted) => this.engineAvailabilityChanged(interrupted),
+      ...(webhooks === undefined ? {} : { onSubscribersChanged: webhooks.subscribersChanged.bind(webhooks) }),
       presence: {
         patterns: config.presence,
         write: { eventRate: config.presenceEventRate, history: { size: config.presenceHistorySize, ttlMs: config.historyTtlMs } },
         maxMembers: config.presenceMaxMembers,
+        ...(webhooks === undefined ? {} : { onChange: webhooks.presenceChanged.bind(webhooks) }),
       },
       reservedRoots: reservedRootsOf(config),
       onCommand: (command) => runNodeCommand(command, this.users, this.hub),
@@ -168,6 +176,7 @@ export class Broker implements HttpBroker {
       },
       { node: config.nodeName },
     );
+    if (webhooks !== undefined) registerWebhookMetrics(this.metrics, webhooks);
   }
 
   get state(): BrokerState {
@@ -325,7 +334,8 @@ export class Broker implements HttpBroker {
         limits: this.limits,
         now: this.now,
         monotonicNow: () => performance.now(),
-        onClosed: (closed) => this.forget(closed),
+        onClosed: (closed, code) => this.forget(closed, code),
+        ...(this.webhooks === undefined ? {} : { events: this.webhooks }),
       },
     );
     this.sessionsById.set(connectionId, session);
@@ -333,11 +343,13 @@ export class Broker implements HttpBroker {
     stats.connectionsOpened++;
     this.logger.debug({ connectionId, subject: identity.subject, remoteAddress: request.socket.remoteAddress }, 'connection opened');
     session.start();
+    this.webhooks?.connectionOpened(session.presenceMember);
   }
 
-  private forget(session: Session): void {
+  private forget(session: Session, code: number): void {
     this.sessionsById.delete(session.connectionId);
     this.users.delete(session);
+    this.webhooks?.connectionClosed(session.presenceMember, code);
     if (this.sessionsById.size === 0) {
       for (const resolve of this.closeWaiters) resolve();
       this.closeWaiters.clear();
@@ -427,6 +439,7 @@ export class Broker implements HttpBroker {
     await this.shutdown({ drainMs: 0, spreadMs: 0 });
     this.currentState = 'closed';
     clearTimeout(this.outageShedTimer);
+    await this.webhooks?.close(this.config.shutdownDrainMs);
     await this.engine.close();
     this.hub.close();
   }

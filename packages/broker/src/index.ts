@@ -50,3 +50,4 @@ export { BrokerError, BrokerErrorCode } from './errors.js';
 export type { OverflowPolicy } from './hub/outbound-item.js';
 export { BrokerStats } from './stats.js';
 export { TopicTrie } from './topics/topic-trie.js';
+export { type WebhookVerification, signWebhook, verifyWebhook } from './webhooks/webhook-signature.js';

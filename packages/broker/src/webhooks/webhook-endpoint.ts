@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Deque } from '../collections/deque.js';
+import type { WebhookEvent } from './webhook-event.js';
+import { signWebhook } from './webhook-signature.js';
+import type { WebhookStats } from './webhook-stats.js';
+
+export interface WebhookEndpointOptions {
+  readonly url: string;
+  readonly secret: string;
+  readonly node: string;
+  /** Most events per POST. */
+  readonly batchSize: number;
+  /** How long a batch's first event waits for more. */
+  readonly batchDelayMs: number;
+  readonly timeoutMs: number;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+  /** Events waiting, beyond the batch in flight; a new event past it is dropped and counted. */
+  readonly queueSize: number;
+  readonly stats: WebhookStats;
+  readonly logger: Logger;
+  /** @default Math.random (tests may pin the jitter) */
+  readonly random?: () => number;
+}
+
+/** A batch being delivered: the same id and events on every attempt. */
+interface Batch {
+  readonly id: string;
+  readonly events: readonly WebhookEvent[];
+  readonly body: string;
+  attempts: number;
+}
+
+/** Drop warnings are logged at most this often, with the count since the last one: an overflow is never silent, nor a flood. */
+const dropLogIntervalMs = 10_000;
+
+/**
+ * One endpoint's events as a single ordered stream: a bounded queue, and one batch in flight at a time,
+ * retried until the endpoint answers 2xx (at least once), so every event reaches the backend after the ones
+ * that happened before it, whatever their topic. Nothing here waits on a connection or makes one wait:
+ * `enqueue` is O(1) and a full queue drops the new event (counted in `dropped{reason="queue_full"}`, logged).
+ *
+ * Retries back off exponentially from `retryMinMs` to `retryMaxMs`, each delay drawn from its upper half
+ * ("equal jitter"), so that the nodes of a cluster spread their retries while none hammers a recovering
+ * backend.
+ */
+export class WebhookEndpoint {
+  readonly url: string;
+  private readonly options: WebhookEndpointOptions;
+  private readonly queue = new Deque<WebhookEvent>();
+  private inFlight: Batch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private abort: AbortController | undefined;
+  private closing = false;
+  private droppedSinceLog = 0;
+  private lastDropLog = -Infinity;
+  private readonly idle = new Set<() => void>();
+
+  constructor(options: WebhookEndpointOptions) {
+    this.options = options;
+    this.url = options.url;
+  }
+
+  /** Events waiting or in flight. */
+  get depth(): number {
+    return this.queue.length + (this.inFlight?.events.length ?? 0);
+  }
+
+  /** Queues an event; false (counted and logged) when the queue is full or the node is closing. */
+  enqueue(event: WebhookEvent): boolean {
+    const { stats } = this.options;
+    if (this.closing) {
+      stats.increment(stats.dropped, 'shutdown');
+      return false;
+    }
+    if (this.queue.length >= this.options.queueSize) {
+      stats.increment(stats.dropped, 'queue_full');
+      this.logDrop();
+      return false;
+    }
+    this.queue.push(event);
+    stats.increment(stats.queued, event.type);
+    this.schedule();
+    return true;
+  }
+
+  /**
+   * Stops taking events and gives the queue until `deadline` (performance.now()) to be delivered; what is
+   * left then is dropped, counted as `shutdown` and logged.
+   */
+  async close(deadline: number): Promise<void> {
+    this.closing = true;
+    this.flushSoon();
+    if (this.depth > 0) {
+      await new Promise<void>((resolve) => {
+        const bound = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+        this.idle.add(() => {
+          clearTimeout(bound);
+          resolve();
+        });
+      });
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.abort?.abort();
+    const left = this.depth;
+    if (left > 0) {
+      const { stats } = this.options;
+      stats.increment(stats.dropped, 'shutdown', left);
+      this.options.logger.warn({ url: this.url, events: left }, 'webhook events not delivered before shutdown: dropped');
+    }
+    while (this.queue.length > 0) this.queue.shift();
+    this.inFlight = undefined;
+  }
+
+  private schedule(): void {
+    if (this.inFlight !== undefined || this.queue.length === 0) return;
+    if (this.queue.length >= this.options.batchSize || this.closing) {
+      this.flushSoon();
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sendNext();
+    }, this.options.batchDelayMs);
+  }
+
+  /** Sends on the next turn rather than now: `enqueue` runs inside a connection's handling and must stay O(1). */
+  private flushSoon(): void {
+    if (this.inFlight !== undefined) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sendNext();
+    }, 0);
+  }
+
+  private sendNext(): void {
+    if (this.inFlight !== undefined) return;
+    if (this.queue.length === 0) {
+      for (const resolve of this.idle) resolve();
+      this.idle.clear();
+      return;
+    }
+    const events: WebhookEvent[] = [];
+    while (events.length < this.options.batchSize && this.queue.length > 0) events.push(this.queue.shift() as WebhookEvent);
+    const id = `wb_${randomBytes(12).toString('base64url')}`;
+    const body = `{"batch":"${id}","node":${JSON.stringify(this.options.node)},"events":[${events.map((event) => event.json).join(',')}]}`;
+    this.inFlight = { id, events, body, attempts: 0 };
+    void this.attempt(this.inFlight);
+  }
+
+  private async attempt(batch: Batch): Promise<void> {
+    const { stats, logger } = this.options;
+    batch.attempts++;
+    if (batch.attempts > 1) stats.retries++;
+    const outcome = await this.post(batch);
+    if (this.inFlight !== batch) return;
+    stats.increment(stats.requests, outcome);
+    if (outcome === 'ok') {
+      stats.delivered += batch.events.length;
+      this.inFlight = undefined;
+      if (this.queue.length === 0) this.sendNext();
+      else this.schedule();
+      return;
+    }
+    const delayMs = this.retryDelay(batch.attempts);
+    logger.warn({ url: this.url, batch: batch.id, events: batch.events.length, attempts: batch.attempts, outcome, retryInMs: Math.round(delayMs) }, 'webhook delivery failed: retrying');
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.attempt(batch);
+    }, delayMs);
+  }
+
+  /** `retryMinMs` doubled per failed attempt up to `retryMaxMs`, drawn from its upper half. */
+  private retryDelay(attempts: number): number {
+    const { retryMinMs, retryMaxMs, random = Math.random } = this.options;
+    const ceiling = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(attempts - 1, 30));
+    return ceiling / 2 + random() * (ceiling / 2);
+  }
+
+  private async post(batch: Batch): Promise<string> {
+    const abort = new AbortController();
+    this.abort = abort;
+    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
+    try {
+      const timestamp = Math.floor(Date.now() / 1000);
+      const response = await fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'switchboard-webhooks',
+          'switchboard-signature': signWebhook(this.options.secret, timestamp, batch.body),
+          'switchboard-batch': batch.id,
+        },
+        body: batch.body,
+        signal: abort.signal,
+      });
+      // Read to the end, so the connection goes back to the pool.
+      await response.arrayBuffer();
+      if (response.ok) return 'ok';
+      return response.status >= 500 ? 'status_5xx' : 'status_4xx';
+    } catch {
+      return abort.signal.aborted ? 'timeout' : 'network';
+    } finally {
+      clearTimeout(timer);
+      if (this.abort === abort) this.abort = undefined;
+    }
+  }
+
+  private logDrop(): void {
+    this.droppedSinceLog++;
+    const now = performance.now();
+    if (now - this.lastDropLog < dropLogIntervalMs) return;
+    this.options.logger.warn(
+      { url: this.url, dropped: this.droppedSinceLog, queueSize: this.options.queueSize },
+      'webhook queue full: events dropped (switchboard_webhook_events_dropped_total{reason="queue_full"})',
+    );
+    this.lastDropLog = now;
+    this.droppedSinceLog = 0;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The webhooks' counters as plain numbers, read by `webhook-metrics.ts` at scrape time (as `stats.ts` is for
+ * the rest of the broker).
+ */
+export class WebhookStats {
+  /** Events accepted into a queue, by type. */
+  readonly queued = new Map<string, number>();
+  /** Events the backend acknowledged (a 2xx to the batch that carried them). */
+  delivered = 0;
+  /** Events given up, by reason: `queue_full` (the endpoint's queue was at WEBHOOK_QUEUE_SIZE), `shutdown`. */
+  readonly dropped = new Map<string, number>();
+  /** POSTs, by outcome: `ok`, `status_4xx`, `status_5xx`, `timeout`, `network`. */
+  readonly requests = new Map<string, number>();
+  /** Batches sent again after a failed attempt. */
+  retries = 0;
+
+  increment(map: Map<string, number>, key: string, by = 1): void {
+    map.set(key, (map.get(key) ?? 0) + by);
+  }
+}
