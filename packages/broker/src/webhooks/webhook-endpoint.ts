@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Deque } from '../collections/deque.js';
 import type { WebhookEvent } from './webhook-event.js';
-import { signWebhook } from './webhook-signature.js';
-import type { WebhookStats } from './webhook-stats.js';
+import { type PostOutcome, batchBody, postBatch, retryDelay } from './webhook-post.js';
+import { DropWarnings, type WebhookStats } from './webhook-stats.js';
 
 export interface WebhookEndpointOptions {
   readonly url: string;
@@ -32,20 +32,25 @@ interface Batch {
   attempts: number;
 }
 
-/** Drop warnings are logged at most this often, with the count since the last one: an overflow is never silent, nor a flood. */
-const dropLogIntervalMs = 10_000;
+/** An endpoint's queue: in memory (`WebhookEndpoint`) or in Redis (`RedisWebhookEndpoint`). */
+export interface WebhookQueue {
+  readonly url: string;
+  /** Events waiting or in flight (the Redis queue: as of its last read, cluster-wide). */
+  readonly depth: number;
+  /** Queues an event, or counts and logs it as dropped; O(1), never throws, never waits. */
+  enqueue(event: WebhookEvent): boolean;
+  /** Stops, giving the queue until `deadline` (performance.now()) to be delivered or handed over. */
+  close(deadline: number): Promise<void>;
+}
 
 /**
  * One endpoint's events as a single ordered stream: a bounded queue, and one batch in flight at a time,
  * retried until the endpoint answers 2xx (at least once), so every event reaches the backend after the ones
  * that happened before it, whatever their topic. Nothing here waits on a connection or makes one wait:
  * `enqueue` is O(1) and a full queue drops the new event (counted in `dropped{reason="queue_full"}`, logged).
- *
- * Retries back off exponentially from `retryMinMs` to `retryMaxMs`, each delay drawn from its upper half
- * ("equal jitter"), so that the nodes of a cluster spread their retries while none hammers a recovering
- * backend.
+ * Retries back off as `retryDelay` says.
  */
-export class WebhookEndpoint {
+export class WebhookEndpoint implements WebhookQueue {
   readonly url: string;
   private readonly options: WebhookEndpointOptions;
   private readonly queue = new Deque<WebhookEvent>();
@@ -53,8 +58,7 @@ export class WebhookEndpoint {
   private timer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
   private closing = false;
-  private droppedSinceLog = 0;
-  private lastDropLog = -Infinity;
+  private readonly drops = new DropWarnings();
   private readonly idle = new Set<() => void>();
 
   constructor(options: WebhookEndpointOptions) {
@@ -76,7 +80,11 @@ export class WebhookEndpoint {
     }
     if (this.queue.length >= this.options.queueSize) {
       stats.increment(stats.dropped, 'queue_full');
-      this.logDrop();
+      this.drops.warn(
+        this.options.logger,
+        { url: this.url, queueSize: this.options.queueSize },
+        'webhook queue full: events dropped (switchboard_webhook_events_dropped_total{reason="queue_full"})',
+      );
       return false;
     }
     this.queue.push(event);
@@ -147,7 +155,7 @@ export class WebhookEndpoint {
     const events: WebhookEvent[] = [];
     while (events.length < this.options.batchSize && this.queue.length > 0) events.push(this.queue.shift() as WebhookEvent);
     const id = `wb_${randomBytes(12).toString('base64url')}`;
-    const body = `{"batch":"${id}","node":${JSON.stringify(this.options.node)},"events":[${events.map((event) => event.json).join(',')}]}`;
+    const body = batchBody(id, this.options.node, events.map((event) => event.json));
     this.inFlight = { id, events, body, attempts: 0 };
     void this.attempt(this.inFlight);
   }
@@ -166,7 +174,8 @@ export class WebhookEndpoint {
       else this.schedule();
       return;
     }
-    const delayMs = this.retryDelay(batch.attempts);
+    const { retryMinMs, retryMaxMs, random } = this.options;
+    const delayMs = retryDelay(batch.attempts, retryMinMs, retryMaxMs, random);
     logger.warn({ url: this.url, batch: batch.id, events: batch.events.length, attempts: batch.attempts, outcome, retryInMs: Math.round(delayMs) }, 'webhook delivery failed: retrying');
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -174,51 +183,13 @@ export class WebhookEndpoint {
     }, delayMs);
   }
 
-  /** `retryMinMs` doubled per failed attempt up to `retryMaxMs`, drawn from its upper half. */
-  private retryDelay(attempts: number): number {
-    const { retryMinMs, retryMaxMs, random = Math.random } = this.options;
-    const ceiling = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(attempts - 1, 30));
-    return ceiling / 2 + random() * (ceiling / 2);
-  }
-
-  private async post(batch: Batch): Promise<string> {
+  private async post(batch: Batch): Promise<PostOutcome> {
     const abort = new AbortController();
     this.abort = abort;
-    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
     try {
-      const timestamp = Math.floor(Date.now() / 1000);
-      const response = await fetch(this.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'switchboard-webhooks',
-          'switchboard-signature': signWebhook(this.options.secret, timestamp, batch.body),
-          'switchboard-batch': batch.id,
-        },
-        body: batch.body,
-        signal: abort.signal,
-      });
-      // Read to the end, so the connection goes back to the pool.
-      await response.arrayBuffer();
-      if (response.ok) return 'ok';
-      return response.status >= 500 ? 'status_5xx' : 'status_4xx';
-    } catch {
-      return abort.signal.aborted ? 'timeout' : 'network';
+      return await postBatch(this.options, batch.id, batch.body, abort.signal);
     } finally {
-      clearTimeout(timer);
       if (this.abort === abort) this.abort = undefined;
     }
-  }
-
-  private logDrop(): void {
-    this.droppedSinceLog++;
-    const now = performance.now();
-    if (now - this.lastDropLog < dropLogIntervalMs) return;
-    this.options.logger.warn(
-      { url: this.url, dropped: this.droppedSinceLog, queueSize: this.options.queueSize },
-      'webhook queue full: events dropped (switchboard_webhook_events_dropped_total{reason="queue_full"})',
-    );
-    this.lastDropLog = now;
-    this.droppedSinceLog = 0;
   }
 }

@@ -5,7 +5,9 @@ import type { WebhookEventType } from '../config/options-webhooks.js';
 import type { Payload, PresenceMember, StreamPosition } from '../engine/engine.js';
 import type { PresenceChange } from '../presence/presence-registry.js';
 import { TopicOccupancy } from './topic-occupancy.js';
-import { WebhookEndpoint } from './webhook-endpoint.js';
+import { Redis } from 'ioredis';
+import { RedisWebhookEndpoint, defineWebhookScripts } from './redis-webhook-endpoint.js';
+import { WebhookEndpoint, type WebhookEndpointOptions, type WebhookQueue } from './webhook-endpoint.js';
 import { type WebhookEventFields, WebhookEventIds, webhookEvent } from './webhook-event.js';
 import { WebhookRoutes } from './webhook-routes.js';
 import { WebhookStats } from './webhook-stats.js';
@@ -13,6 +15,9 @@ import { WebhookStats } from './webhook-stats.js';
 export type WebhooksConfig = Pick<
   Config,
   | 'nodeName'
+  | 'redisUrl'
+  | 'redisSentinels'
+  | 'redisClusterNodes'
   | 'namespaces'
   | 'webhookUrl'
   | 'webhookSecret'
@@ -38,7 +43,9 @@ export class Webhooks {
   private readonly config: WebhooksConfig;
   private readonly logger: Logger;
   private readonly routes: WebhookRoutes;
-  private readonly endpoints = new Map<string, WebhookEndpoint>();
+  private readonly endpoints = new Map<string, WebhookQueue>();
+  /** The queues' connection with REDIS_URL: events then survive the node. */
+  private readonly redis: Redis | undefined;
   private readonly ids = new WebhookEventIds();
   private readonly occupancy: TopicOccupancy;
   /** Presence members by (topic, connection), so that `member_removed` names the user as `member_added` did. */
@@ -60,23 +67,29 @@ export class Webhooks {
     const secret = config.webhookSecret;
     // config-checks.ts refuses a webhook URL without a secret; a Config built another way must not send unsigned.
     if (secret === undefined) throw new Error('WEBHOOK_SECRET is needed with a webhook URL');
+    if (config.redisUrl !== undefined) {
+      // Its own connection: appends must not queue behind the engine's publishes, nor the reverse.
+      this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectionName: `switchboard-webhooks-${config.nodeName}` });
+      this.redis.on('error', (error: unknown) => this.logger.debug({ err: error }, 'webhook queue connection error'));
+      defineWebhookScripts(this.redis);
+    } else if (config.redisSentinels.length > 0 || config.redisClusterNodes.length > 0) {
+      this.logger.warn('webhook queue in memory: the Redis queue serves REDIS_URL only for now (docs/operations.md "Webhooks across a cluster")');
+    }
     for (const url of routes.urls) {
-      this.endpoints.set(
+      const options: WebhookEndpointOptions = {
         url,
-        new WebhookEndpoint({
-          url,
-          secret,
-          node: config.nodeName,
-          batchSize: config.webhookBatchSize,
-          batchDelayMs: config.webhookBatchDelayMs,
-          timeoutMs: config.webhookTimeoutMs,
-          retryMinMs: config.webhookRetryMinMs,
-          retryMaxMs: config.webhookRetryMaxMs,
-          queueSize: config.webhookQueueSize,
-          stats: this.stats,
-          logger: this.logger,
-        }),
-      );
+        secret,
+        node: config.nodeName,
+        batchSize: config.webhookBatchSize,
+        batchDelayMs: config.webhookBatchDelayMs,
+        timeoutMs: config.webhookTimeoutMs,
+        retryMinMs: config.webhookRetryMinMs,
+        retryMaxMs: config.webhookRetryMaxMs,
+        queueSize: config.webhookQueueSize,
+        stats: this.stats,
+        logger: this.logger,
+      };
+      this.endpoints.set(url, this.redis === undefined ? new WebhookEndpoint(options) : new RedisWebhookEndpoint({ ...options, redis: this.redis }));
     }
     this.occupancy = new TopicOccupancy(config.webhookOccupancyGraceMs, (topic, occupied) =>
       this.emit({ type: occupied ? 'topic.occupied' : 'topic.vacated', topic }),
@@ -126,12 +139,14 @@ export class Webhooks {
 
   /**
    * Reports topics still waiting out their grace period, then gives every endpoint until `drainMs` from now
-   * to deliver its queue; the rest is dropped, counted and logged. Call after the connections have closed.
+   * to deliver its queue; the rest is dropped, counted and logged (in memory), or left in Redis for the
+   * other nodes. Call after the connections have closed.
    */
   async close(drainMs: number): Promise<void> {
     this.occupancy.close();
     const deadline = performance.now() + drainMs;
     await Promise.all([...this.endpoints.values()].map((endpoint) => endpoint.close(deadline)));
+    this.redis?.disconnect();
   }
 
   private wanted(type: WebhookEventType, topic?: string): boolean {
@@ -142,7 +157,7 @@ export class Webhooks {
     const topic = 'topic' in fields ? fields.topic : undefined;
     const url = this.routes.urlFor(fields.type, topic);
     if (url === undefined) return;
-    const endpoint = this.endpoints.get(url) as WebhookEndpoint;
+    const endpoint = this.endpoints.get(url) as WebhookQueue;
     try {
       endpoint.enqueue(webhookEvent(this.ids.next(), this.config.nodeName, this.now(), fields));
     } catch (error) {

@@ -14,6 +14,7 @@ export interface WebhookRequest {
   readonly timestamp: number;
   /** The signature matched `timestamp + "." + body` under the test's secret. */
   readonly verified: boolean;
+  /** 0: never answered (`hang`). */
   readonly status: number;
   readonly batch: { readonly batch: string; readonly node: string; readonly events: WebhookEventBody[] };
 }
@@ -97,13 +98,15 @@ export class WebhookBackend {
     const body = Buffer.concat(chunks).toString('utf8');
     const signature = request.headers['switchboard-signature'] as string | undefined;
     const { ok, timestamp } = independentlyVerified(this.secret, signature, body);
+    const batch = JSON.parse(body) as WebhookRequest['batch'];
     if (this.hang) {
+      this.requests.push({ body, signature, timestamp, verified: ok, status: 0, batch });
       this.hanging.add(response);
       return;
     }
     const status = this.failNext > 0 ? 500 : 200;
     if (status === 500) this.failNext--;
-    this.requests.push({ body, signature, timestamp, verified: ok, status, batch: JSON.parse(body) as WebhookRequest['batch'] });
+    this.requests.push({ body, signature, timestamp, verified: ok, status, batch });
     response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'try later');
   }
 }
