@@ -1,13 +1,22 @@
+/** First and last subscribers of exact topics, reported as occupied and vacated after a grace period. */
+export interface Occupancy {
+  /** The topic got its first subscriber on this node. */
+  gained(topic: string): void;
+  /** The topic lost its last subscriber on this node. */
+  lost(topic: string): void;
+  close(): void;
+}
+
 /**
  * Whether each exact topic has subscribers, reported with a grace period: a topic left empty is reported
  * vacated only if nobody subscribes again within `graceMs`, so a reconnect (a page reload, a client moving
  * to another node of the same process' cluster) fires neither vacated nor a second occupied.
  *
- * This is one node's view, from the hub's first-subscriber and last-subscriber transitions. With the memory
- * engine that is the whole cluster; with Redis every node has its own view, and the cluster-wide count
- * (docs/operations.md "Occupancy across nodes") replaces it. Wildcard subscriptions occupy no topic.
+ * This is one node's view, from the hub's first-subscriber and last-subscriber transitions: with the memory
+ * engine, the whole cluster's. With REDIS_URL, `RedisTopicOccupancy` counts across nodes instead. Wildcard
+ * subscriptions occupy no topic.
  */
-export class TopicOccupancy {
+export class TopicOccupancy implements Occupancy {
   private readonly graceMs: number;
   private readonly report: (topic: string, occupied: boolean) => void;
   /** Topics reported occupied; a pending vacate holds its timer. */

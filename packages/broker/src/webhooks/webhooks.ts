@@ -4,7 +4,8 @@ import type { Config } from '../config/config.js';
 import type { WebhookEventType } from '../config/options-webhooks.js';
 import type { Payload, PresenceMember, StreamPosition } from '../engine/engine.js';
 import type { PresenceChange } from '../presence/presence-registry.js';
-import { TopicOccupancy } from './topic-occupancy.js';
+import { RedisTopicOccupancy, defineOccupancyScripts } from './redis-topic-occupancy.js';
+import { type Occupancy, TopicOccupancy } from './topic-occupancy.js';
 import { Redis } from 'ioredis';
 import { RedisWebhookEndpoint, defineWebhookScripts } from './redis-webhook-endpoint.js';
 import { WebhookEndpoint, type WebhookEndpointOptions, type WebhookQueue } from './webhook-endpoint.js';
@@ -29,6 +30,7 @@ export type WebhooksConfig = Pick<
   | 'webhookRetryMaxMs'
   | 'webhookQueueSize'
   | 'webhookOccupancyGraceMs'
+  | 'presenceNodeTtlMs'
 >;
 
 /**
@@ -47,7 +49,7 @@ export class Webhooks {
   /** The queues' connection with REDIS_URL: events then survive the node. */
   private readonly redis: Redis | undefined;
   private readonly ids = new WebhookEventIds();
-  private readonly occupancy: TopicOccupancy;
+  private readonly occupancy: Occupancy;
   /** Presence members by (topic, connection), so that `member_removed` names the user as `member_added` did. */
   private readonly members = new Map<string, PresenceMember>();
   private readonly now: () => number;
@@ -72,8 +74,9 @@ export class Webhooks {
       this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectionName: `switchboard-webhooks-${config.nodeName}` });
       this.redis.on('error', (error: unknown) => this.logger.debug({ err: error }, 'webhook queue connection error'));
       defineWebhookScripts(this.redis);
+      defineOccupancyScripts(this.redis);
     } else if (config.redisSentinels.length > 0 || config.redisClusterNodes.length > 0) {
-      this.logger.warn('webhook queue in memory: the Redis queue serves REDIS_URL only for now (docs/operations.md "Webhooks across a cluster")');
+      this.logger.warn('webhook queue and occupancy per node: the Redis ones serve REDIS_URL only for now (docs/operations.md "Webhooks across a cluster")');
     }
     for (const url of routes.urls) {
       const options: WebhookEndpointOptions = {
@@ -91,9 +94,12 @@ export class Webhooks {
       };
       this.endpoints.set(url, this.redis === undefined ? new WebhookEndpoint(options) : new RedisWebhookEndpoint({ ...options, redis: this.redis }));
     }
-    this.occupancy = new TopicOccupancy(config.webhookOccupancyGraceMs, (topic, occupied) =>
-      this.emit({ type: occupied ? 'topic.occupied' : 'topic.vacated', topic }),
-    );
+    const report = (topic: string, occupied: boolean): void => this.emit({ type: occupied ? 'topic.occupied' : 'topic.vacated', topic });
+    const graceMs = config.webhookOccupancyGraceMs;
+    this.occupancy =
+      this.redis === undefined
+        ? new TopicOccupancy(graceMs, report)
+        : new RedisTopicOccupancy({ redis: this.redis, node: config.nodeName, graceMs, nodeTtlMs: config.presenceNodeTtlMs, logger: this.logger, report });
   }
 
   /** Events waiting or in flight, over every endpoint. */
@@ -146,7 +152,8 @@ export class Webhooks {
     this.occupancy.close();
     const deadline = performance.now() + drainMs;
     await Promise.all([...this.endpoints.values()].map((endpoint) => endpoint.close(deadline)));
-    this.redis?.disconnect();
+    // QUIT, not a disconnect: the last occupancy writes of the closed connections are still on their way.
+    await this.redis?.quit().catch(() => this.redis?.disconnect());
   }
 
   private wanted(type: WebhookEventType, topic?: string): boolean {

@@ -81,3 +81,64 @@ t.test('two nodes on one Redis send one stream: every event once, each node\'s i
   }
   t.same(new Set(accepted.map((event) => event.node)), new Set(['node-a', 'node-b']));
 });
+
+t.test('occupancy is counted across nodes: a user moving between them fires one occupied and one vacated', async (t) => {
+  const redis = await redisFor(t);
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  const config = { redisUrl: redis.url, webhookUrl: backend.url, webhookSecret, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 5000 };
+  const a = await startBroker(t, { ...config, nodeName: 'node-a' });
+  const b = await startBroker(t, { ...config, nodeName: 'node-b' });
+  const open = async (url: string): Promise<Peer> => {
+    const peer = await Peer.open(url);
+    t.teardown(() => peer.close());
+    return peer;
+  };
+  const topicEvents = () => backend.accepted.filter((event) => event.type.startsWith('topic.')).map((event) => `${event.type} ${event.topic}`);
+
+  const onA = await open(a.url);
+  t.match(await onA.subscribe('room.1'), { op: 'subscribed' });
+  await eventually(() => topicEvents().length === 1, 20_000, 'occupied');
+  const onB = await open(b.url);
+  t.match(await onB.subscribe('room.1'), { op: 'subscribed' });
+  await onA.close();
+  // The last subscriber moves from node-b back to node-a within the grace period.
+  await onB.close();
+  const back = await open(a.url);
+  t.match(await back.subscribe('room.1'), { op: 'subscribed' });
+  const marker = await open(b.url);
+  await eventually(() => backend.acceptedOf('connection.opened').some((event) => event.connectionId === marker.welcome.connectionId), 20_000, 'later events sent');
+  await eventually(() => (backend.acceptedOf('connection.closed').length >= 2), 20_000, 'the closes sent');
+  // Settled: node-a holds the topic and nothing waits to be vacated, so no sweep can report it any more.
+  const client = new Redis(redis.url);
+  t.teardown(() => client.disconnect());
+  await eventuallyAsync(
+    async () => (await client.hkeys('sb:webhooks:occ:room.1')).join() === 'node-a' && (await client.zcard('sb:webhooks:vacating')) === 0,
+    'room.1 held by node-a alone, not vacating',
+  );
+  t.same(topicEvents(), ['topic.occupied room.1'], 'still occupied: neither vacated nor occupied again');
+  await back.close();
+  await eventually(() => topicEvents().length === 2, 20_000, 'vacated after the grace period');
+  t.same(topicEvents(), ['topic.occupied room.1', 'topic.vacated room.1']);
+});
+
+t.test('the topics of a node killed with -9 are vacated by the others once it is found gone', async (t) => {
+  const redis = await redisFor(t);
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  const env = { WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5', WEBHOOK_OCCUPANCY_GRACE: '200', PRESENCE_NODE_TTL: '1000' };
+  const doomed = await startBrokerProcess(t, 'node-a', redis.url, undefined, env);
+  await waitListening(doomed);
+  const peer = await Peer.open(`ws://127.0.0.1:${doomed.port}/`);
+  t.teardown(() => peer.close());
+  t.match(await peer.subscribe('room.9'), { op: 'subscribed' });
+  await eventually(() => backend.acceptedOf('topic.occupied').length === 1, 20_000, 'occupied');
+  const client = new Redis(redis.url);
+  t.teardown(() => client.disconnect());
+  await eventuallyAsync(async () => (await client.exists('sb:webhooks:alive:node-a')) === 1, 'node-a announced itself alive');
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  await startBroker(t, { redisUrl: redis.url, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 200, presenceNodeTtlMs: 1000 });
+  await eventually(() => backend.acceptedOf('topic.vacated').length === 1, 30_000, 'vacated by node-b');
+  t.match(backend.acceptedOf('topic.vacated'), [{ topic: 'room.9', node: 'node-b' }]);
+  // node-a may die between the 2xx and deleting the batch: then node-b sends it again, with the same id.
+  t.equal(new Set(backend.acceptedOf('topic.occupied').map((event) => event.id)).size, 1, 'occupied once (de-duplicated by id)');
+});
