@@ -216,8 +216,8 @@ export class Hub implements EngineHandler {
     // Listening from now on, so the subscriber's own join (written once this resolves) reaches it.
     if (options.presence !== undefined) this.listeners.add(pattern, subscriber, options.presence);
     let pending = this.engineSubscribes.get(pattern);
-    if (isNewPattern) this.options.onSubscribersChanged?.(pattern, true);
     if (isNewPattern) {
+      this.options.onSubscribersChanged?.(pattern, true);
       const started = this.engine.subscribe(pattern);
       pending = started;
       this.engineSubscribes.set(pattern, started);
