@@ -16,10 +16,8 @@ import { Session } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
 import { ConsoleFigures } from './console/console-figures.js';
+import { createEngine } from './create-engine.js';
 import type { CommandResult, Engine, NodeCommand } from './engine/engine.js';
-import { MemoryCluster } from './engine/engine-memory-cluster.js';
-import { MemoryEngine } from './engine/engine-memory.js';
-import { RedisEngine } from './engine/engine-redis.js';
 import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
 import type { BrokerState, HttpBroker } from './http/http-broker.js';
 import { createMetricsRegistry } from './http/metrics.js';
@@ -27,6 +25,8 @@ import { Hub } from './hub/hub.js';
 import { policyMatcher } from './hub/policy-matcher.js';
 import { runNodeCommand } from './node-commands.js';
 import { BrokerStats } from './stats.js';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 export interface BrokerDeps {
   /**
@@ -53,36 +53,6 @@ export interface ShutdownOptions {
   readonly drainMs?: number;
   /** Window over which the 4100 closes are spread. @default config.shutdownSpreadMs */
   readonly spreadMs?: number;
-}
-
-/**
- * The engine for a configuration: Redis with `REDIS_URL`, a Sentinel-managed Redis with `REDIS_SENTINELS`
- * (the engine asks the Sentinels for the master on every connect, so it follows a failover), Redis Cluster
- * (sharded pub/sub) with `REDIS_CLUSTER_NODES`, otherwise in-memory (one node). The Redis engine is started
- * by the hub; a Redis that is unreachable at boot fails startup (docs/redis.md).
- */
-export function createEngine(
-  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelMaster' | 'redisWaitReplicas' | 'idempotencyWindowMs' | 'presenceNodeTtlMs'> &
-    Partial<Pick<Config, 'userTopicPrefix'>>,
-): Engine {
-  const { idempotencyWindowMs, presenceNodeTtlMs } = config;
-  const replicasToAck = config.redisWaitReplicas;
-  const reservedRoots = reservedRootsOf(config);
-  if (config.redisUrl !== undefined) return new RedisEngine({ redis: config.redisUrl, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs, reservedRoots });
-  if (config.redisSentinels.length > 0) {
-    const redis = { sentinels: config.redisSentinels.map(hostAndPort), name: config.redisSentinelMaster };
-    return new RedisEngine({ redis, idempotencyWindowMs, replicasToAck, presenceNodeTtlMs, reservedRoots });
-  }
-  if (config.redisClusterNodes.length > 0) {
-    return new RedisEngine({ cluster: { nodes: config.redisClusterNodes.map(hostAndPort) }, idempotencyWindowMs, presenceNodeTtlMs, reservedRoots });
-  }
-  return new MemoryEngine({ cluster: new MemoryCluster({ idempotencyWindowMs, presenceNodeTtlMs }), reservedRoots });
-}
-
-/** `host:port` (validated by the config) as ioredis wants a node or a Sentinel. */
-function hostAndPort(hostPort: string): { host: string; port: number } {
-  const colon = hostPort.lastIndexOf(':');
-  return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
 }
 
 /** The limits announced in `welcome` (protocol.md §12). */
@@ -116,6 +86,8 @@ export class Broker implements HttpBroker {
   readonly authenticate: AuthHook;
   readonly namespaces: NamespaceResolver;
   readonly consoleFigures: ConsoleFigures;
+  /** Events for the application's backend (docs/operations.md "Webhooks"); undefined without an endpoint. */
+  readonly webhooks: Webhooks | undefined;
   private readonly now: () => number;
   private readonly sessionsById = new Map<string, Session>();
   /** Open sessions by user, for admin commands (connection/user-index.ts). */
@@ -140,6 +112,8 @@ export class Broker implements HttpBroker {
     this.limits = serverLimits(config);
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
+    this.webhooks = Webhooks.fromConfig(config, this.logger, this.now);
+    const { webhooks } = this;
     this.hub = new Hub({
       engine: this.engine,
       stats: this.stats,
@@ -150,10 +124,12 @@ export class Broker implements HttpBroker {
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
       maxRecoveryMessages: config.maxRecoveryMessages,
       onEngineAvailability: (interrupted) => this.engineAvailabilityChanged(interrupted),
+      ...(webhooks === undefined ? {} : { onSubscribersChanged: webhooks.subscribersChanged.bind(webhooks) }),
       presence: {
         patterns: config.presence,
         write: { eventRate: config.presenceEventRate, history: { size: config.presenceHistorySize, ttlMs: config.historyTtlMs } },
         maxMembers: config.presenceMaxMembers,
+        ...(webhooks === undefined ? {} : { onChange: webhooks.presenceChanged.bind(webhooks) }),
       },
       reservedRoots: reservedRootsOf(config),
       onCommand: (command) =>
@@ -180,6 +156,7 @@ export class Broker implements HttpBroker {
       },
       { node: config.nodeName },
     );
+    if (webhooks !== undefined) registerWebhookMetrics(this.metrics, webhooks);
   }
 
   get state(): BrokerState {
@@ -337,7 +314,8 @@ export class Broker implements HttpBroker {
         limits: this.limits,
         now: this.now,
         monotonicNow: () => performance.now(),
-        onClosed: (closed) => this.forget(closed),
+        onClosed: (closed, code) => this.forget(closed, code),
+        ...(this.webhooks === undefined ? {} : { events: this.webhooks }),
       },
     );
     this.sessionsById.set(connectionId, session);
@@ -345,11 +323,13 @@ export class Broker implements HttpBroker {
     stats.connectionsOpened++;
     this.logger.debug({ connectionId, subject: identity.subject, remoteAddress: request.socket.remoteAddress }, 'connection opened');
     session.start();
+    this.webhooks?.connectionOpened(session.presenceMember);
   }
 
-  private forget(session: Session): void {
+  private forget(session: Session, code: number): void {
     this.sessionsById.delete(session.connectionId);
     this.users.delete(session);
+    this.webhooks?.connectionClosed(session.presenceMember, code);
     if (this.sessionsById.size === 0) {
       for (const resolve of this.closeWaiters) resolve();
       this.closeWaiters.clear();
@@ -439,6 +419,7 @@ export class Broker implements HttpBroker {
     await this.shutdown({ drainMs: 0, spreadMs: 0 });
     this.currentState = 'closed';
     clearTimeout(this.outageShedTimer);
+    await this.webhooks?.close(this.config.shutdownDrainMs);
     await this.engine.close();
     this.hub.close();
   }

@@ -4,7 +4,8 @@
  */
 export { buildApp } from './app.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
-export { Broker, type BrokerDeps, type ShutdownOptions, createEngine, serverLimits } from './broker.js';
+export { Broker, type BrokerDeps, type ShutdownOptions, serverLimits } from './broker.js';
+export { createEngine } from './create-engine.js';
 export type { BrokerState } from './http/http-broker.js';
 export { type Config, type ConfigInput, type SlowConsumerRule, configDefaults, createConfig } from './config/config.js';
 export { ConfigError } from './config/config-error.js';
@@ -50,3 +51,4 @@ export { BrokerError, BrokerErrorCode } from './errors.js';
 export type { OverflowPolicy } from './hub/outbound-item.js';
 export { BrokerStats } from './stats.js';
 export { TopicTrie } from './topics/topic-trie.js';
+export { type WebhookVerification, signWebhook, verifyWebhook } from './webhooks/webhook-signature.js';

@@ -43,7 +43,19 @@ export function firstInconsistency(config: Config): { readonly key: OptionKey; r
       };
     }
   }
+  const webhookProblem = webhookInconsistency(config);
+  if (webhookProblem !== undefined) return webhookProblem;
   return authInconsistency(config);
+}
+
+/** A webhook endpoint must be signed, and retries must back off from the shorter delay to the longer. */
+function webhookInconsistency(config: Config): { readonly key: OptionKey; readonly message: string } | undefined {
+  const anyUrl = config.webhookUrl !== undefined || Object.values(config.namespaces).some((namespace) => namespace.webhooks?.url !== undefined);
+  if (anyUrl && config.webhookSecret === undefined) return { key: 'webhookSecret', message: 'is needed with a webhook URL: every POST is signed' };
+  if (config.webhookRetryMinMs > config.webhookRetryMaxMs) {
+    return { key: 'webhookRetryMinMs', message: `must be at most WEBHOOK_RETRY_MAX (${config.webhookRetryMaxMs}), got ${config.webhookRetryMinMs}` };
+  }
+  return undefined;
 }
 
 /** A certificate without its key (or the reverse) cannot be served; TLS_CA verifies clients of a TLS listener. */

@@ -16,6 +16,7 @@ import { serverOptions } from './options-server.js';
 import { sheddingOptions } from './options-shedding.js';
 import { tlsOptions } from './options-tls.js';
 import { userOptions } from './options-users.js';
+import { webhookOptions } from './options-webhooks.js';
 
 /**
  * The broker's configuration, derived from one record per option (`option.ts`, grouped by concern in
@@ -42,6 +43,7 @@ export const options = {
   ...userOptions,
   ...namespaceOptions,
   ...presenceOptions,
+  ...webhookOptions,
 };
 
 type Options = typeof options;

@@ -4,6 +4,7 @@ import { type OptionSource, option } from './option.js';
 import { deliveryOptions } from './options-delivery.js';
 import { historyOptions } from './options-history.js';
 import { limitOptions } from './options-limits.js';
+import { namespaceWebhookSchema } from './options-webhooks.js';
 import { readText } from './option-text.js';
 
 /**
@@ -62,6 +63,8 @@ export const namespaceSettingsSchema = z.strictObject({
   publishRateBurst: like(limitOptions.publishRateBurst),
   maxMessageBytes: like(limitOptions.maxMessageBytes),
   slowConsumerPolicy: like(deliveryOptions.slowConsumerPolicy),
+  /** Where this namespace's events go and which (options-webhooks.ts); resolved by webhooks/webhook-routes.ts. */
+  webhooks: namespaceWebhookSchema,
 });
 
 export type NamespaceOptions = z.output<typeof namespaceSettingsSchema>;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { AuthHook, Identity } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { NamespaceResolver } from '../config/namespace-resolver.js';
-import type { PresenceMember } from '../engine/engine.js';
+import type { Payload, PresenceMember, StreamPosition } from '../engine/engine.js';
 import type { CompressionVariant } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { BrokerStats } from '../stats.js';
@@ -28,8 +28,15 @@ export interface SessionContext {
   readonly now: () => number;
   /** Milliseconds on a monotonic clock (the publish rate limiter). */
   readonly monotonicNow: () => number;
-  /** Called once, when the connection has ended and the session has released everything. */
-  readonly onClosed: (session: Session) => void;
+  /** Called once, when the connection has ended (with its close code) and the session has released everything. */
+  readonly onClosed: (session: Session, code: number) => void;
+  /** Told of what a connection did that the application's backend may hear of (webhooks); must not throw. */
+  readonly events?: SessionEvents;
+}
+
+export interface SessionEvents {
+  /** A publish the engine took (not a duplicate), with the publisher. */
+  published(topic: string, payload: Payload, position: StreamPosition, publisher: PresenceMember): void;
 }
 
 /** One connection's own starting point, from the upgrade. */

@@ -86,6 +86,7 @@ export class SessionPublisher {
       (result) => {
         this.inFlight--;
         context.stats.publishesWebSocket++;
+        if (!result.duplicate) context.events?.published(topic, payload, result, session.presenceMember);
         if (id === undefined) return;
         const position = namespace.history === undefined ? {} : { offset: result.offset, epoch: result.epoch };
         outbound.sendControl({ op: 'published', id, ...position, ...(result.duplicate ? { duplicate: true } : {}) });

@@ -323,6 +323,6 @@ export class Session implements HubSubscriber, SessionScope {
     stats.increment(stats.closes, closeCode);
     stats.connectionsClosed++;
     this.logger.debug({ code: closeCode, reason, initiatedByUs }, 'connection closed');
-    this.context.onClosed(this);
+    this.context.onClosed(this, closeCode);
   }
 }

@@ -88,6 +88,8 @@ export interface HubOptions {
   readonly maxRecoveryMessages: number;
   /** Told when the engine becomes unavailable (true) and available again (false); transitions only. */
   readonly onEngineAvailability?: (interrupted: boolean) => void;
+  /** Told when a pattern gets its first local subscriber (true) or loses its last (false): webhooks' occupancy. */
+  readonly onSubscribersChanged?: (pattern: string, occupied: boolean) => void;
   /** Presence settings (`PRESENCE…`); served only when the engine has presence and a pattern is set. */
   readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger' | 'stats'>;
   /** Runs an admin command on this node's connections (`EngineHandler.onCommand`). */
@@ -215,6 +217,7 @@ export class Hub implements EngineHandler {
     if (options.presence !== undefined) this.listeners.add(pattern, subscriber, options.presence);
     let pending = this.engineSubscribes.get(pattern);
     if (isNewPattern) {
+      this.options.onSubscribersChanged?.(pattern, true);
       const started = this.engine.subscribe(pattern);
       pending = started;
       this.engineSubscribes.set(pattern, started);
@@ -236,6 +239,7 @@ export class Hub implements EngineHandler {
   unsubscribe(subscriber: HubSubscriber, pattern: string): void {
     if (this.listeners.remove(pattern, subscriber)) this.positions.forgetSeq(pattern);
     if (!this.trie.remove(pattern, subscriber)) return;
+    this.options.onSubscribersChanged?.(pattern, false);
     this.engine.unsubscribe(pattern).catch((error: unknown) => {
       this.options.logger.warn({ err: error, pattern }, 'engine unsubscribe failed');
     });

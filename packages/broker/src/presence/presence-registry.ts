@@ -34,7 +34,14 @@ export interface PresenceRegistryOptions {
   readonly stats?: BrokerStats;
   /** The engine's clock (a `flushAt` is on it). @default Date.now */
   readonly now?: () => number;
+  /** Told of each membership the engine took or ended (webhooks); must not throw. */
+  readonly onChange?: (change: PresenceChange) => void;
 }
+
+/** A membership begun or ended on this node, as the engine confirmed it. */
+export type PresenceChange =
+  | { readonly kind: 'added'; readonly topic: string; readonly connectionId: string; readonly member: PresenceMember }
+  | { readonly kind: 'removed'; readonly topic: string; readonly connectionId: string; readonly reason: LeaveReason };
 
 /**
  * This node's presence members (docs/design/presence.md §4.2): which of its connections are members of which
@@ -79,6 +86,7 @@ export class PresenceRegistry {
       const write = await this.options.engine.join(topic, member, this.options.write);
       this.track(topic, member.connectionId, true);
       this.afterWrite(topic, write);
+      if (write.outcome !== 'unchanged') this.options.onChange?.({ kind: 'added', topic, connectionId: member.connectionId, member });
     });
   }
 
@@ -90,7 +98,9 @@ export class PresenceRegistry {
     return this.serialized(topic, connectionId, async () => {
       this.track(topic, connectionId, false);
       try {
-        this.afterWrite(topic, await this.options.engine.leave(topic, connectionId, reason, this.options.write));
+        const write = await this.options.engine.leave(topic, connectionId, reason, this.options.write);
+        this.afterWrite(topic, write);
+        if (write.outcome !== 'unchanged') this.options.onChange?.({ kind: 'removed', topic, connectionId, reason });
       } catch (error) {
         this.options.logger.warn({ err: error, topic, connectionId }, 'presence leave failed');
       }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { createEngine } from '../../src/broker.js';
+import { createEngine } from '../../src/create-engine.js';
 import { worstCaseEncodedBytes } from '../../src/config/config-checks.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { configHelp, configReference } from '../../src/config/config-help.js';

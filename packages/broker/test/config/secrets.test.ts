@@ -26,7 +26,7 @@ const secrets = secretOptions();
 t.test('the secret options, from the records: credentials, and the addresses a pasted credential would land in', async (t) => {
   t.same(
     secrets.map(({ record }) => `${record.env}:${record.secret}`),
-    ['REDIS_URL:url-password', 'REDIS_CLUSTER_NODES:url-password', 'REDIS_SENTINELS:url-password', 'JWT_SECRET:whole', 'JWKS_URL:url-password', 'ADMIN_TOKEN:whole'],
+    ['REDIS_URL:url-password', 'REDIS_CLUSTER_NODES:url-password', 'REDIS_SENTINELS:url-password', 'JWT_SECRET:whole', 'JWKS_URL:url-password', 'ADMIN_TOKEN:whole', 'WEBHOOK_SECRET:whole'],
   );
   for (const { record, bad, good } of secrets) {
     t.ok(bad.length > 0, `${record.env}: refuses some values (${bad.length})`);
