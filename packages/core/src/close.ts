@@ -12,8 +12,11 @@ export function isSendableCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
+/** What a close frame says: why the connection ends. */
 export interface ClosePayload {
+  /** The status code, one of `CloseCode` or an application's 3000-4999; 1005 when the frame had none. */
   code: number;
+  /** A UTF-8 explanation for people (at most 123 bytes on the wire), often empty. */
   reason: string;
 }
 

@@ -4,6 +4,7 @@ import type { Frame } from './frame.js';
 import { applyMask } from './mask.js';
 import type { Platform } from './platform.js';
 
+/** How a `FrameParser` checks frames: whose they are and how large they may be. */
 export interface FrameParserOptions {
   /** Our side: a server requires masked frames, a client requires unmasked ones (RFC 6455 §5.1). */
   role: Role;
@@ -33,6 +34,7 @@ const VALID_OPCODES = new Set<number>(Object.values(Opcode));
  * connection must fail with) and the parser then yields nothing more.
  */
 export class FrameParser {
+  /** The violation that stopped the parser, with the close code to fail the connection with; else undefined. */
   error: WebSocketError | undefined;
   /**
    * Most payload bytes a continuation frame may announce. The message assembler lowers it to what is left
@@ -69,6 +71,7 @@ export class FrameParser {
     return this.state === READ_PAYLOAD ? this.opcode : -1;
   }
 
+  /** RSV1 of the frame being read: set on the first frame of a compressed message (RFC 7692 §6). */
   get frameRsv1(): boolean {
     return this.rsv1;
   }

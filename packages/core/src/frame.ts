@@ -3,16 +3,23 @@ import type { Platform } from './platform.js';
 
 /** One frame as RFC 6455 §5.2 lays it out, with the payload already unmasked. */
 export interface Frame {
+  /** The last frame of its message (or a control frame, which is never fragmented). */
   fin: boolean;
   /** RFC 7692 §6: set on the first frame of a compressed message. */
   rsv1: boolean;
+  /** What the frame carries: one of `Opcode`, or a reserved value the parser refuses. */
   opcode: number;
+  /** The application data of this frame alone, unmasked. */
   payload: Uint8Array;
 }
 
+/** One frame to serialize with `encodeFrame`. */
 export interface EncodeFrameOptions {
+  /** Whether this frame ends its message; false starts or continues a fragmented one. */
   fin: boolean;
+  /** One of `Opcode`; `Opcode.continuation` for every fragment after the first. */
   opcode: number;
+  /** The frame's data, unmasked; with `mask` it is copied and masked, never changed in place. */
   payload: Uint8Array;
   /** @default false */
   rsv1?: boolean;

@@ -96,6 +96,7 @@ function isValidKey(key: string): boolean {
 // Server side (RFC 6455 §4.2)
 // ---------------------------------------------------------------------------------------------------------
 
+/** What a server accepts in an opening handshake: subprotocols, origins, compression. */
 export interface ServerHandshakeOptions {
   /**
    * Supported subprotocols in the server's order of preference: the first of these that the client
@@ -119,27 +120,36 @@ export interface ServerHandshakeOptions {
   perMessageDeflate?: PerMessageDeflateOptions | false;
 }
 
+/** The parts of an HTTP upgrade request the handshake reads, as Node's `IncomingMessage` has them. */
 export interface HandshakeRequest {
+  /** The request method; anything but GET is refused with 405. */
   method: string;
   /** As Node reports it, e.g. `1.1`. */
   httpVersion: string;
+  /** The request headers, names lowercase. */
   headers: HeaderMap;
 }
 
+/** `acceptHandshake`'s verdict: the 101 answer and what was agreed, or the refusal and its status. */
 export type ServerHandshake =
   | {
+      /** The handshake is accepted: send `response`, then speak WebSocket. */
       accepted: true;
       /** The selected subprotocol, or '' for none. */
       protocol: string;
       /** The Sec-WebSocket-Extensions value sent, or '' for none. */
       extensions: string;
+      /** The permessage-deflate parameters agreed, to build the connection's compressor; undefined for none. */
       deflate: DeflateParams | undefined;
       /** The whole 101 response, ending with the blank line. */
       response: string;
     }
   | {
+      /** The handshake is refused: send `response` and close the socket. */
       accepted: false;
+      /** The HTTP status of the refusal (400, 403, 405 or 426). */
       status: number;
+      /** Why, for people: the response's body and a log line. */
       reason: string;
       /** The whole HTTP error response, body included. */
       response: string;
@@ -334,15 +344,19 @@ function splitList(value: string): string[] {
 // Client side (RFC 6455 §4.1)
 // ---------------------------------------------------------------------------------------------------------
 
+/** A client's opening handshake, to send and then to check the server's answer against. */
 export interface ClientHandshake {
   /** The Sec-WebSocket-Key sent; the response's Sec-WebSocket-Accept must derive from it. */
   key: string;
   /** Request headers to send (Host is the transport's): the handshake's own, then the caller's. */
   headers: Record<string, string>;
+  /** The subprotocols offered; the server may select only one of these. */
   protocols: readonly string[];
+  /** The permessage-deflate offer made, or false; the server's answer must fit it. */
   perMessageDeflate: PerMessageDeflateOptions | false;
 }
 
+/** What a client offers in its opening handshake. */
 export interface ClientHandshakeOptions {
   /**
    * Subprotocols to offer, in order of preference; unique tokens (RFC 6455 §4.1).
@@ -397,16 +411,24 @@ export function createClientHandshake(options: ClientHandshakeOptions, platform:
   return { key, headers, protocols, perMessageDeflate };
 }
 
+/** `validateServerResponse`'s verdict: what the server agreed to, or why the connection cannot open. */
 export type ClientHandshakeResult =
   | {
+      /** The response is valid: the connection is open. */
       ok: true;
       /** The subprotocol the server selected, or '' for none. */
       protocol: string;
       /** The server's Sec-WebSocket-Extensions value, or '' for none. */
       extensions: string;
+      /** The permessage-deflate parameters the server agreed to, or undefined for none. */
       deflate: DeflateParams | undefined;
     }
-  | { ok: false; error: WebSocketError };
+  | {
+      /** The response is invalid or a refusal. */
+      ok: false;
+      /** Why, with `status` when the server refused. */
+      error: WebSocketError;
+    };
 
 /**
  * Checks the server's answer to `handshake` (RFC 6455 §4.1, "the client MUST validate the server's

@@ -1,9 +1,14 @@
 /** HTTP statuses the handshake answers with (RFC 6455 §4.2.2, RFC 7231 §6). */
 export const HttpStatus = {
+  /** The handshake succeeded: the connection speaks WebSocket from the next byte on. */
   switchingProtocols: 101,
+  /** The upgrade request was malformed: a missing or invalid header, a bad key. */
   badRequest: 400,
+  /** The request's Origin is not allowed. */
   forbidden: 403,
+  /** The upgrade request did not use GET. */
   methodNotAllowed: 405,
+  /** The request asked for a WebSocket version other than 13; the answer names the one spoken. */
   upgradeRequired: 426,
 } as const;
 export type HttpStatus = (typeof HttpStatus)[keyof typeof HttpStatus];

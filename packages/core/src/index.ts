@@ -1,6 +1,8 @@
 /**
  * `@switchboard/core`: the Node entry. The sans-I/O API (see `./sans-io.ts`) with `nodePlatform` filled
  * in, under the names and signatures it has always had, and the Node adapters (WebSocket, server, client).
+ *
+ * @module @switchboard/core
  */
 export { CloseCode, Opcode, ReadyState, WEBSOCKET_GUID, WEBSOCKET_VERSION, type Role } from './constants.js';
 export { ErrorCode, WebSocketError } from './errors.js';
@@ -46,15 +48,15 @@ export {
   type ProtocolOptions,
 } from './node/with-node-platform.js';
 export { nodePlatform } from './node/node-platform.js';
-export {
-  WebSocket,
-  type BinaryType,
-  type MessageData,
-  type SendData,
-  type SendFragmentOptions,
-  type SendResult,
-  type WebSocketInfo,
-  type WebSocketOptions,
-} from './node/websocket.js';
+export { WebSocket } from './node/websocket.js';
+export type {
+  BinaryType,
+  MessageData,
+  SendData,
+  SendFragmentOptions,
+  SendResult,
+  WebSocketInfo,
+  WebSocketOptions,
+} from './node/websocket-options.js';
 export { checkUpgrade, completeUpgrade, handleUpgrade, rejectUpgrade, type UpgradeOptions } from './node/server.js';
 export { connect, type ConnectOptions } from './node/client.js';

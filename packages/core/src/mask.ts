@@ -1,18 +1,18 @@
 import type { Platform } from './platform.js';
 
 /**
+ * Below this length the byte loop wins: the word path allocates typed-array views, which costs more
+ * than it saves on short payloads.
+ */
+const WORD_PATH_MIN = 512;
+
+/**
  * XORs `data` with the 4-byte masking key in place (RFC 6455 §5.3). The operation is its own inverse,
  * so the same function masks and unmasks.
  *
  * Works word-at-a-time where the buffer's alignment allows it: masking sits on the hot path of every
  * client-to-server byte, and a 32-bit XOR does four bytes per step.
  */
-/**
- * Below this length the byte loop wins: the word path allocates typed-array views, which costs more
- * than it saves on short payloads.
- */
-const WORD_PATH_MIN = 512;
-
 export function applyMask(data: Uint8Array, mask: Uint8Array): void {
   const length = data.length;
   const m0 = mask[0]!;

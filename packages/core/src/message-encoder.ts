@@ -3,7 +3,9 @@ import { encodeFrame } from './frame.js';
 import type { Platform } from './platform.js';
 import type { MessageCompressor } from './protocol-types.js';
 
+/** How `encodeMessage` frames a message. */
 export interface EncodeMessageOptions {
+  /** A binary message; false for text (the caller's bytes must then be valid UTF-8). */
   binary: boolean;
   /** The sender's compressor; messages at or over its threshold are compressed once here. */
   compressor?: MessageCompressor | undefined;

@@ -38,6 +38,7 @@ export interface Platform {
   createInflateRaw(options: InflateRawOptions): SyncZlib;
 }
 
+/** How `Platform.createDeflateRaw` sets up zlib; permessage-deflate derives them from the negotiated parameters. */
 export interface DeflateRawOptions {
   /** LZ77 window as a base-2 logarithm, 9..15 (zlib refuses 8 for raw deflate). */
   windowBits: number;
@@ -47,6 +48,7 @@ export interface DeflateRawOptions {
   memLevel: number;
 }
 
+/** How `Platform.createInflateRaw` sets up zlib. */
 export interface InflateRawOptions {
   /** LZ77 window as a base-2 logarithm, 8..15: at least the one the peer deflates with. */
   windowBits: number;

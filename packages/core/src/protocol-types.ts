@@ -12,6 +12,7 @@ import type { Platform } from './platform.js';
 export interface MessageCompressor {
   /** Messages smaller than this many bytes go out uncompressed. */
   readonly threshold: number;
+  /** Compresses one whole message, to go out in a single frame with RSV1 set (RFC 7692 §7.2.1). */
   compress(message: Uint8Array): Uint8Array;
   /**
    * Compresses one fragment of a message sent in several frames; called for each in order, with `fin` on
@@ -20,10 +21,13 @@ export interface MessageCompressor {
   compressFragment(fragment: Uint8Array, fin: boolean): Uint8Array;
   /** Inflates one frame's payload of a compressed message; throws a WebSocketError (1009, 1007). */
   decompress(fragment: Uint8Array, fin: boolean): Uint8Array;
+  /** Frees both zlib streams; called once when the connection ends. */
   close(): void;
 }
 
+/** How a `Protocol` is set up: one connection's side, limits and negotiated compression. */
 export interface ProtocolOptions {
+  /** The side of the connection this endpoint is; it decides masking in both directions. */
   role: Role;
   /**
    * Allocation, UTF-8 and randomness for this connection. Every byte array the protocol hands out is the
@@ -44,21 +48,58 @@ export interface ProtocolOptions {
   generateMask?: (() => Uint8Array) | undefined;
 }
 
+/**
+ * Where a `Protocol` is: `open` until a close frame is sent or received, `closing` while the closing
+ * handshake runs, `closed` once both close frames crossed or the connection failed.
+ */
 export type ProtocolState = 'open' | 'closing' | 'closed';
 
+/** What `Protocol.eventsReceived` hands out: a whole message, a control frame, the close or the failure. */
 export type ProtocolEvent =
-  | { type: 'text'; data: string }
-  | { type: 'binary'; data: Uint8Array }
-  | { type: 'ping'; data: Uint8Array }
-  | { type: 'pong'; data: Uint8Array }
-  /** The peer's close frame arrived (code 1005 when it carried none). */
-  | { type: 'close'; code: number; reason: string }
+  | {
+      /** A whole text message arrived. */
+      type: 'text';
+      /** Its text, already validated as UTF-8 (and inflated when it was compressed). */
+      data: string;
+    }
+  | {
+      /** A whole binary message arrived. */
+      type: 'binary';
+      /** Its bytes, inflated when it was compressed. */
+      data: Uint8Array;
+    }
+  | {
+      /** The peer pinged; the protocol has already queued the pong. */
+      type: 'ping';
+      /** The ping's payload (at most 125 bytes), echoed in the pong. */
+      data: Uint8Array;
+    }
+  | {
+      /** A pong arrived, the answer to a ping or an unsolicited heartbeat. */
+      type: 'pong';
+      /** The pong's payload. */
+      data: Uint8Array;
+    }
+  | {
+      /** The peer's close frame arrived. */
+      type: 'close';
+      /** Its status code, 1005 when it carried none. */
+      code: number;
+      /** Its reason, possibly empty. */
+      reason: string;
+    }
   /**
    * The connection failed (the peer broke the protocol): a close frame with `error.closeCode` is queued
    * and the transport should end. When events came before it, it comes in a later batch: see `eventsReceived`.
    */
-  | { type: 'error'; error: WebSocketError };
+  | {
+      /** The connection failed. */
+      type: 'error';
+      /** Why: its `code` and the `closeCode` sent to the peer. */
+      error: WebSocketError;
+    };
 
+/** Per-message choices of `Protocol.sendText`, `sendBinary` and `sendFragment`. */
 export interface SendOptions {
   /**
    * Compress this message when permessage-deflate is active and it reaches the threshold. For a message

@@ -22,10 +22,13 @@ const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
  * `transportShouldClose` turns true.
  */
 export class Protocol {
+  /** Our side of the connection, from the options. */
   readonly role: Role;
+  /** Where the connection is; `transportShouldClose` says when to end the transport. */
   state: ProtocolState = 'open';
   /** The code and reason the peer sent, ours when we failed the connection, else 1006 (RFC 6455 §7.1.5). */
   closeCode: number = CloseCode.abnormal;
+  /** The reason that goes with `closeCode`; '' when there was none. */
   closeReason = '';
   /** True once we sent a close frame. */
   closeSent = false;
@@ -172,10 +175,12 @@ export class Protocol {
 
   // ---- output -------------------------------------------------------------------------------------
 
+  /** Queues a text message, compressed when the options and the threshold say so; throws once closing. */
   sendText(text: string, options?: SendOptions): void {
     this.sendMessage(Opcode.text, this.platform.encodeUtf8(text), options);
   }
 
+  /** Queues a binary message, as `sendText` does; `data` must not change until it is written. */
   sendBinary(data: Uint8Array, options?: SendOptions): void {
     this.sendMessage(Opcode.binary, data, options);
   }
@@ -210,11 +215,13 @@ export class Protocol {
     return this.sendingOpcode;
   }
 
+  /** Queues a ping with at most 125 bytes of `data` (RFC 6455 §5.5.2); it may go out between fragments. */
   sendPing(data: Uint8Array = EMPTY): void {
     this.assertCanSend();
     this.pushFrame(true, false, Opcode.ping, checkControlPayload(data));
   }
 
+  /** Queues an unsolicited pong, a one-way heartbeat; pings are answered by the protocol itself. */
   sendPong(data: Uint8Array = EMPTY): void {
     this.assertCanSend();
     this.pushFrame(true, false, Opcode.pong, checkControlPayload(data));

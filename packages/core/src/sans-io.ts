@@ -2,6 +2,8 @@
  * `@switchboard/core/sans-io`: the WebSocket protocol without I/O and without Node (RFC 6455, RFC 7692).
  * Everything it needs from the runtime comes in through a `Platform`; `@switchboard/core` is the same API
  * with Node's platform filled in, plus the Node adapters.
+ *
+ * @module @switchboard/core/sans-io
  */
 export { CloseCode, Opcode, ReadyState, WEBSOCKET_GUID, WEBSOCKET_VERSION, type Role } from './constants.js';
 export { ErrorCode, WebSocketError } from './errors.js';

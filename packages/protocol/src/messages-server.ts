@@ -34,17 +34,33 @@ export { GAP_REASONS, type GapReason, RECOVERY_FAILURE_REASONS, type RecoveryFai
  */
 export const serverLimitsSchema = z
   .object({
+    /** Largest payload of one message after reassembly, in bytes; at least `chunkBytes`. */
     maxMessageBytes: positiveIntegerField,
+    /** Largest payload of one chunk, in bytes: a larger payload must be sent in chunks (§7). */
     chunkBytes: positiveIntegerField,
+    /** Largest WebSocket message accepted, in bytes (1009 beyond); fits a full chunk with its header. */
     maxFrameBytes: positiveIntegerField,
+    /** Subscriptions one connection may hold (`too_many_subscriptions` beyond). */
     maxSubscriptions: nonNegativeIntegerField,
+    /** Incomplete chunked transfers per direction (`too_many_transfers` beyond). */
     maxConcurrentTransfers: positiveIntegerField,
+    /** Sum of the `total` of incomplete transfers per direction (`transfer_buffer_full` beyond). */
     maxIncompleteBytes: positiveIntegerField,
+    /** A transfer with no chunk for this many milliseconds is abandoned (`transfer_timeout`). */
     chunkTimeoutMs: positiveIntegerField,
+    /** How long, in milliseconds, a publish `key` is remembered to drop a resend (§8.4). */
     idempotencyWindowMs: nonNegativeIntegerField,
+    /** How long, in milliseconds, an expired token is still served, so a refresh has time to arrive (§9). */
     tokenGraceMs: nonNegativeIntegerField,
     /** Token bucket; absent: no publish rate limit. */
-    publishRate: z.exactOptional(z.object({ perSecond: z.number().check(z.positive()), burst: positiveIntegerField })),
+    publishRate: z.exactOptional(
+      z.object({
+        /** Publishes per second the bucket refills with. */
+        perSecond: z.number().check(z.positive()),
+        /** Publishes the bucket holds: a burst of this many passes at once (`rate_limited` beyond). */
+        burst: positiveIntegerField,
+      }),
+    ),
   })
   .check(
     z.superRefine((limits, context) => {
@@ -92,8 +108,20 @@ export type WelcomeMessage = z.output<typeof welcomeSchema>;
  * last one replayed, or on failure the current one, after which live entries follow.
  */
 export const presenceRecoverySchema = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('recovered'), seq: offsetField }),
-  z.object({ status: z.literal('failed'), reason: z.enum(RECOVERY_FAILURE_REASONS), seq: offsetField }),
+  z.object({
+    /** The presence entries after `since.seq` up to `seq` are replayed. */
+    status: z.literal('recovered'),
+    /** The last presence entry replayed. */
+    seq: offsetField,
+  }),
+  z.object({
+    /** Presence entries could not be replayed: fetch a fresh listing. */
+    status: z.literal('failed'),
+    /** Why: another epoch, entries past the history kept, or no history. */
+    reason: z.enum(RECOVERY_FAILURE_REASONS),
+    /** The current presence position; live entries after it follow. */
+    seq: offsetField,
+  }),
 ]);
 export type PresenceRecovery = z.output<typeof presenceRecoverySchema>;
 
@@ -103,13 +131,27 @@ const presenceRecoveryField = z.exactOptional(presenceRecoverySchema);
 /** The outcome of recovering one topic (protocol.md §8.2). */
 export const recoveryResultSchema = z.discriminatedUnion('status', [
   /** Messages after `since.offset` up to and including `offset` follow, in order, before live ones. */
-  z.object({ status: z.literal('recovered'), epoch: epochField, offset: offsetField, presence: presenceRecoveryField }),
+  z.object({
+    /** Every missed message is replayed. */
+    status: z.literal('recovered'),
+    /** The topic's epoch, the same as `since.epoch`. */
+    epoch: epochField,
+    /** The offset of the last message replayed; live messages continue after it. */
+    offset: offsetField,
+    /** How the topic's presence entries were recovered, when `since` asked (§13.4). */
+    presence: presenceRecoveryField,
+  }),
   /** Nothing is replayed; live messages after `offset` (the current position) follow; resync. */
   z.object({
+    /** The missed messages cannot be replayed: the application must resynchronise on its own. */
     status: z.literal('failed'),
+    /** Why: the epoch changed, the messages left the history, or the topic keeps none. */
     reason: z.enum(RECOVERY_FAILURE_REASONS),
+    /** The topic's current epoch; store it with `offset` as the new position. */
     epoch: epochField,
+    /** The topic's current offset; live messages after it follow. */
     offset: offsetField,
+    /** How the topic's presence entries were recovered, when `since` asked (§13.4). */
     presence: presenceRecoveryField,
   }),
 ]);

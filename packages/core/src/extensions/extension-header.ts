@@ -15,6 +15,7 @@ import { ErrorCode, WebSocketError } from '../errors.js';
 /** A parameter's value: the string after `=`, or `true` when the parameter was given bare. */
 export type ExtensionParamValue = string | true;
 
+/** One extension as a `Sec-WebSocket-Extensions` header names it, with its parameters. */
 export interface ExtensionOffer {
   /** The extension token, e.g. `permessage-deflate`, as written (compared case-sensitively). */
   name: string;
@@ -35,6 +36,10 @@ const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const QDTEXT = /[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]/;
 const QUOTED_PAIR_OCTET = /[\t \x21-\x7e\x80-\xff]/;
 
+/**
+ * Whether `value` is an HTTP token (RFC 7230 §3.2.6): one or more visible ASCII characters other than the
+ * separators, the grammar of extension names, parameter names and subprotocols.
+ */
 export function isToken(value: string): boolean {
   return TOKEN.test(value);
 }

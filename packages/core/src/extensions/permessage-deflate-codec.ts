@@ -31,6 +31,7 @@ function checkInteger(name: string, value: number, min: number, max: number): vo
   }
 }
 
+/** Limits of one connection's `PerMessageDeflate`: when to compress, and how far to inflate. */
 export interface PerMessageDeflateCodecOptions {
   /** See {@link PerMessageDeflateOptions.threshold}. @default 1024 */
   threshold?: number;

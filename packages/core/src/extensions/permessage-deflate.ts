@@ -23,6 +23,10 @@ export const WindowBits = { min: 8, max: 15 } as const;
  */
 const WINDOW_BITS_VALUE = /^(?:[89]|1[0-5])$/;
 
+/**
+ * Preferences for permessage-deflate (RFC 7692): what a client offers, or what a server accepts and
+ * answers. Every field is optional; the defaults suit a broker that compresses a broadcast once.
+ */
 export interface PerMessageDeflateOptions {
   /**
    * Server: answer with `server_no_context_takeover`, so each message we send is compressed on its own.
@@ -75,9 +79,13 @@ export interface PerMessageDeflateOptions {
 
 /** The agreed parameters of one connection (RFC 7692 §7.1), the same on both sides. */
 export interface DeflateParams {
+  /** The server compresses each message on its own, without the window of earlier ones. */
   serverNoContextTakeover: boolean;
+  /** The client compresses each message on its own, without the window of earlier ones. */
   clientNoContextTakeover: boolean;
+  /** The LZ77 window (base-2 logarithm, 8..15) the server compresses with; the client inflates with it. */
   serverMaxWindowBits: number;
+  /** The LZ77 window (base-2 logarithm, 8..15) the client compresses with; the server inflates with it. */
   clientMaxWindowBits: number;
 }
 
@@ -111,7 +119,12 @@ export function deflateOffer(options: PerMessageDeflateOptions = {}): string {
 export function negotiateDeflate(
   offers: readonly ExtensionOffer[],
   options: PerMessageDeflateOptions = {},
-): { params: DeflateParams; response: string } | undefined {
+): {
+  /** The parameters agreed, for the connection's `PerMessageDeflate`. */
+  params: DeflateParams;
+  /** The `Sec-WebSocket-Extensions` value to answer with. */
+  response: string;
+} | undefined {
   checkOptions(options);
   for (const offer of offers) {
     if (offer.name !== PERMESSAGE_DEFLATE) continue;

@@ -9,8 +9,10 @@ import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.
 import { createClientHandshake, validateServerResponse } from '../handshake.js';
 import { Protocol } from '../protocol.js';
 import { nodePlatform } from './node-platform.js';
-import { WebSocket, type WebSocketOptions } from './websocket.js';
+import { WebSocket } from './websocket.js';
+import type { WebSocketOptions } from './websocket-options.js';
 
+/** What `connect` offers in its handshake, how long it waits, and how the connection behaves once open. */
 export interface ConnectOptions extends WebSocketOptions {
   /** Subprotocols to offer, in our order of preference (RFC 6455 §4.1). */
   protocols?: string | readonly string[];

@@ -4,8 +4,10 @@ import { PerMessageDeflate } from '../extensions/permessage-deflate-codec.js';
 import { acceptHandshake, rejectionResponse, type ServerHandshake, type ServerHandshakeOptions } from '../handshake.js';
 import { Protocol } from '../protocol.js';
 import { nodePlatform } from './node-platform.js';
-import { WebSocket, type WebSocketOptions } from './websocket.js';
+import { WebSocket } from './websocket.js';
+import type { WebSocketOptions } from './websocket-options.js';
 
+/** What a server accepts (subprotocols, origins, compression) and how its connections behave. */
 export interface UpgradeOptions extends ServerHandshakeOptions, WebSocketOptions {
   /**
    * Largest message accepted, after decompression; larger ones close the connection with 1009.

@@ -8,76 +8,7 @@ import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol } from '../protocol.js';
 import type { ProtocolEvent } from '../protocol-types.js';
 import { toBuffer } from './node-platform.js';
-
-export type BinaryType = 'nodebuffer' | 'arraybuffer';
-export type MessageData = string | Buffer | ArrayBuffer;
-export type SendData = string | ArrayBuffer | ArrayBufferView;
-
-/** The outcome of `send`, after uWebSockets: every call says whether the caller should slow down. */
-export type SendResult = 'sent' | 'backpressure' | 'dropped';
-
-export interface SendFragmentOptions {
-  /** This fragment ends the message (RFC 6455 §5.4: FIN). */
-  fin: boolean;
-  /**
-   * On a message's first fragment: whether the message is binary. Later fragments follow the first.
-   * @default a string starts a text message, bytes a binary one
-   */
-  binary?: boolean;
-  /**
-   * On a message's first fragment: compress the message when permessage-deflate is active. Later
-   * fragments follow the first. Unlike `send`, no threshold applies: the message's size is not known yet.
-   * @default true
-   */
-  compress?: boolean;
-}
-
-export interface WebSocketOptions {
-  /**
-   * `send` reports `backpressure` once `bufferedAmount` reaches this, and `drain` fires when the buffer
-   * empties again. Small enough that a priority queue in front of the socket keeps control of ordering.
-   * @default 65536
-   */
-  highWaterMark?: number;
-  /**
-   * `send` drops the message (returns `dropped`) while `bufferedAmount` is above this. Unbounded by
-   * default because the broker's send queues bound memory themselves.
-   * @default Infinity
-   */
-  maxBackpressure?: number;
-  /**
-   * After our close frame, how long the peer has to finish the closing handshake and the TCP close
-   * before the socket is destroyed, so a peer that never answers cannot hold a socket.
-   * @default 5000
-   */
-  closeTimeout?: number;
-  /**
-   * Keepalive: sends a ping this often (RFC 6455 §5.5.2), and gives up on the peer when nothing at all
-   * (a message, a ping, a pong, any byte) arrived from it during a whole interval, so a dead peer is found
-   * within two intervals. Giving up emits `error` with `ERR_WS_KEEPALIVE_TIMEOUT` while readyState is
-   * still OPEN (a handler may close with its own code instead), then ends the connection as
-   * `keepaliveClose` says. 0 disables keepalive.
-   * @default 0: keepalive is a policy (how soon is dead?) that the application sets, e.g. under a proxy's
-   *   idle timeout.
-   */
-  pingInterval?: number;
-  /**
-   * How a keepalive timeout ends the connection. With a code: a close frame with this code and reason
-   * (RFC 6455 §7.1.2), then the closing handshake, cut after `closeTimeout` as for `close()`; the peer may
-   * only be slow, and learns why. Without: the socket is destroyed at once and the close reports 1006.
-   * The code must be sendable (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 UTF-8 bytes.
-   * @default undefined (destroy: a peer that sent nothing for a whole interval is most likely gone)
-   */
-  keepaliveClose?: { readonly code: number; readonly reason: string } | undefined;
-}
-
-export interface WebSocketInfo {
-  url: string;
-  protocol: string;
-  extensions: string;
-  /** The permessage-deflate parameters agreed in the handshake (RFC 7692 §7.1), if it was negotiated. */
-  deflate: DeflateParams | undefined;
-}
+import type { BinaryType, MessageData, SendData, SendFragmentOptions, SendResult, WebSocketInfo, WebSocketOptions } from './websocket-options.js';
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 const DEFAULT_CLOSE_TIMEOUT = 5000;
@@ -98,13 +29,20 @@ interface WebSocketEvents {
  * events. The protocol itself lives in `Protocol`; this class only moves bytes and runs timers.
  */
 export class WebSocket extends EventEmitter<WebSocketEvents> {
+  /** `readyState` while the opening handshake runs (0), as `WebSocket.CONNECTING` in browsers. */
   static readonly CONNECTING = ReadyState.CONNECTING;
+  /** `readyState` once the handshake succeeded (1). */
   static readonly OPEN = ReadyState.OPEN;
+  /** `readyState` during the closing handshake (2). */
   static readonly CLOSING = ReadyState.CLOSING;
+  /** `readyState` once the connection is closed or failed to open (3). */
   static readonly CLOSED = ReadyState.CLOSED;
 
+  /** The URL connected to (client) or the upgrade request's URL (server). */
   url: string;
+  /** The subprotocol the handshake selected; '' before it completes or when none was. */
   protocol = '';
+  /** The Sec-WebSocket-Extensions value agreed in the handshake; '' when none was. */
   extensions = '';
   /**
    * The permessage-deflate agreement of this connection (RFC 7692 §7.1), or undefined when the handshake
@@ -112,12 +50,18 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * connections that agreed the same parameters.
    */
   deflate: DeflateParams | undefined;
+  /** How binary messages are handed out; may be changed at any time, and applies from the next message. */
   binaryType: BinaryType = 'nodebuffer';
+  /** Where the connection is, numbered as in browsers: see `ReadyState`. */
   readyState: ReadyState = ReadyState.CONNECTING;
 
+  /** Browser-style listener for `open`; the `open` event of the EventEmitter fires as well. */
   onopen: ((event: { type: 'open' }) => void) | null = null;
+  /** Browser-style listener for each message; `event.data` as `binaryType` says for binary ones. */
   onmessage: ((event: { type: 'message'; data: MessageData }) => void) | null = null;
+  /** Browser-style listener for the close, with its code, reason and whether the closing handshake completed. */
   onclose: ((event: { type: 'close'; code: number; reason: string; wasClean: boolean }) => void) | null = null;
+  /** Browser-style listener for a failure; `close` follows it. */
   onerror: ((event: { type: 'error'; error: WebSocketError }) => void) | null = null;
 
   private readonly highWaterMark: number;
@@ -230,6 +174,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     });
   }
 
+  /**
+   * Sends a ping (RFC 6455 §5.5.2) with up to 125 bytes of `data`; the peer's pong comes as the `pong` event.
+   * @throws WebSocketError `ERR_WS_NOT_OPEN` when the connection is not open.
+   */
   ping(data?: Uint8Array): void {
     this.requireOpen().sendPing(data);
     this.flush();
@@ -257,12 +205,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.socket.destroy();
   }
 
+  /** Adds a DOM-style listener, which receives an event object (`{ type, data }`, `{ type, code, ... }`). */
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
     const wrapped = toDomListener(type, listener as (event: unknown) => void);
     domListeners.set(listener, wrapped);
     this.on(type, wrapped as never);
   }
 
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
     const wrapped = domListeners.get(listener);
     if (wrapped !== undefined) this.off(type, wrapped as never);

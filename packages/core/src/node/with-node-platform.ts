@@ -19,7 +19,9 @@ import { nodePlatform, randomBytes, toBuffer } from './node-platform.js';
 /** Options as the sans-I/O ones, with the platform optional. */
 type WithOptionalPlatform<T extends { platform: Platform }> = Omit<T, 'platform'> & { platform?: Platform };
 
+/** The sans-I/O `ProtocolOptions`, where `platform` defaults to `nodePlatform`. */
 export type ProtocolOptions = WithOptionalPlatform<SansIoProtocolOptions>;
+/** The sans-I/O `FrameParserOptions`, where `platform` defaults to `nodePlatform`. */
 export type FrameParserOptions = WithOptionalPlatform<SansIoFrameParserOptions>;
 
 /** `Protocol` on `nodePlatform` unless told otherwise: its bytes are Buffers. */
@@ -53,6 +55,7 @@ export function encodeMessage(data: Uint8Array, options: EncodeMessageOptions): 
   return asBuffers(encodeSansIoMessage(data, options, nodePlatform));
 }
 
+/** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 §4.2.2), hashed by node:crypto. */
 export function computeAccept(key: string): string {
   return handshake.computeAccept(key, nodePlatform);
 }
@@ -62,14 +65,20 @@ export function generateKey(random: (size: number) => Uint8Array = randomBytes):
   return handshake.generateKey(random);
 }
 
+/**
+ * Checks an upgrade request and builds the answer, 101 or the refusal (see the sans-I/O `acceptHandshake`),
+ * with node:crypto for the accept hash.
+ */
 export function acceptHandshake(request: handshake.HandshakeRequest, options: handshake.ServerHandshakeOptions = {}): handshake.ServerHandshake {
   return handshake.acceptHandshake(request, options, nodePlatform);
 }
 
+/** A client's opening handshake: a fresh key from node:crypto and the request headers to send. */
 export function createClientHandshake(options: handshake.ClientHandshakeOptions = {}): handshake.ClientHandshake {
   return handshake.createClientHandshake(options, nodePlatform);
 }
 
+/** Checks the server's answer to `clientHandshake`: 101, the accept hash, the subprotocol and extensions. */
 export function validateServerResponse(
   response: { statusCode: number; headers: handshake.HeaderMap },
   clientHandshake: handshake.ClientHandshake,

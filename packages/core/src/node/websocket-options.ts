@@ -1,0 +1,91 @@
+// The vocabulary of the Node `WebSocket`: its options, what it sends and delivers, and what `send` answers.
+// Apart from the class so its public types can be read (and documented) in one place.
+import type { DeflateParams } from '../extensions/permessage-deflate.js';
+
+/** How binary messages are delivered: as a `Buffer` (`nodebuffer`, the default) or an `ArrayBuffer`. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer';
+
+/** A received message: a string for text, a `Buffer` or `ArrayBuffer` (see `binaryType`) for binary. */
+export type MessageData = string | Buffer | ArrayBuffer;
+
+/** What `send` takes: a string goes out as a text message, bytes (any view or buffer) as binary. */
+export type SendData = string | ArrayBuffer | ArrayBufferView;
+
+/** The outcome of `send`, after uWebSockets: every call says whether the caller should slow down. */
+export type SendResult = 'sent' | 'backpressure' | 'dropped';
+
+/** One fragment's place in its message, for `WebSocket.sendFragment`. */
+export interface SendFragmentOptions {
+  /** This fragment ends the message (RFC 6455 §5.4: FIN). */
+  fin: boolean;
+  /**
+   * On a message's first fragment: whether the message is binary. Later fragments follow the first.
+   * @default a string starts a text message, bytes a binary one
+   */
+  binary?: boolean;
+  /**
+   * On a message's first fragment: compress the message when permessage-deflate is active. Later
+   * fragments follow the first. Unlike `send`, no threshold applies: the message's size is not known yet.
+   * @default true
+   */
+  compress?: boolean;
+}
+
+/** A connection's flow control, timeouts and keepalive; `handleUpgrade` and `connect` take them too. */
+export interface WebSocketOptions {
+  /**
+   * `send` reports `backpressure` once `bufferedAmount` reaches this, and `drain` fires when the buffer
+   * empties again. Small enough that a priority queue in front of the socket keeps control of ordering.
+   * @default 65536
+   */
+  highWaterMark?: number;
+  /**
+   * `send` drops the message (returns `dropped`) while `bufferedAmount` is above this. Unbounded by
+   * default because the broker's send queues bound memory themselves.
+   * @default Infinity
+   */
+  maxBackpressure?: number;
+  /**
+   * After our close frame, how long the peer has to finish the closing handshake and the TCP close
+   * before the socket is destroyed, so a peer that never answers cannot hold a socket.
+   * @default 5000
+   */
+  closeTimeout?: number;
+  /**
+   * Keepalive: sends a ping this often (RFC 6455 §5.5.2), and gives up on the peer when nothing at all
+   * (a message, a ping, a pong, any byte) arrived from it during a whole interval, so a dead peer is found
+   * within two intervals. Giving up emits `error` with `ERR_WS_KEEPALIVE_TIMEOUT` while readyState is
+   * still OPEN (a handler may close with its own code instead), then ends the connection as
+   * `keepaliveClose` says. 0 disables keepalive.
+   * @default 0: keepalive is a policy (how soon is dead?) that the application sets, e.g. under a proxy's
+   *   idle timeout.
+   */
+  pingInterval?: number;
+  /**
+   * How a keepalive timeout ends the connection. With a code: a close frame with this code and reason
+   * (RFC 6455 §7.1.2), then the closing handshake, cut after `closeTimeout` as for `close()`; the peer may
+   * only be slow, and learns why. Without: the socket is destroyed at once and the close reports 1006.
+   * The code must be sendable (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 UTF-8 bytes.
+   * @default undefined (destroy: a peer that sent nothing for a whole interval is most likely gone)
+   */
+  keepaliveClose?:
+    | {
+        /** The close code sent, e.g. 1001 or an application's 4000-4999. */
+        readonly code: number;
+        /** The close reason sent, e.g. `keepalive timeout`. */
+        readonly reason: string;
+      }
+    | undefined;
+}
+
+/** What the opening handshake settled for a connection, handed to the `WebSocket` when it opens. */
+export interface WebSocketInfo {
+  /** The URL connected to (client) or the request's URL (server). */
+  url: string;
+  /** The subprotocol selected, or '' when none was. */
+  protocol: string;
+  /** The Sec-WebSocket-Extensions value agreed, or '' when none was. */
+  extensions: string;
+  /** The permessage-deflate parameters agreed in the handshake (RFC 7692 §7.1), if it was negotiated. */
+  deflate: DeflateParams | undefined;
+}
