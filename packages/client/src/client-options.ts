@@ -22,10 +22,13 @@ export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'rec
 
 /** The `state` event: a transition and what caused it. */
 export interface StateChange {
+  /** The state the client is now in. */
   readonly state: ConnectionState;
+  /** The state it left. */
   readonly previous: ConnectionState;
   /** `disconnected` / `closed`: the close code of the connection or attempt that ended (1006: no close frame). */
   readonly closeCode?: number;
+  /** `disconnected` / `closed`: the close reason the broker sent with `closeCode`, when it sent one. */
   readonly reason?: string;
   /** `disconnected` / `closed`: why, as an error with a stable code. */
   readonly error?: SwitchboardError;
@@ -37,14 +40,21 @@ export interface StateChange {
 
 /** The `connected` event: what the broker's `welcome` said (protocol.md §2.3). */
 export interface ConnectedInfo {
+  /** The broker's id for this connection, unique in its cluster: quote it in bug reports and logs. */
   readonly connectionId: string;
+  /** The name of the broker node that serves the connection, for diagnostics; undefined if not told. */
   readonly node: string | undefined;
+  /** The broker's limits for this connection (protocol.md §12); the client sizes its chunks by them. */
   readonly limits: ServerLimits;
+  /** When the token expires, in milliseconds since the Unix epoch; undefined when it does not. */
   readonly tokenExpiresAt: number | undefined;
 }
 
+/** The client's events and what their listeners receive (`client.on(name, listener)`). */
 export interface ClientEvents {
+  /** Every change of `ConnectionState`, with its cause. */
   state: StateChange;
+  /** Each time a connection is established, after the broker's `welcome`, reconnections included. */
   connected: ConnectedInfo;
   /**
    * Something went wrong that no promise reports: a fire-and-forget publish the broker refused, a token
@@ -55,6 +65,7 @@ export interface ClientEvents {
   serverSubscription: ServerSubscriptionChange;
 }
 
+/** How one `publish` is sent and settled. */
 export interface PublishOptions {
   /**
    * `high` overtakes `normal` and `low` traffic, including between the chunks of a large publish
@@ -79,9 +90,11 @@ export interface PublishOptions {
 
 /** The broker's `published`. */
 export interface PublishAck {
+  /** The topic published to. */
   readonly topic: string;
   /** Present when the topic keeps history. */
   readonly offset?: number;
+  /** The epoch of the topic's history that `offset` counts in; present with `offset`. */
   readonly epoch?: string;
   /** An earlier publish with the same key was published; this one was not delivered again. */
   readonly duplicate: boolean;
@@ -114,6 +127,10 @@ export interface SendQueueOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Everything `createClient` takes: the broker's URL, how to authenticate, and the client's policies for
+ * reconnecting, queueing, acks and keepalive. Only `url` is required.
+ */
 export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
   /** The broker's WebSocket URL, e.g. `wss://broker.example/`. */
   readonly url: string | URL;
@@ -128,6 +145,7 @@ export interface ClientOptions<Topics extends TopicMap = UntypedTopics> {
   readonly schemas?: SchemaMap<Topics>;
   /** Reconnect policy; `false` never reconnects. */
   readonly reconnect?: ReconnectOptions | false;
+  /** Limits on publishes waiting to be written, so an offline client cannot grow without bound. */
   readonly sendQueue?: SendQueueOptions;
   /**
    * How long a written publish waits for its ack before rejecting with `ack_timeout`. 0 disables.

@@ -141,7 +141,12 @@ export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
   }
 
   /** Publishes accepted and not yet written, and their payload bytes (bounded by `sendQueue`). */
-  get queued(): { readonly messages: number; readonly bytes: number } {
+  get queued(): {
+    /** How many publishes wait. */
+    readonly messages: number;
+    /** The sum of their payload sizes. */
+    readonly bytes: number;
+  } {
     return this.#publishes.queued;
   }
 
@@ -155,6 +160,7 @@ export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
     return this.#context.events.on(name, listener);
   }
 
+  /** Removes a listener added with `on`; the function `on` returned does the same. */
   off<Name extends keyof ClientEvents>(name: Name, listener: (value: ClientEvents[Name]) => void): void {
     this.#context.events.off(name, listener);
   }

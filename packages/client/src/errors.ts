@@ -62,10 +62,15 @@ export interface SwitchboardErrorDetails {
  * from the SDK); `message` is for humans.
  */
 export class SwitchboardError extends Error {
+  /** Always `SwitchboardError`, so logs and `String(error)` name the class. */
   override readonly name = 'SwitchboardError';
+  /** The stable code to branch on: the broker's (`forbidden`, `rate_limited` ...) or the SDK's. */
   readonly code: ErrorCode;
+  /** The WebSocket close code, when the error ended (or came with the end of) a connection. */
   readonly closeCode: number | undefined;
+  /** With `rate_limited` and `unavailable`: how long to wait, in milliseconds, before retrying. */
   readonly retryAfterMs: number | undefined;
+  /** The topic or pattern the failed request named, when it named one. */
   readonly topic: string | undefined;
 
   constructor(code: ErrorCode, message: string, details: SwitchboardErrorDetails = {}) {

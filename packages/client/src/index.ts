@@ -2,6 +2,8 @@
  * `@switchboard/client`: the typed pubsub.v1 SDK for browsers and Node. The WebSocket implementation is
  * chosen by the package's export conditions (`browser`: the native `WebSocket`; `node`: `@switchboard/core`).
  * The wire protocol itself is `@switchboard/protocol`.
+ *
+ * @module @switchboard/client
  */
 export { Client, createClient } from './client.js';
 export type {

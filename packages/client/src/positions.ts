@@ -1,6 +1,8 @@
 /** A place in a topic's history (protocol.md §8.1): what a subscribe's `since` carries. */
 export interface Position {
+  /** The offset of the last message the application has; the broker replays those after it. */
   readonly offset: number;
+  /** The epoch that offset counts in; another epoch means the history was reset and cannot be replayed. */
   readonly epoch: string;
 }
 

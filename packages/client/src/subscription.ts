@@ -7,11 +7,18 @@ import type { PresenceSet } from './presence-set.js';
 
 /** A delivery as handlers see it. */
 export interface Message<Data> {
+  /** The topic it was published to; with a wildcard subscription, the concrete one. */
   readonly topic: string;
+  /**
+   * The payload as published: a JSON value, or bytes for a binary publish; checked against the topic's
+   * schema when one is declared.
+   */
   readonly data: Data;
+  /** The priority it was published with; the broker sends `high` ahead of `normal` and `low`. */
   readonly priority: Priority;
   /** The message's place in its topic's history (protocol.md §8.1). */
   readonly offset: number;
+  /** The epoch of the topic's history `offset` counts in; it changes when the history is reset. */
   readonly epoch: string;
 }
 
@@ -21,10 +28,15 @@ export interface Message<Data> {
  * recovers an abandoned one if the topic keeps history.
  */
 export interface Gap {
+  /** The topic that lost messages. */
   readonly topic: string;
+  /** The epoch `from` and `to` count in. */
   readonly epoch: string;
+  /** The first offset lost. */
   readonly from: number;
+  /** The last offset lost (inclusive). */
   readonly to: number;
+  /** Why they were lost: the broker's reason, or `abandoned` by this client. */
   readonly reason: GapReason | 'abandoned';
 }
 
@@ -34,12 +46,20 @@ export interface Gap {
  * delivery revealed that the topic's history was reset. Live messages after `offset` follow.
  */
 export interface RecoveryFailure {
+  /** The topic whose missed messages cannot be replayed. */
   readonly topic: string;
+  /** Why: another epoch, messages past the history kept, or no history at all. */
   readonly reason: RecoveryFailureReason;
+  /** The topic's current epoch; with `offset`, the position to load state from. */
   readonly epoch: string;
+  /** The topic's current offset; live messages after it follow. */
   readonly offset: number;
 }
 
+/**
+ * What `subscribe` takes besides the pattern and handler: where to resume, callbacks for losses, and the
+ * presence level and callbacks (see {@link PresenceOptions}).
+ */
 export interface SubscribeOptions<Info = unknown> extends PresenceOptions<Info> {
   /**
    * Positions the application already has (e.g. it loaded state up to them over HTTP, or stored them):
@@ -60,11 +80,16 @@ export interface SubscribeOptions<Info = unknown> extends PresenceOptions<Info> 
 
 /** What awaiting a subscription yields: the broker's confirmation. */
 export interface SubscribeAck {
+  /** The pattern the broker subscribed this connection to. */
   readonly pattern: string;
   /** Per topic of `since`: whether its missed messages follow (protocol.md §8.2). */
   readonly recovery?: Readonly<Record<string, RecoveryResult>>;
 }
 
+/**
+ * `pending` until the broker confirms the subscription, `active` after, `ended` once it was unsubscribed,
+ * refused, ended by the broker, or the client closed. A reconnect does not make it pending again.
+ */
 export type SubscriptionState = 'pending' | 'active' | 'ended';
 
 /** @internal What a subscription reaches of its client: release, and presence reads of its topic. */
@@ -82,6 +107,7 @@ const NO_MEMBERS: ReadonlyMap<string, never> = new Map<string, never>();
  * {@link SubscribeAck} (keep the subscription itself to unsubscribe later).
  */
 export class Subscription<Data, Info = unknown> implements PromiseLike<SubscribeAck> {
+  /** The topic or pattern subscribed to (protocol.md §4: `*` one segment, `>` the rest). */
   readonly pattern: string;
   /** Settles with the broker's first confirmation, or rejects if the subscription fails before it. */
   readonly ready: Promise<SubscribeAck>;
@@ -106,6 +132,7 @@ export class Subscription<Data, Info = unknown> implements PromiseLike<Subscribe
     this.ready.catch(() => {});
   }
 
+  /** Where the subscription is: see {@link SubscriptionState}. */
   get state(): SubscriptionState {
     return this.#currentState;
   }

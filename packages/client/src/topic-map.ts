@@ -36,6 +36,7 @@ export type TopicMap = object;
 
 /** The map of a client that declared nothing: every topic, any payload. */
 export interface UntypedTopics {
+  /** `>` matches every topic, and `unknown` lets any JSON value or bytes through. */
   '>': unknown;
 }
 
@@ -121,12 +122,18 @@ export type SubscribeData<Map extends TopicMap, P extends string> = Map[Patterns
 
 /** `P` when a declared pattern can match it; otherwise a type whose only key names the problem. */
 export type CheckPattern<Map extends TopicMap, P extends string> = [PatternsForPattern<Map, P>] extends [never]
-  ? { readonly 'error: no declared topic matches this pattern': P }
+  ? {
+      /** The pattern the compiler refused: no declared pattern can match any topic it matches. */
+      readonly 'error: no declared topic matches this pattern': P;
+    }
   : P;
 
 /** `T` when a declared pattern matches it segment by segment; otherwise a type whose only key names the problem. */
 export type CheckTopic<Map extends TopicMap, T extends string> = [PatternsForTopic<Map, T>] extends [never]
-  ? { readonly 'error: no declared topic matches this topic': T }
+  ? {
+      /** The topic the compiler refused: no declared pattern matches it. */
+      readonly 'error: no declared topic matches this topic': T;
+    }
   : T;
 
 /**
@@ -150,11 +157,23 @@ type Intersect<Map extends TopicMap, Keys extends keyof Map> = [Keys] extends [n
  * arktype ...) the SDK uses to validate payloads at run time. Validation must be synchronous.
  */
 export interface PayloadSchema<Output = unknown> {
+  /** The Standard Schema properties, under the key every implementation shares. */
   readonly '~standard': {
+    /** The Standard Schema version: 1. */
     readonly version: 1;
+    /** The library that made the schema, e.g. `zod`; for messages only. */
     readonly vendor: string;
+    /** Checks a payload: its (possibly transformed) value, or the issues that refuse it. A promise is refused. */
     readonly validate: (value: unknown) => SchemaResult<Output> | Promise<SchemaResult<Output>>;
-    readonly types?: { readonly input: unknown; readonly output: Output } | undefined;
+    /** Types only, never read at run time: where `TopicsOf` finds a schema's payload type. */
+    readonly types?:
+      | {
+          /** The type the schema accepts. */
+          readonly input: unknown;
+          /** The type it produces: the payload type of its pattern. */
+          readonly output: Output;
+        }
+      | undefined;
   };
 }
 

@@ -27,8 +27,11 @@ export const ProtocolErrorCode = {
   invalidAudience: 'invalid_audience',
   /** The token or auth hook does not permit this subscribe or publish. */
   forbidden: 'forbidden',
+  /** `unsubscribe` of a pattern the connection has not subscribed. */
   notSubscribed: 'not_subscribed',
+  /** `subscribe` of a pattern the connection has already subscribed. */
   alreadySubscribed: 'already_subscribed',
+  /** The connection already holds `maxSubscriptions` subscriptions. */
   tooManySubscriptions: 'too_many_subscriptions',
   /** Over the publish rate; the frame's `retryAfterMs` says when to try again. */
   rateLimited: 'rate_limited',
@@ -38,12 +41,25 @@ export const ProtocolErrorCode = {
   unavailable: 'unavailable',
   /** A bug in the server. */
   internal: 'internal',
+  /** A chunk came with another index than the next one expected: the transfer is abandoned (§7.3). */
   chunkOutOfOrder: 'chunk_out_of_order',
+  /**
+   * A chunk was empty or over `chunkBytes`, or the chunks disagree with the transfer's `total`: the transfer
+   * is abandoned (§7.3).
+   */
   chunkSizeMismatch: 'chunk_size_mismatch',
+  /** A chunk after the first named a transfer that is not open (§7.3). */
   unknownTransfer: 'unknown_transfer',
+  /** A first chunk named a transfer already open: that one is abandoned, this one refused (§7.3). */
   duplicateTransfer: 'duplicate_transfer',
+  /** `maxConcurrentTransfers` transfers are already open; retry once one finishes (§7.3). */
   tooManyTransfers: 'too_many_transfers',
+  /**
+   * The open transfers' totals plus this one would pass `maxIncompleteBytes`; retry once one finishes
+   * (§7.3).
+   */
   transferBufferFull: 'transfer_buffer_full',
+  /** No chunk of the transfer arrived for `chunkTimeoutMs`: it was abandoned (§7.4). */
   transferTimeout: 'transfer_timeout',
   /** A presence request, `subscribe.presence` or `GET /presence` on a topic that has no presence (protocol.md §13). */
   presenceDisabled: 'presence_disabled',

@@ -76,6 +76,7 @@ export const serverLimitsSchema = z
     mustHold(limits.maxIncompleteBytes >= limits.maxMessageBytes, 'maxIncompleteBytes', 'must be at least maxMessageBytes');
   }),
   );
+/** The limits a broker announces in `welcome` (protocol.md §12); they bind both directions. */
 export type ServerLimits = z.output<typeof serverLimitsSchema>;
 
 /** The first message on every connection. */
@@ -155,6 +156,7 @@ export const recoveryResultSchema = z.discriminatedUnion('status', [
     presence: presenceRecoveryField,
   }),
 ]);
+/** How recovering one topic of a `subscribe` with `since` went: replayed, or failed with the current position. */
 export type RecoveryResult = z.output<typeof recoveryResultSchema>;
 
 /** Answer to `subscribe`: the subscription is active. */

@@ -6,17 +6,27 @@ import type { NetworkWatcher, Transport, TransportEvents, TransportFactory, Tran
  * `WebSocket` have it too, so this transport also runs in Node tests and in other runtimes.
  */
 export interface WebSocketLike {
+  /** Set to `arraybuffer` by the transport: a `Blob` would need an asynchronous read and could reorder messages. */
   binaryType: string;
+  /** Bytes sent and not yet on the network; polled for the transport's `drain`, since browsers have no event. */
   readonly bufferedAmount: number;
+  /** The subprotocol the server selected. */
   readonly protocol: string;
+  /** Called once the handshake succeeded. */
   onopen: ((event: unknown) => void) | null;
+  /** Called for each message; `data` is a string, an `ArrayBuffer` or a typed array view. */
   onmessage: ((event: { readonly data: unknown }) => void) | null;
+  /** Called once when the connection ends or fails to open. */
   onclose: ((event: { readonly code: number; readonly reason: string; readonly wasClean: boolean }) => void) | null;
+  /** Called on a failure; `close` follows. The event's `error`, where an implementation sets one, is kept. */
   onerror: ((event: unknown) => void) | null;
+  /** Sends one whole message: a string as text, bytes as binary. */
   send(data: string | ArrayBufferView | ArrayBuffer): void;
+  /** Starts the closing handshake with an optional code and reason. */
   close(code?: number, reason?: string): void;
 }
 
+/** A `WebSocket` constructor as browsers, Node 22 and the `ws` package have it: `new WebSocket(url, protocols)`. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /**

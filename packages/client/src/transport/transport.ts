@@ -60,7 +60,9 @@ export type PemInput = string | Uint8Array;
 export interface TransportClose {
   /** The close code (RFC 6455 §7.1.5); 1006 when there was no close frame, including failed handshakes. */
   readonly code: number;
+  /** The close frame's reason, '' when there was none. */
   readonly reason: string;
+  /** Whether the closing handshake completed; false for a dropped connection or a failed handshake. */
   readonly wasClean: boolean;
   /**
    * The HTTP status when the server refused the handshake and the transport could see it (Node can,
@@ -77,11 +79,13 @@ export interface TransportClose {
  * {@link Transport.close}). Nothing is called synchronously from the factory.
  */
 export interface TransportEvents {
+  /** The handshake succeeded; `send` may be called from now on. */
   open(): void;
   /** One whole WebSocket message: text as a string, binary as bytes. */
   message(data: string | Uint8Array): void;
   /** `bufferedAmount` went down (Node's `drain`); the client writes more. */
   drain(): void;
+  /** The connection ended, or never opened; called exactly once, and nothing follows it. */
   close(event: TransportClose): void;
 }
 
