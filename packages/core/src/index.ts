@@ -55,6 +55,7 @@ export type {
   SendData,
   SendFragmentOptions,
   SendResult,
+  WebSocketEvents,
   WebSocketInfo,
   WebSocketOptions,
 } from './node/websocket-options.js';

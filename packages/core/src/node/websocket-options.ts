@@ -1,5 +1,6 @@
 // The vocabulary of the Node `WebSocket`: its options, what it sends and delivers, and what `send` answers.
 // Apart from the class so its public types can be read (and documented) in one place.
+import type { WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
 
 /** How binary messages are delivered: as a `Buffer` (`nodebuffer`, the default) or an `ArrayBuffer`. */
@@ -88,4 +89,22 @@ export interface WebSocketInfo {
   extensions: string;
   /** The permessage-deflate parameters agreed in the handshake (RFC 7692 §7.1), if it was negotiated. */
   deflate: DeflateParams | undefined;
+}
+
+/** The `WebSocket`'s EventEmitter events and the arguments their listeners receive. */
+export interface WebSocketEvents {
+  /** The handshake completed; `send` works from now on. */
+  open: [];
+  /** A whole message: text as a string, binary as `binaryType` says. */
+  message: [data: MessageData, isBinary: boolean];
+  /** The connection ended (once): the close code and reason, and whether the closing handshake completed. */
+  close: [code: number, reason: string, wasClean: boolean];
+  /** A failure: a protocol violation, a keepalive timeout, a reset. `close` follows. */
+  error: [error: WebSocketError];
+  /** The socket's write buffer emptied (Node's `drain`): a sender held back by backpressure may go on. */
+  drain: [];
+  /** The peer pinged; the pong has already been sent. */
+  ping: [data: Buffer];
+  /** A pong arrived, the answer to `ping()` or an unsolicited heartbeat. */
+  pong: [data: Buffer];
 }

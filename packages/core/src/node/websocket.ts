@@ -8,20 +8,10 @@ import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol } from '../protocol.js';
 import type { ProtocolEvent } from '../protocol-types.js';
 import { toBuffer } from './node-platform.js';
-import type { BinaryType, MessageData, SendData, SendFragmentOptions, SendResult, WebSocketInfo, WebSocketOptions } from './websocket-options.js';
+import type { BinaryType, MessageData, SendData, SendFragmentOptions, SendResult, WebSocketEvents, WebSocketInfo, WebSocketOptions } from './websocket-options.js';
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 const DEFAULT_CLOSE_TIMEOUT = 5000;
-
-interface WebSocketEvents {
-  open: [];
-  message: [data: MessageData, isBinary: boolean];
-  close: [code: number, reason: string, wasClean: boolean];
-  error: [error: WebSocketError];
-  drain: [];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-}
 
 /**
  * A WebSocket connection for Node with the browser's shape where it fits (`send`, `close`, `readyState`,
