@@ -26,7 +26,7 @@ function typedoc(args: readonly string[]): Promise<Run> {
     execFile(
       process.execPath,
       [typedocBin, ...args],
-      { cwd: toolDir, timeout: 110_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
+      { cwd: toolDir, timeout: 200_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, output: `${stdout}${stderr}` });
@@ -59,6 +59,10 @@ function differences(expected: string, actual: string): string[] {
     return !readFileSync(join(expected, file)).equals(readFileSync(join(actual, file)));
   });
 }
+
+// Two TypeDoc runs, each compiling the SDK's and core's sources with the TypeScript 6 JS compiler, on a
+// machine that may be busy running other tests.
+t.setTimeout(240_000);
 
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-api-docs-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
