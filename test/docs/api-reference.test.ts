@@ -3,7 +3,7 @@
 // without a doc comment fails it, and so does a docs/api/ that no longer matches the sources. A fixture
 // with one undocumented export shows that the check can fail.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,7 +115,8 @@ t.test('every export of the SDK and core is documented: TypeDoc validation passe
 });
 
 t.test('docs/api/ is what the sources generate', async (t) => {
-  t.ok(filesUnder(generated).includes('README.md'), 'TypeDoc generated the reference');
+  // A failed validation writes nothing; the test above says why.
+  if (!existsSync(join(generated, 'README.md'))) return void t.fail('TypeDoc generated no reference to compare');
   t.same(differences(committed, generated), [], 'docs/api/ is out of date: run pnpm docs:api');
 });
 
