@@ -19,6 +19,10 @@ import type { CheckPattern, CheckTopic, Checked, PayloadSchema, PublishData, Sub
 /**
  * The Switchboard client: one WebSocket connection to a broker, kept alive across failures, with typed
  * publish and subscribe. Create it with {@link createClient}.
+ *
+ * @typeParam Topics - The topic map: each topic's payload type, checked on publish and subscribe.
+ * @typeParam Info - What a member's presence `info` holds (the token's `info` claim), as join events and
+ * member lists give it; the broker checks its size, not its shape, so the type is the application's promise.
  */
 export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
   readonly #context: ClientContext;

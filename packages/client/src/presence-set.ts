@@ -3,8 +3,11 @@ import type { JoinMessage, LeaveMessage, PresenceData, PresenceLevel, PresenceSt
 
 /** Connections, distinct authenticated users and anonymous connections of a topic (protocol.md §13.2). */
 export interface PresenceCounts {
+  /** Member connections, authenticated and anonymous. */
   readonly connections: number;
+  /** Distinct authenticated users among them (a user with three tabs counts once). */
   readonly users: number;
+  /** Connections without a user, each counted as its own member. */
   readonly anonymous: number;
 }
 

@@ -5,7 +5,12 @@ import type { SubscriptionEffects } from './subscription-effects.js';
 
 /** The `serverSubscription` event: the broker offered a pattern (`added`), or ended one. */
 export interface ServerSubscriptionChange {
+  /** The topic or pattern offered or ended; `listen(pattern)` claims it while offered. */
   readonly pattern: string;
+  /**
+   * `true`: offered (by the welcome or a `server_subscribe`); `false`: ended (`server_unsubscribed`, or absent
+   * from a reconnect's welcome).
+   */
   readonly added: boolean;
 }
 

@@ -105,6 +105,9 @@ const NO_MEMBERS: ReadonlyMap<string, never> = new Map<string, never>();
 /**
  * A subscription: await it for the broker's confirmation, `unsubscribe()` to stop. Awaiting it yields a
  * {@link SubscribeAck} (keep the subscription itself to unsubscribe later).
+ *
+ * @typeParam Data - The payload type its handler receives, from the client's topic map.
+ * @typeParam Info - What a member's presence `info` holds, as the client declared it.
  */
 export class Subscription<Data, Info = unknown> implements PromiseLike<SubscribeAck> {
   /** The topic or pattern subscribed to (protocol.md §4: `*` one segment, `>` the rest). */
@@ -175,7 +178,11 @@ export class Subscription<Data, Info = unknown> implements PromiseLike<Subscribe
     return (this.#owner.members(this.pattern)?.anonymous ?? NO_MEMBERS) as ReadonlyMap<string, Info | null>;
   }
 
-  /** With `presence`: the counts as of the last snapshot, stats entry or event (see {@link PresenceSet}). */
+  /**
+   * With `presence`: the counts as of the last snapshot, stats entry or event; `undefined` before the first
+   * snapshot. At level `user`, `connections` moves with snapshots and stats entries only (the joins and leaves
+   * of a user's other connections do not arrive).
+   */
   get presenceCounts(): PresenceCounts | undefined {
     return this.#owner.members(this.pattern)?.counts;
   }

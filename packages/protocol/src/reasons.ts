@@ -17,10 +17,18 @@ export type GapReason = (typeof GAP_REASONS)[number];
 
 /** Which join/leave entries a subscription asks for (protocol.md §13.3): a user's first in and last out, or every connection. */
 export const PRESENCE_LEVELS = ['user', 'connection'] as const;
+/**
+ * `user`: join and leave events for a user's first connection in and last one out (who is here);
+ * `connection`: for every connection (each tab or device), at more events.
+ */
 export type PresenceLevel = (typeof PRESENCE_LEVELS)[number];
 
 /** Why a member left (protocol.md §13.3). */
 export const LEAVE_REASONS = ['left', 'disconnected', 'expired', 'server'] as const;
+/**
+ * `left`: the connection unsubscribed; `disconnected`: it closed (a broker shutdown too); `expired`: its broker
+ * node died and the others removed its members; `server`: the backend ended its server-side subscription.
+ */
 export type LeaveReason = (typeof LEAVE_REASONS)[number];
 
 /**
