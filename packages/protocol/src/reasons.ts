@@ -19,7 +19,7 @@ export type GapReason = (typeof GAP_REASONS)[number];
 export const PRESENCE_LEVELS = ['user', 'connection'] as const;
 /**
  * `user`: join and leave events for a user's first connection in and last one out (who is here);
- * `connection`: for every connection (each tab or device), at more events.
+ * `connection`: for every connection (each tab or device), at the cost of more events.
  */
 export type PresenceLevel = (typeof PRESENCE_LEVELS)[number];
 
