@@ -1,9 +1,20 @@
 // The example page: plain JavaScript against the SDK's browser bundle (see topics.ts for the topic map).
 import { createClient } from '/switchboard.js';
 
-const broker = new URLSearchParams(location.search).get('broker') ?? 'ws://127.0.0.1:8080/';
-const client = createClient({ url: broker });
+const params = new URLSearchParams(location.search);
+const broker = params.get('broker') ?? 'ws://127.0.0.1:8080/';
+const user = params.get('user') ?? `guest${Math.floor(Math.random() * 1000)}`;
+const room = params.get('room') ?? 'lobby';
+// serve.ts signs development tokens (info: {name}); asked again before each connection and before expiry.
+const getToken = async () => {
+  const response = await fetch(`/token?user=${encodeURIComponent(user)}`);
+  if (!response.ok) throw new Error(`no token: ${await response.text()}`);
+  return response.text();
+};
+const client = createClient({ url: broker, getToken });
 const $ = (id) => document.getElementById(id);
+$('user').textContent = user;
+$('room').textContent = `#${room}`;
 
 client.on('state', ({ state, retryInMs }) => {
   $('state').textContent = retryInMs === undefined ? state : `${state}, retrying in ${(retryInMs / 1000).toFixed(1)} s`;
@@ -12,29 +23,65 @@ client.on('state', ({ state, retryInMs }) => {
 client.on('connected', ({ connectionId, node }) => {
   $('connection').textContent = `${connectionId}${node === undefined ? '' : ` on ${node}`}`;
 });
+client.on('error', (error) => console.warn(`${error.code}: ${error.message}`));
 
-// Chat: history of this session, resubscribed (and recovered) automatically after a reconnect.
-client.subscribe('chat.lobby', ({ data }) => {
+// Chat: history of this session, resubscribed (and recovered) automatically after a reconnect. With
+// presence, the SDK keeps `members` (user -> connection -> info) live from a snapshot and join/leave events.
+const chat = client.subscribe(`chat.${room}`, ({ data }) => {
   const item = document.createElement('li');
   item.textContent = `${new Date(data.at).toLocaleTimeString()} ${data.user}: ${data.text}`;
   $('messages').append(item);
   item.scrollIntoView();
+  stoppedTyping(data.user);
 }, {
+  presence: 'user',
+  onMembers: ({ members, counts }) => {
+    const names = [...members].map(([id, connections]) => [...connections.values()][0]?.name ?? id).sort();
+    $('members').textContent = `In the room: ${names.join(', ')}`;
+    // Counts cover anonymous visitors too, and stay exact past the listed members (`truncated`).
+    $('viewing').textContent = counts === undefined ? '' : `${counts.users + counts.anonymous} viewing`;
+  },
   onGap: ({ from, to }) => console.warn(`messages ${from}-${to} were lost`),
   onRecoveryFailed: () => console.warn('could not recover missed messages: reload the history'),
 });
+chat.ready.catch((error) => ($('members').textContent = `presence unavailable (${error.code})`));
 
 $('chat').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = event.target;
-  const message = { user: form.user.value, text: form.text.value, at: Date.now() };
+  const message = { user, text: form.text.value, at: Date.now() };
   form.text.value = '';
+  typingSentAt = 0;
   try {
-    await client.publish('chat.lobby', message);
+    await client.publish(`chat.${room}`, message);
   } catch (error) {
     alert(`not sent (${error.code}): ${error.message}`);
   }
 });
+
+// Typing: a disposable hint, not presence (a member's info is fixed at connect). Sent at most every 2 s
+// while keys are pressed, at low priority without an ack; shown for 3 s after the last one arrives.
+const typing = new Map(); // user -> timer that forgets them
+let typingSentAt = 0;
+$('chat').text.addEventListener('input', () => {
+  if (Date.now() - typingSentAt < 2000) return;
+  typingSentAt = Date.now();
+  client.publish(`typing.${room}`, { user }, { priority: 'low', ack: false }).catch(() => {}); // a lost hint harms nobody
+});
+client.subscribe(`typing.${room}`, ({ data }) => {
+  if (data.user === user) return;
+  clearTimeout(typing.get(data.user));
+  typing.set(data.user, setTimeout(() => stoppedTyping(data.user), 3000));
+  showTyping();
+});
+function stoppedTyping(who) {
+  clearTimeout(typing.get(who));
+  if (typing.delete(who)) showTyping();
+}
+function showTyping() {
+  const names = [...typing.keys()];
+  $('typing').textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing...`;
+}
 
 // Dashboard: the latest value of each figure.
 client.subscribe('metrics.*', ({ topic, data }) => {

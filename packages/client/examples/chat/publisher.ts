@@ -2,10 +2,14 @@
  * The example's Node side: publishes live metrics every second, answers in the chat, and raises an
  * alert now and then. Run it next to a broker:
  *
- *   node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/publisher.ts [ws://127.0.0.1:8080/]
+ *   JWT_SECRET=... node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/publisher.ts [ws://127.0.0.1:8080/]
+ *
+ * It signs its own development token as the user `bot`. Its `chat.*` subscription is a wildcard, so the bot
+ * reads every room without being listed in any (protocol.md §13.1).
  */
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@switchboard/client';
+import { devToken, secretFromEnv } from './dev-token.js';
 import type { Topics } from './topics.js';
 
 export interface Publisher {
@@ -13,9 +17,12 @@ export interface Publisher {
   stop(): Promise<void>;
 }
 
-/** Connects and starts publishing every `intervalMs`; `stop()` ends it. */
-export function startPublisher(url: string, intervalMs = 1000): Publisher {
-  const client = createClient<Topics>({ url });
+const BOT_GRANTS = { publish: ['chat.>', 'metrics.>', 'alerts.>'], subscribe: ['chat.>'] };
+
+/** Connects with a token signed by `secret` and starts publishing every `intervalMs`; `stop()` ends it. */
+export function startPublisher(url: string, secret: string, intervalMs = 1000): Publisher {
+  // A fresh token for every connection attempt and before the last one expires.
+  const client = createClient<Topics>({ url, getToken: () => devToken(secret, 'bot', { grants: BOT_GRANTS }) });
   client.on('state', ({ state, closeCode }) => console.log(`[publisher] ${state}${closeCode === undefined ? '' : ` (${closeCode})`}`));
   client.on('error', (error) => console.warn(`[publisher] ${error.code}: ${error.message}`));
 
@@ -50,6 +57,6 @@ export function startPublisher(url: string, intervalMs = 1000): Publisher {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const publisher = startPublisher(process.argv[2] ?? 'ws://127.0.0.1:8080/');
+  const publisher = startPublisher(process.argv[2] ?? 'ws://127.0.0.1:8080/', secretFromEnv());
   process.once('SIGINT', () => void publisher.stop());
 }

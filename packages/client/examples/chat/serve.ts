@@ -1,15 +1,17 @@
 /**
- * Serves the example page and the SDK's browser bundle (built on the fly with the `browser` condition):
+ * Serves the example page, the SDK's browser bundle (built on the fly with the `browser` condition) and
+ * development tokens (`/token?user=ann`, signed with the broker's JWT_SECRET):
  *
- *   node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/serve.ts [port]
+ *   JWT_SECRET=... node --conditions=@switchboard/source --import=tsx packages/client/examples/chat/serve.ts [port]
  *
- * then open http://127.0.0.1:3000/?broker=ws://127.0.0.1:8080/ in two windows.
+ * then open http://127.0.0.1:3000/?user=ann and http://127.0.0.1:3000/?user=bob.
  */
 import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { bundle } from '../../scripts/bundle.js';
+import { USER_NAME, devToken, secretFromEnv } from './dev-token.js';
 
 const files: Record<string, string> = {
   '/': 'index.html',
@@ -22,10 +24,26 @@ export interface Site {
   close(): Promise<void>;
 }
 
-export async function startSite(port = 3000, host = '127.0.0.1'): Promise<Site> {
+export interface SiteOptions {
+  /** The broker's JWT_SECRET. */
+  readonly secret: string;
+  /** Default 3000; 0 picks a free one. */
+  readonly port?: number;
+  readonly host?: string;
+}
+
+export async function startSite({ secret, port = 3000, host = '127.0.0.1' }: SiteOptions): Promise<Site> {
   const sdk = (await bundle()).code;
   const server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/token') {
+      // Anyone may be anyone here: a development sign-in. A real backend checks who asks first.
+      const user = url.searchParams.get('user') ?? '';
+      if (!USER_NAME.test(user)) response.writeHead(400).end('user: one word of letters, digits, _ or -');
+      else response.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }).end(devToken(secret, user));
+      return;
+    }
     if (path === '/switchboard.js') {
       response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(sdk);
       return;
@@ -48,6 +66,6 @@ export async function startSite(port = 3000, host = '127.0.0.1'): Promise<Site> 
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const site = await startSite(Number(process.argv[2] ?? 3000));
-  console.log(`example page: ${site.url}?broker=ws://127.0.0.1:8080/`);
+  const site = await startSite({ secret: secretFromEnv(), port: Number(process.argv[2] ?? 3000) });
+  console.log(`example page: ${site.url}?user=ann (and ?user=bob in another window; &broker=ws://... for another broker)`);
 }
