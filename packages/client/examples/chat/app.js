@@ -4,7 +4,7 @@ import { createClient } from '/switchboard.js';
 const params = new URLSearchParams(location.search);
 const broker = params.get('broker') ?? 'ws://127.0.0.1:8080/';
 const user = params.get('user') ?? `guest${Math.floor(Math.random() * 1000)}`;
-const room = params.get('room') ?? 'lobby';
+const room = (params.get('room') ?? 'lobby').replace(/[^A-Za-z0-9_-]/g, '_'); // one topic segment
 // serve.ts signs development tokens (info: {name}); asked again before each connection and before expiry.
 const getToken = async () => {
   const response = await fetch(`/token?user=${encodeURIComponent(user)}`);
@@ -27,7 +27,7 @@ client.on('error', (error) => console.warn(`${error.code}: ${error.message}`));
 
 // Chat: history of this session, resubscribed (and recovered) automatically after a reconnect. With
 // presence, the SDK keeps `members` (user -> connection -> info) live from a snapshot and join/leave events.
-const chat = client.subscribe(`chat.${room}`, ({ data }) => {
+client.subscribe(`chat.${room}`, ({ data }) => {
   const item = document.createElement('li');
   item.textContent = `${new Date(data.at).toLocaleTimeString()} ${data.user}: ${data.text}`;
   $('messages').append(item);
@@ -43,8 +43,9 @@ const chat = client.subscribe(`chat.${room}`, ({ data }) => {
   },
   onGap: ({ from, to }) => console.warn(`messages ${from}-${to} were lost`),
   onRecoveryFailed: () => console.warn('could not recover missed messages: reload the history'),
+  // E.g. `unsupported` from a broker without presence, `presence_disabled` outside its PRESENCE patterns.
+  onError: (error) => ($('members').textContent = `no member list (${error.code})`),
 });
-chat.ready.catch((error) => ($('members').textContent = `presence unavailable (${error.code})`));
 
 $('chat').addEventListener('submit', async (event) => {
   event.preventDefault();
