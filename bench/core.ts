@@ -1,11 +1,14 @@
 // Core engine against the `ws` package, in the same process and run: frame parse and serialize
-// throughput, and echo round trips over loopback with 64 B and 16 KiB messages.
+// throughput, and echo round trips over loopback with 64 B and 16 KiB messages; then (echo-cpu.ts) echo of
+// 16 KiB and 1 MiB messages per server CPU-second, each server in its own process, against `ws` with and
+// without `bufferutil`.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FrameParser, Opcode, connect, encodeFrame, handleUpgrade, type WebSocket } from '@switchboard/core';
+import { benchEchoCpu } from './echo-cpu.js';
 import { compare, comparisonLine, type BenchResult } from './harness.js';
 
 const ROUNDS = 5;
@@ -35,6 +38,7 @@ export async function benchCore(): Promise<BenchResult> {
     await ours.close();
     await theirs.close();
   }
+  lines.push(...(await benchEchoCpu()));
   return { name: 'core engine vs ws (higher ratio is better for us)', lines };
 }
 
