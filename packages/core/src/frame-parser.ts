@@ -1,7 +1,7 @@
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from './constants.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import type { Frame } from './frame.js';
-import { applyMask } from './mask.js';
+import { jsMasker } from './mask.js';
 import type { Platform } from './platform.js';
 
 /** How a `FrameParser` checks frames: whose they are and how large they may be. */
@@ -12,7 +12,7 @@ export interface FrameParserOptions {
   allowRsv1: boolean;
   /** Data frames announcing a larger payload fail with 1009 before any of it is buffered. */
   maxPayloadLength: number;
-  /** Where the copies of payloads that arrive split across chunks are allocated. */
+  /** Where the copies of payloads that arrive split across chunks are allocated, and how payloads are unmasked. */
   platform: Platform;
 }
 
@@ -23,7 +23,6 @@ const READ_LENGTH_64 = 2;
 const READ_MASK = 3;
 const READ_PAYLOAD = 4;
 
-const scratchMask = new Uint8Array(4);
 const FAILED = 5;
 
 const VALID_OPCODES = new Set<number>(Object.values(Opcode));
@@ -84,18 +83,16 @@ export class FrameParser {
   /** An unmasked copy of payload bytes `from` to `to` of the frame in progress (`to` <= `payloadReceived`). */
   peekPayload(from: number, to: number): Uint8Array {
     const out = this.options.platform.alloc(to - from);
+    const masker = this.options.platform.masker ?? jsMasker;
     let index = this.headOffset + from;
     let chunk = 0;
     while (index >= this.chunks[chunk]!.length) index -= this.chunks[chunk++]!.length;
     for (let filled = 0; filled < out.length; chunk++, index = 0) {
       const source = this.chunks[chunk]!;
       const take = Math.min(source.length - index, out.length - filled);
-      copyRange(source, index, index + take, out, filled);
+      if (this.masked) masker.maskInto(range(source, index, index + take), out, filled, this.maskKey, from + filled);
+      else copyRange(source, index, index + take, out, filled);
       filled += take;
-    }
-    if (this.masked) {
-      // Byte i of the payload is masked with key byte i % 4 (RFC 6455 §5.3).
-      for (let i = 0; i < out.length; i++) out[i]! ^= (this.maskKey >>> (8 * (3 - ((from + i) & 3)))) & 0xff;
     }
     return out;
   }
@@ -215,15 +212,7 @@ export class FrameParser {
 
   private readPayload(): Frame {
     // An empty payload is rare (empty pings, empty messages); a fresh empty array keeps it the platform's type.
-    const payload = this.payloadLength === 0 ? this.options.platform.alloc(0) : this.consume(this.payloadLength);
-    if (this.masked && payload.length > 0) {
-      // One scratch key for every parser: unmasking is synchronous, so no two parsers share it at once.
-      scratchMask[0] = this.maskKey >>> 24;
-      scratchMask[1] = (this.maskKey >>> 16) & 0xff;
-      scratchMask[2] = (this.maskKey >>> 8) & 0xff;
-      scratchMask[3] = this.maskKey & 0xff;
-      applyMask(payload, scratchMask);
-    }
+    const payload = this.payloadLength === 0 ? this.options.platform.alloc(0) : this.consumePayload(this.payloadLength);
     this.state = READ_HEADER;
     return { fin: this.fin, rsv1: this.rsv1, opcode: this.opcode, payload };
   }
@@ -254,13 +243,18 @@ export class FrameParser {
     this.headOffset = remaining;
   }
 
-  /** Takes `n` bytes off the front as one buffer, a view when they lie in one chunk, else a copy. */
-  private consume(n: number): Uint8Array {
+  /**
+   * Takes the payload (`n` bytes) off the front, unmasked: a view unmasked in place when it lies in one
+   * chunk, else one copy that joins the pieces and unmasks them as it goes.
+   */
+  private consumePayload(n: number): Uint8Array {
+    const masker = this.options.platform.masker ?? jsMasker;
     const head = this.chunks[0]!;
     const start = this.headOffset;
     if (start + n <= head.length) {
       const view = start === 0 && n === head.length ? head : head.subarray(start, start + n);
       this.skip(n);
+      if (this.masked) masker.mask(view, this.maskKey, 0);
       return view;
     }
     this.buffered -= n;
@@ -273,7 +267,8 @@ export class FrameParser {
     while (filled < n) {
       const chunk = this.chunks[used]!;
       const take = Math.min(chunk.length - offset, n - filled);
-      copyRange(chunk, offset, offset + take, out, filled);
+      if (this.masked) masker.maskInto(range(chunk, offset, offset + take), out, filled, this.maskKey, filled);
+      else copyRange(chunk, offset, offset + take, out, filled);
       filled += take;
       if (offset + take === chunk.length) {
         used++;
@@ -288,9 +283,14 @@ export class FrameParser {
   }
 }
 
-/** `source[from..to)` into `target` at `at`; a whole chunk is copied without creating a view of it. */
+/** `source[from..to)`: the chunk itself when that is all of it, without creating a view. */
+function range(source: Uint8Array, from: number, to: number): Uint8Array {
+  return from === 0 && to === source.length ? source : source.subarray(from, to);
+}
+
+/** `source[from..to)` into `target` at `at`. */
 function copyRange(source: Uint8Array, from: number, to: number, target: Uint8Array, at: number): void {
-  target.set(from === 0 && to === source.length ? source : source.subarray(from, to), at);
+  target.set(range(source, from, to), at);
 }
 
 function tooBig(): WebSocketError {

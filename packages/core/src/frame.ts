@@ -1,4 +1,4 @@
-import { applyMask } from './mask.js';
+import { jsMasker, maskKey } from './mask.js';
 import type { Platform } from './platform.js';
 
 /** One frame as RFC 6455 §5.2 lays it out, with the payload already unmasked. */
@@ -39,7 +39,7 @@ const SMALL_PAYLOAD = 128;
 /**
  * Serializes one frame. Returns one array when small or masked (masking copies anyway), else the header
  * and the caller's payload untouched, so a large broadcast payload is never copied per frame. What this
- * allocates comes from `platform`.
+ * allocates comes from `platform`, and so does the masker.
  */
 export function encodeFrame(options: EncodeFrameOptions, platform: Platform): Uint8Array[] {
   const { payload, mask } = options;
@@ -78,8 +78,8 @@ export function encodeFrame(options: EncodeFrameOptions, platform: Platform): Ui
     // Mask while copying: one pass over a short payload instead of a copy and then a second pass.
     for (let i = 0; i < length; i++) out[headerLength + i] = payload[i]! ^ mask[i & 3]!;
   } else {
-    out.set(payload, headerLength);
-    applyMask(out.subarray(headerLength), mask);
+    // One pass that copies and masks where the platform's masker can (the SIMD one does).
+    (platform.masker ?? jsMasker).maskInto(payload, out, headerLength, maskKey(mask), 0);
   }
   return [out];
 }

@@ -8,7 +8,8 @@ export { CloseCode, Opcode, ReadyState, WEBSOCKET_GUID, WEBSOCKET_VERSION, type 
 export { ErrorCode, WebSocketError } from './errors.js';
 export type { DeflateRawOptions, InflateRawOptions, Platform, SyncZlib } from './platform.js';
 export type { EncodeFrameOptions, Frame } from './frame.js';
-export { applyMask } from './mask.js';
+export { applyMask, jsMasker, type Masker } from './mask.js';
+export { createSimdMasker } from './mask-simd.js';
 export { encodeClosePayload, isSendableCloseCode, parseClosePayload, type ClosePayload } from './close.js';
 export type { MessageCompressor, ProtocolEvent, ProtocolState, SendOptions } from './protocol-types.js';
 export type { EncodeMessageOptions } from './message-encoder.js';

@@ -1,3 +1,5 @@
+import type { Masker } from './mask.js';
+
 /**
  * What the sans-I/O layer needs from the runtime it runs on, injected once per object (a `Protocol`, a
  * `FrameParser`, a `PerMessageDeflate`) or per call of a free function, never looked up globally. Nothing
@@ -13,6 +15,11 @@ export interface Platform {
    * Node serves small sizes from a shared pool, which a zero-filled `new Uint8Array` cannot match.
    */
   alloc(size: number): Uint8Array;
+  /**
+   * How payloads are masked and unmasked (RFC 6455 §5.3), on every byte a client sends. Optional: without
+   * it the pure-JS `jsMasker`; `nodePlatform` brings the WebAssembly SIMD one (`createSimdMasker`).
+   */
+  readonly masker?: Masker;
   /** The UTF-8 encoding of `text` (lone surrogates become U+FFFD, as in every WebSocket implementation). */
   encodeUtf8(text: string): Uint8Array;
   /** Decodes bytes the caller has already found to be valid UTF-8 (see `isUtf8`); a BOM is kept. */

@@ -1,15 +1,19 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomFillSync } from 'node:crypto';
 import { createDeflateRaw, createInflateRaw } from 'node:zlib';
+import { jsMasker, type Masker } from '../mask.js';
+import { createSimdMasker } from '../mask-simd.js';
 import type { Platform } from '../platform.js';
 import { NodeSyncZlib } from './sync-zlib.js';
 
 /**
  * The sans-I/O layer's platform on Node: Buffer for bytes (so everything the protocol allocates is a
- * Buffer, which the adapters hand to their users), the native UTF-8 validator, node:crypto and node:zlib.
- * One object for the whole process: its methods are monomorphic call sites on the hot paths.
+ * Buffer, which the adapters hand to their users), the native UTF-8 validator, node:crypto and node:zlib,
+ * and the WebAssembly SIMD masker. One object for the whole process: its methods are monomorphic call
+ * sites on the hot paths.
  */
 export const nodePlatform: Platform = {
+  masker: chooseMasker(process.env.SWITCHBOARD_MASKER),
   alloc: (size) => Buffer.allocUnsafe(size),
   encodeUtf8: (text) => Buffer.from(text, 'utf8'),
   // `toString()` without arguments is Buffer's fast path straight to the native UTF-8 decoder.
@@ -33,4 +37,13 @@ export function randomBytes(size: number): Uint8Array {
   const bytes = Buffer.allocUnsafe(size);
   randomFillSync(bytes);
   return bytes;
+}
+
+/**
+ * The SIMD masker unless `SWITCHBOARD_MASKER=js` asks for the pure-JS one (so a test suite, or an operator
+ * who suspects the SIMD path, can run on the fallback), or the runtime has no WebAssembly SIMD.
+ */
+export function chooseMasker(setting: string | undefined): Masker {
+  if (setting === 'js') return jsMasker;
+  return createSimdMasker() ?? jsMasker;
 }
