@@ -30,10 +30,17 @@ const SIZES: Size[] = [
   { label: '1 MiB', bytes: 1024 * 1024, messages: 640 },
 ];
 
-/** One line per size: messages per server CPU-second, ours beside ws with bufferutil and ws without. */
+/**
+ * Per size: messages per server CPU-second of ours beside ws with bufferutil and ws without, and of ours
+ * on its pure-JS masker (SWITCHBOARD_MASKER=js, what every platform without WebAssembly SIMD runs).
+ */
 export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBufferutil = true): Promise<string[]> {
-  const servers = [await startServer('ours', {}), await startServer('ws+bufferutil', {})];
-  if (withoutBufferutil) servers.push(await startServer('ws', { WS_NO_BUFFER_UTIL: '1' }));
+  const servers = [
+    await startServer('ours', 'ours', {}),
+    await startServer('ours-js', 'ours', { SWITCHBOARD_MASKER: 'js' }),
+    await startServer('ws+bufferutil', 'ws', {}),
+  ];
+  if (withoutBufferutil) servers.push(await startServer('ws', 'ws', { WS_NO_BUFFER_UTIL: '1' }));
   const lines: string[] = [];
   try {
     for (const size of sizes) {
@@ -49,14 +56,17 @@ export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBuffer
         }
       }
       for (const list of clients.values()) for (const client of list) client.socket.destroy();
-      const ours = median(rates.get('ours')!);
-      const withBufferutil = median(rates.get('ws+bufferutil')!);
-      const without = rates.get('ws');
-      lines.push(
-        `echo ${size.label} msgs per server CPU-s`.padEnd(34) +
-          ` ours ${formatK(ours)}   ws+bufferutil ${formatK(withBufferutil)} ratio ${(ours / withBufferutil).toFixed(2)}x` +
-          (without === undefined ? '' : `   ws ${formatK(median(without))} ratio ${(ours / median(without)).toFixed(2)}x`),
-      );
+      const rate = (name: string): number | undefined => {
+        const list = rates.get(name);
+        return list === undefined ? undefined : median(list);
+      };
+      const withBufferutil = rate('ws+bufferutil')!;
+      const without = rate('ws');
+      const line = (label: string, ours: number): string =>
+        `echo ${size.label} msgs per server CPU-s${label}`.padEnd(46) +
+        ` ours ${formatK(ours)}   ws+bufferutil ${formatK(withBufferutil)} ratio ${(ours / withBufferutil).toFixed(2)}x` +
+        (without === undefined ? '' : `   ws ${formatK(without)} ratio ${(ours / without).toFixed(2)}x`);
+      lines.push(line('', rate('ours')!), line(', pure JS', rate('ours-js')!));
     }
   } finally {
     for (const server of servers) server.child.kill();
@@ -68,9 +78,9 @@ function formatK(rate: number): string {
   return `${(rate / 1000).toFixed(2)}k`.padStart(8);
 }
 
-async function startServer(name: string, env: Record<string, string>): Promise<EchoServer> {
+async function startServer(name: string, kind: 'ours' | 'ws', env: Record<string, string>): Promise<EchoServer> {
   const script = fileURLToPath(new URL('./servers/echo-server.ts', import.meta.url));
-  const child = fork(script, [name === 'ours' ? 'ours' : 'ws'], {
+  const child = fork(script, [kind], {
     execArgv: ['--conditions=@switchboard/source', '--import=tsx'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

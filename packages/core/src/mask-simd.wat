@@ -1,13 +1,14 @@
 ;; WebSocket masking (RFC 6455 §5.3) with 128-bit WebAssembly SIMD: the source of the bytes that
 ;; mask-simd.ts embeds. test/mask-simd-module.test.ts assembles this file and checks that they match.
 (module
-  ;; One page: the window that payloads pass through. Its maximum is its minimum, so it never grows and a
-  ;; view of it never goes stale.
-  (memory (export "memory") 1 1)
+  ;; Two pages, the window that payloads pass through: copied in to the first, masked into the second,
+  ;; copied out. Its maximum is its minimum, so it never grows and a view of it never goes stale.
+  (memory (export "memory") 2 2)
 
-  ;; XORs memory[at, at + length) in place with the masking key. `key` holds the key's four bytes in the
-  ;; order they apply from `at` on, read little-endian (the byte at `at` takes the lowest byte of `key`).
-  (func (export "mask") (param $at i32) (param $length i32) (param $key i32)
+  ;; Writes memory[at, at + length) XORed with the masking key to memory[to, to + length). `key` holds the
+  ;; key's four bytes in the order they apply from `at` on, read little-endian (the byte at `at` takes the
+  ;; lowest byte of `key`).
+  (func (export "mask") (param $at i32) (param $to i32) (param $length i32) (param $key i32)
     (local $end i32)
     (local $keys v128)
     local.get $key
@@ -27,25 +28,25 @@
         local.get $end
         i32.ge_u
         br_if $wide_done
-        local.get $at
+        local.get $to
         local.get $at
         v128.load align=1
         local.get $keys
         v128.xor
         v128.store align=1
-        local.get $at
+        local.get $to
         local.get $at
         v128.load offset=16 align=1
         local.get $keys
         v128.xor
         v128.store offset=16 align=1
-        local.get $at
+        local.get $to
         local.get $at
         v128.load offset=32 align=1
         local.get $keys
         v128.xor
         v128.store offset=32 align=1
-        local.get $at
+        local.get $to
         local.get $at
         v128.load offset=48 align=1
         local.get $keys
@@ -55,6 +56,10 @@
         i32.const 64
         i32.add
         local.set $at
+        local.get $to
+        i32.const 64
+        i32.add
+        local.set $to
         br $wide
       end
     end
@@ -72,7 +77,7 @@
         local.get $end
         i32.ge_u
         br_if $narrow_done
-        local.get $at
+        local.get $to
         local.get $at
         v128.load align=1
         local.get $keys
@@ -82,6 +87,10 @@
         i32.const 16
         i32.add
         local.set $at
+        local.get $to
+        i32.const 16
+        i32.add
+        local.set $to
         br $narrow
       end
     end
@@ -99,7 +108,7 @@
         local.get $end
         i32.ge_u
         br_if $bytes_done
-        local.get $at
+        local.get $to
         local.get $at
         i32.load8_u
         local.get $key
@@ -113,6 +122,10 @@
         i32.const 1
         i32.add
         local.set $at
+        local.get $to
+        i32.const 1
+        i32.add
+        local.set $to
         br $bytes
       end
     end
