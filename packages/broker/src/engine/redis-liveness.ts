@@ -39,6 +39,7 @@ export class RedisLiveness {
   /** Whether a heartbeat has set the keys once: only a lapse after that is a lost membership. */
   private registered = false;
   private beating: Promise<void> | undefined;
+  private unregistering: Promise<void> | undefined;
   private readonly sweeping = new Set<string>();
 
   constructor(private readonly context: LivenessContext) {}
@@ -69,8 +70,20 @@ export class RedisLiveness {
     this.clearTimer();
   }
 
-  /** Clean shutdown: stops heartbeating, then every member of this node leaves now (`disconnected`) and it is forgotten. */
-  async unregister(): Promise<void> {
+  /**
+   * Clean shutdown: stops heartbeating, then every member of this node leaves now (`disconnected`) and it is
+   * forgotten. Once done, later calls (the engine's `close` after the broker's shutdown) do nothing; a failed
+   * one may be tried again.
+   */
+  unregister(): Promise<void> {
+    this.unregistering ??= this.runUnregister().catch((error: unknown) => {
+      this.unregistering = undefined;
+      throw error;
+    });
+    return this.unregistering;
+  }
+
+  private async runUnregister(): Promise<void> {
     this.state = 'unregistered';
     this.clearTimer();
     await this.beating;

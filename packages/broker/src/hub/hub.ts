@@ -426,6 +426,14 @@ export class Hub implements EngineHandler {
     this.heldSinceInterruption.clear();
     this.options.logger.info({ topics: topics.length }, 'engine resumed: recovering missed publications');
     void this.recoverTopics(topics);
+    // Joins and leaves that failed in the outage are written now: late, never lost (design §3.4).
+    void this.presence?.reconcileUnsettled();
+  }
+
+  /** This node's presence liveness had lapsed and its members may have been swept: re-assert them. */
+  onMembershipLost(): void {
+    this.options.logger.warn('presence liveness had lapsed: reconciling this node\'s members');
+    void this.presence?.reconcileAll();
   }
 
   private async recoverTopics(topics: readonly [string, ItemPosition][]): Promise<void> {

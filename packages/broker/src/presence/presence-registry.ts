@@ -54,8 +54,15 @@ export class PresenceRegistry {
   private readonly options: PresenceRegistryOptions;
   private readonly matcher: PresenceMatcher;
   private readonly now: () => number;
-  /** Local members per topic, as the engine confirmed them. */
-  private readonly members = new Map<string, Set<string>>();
+  /** Local members per topic, as the engine confirmed them (with what a re-join writes again). */
+  private readonly members = new Map<string, Map<string, PresenceMember>>();
+  /**
+   * Topics where a write was not confirmed (the engine was down or answered late), so the engine may disagree
+   * with `members`; with the reason of each leave that failed, which the reconcile writes late.
+   */
+  private readonly unsettled = new Map<string, Map<string, LeaveReason>>();
+  private reconciling: Promise<void> | undefined;
+  private reconcileAgain: Set<string> | undefined;
   /** The last write queued per (topic, connection); removed once it settles and nothing follows it. */
   private readonly tails = new Map<string, Promise<unknown>>();
   /** Per topic, the timer of its pending coalesced stats entry. */
@@ -83,28 +90,64 @@ export class PresenceRegistry {
   /** Makes `member` a member of `topic`; rejects with the engine's error (e.g. unavailable). */
   join(topic: string, member: PresenceMember): Promise<void> {
     return this.serialized(topic, member.connectionId, async () => {
-      const write = await this.options.engine.join(topic, member, this.options.write);
-      this.track(topic, member.connectionId, true);
+      let write: PresenceWrite;
+      try {
+        write = await this.options.engine.join(topic, member, this.options.write);
+      } catch (error) {
+        // Unconfirmed is not undone: Redis may have taken it. The reconcile after `onResumed` settles it.
+        this.unsettle(topic);
+        throw error;
+      }
+      this.track(topic, member, true);
       this.afterWrite(topic, write);
       if (write.outcome !== 'unchanged') this.options.onChange?.({ kind: 'added', topic, connectionId: member.connectionId, member });
     });
   }
 
   /**
-   * Ends a membership. Never rejects: a leave the engine cannot take now is logged, and the engine's own
-   * liveness (or the reconcile of a later step) removes the member; the connection is gone either way.
+   * Ends a membership. Never rejects: a leave the engine cannot take now is logged and written by the
+   * reconcile once the engine is back (`reconcileUnsettled`); the connection is gone either way.
    */
   leave(topic: string, connectionId: string, reason: LeaveReason): Promise<void> {
     return this.serialized(topic, connectionId, async () => {
-      this.track(topic, connectionId, false);
+      this.track(topic, { connectionId }, false);
       try {
         const write = await this.options.engine.leave(topic, connectionId, reason, this.options.write);
         this.afterWrite(topic, write);
         if (write.outcome !== 'unchanged') this.options.onChange?.({ kind: 'removed', topic, connectionId, reason });
       } catch (error) {
-        this.options.logger.warn({ err: error, topic, connectionId }, 'presence leave failed');
+        this.options.logger.warn({ err: error, topic, connectionId }, 'presence leave failed: written when the engine is back');
+        this.unsettle(topic).set(connectionId, reason);
       }
     });
+  }
+
+  /**
+   * This node's liveness had lapsed, so another node may have swept its members (`onMembershipLost`):
+   * reconciles every topic it has members in or owes a write to. Never rejects.
+   */
+  reconcileAll(): Promise<void> {
+    return this.reconcile(new Set([...this.members.keys(), ...this.unsettled.keys()]));
+  }
+
+  /** The engine is back (`onResumed`): reconciles the topics whose writes failed meanwhile. Never rejects. */
+  reconcileUnsettled(): Promise<void> {
+    return this.reconcile(new Set(this.unsettled.keys()));
+  }
+
+  /**
+   * Waits, at most `timeoutMs`, for the writes queued so far (a shutdown's `disconnected` leaves); true if
+   * they all settled in time.
+   */
+  async settled(timeoutMs: number): Promise<boolean> {
+    const pending = Promise.all([...this.tails.values(), this.reconciling]).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -128,6 +171,84 @@ export class PresenceRegistry {
     this.flushTimers.clear();
   }
 
+  /** One reconcile at a time; topics asked for meanwhile run right after it. */
+  private reconcile(topics: Set<string>): Promise<void> {
+    if (this.reconciling !== undefined) {
+      this.reconcileAgain ??= new Set();
+      for (const topic of topics) this.reconcileAgain.add(topic);
+      return this.reconciling;
+    }
+    const run = async (): Promise<void> => {
+      let next: Set<string> | undefined = topics;
+      while (next !== undefined && next.size > 0 && !this.closed) {
+        this.reconcileAgain = undefined;
+        for (const topic of next) await this.reconcileTopic(topic);
+        next = this.reconcileAgain;
+      }
+      this.reconcileAgain = undefined;
+      this.reconciling = undefined;
+    };
+    this.reconciling = run();
+    return this.reconciling;
+  }
+
+  /**
+   * Makes the engine's view of this node's members of `topic` match the node's (design §3.4): joins what the
+   * engine lacks (a sweep took it), leaves what it has and the node does not (a failed leave, or a join
+   * confirmed too late), each through `serialized` and checked again there, so a join or leave of the same
+   * connection racing the reconcile wins. Each write has its entry, like any join or leave.
+   */
+  private async reconcileTopic(topic: string): Promise<void> {
+    const owed = this.unsettled.get(topic);
+    this.unsettled.delete(topic);
+    let stored: ReadonlySet<string>;
+    try {
+      stored = new Set(await this.options.engine.ownMembers(topic));
+    } catch (error) {
+      this.options.logger.warn({ err: error, topic }, 'presence reconcile could not read the members: retried when the engine is back');
+      this.restore(topic, owed);
+      return;
+    }
+    const local = this.members.get(topic) ?? new Map<string, PresenceMember>();
+    const writes: Promise<unknown>[] = [];
+    for (const [connectionId, member] of local) {
+      if (stored.has(connectionId)) continue;
+      const rejoin = this.serialized(topic, connectionId, async () => {
+        if (this.members.get(topic)?.has(connectionId) !== true) return;
+        this.afterWrite(topic, await this.options.engine.join(topic, member, this.options.write));
+      });
+      writes.push(rejoin.catch((error: unknown) => this.failedReconcile(topic, connectionId, error)));
+    }
+    for (const connectionId of stored) {
+      if (local.has(connectionId)) continue;
+      const reason = owed?.get(connectionId) ?? 'disconnected';
+      const leave = this.serialized(topic, connectionId, async () => {
+        if (this.members.get(topic)?.has(connectionId) === true) return;
+        this.afterWrite(topic, await this.options.engine.leave(topic, connectionId, reason, this.options.write));
+      });
+      writes.push(leave.catch((error: unknown) => this.failedReconcile(topic, connectionId, error, reason)));
+    }
+    await Promise.all(writes);
+    if (writes.length > 0) this.options.logger.info({ topic, writes: writes.length }, 'presence reconciled');
+  }
+
+  private failedReconcile(topic: string, connectionId: string, error: unknown, reason?: LeaveReason): void {
+    this.options.logger.warn({ err: error, topic, connectionId }, 'presence reconcile write failed: retried when the engine is back');
+    const owed = this.unsettle(topic);
+    if (reason !== undefined) owed.set(connectionId, reason);
+  }
+
+  private unsettle(topic: string): Map<string, LeaveReason> {
+    let owed = this.unsettled.get(topic);
+    if (owed === undefined) this.unsettled.set(topic, (owed = new Map()));
+    return owed;
+  }
+
+  private restore(topic: string, owed: ReadonlyMap<string, LeaveReason> | undefined): void {
+    const current = this.unsettle(topic);
+    for (const [connectionId, reason] of owed ?? []) if (!current.has(connectionId)) current.set(connectionId, reason);
+  }
+
   private serialized(topic: string, connectionId: string, write: () => Promise<void>): Promise<void> {
     const key = `${topic}\n${connectionId}`;
     const previous = this.tails.get(key) ?? Promise.resolve();
@@ -141,12 +262,12 @@ export class PresenceRegistry {
     return next;
   }
 
-  private track(topic: string, connectionId: string, member: boolean): void {
+  private track(topic: string, member: PresenceMember, joined: boolean): void {
     let connections = this.members.get(topic);
-    if (member) {
-      if (connections === undefined) this.members.set(topic, (connections = new Set()));
-      connections.add(connectionId);
-    } else if (connections?.delete(connectionId) === true && connections.size === 0) {
+    if (joined) {
+      if (connections === undefined) this.members.set(topic, (connections = new Map()));
+      connections.set(member.connectionId, member);
+    } else if (connections?.delete(member.connectionId) === true && connections.size === 0) {
       this.members.delete(topic);
     }
   }

@@ -27,7 +27,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, eventRate = 0) {
     registry.close();
     await engine.close();
   });
-  return { registry, entries };
+  return { registry, entries, presence };
 }
 
 t.test('serves exact topics that PRESENCE matches, never patterns', async (t) => {
@@ -72,4 +72,37 @@ t.test('a change coalesced past the event rate is flushed by the timer at flushA
   // Nothing else calls the engine: only the registry's timer can write the stats entry.
   await eventually(() => entries.length === 2, 5000, 'the coalesced stats entry');
   t.match(entries[1], { kind: 'stats', coalesced: 2, counts: { connections: 3 } });
+});
+
+t.test('reconcile re-joins what the engine lost and leaves what the node no longer has, each with its entry', async (t) => {
+  const { registry, entries, presence: engine } = await setup(t);
+  const write = { eventRate: 0, history: { size: 100, ttlMs: 60_000 } };
+  await registry.join('chat.room1', { connectionId: 'c1', user: 'alice', info: '{"name":"Alice"}' });
+  await registry.join('chat.room1', { connectionId: 'c2', user: 'bob' });
+  // As a sweep of this node would: c1 gone from the engine; and a stray c9 the node never had (a late join).
+  await engine.leave('chat.room1', 'c1', 'expired', write);
+  await engine.join('chat.room1', { connectionId: 'c9', user: 'eve' }, write);
+  entries.length = 0;
+  await registry.reconcileAll();
+  t.same(
+    entries.map((entry) => (entry.kind === 'stats' ? 'stats' : `${entry.kind} ${entry.member.connectionId}${entry.kind === 'leave' ? ` ${entry.reason}` : ''}`)).sort(),
+    ['join c1', 'leave c9 disconnected'],
+  );
+  const rejoined = entries.find((entry) => entry.kind === 'join');
+  t.match(rejoined, { member: { user: 'alice', info: '{"name":"Alice"}' } }, 'the re-join carries the member as first written');
+  t.same([...(await engine.ownMembers('chat.room1'))].sort(), ['c1', 'c2']);
+  t.match(await registry.stats('chat.room1'), { connections: 2, users: 2 });
+  entries.length = 0;
+  await registry.reconcileAll();
+  t.same(entries, [], 'a second reconcile finds nothing to do');
+});
+
+t.test('settled waits for the leaves queued so far (a shutdown\'s), so they are written when it resolves', async (t) => {
+  const { registry } = await setup(t);
+  await registry.join('chat.room1', { connectionId: 'c1', user: 'alice' });
+  await registry.join('chat.room1', { connectionId: 'c2', user: 'bob' });
+  void registry.leave('chat.room1', 'c1', 'disconnected');
+  void registry.leave('chat.room1', 'c2', 'disconnected');
+  t.equal(await registry.settled(5_000), true);
+  t.match(await registry.stats('chat.room1'), { connections: 0, users: 0 });
 });
