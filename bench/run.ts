@@ -4,6 +4,7 @@ import { benchFanout } from './fanout.js';
 import { benchFanoutRedis } from './fanout-redis.js';
 import { benchMemory } from './memory.js';
 import { benchPresence } from './presence.js';
+import { benchPresenceStorm } from './presence-storm.js';
 import { benchTopicTrie } from './topic-trie.js';
 import type { BenchResult } from './harness.js';
 
@@ -14,6 +15,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['fanout', benchFanout],
   ['fanout-redis', benchFanoutRedis],
   ['presence', benchPresence],
+  ['presence-storm', benchPresenceStorm],
 ];
 const only = process.argv[2];
 
