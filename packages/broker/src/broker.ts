@@ -363,28 +363,8 @@ export class Broker implements HttpBroker {
     await Promise.race([allClosed, sleep(this.config.closeTimeoutMs + 1000, undefined, { signal: bound.signal }).catch(() => undefined)]);
     bound.abort();
     this.logger.info('shutdown: connections closed');
-    await this.removePresence(drainMs);
-  }
-
-  /**
-   * SIGTERM removes this node's members at once (docs/design/presence.md §3.4): each closed session has queued
-   * its `disconnected` leave; they get up to `drainMs` to be written, then the engine's `unregister` removes
-   * whatever is left (with the same reason) and forgets the node, so other nodes never wait for its liveness
-   * to lapse. Before `engine.close()`, which would do the latter too, but only once the connections are gone.
-   */
-  private async removePresence(drainMs: number): Promise<void> {
-    const presence = this.engine.presence;
-    if (presence === undefined) return;
-    if (this.hub.presence !== undefined && !(await this.hub.presence.settled(drainMs))) {
-      this.logger.warn({ drainMs }, 'shutdown: presence leaves still pending after the drain; unregistering removes the rest');
-    }
-    try {
-      await presence.unregister();
-      this.logger.info('shutdown: presence members removed');
-    } catch (error) {
-      // Not lost: the node's liveness lapses and another node sweeps its members (`expired`).
-      this.logger.warn({ err: error }, 'shutdown: presence unregister failed');
-    }
+    // SIGTERM removes this node's members at once: the sessions' leaves, then the engine's unregister.
+    await this.hub.presence?.shutdown(drainMs);
   }
 
   /**

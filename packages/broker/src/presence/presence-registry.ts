@@ -164,6 +164,23 @@ export class PresenceRegistry {
     return this.options.engine.stats(topic);
   }
 
+  /**
+   * SIGTERM removes this node's members at once (docs/design/presence.md §3.4): the closed sessions' queued
+   * `disconnected` leaves get up to `drainMs` to be written, then the engine's `unregister` removes whatever
+   * is left (with the same reason) and forgets the node, so other nodes never wait for its liveness to lapse.
+   * Called before the engine closes. Never rejects: if Redis is down, the other nodes sweep (`expired`).
+   */
+  async shutdown(drainMs: number): Promise<void> {
+    const { logger, engine } = this.options;
+    if (!(await this.settled(drainMs))) logger.warn({ drainMs }, 'shutdown: presence leaves still pending after the drain; unregistering removes the rest');
+    try {
+      await engine.unregister();
+      logger.info('shutdown: presence members removed');
+    } catch (error) {
+      logger.warn({ err: error }, 'shutdown: presence unregister failed');
+    }
+  }
+
   /** Stops the flush timers (the node is closing; the engine's own sweep writes what is owed). */
   close(): void {
     this.closed = true;

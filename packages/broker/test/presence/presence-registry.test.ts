@@ -106,3 +106,14 @@ t.test('settled waits for the leaves queued so far (a shutdown\'s), so they are 
   t.equal(await registry.settled(5_000), true);
   t.match(await registry.stats('chat.room1'), { connections: 0, users: 0 });
 });
+
+t.test('shutdown writes the queued leaves, then unregisters: members left over leave disconnected', async (t) => {
+  const { registry, entries } = await setup(t);
+  await registry.join('chat.room1', { connectionId: 'c1', user: 'alice' });
+  await registry.join('chat.room1', { connectionId: 'c2', user: 'bob' });
+  void registry.leave('chat.room1', 'c1', 'left');
+  await registry.shutdown(5_000);
+  const leaves = entries.flatMap((entry) => (entry.kind === 'leave' ? [`${entry.member.connectionId} ${entry.reason}`] : []));
+  t.same(leaves.sort(), ['c1 left', 'c2 disconnected'], 'the queued leave keeps its reason; the unregister removes the rest');
+  t.match(await registry.stats('chat.room1'), { connections: 0, users: 0 });
+});
