@@ -23,6 +23,9 @@ const sweptWithinMs = nodeTtlMs + nodeTtlMs / 3 + 1000 + 10_000;
 type PresenceEvent = JoinMessage | LeaveMessage | PresenceStatsMessage;
 type StreamEvent = PresenceEvent | Extract<ServerMessage, { op: 'message' }>;
 
+// Six tests, each starting two broker processes from source (seconds each on a loaded machine), one waiting out a TTL.
+t.setTimeout(480_000);
+
 let redis: RedisServer;
 t.before(async () => {
   redis = await startRedisServer();
