@@ -311,6 +311,24 @@ function suite(t: Test, kind: EngineKind): void {
     const [leave] = (await untilEvents(watcher, 3)).slice(2);
     t.match(leave, { op: 'leave', connection: member.welcome.connectionId, user: 'bob', last: true, reason: 'expired' });
   });
+
+  if (kind === 'memory') t.test('a leave the engine could not take in an outage is written once it resumes, with its reason', async (t) => {
+    const cluster = new MemoryCluster();
+    const broker = await presenceBroker(t, kind, {}, new MemoryEngine({ cluster, nodeId: 'n1' }));
+    const watcher = await open(t, broker, 'watcher');
+    const member = await open(t, broker, 'bob');
+    await watcher.subscribe(topic, { presence: 'connection' });
+    await member.subscribe(topic);
+    await untilEvents(watcher, 2);
+    cluster.interrupt();
+    await member.close();
+    // The session's leave fails while the engine is down; the node remembers it owes one.
+    await eventually(() => broker.broker.hub.presence?.memberCount === 1, 20_000, 'the member gone locally');
+    cluster.resume();
+    const [leave] = (await untilEvents(watcher, 3)).slice(2);
+    t.match(leave, { op: 'leave', connection: member.welcome.connectionId, user: 'bob', last: true, reason: 'disconnected' });
+    t.same(cluster.ownMembers('n1', topic), [watcher.welcome.connectionId], 'no ghost left');
+  });
 }
 
 for (const kind of ['memory', 'redis'] as const) t.test(`on the ${kind} engine`, async (t) => suite(t, kind));
