@@ -4,7 +4,7 @@ import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
 import { type RecoveryRead, planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
 import { type ItemPosition, type StreamItem, isPresenceEntry } from '../history/stream-items.js';
 import type { Delivery, Frames } from '../hub/delivery.js';
-import type { HubSubscriber } from '../hub/hub.js';
+import type { HubSubscriber } from '../hub/hub-subscriber.js';
 import { type OutboundItem, itemBytes } from '../hub/outbound-item.js';
 import type { PresenceDelivery } from '../hub/presence-delivery.js';
 import type { PresenceRegistry } from '../presence/presence-registry.js';

@@ -7,7 +7,7 @@ import type { Permissions } from '../auth/permissions.js';
 import type { Config } from '../config/config.js';
 import type { ConnectionReport, PresenceMember } from '../engine/engine.js';
 import type { CompressionVariant, Delivery, Frames } from '../hub/delivery.js';
-import type { HubSubscriber, OutageGap, PresenceOutageGap } from '../hub/hub.js';
+import type { HubSubscriber, OutageGap, PresenceOutageGap } from '../hub/hub-subscriber.js';
 import type { PresenceDelivery } from '../hub/presence-delivery.js';
 import type { SendQueue } from './send-queue.js';
 import type { SessionContext, SessionInit, SessionScope, SessionState } from './session-context.js';

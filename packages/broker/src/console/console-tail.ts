@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload } from '../engine/engine.js';
 import { type CompressionVariant, type Delivery, uncompressed } from '../hub/delivery.js';
-import type { HubSubscriber, OutageGap } from '../hub/hub.js';
+import type { HubSubscriber, OutageGap } from '../hub/hub-subscriber.js';
 
 /** One line of a tail: a publication (its payload cut to a preview) or a gap the engine announced. */
 export type TailEntry =

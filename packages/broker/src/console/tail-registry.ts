@@ -1,4 +1,4 @@
-import type { HubSubscriber } from '../hub/hub.js';
+import type { HubSubscriber } from '../hub/hub-subscriber.js';
 import { ConsoleTail, type TailOptions } from './console-tail.js';
 
 /** What the registry needs of the hub: tails subscribe like connections. */

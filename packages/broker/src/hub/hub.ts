@@ -1,6 +1,6 @@
 import { type DeflateParams, PerMessageDeflate } from '@switchboard/core';
 import type { Logger } from 'pino';
-import type { PresenceLevel, Priority } from '@switchboard/protocol';
+import type { Priority } from '@switchboard/protocol';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import type {
   CommandResult,
@@ -30,41 +30,7 @@ import type { OverflowPolicy } from './outbound-item.js';
 import { PresenceDelivery } from './presence-delivery.js';
 import { PresenceListeners } from './presence-listeners.js';
 import { TopicPositions } from './topic-positions.js';
-
-/** What the hub needs from a local subscriber (a session). */
-export interface HubSubscriber {
-  /** How this connection's messages are framed: subscribers with the same variant get the same bytes. */
-  readonly variant: CompressionVariant;
-  /** Queues a delivery; must not throw. Called at most once per publication, however many patterns match. */
-  deliver(delivery: Delivery): void;
-  /**
-   * Announces offsets of a topic that the engine lost and history could not fill (protocol.md §8.3,
-   * reason `engine_outage`); must not throw.
-   */
-  notifyGap(gap: OutageGap): void;
-  /** Queues a presence entry its subscription's level gets (protocol.md §13.3); must not throw. */
-  deliverPresence(delivery: PresenceDelivery): void;
-  /** Announces presence entries the engine lost (`presence_gap` `engine_outage`); must not throw. */
-  notifyPresenceGap(gap: PresenceOutageGap): void;
-}
-
-/** Offsets `from`..`to` of `topic` in `epoch` that will never be delivered. */
-export interface OutageGap extends LostRange {
-  readonly topic: string;
-}
-
-/** Presence entries of `topic` up to `seq` in `epoch` may never be delivered. */
-export interface PresenceOutageGap {
-  readonly topic: string;
-  readonly epoch: string;
-  readonly seq: number;
-}
-
-/** Options of one local subscription. */
-export interface HubSubscribeOptions {
-  /** Join and leave events at this level (an exact presence topic only; the session checks). */
-  readonly presence?: PresenceLevel | undefined;
-}
+import type { HubSubscribeOptions, HubSubscriber, OutageGap, PresenceOutageGap } from './hub-subscriber.js';
 
 /** History reads in flight at once while recovering, so an outage does not stampede the backend. */
 const recoveryConcurrency = 32;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { TailRegistry, tailDefaults } from '../../src/console/tail-registry.js';
-import type { HubSubscriber } from '../../src/hub/hub.js';
+import type { HubSubscriber } from '../../src/hub/hub-subscriber.js';
 
 /** The registry's limits and idle expiry, over a recording hub and an injected clock. */
 
