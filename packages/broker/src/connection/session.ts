@@ -215,12 +215,14 @@ export class Session implements HubSubscriber, SessionScope {
   /** This connection as admin commands report it. */
   report(): ConnectionReport {
     const { user } = this;
+    const { info } = this.presenceMember;
     return {
       connectionId: this.connectionId,
       node: this.config.nodeName,
       ...(user === undefined ? {} : { user }),
       subscriptions: this.subscriptions.list,
       connectedAt: this.connectedAt,
+      ...(info === undefined ? {} : { info }),
     };
   }
 

@@ -32,6 +32,8 @@ export interface ConnectionReport {
   readonly subscriptions?: readonly string[];
   /** When it connected, ms since the Unix epoch. */
   readonly connectedAt?: number;
+  /** Its presence info as JSON text (the token's `info` claim, the hook's `identity.info`); absent: none. */
+  readonly info?: string;
   /** Op `node-report` only: the node's report, opaque to the engine (JSON). */
   readonly report?: unknown;
 }

@@ -1,7 +1,7 @@
 import { HttpStatus, ProtocolErrorCode, parsePattern, parseTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CommandResult, NodeCommand } from '../engine/engine.js';
+import type { CommandResult, ConnectionReport, NodeCommand } from '../engine/engine.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
 import { replyError } from './error-reply.js';
 import type { HttpBroker } from './http-broker.js';
@@ -17,7 +17,8 @@ export type AdminGuard = (request: FastifyRequest, reply: FastifyReply) => boole
  * answered): a node that did not answer in time is stated, never hidden. Commands are at most once.
  *
  * - `GET /admin/users/:user/connections` → `{"user", "connections": [{"connectionId", "node", "user",
- *   "subscriptions", "connectedAt"}], "nodes", "complete"}`
+ *   "subscriptions", "connectedAt", "info"}], "nodes", "complete"}` (`info`: the connection's presence info,
+ *   null without one)
  * - `POST /admin/users/:user/disconnect` `{"reconnect"?: false, "except"?: ["c_…"]}`: closes the user's
  *   connections but `except` with 4404 (`disconnected`, do not reconnect), or 4103 (`reconnect`, at once)
  *   with `reconnect: true` → `{"user", "connections": [the closed ones], "nodes", "complete"}`
@@ -38,7 +39,7 @@ const patternBody = z.object({ pattern: z.string() }).strict();
 const subscribersQuery = z.object({ topic: z.string() });
 
 export function registerAdminUserRoutes(app: FastifyInstance, broker: HttpBroker, refused: AdminGuard): void {
-  const run = async (reply: FastifyReply, command: NodeCommand, answer: (result: CommandResult) => object): Promise<FastifyReply> => {
+  const run = async (reply: FastifyReply, command: NodeCommand, answer: (answered: { connections: readonly AnsweredConnection[] }) => object): Promise<FastifyReply> => {
     let result: CommandResult;
     try {
       result = await broker.command(command);
@@ -48,7 +49,8 @@ export function registerAdminUserRoutes(app: FastifyInstance, broker: HttpBroker
       }
       throw error;
     }
-    return reply.code(HttpStatus.ok).send({ ...answer(result), nodes: result.nodes, complete: result.complete });
+    const connections = result.connections.map(withInfoValue);
+    return reply.code(HttpStatus.ok).send({ ...answer({ connections }), nodes: result.nodes, complete: result.complete });
   };
   const userOf = (request: FastifyRequest, reply: FastifyReply): string | undefined => {
     const params = userParams.safeParse(request.params);
@@ -97,4 +99,12 @@ export function registerAdminUserRoutes(app: FastifyInstance, broker: HttpBroker
     if (!parsed.ok) return replyError(reply, parsed.error.code, parsed.error.message);
     return run(reply, { op: 'subscribers', topic }, ({ connections }) => ({ topic, connections: new Set(connections.map((c) => c.connectionId)).size }));
   });
+}
+
+/** A reported connection as the routes answer it: `info` as the JSON value it holds, null without one. */
+type AnsweredConnection = Omit<ConnectionReport, 'info'> & { readonly info: unknown };
+
+function withInfoValue(report: ConnectionReport): AnsweredConnection {
+  const { info, ...rest } = report;
+  return { ...rest, info: info === undefined ? null : (JSON.parse(info) as unknown) };
 }

@@ -116,15 +116,18 @@ t.test('USER_TOPIC_PREFIX empty: no user topics, no user_topics capability, POST
 
 t.test('admin: list a user, offer and withdraw a server-side subscription, count subscribers', async (t) => {
   const broker = await usersBroker(t);
-  const phone = await connect(t, broker, { sub: 'alice' });
+  const phone = await connect(t, broker, { sub: 'alice', info: { device: 'phone', name: 'Alice' } });
   const laptop = await connect(t, broker, { sub: 'alice' });
   await connect(t, broker, { sub: 'bob' });
   t.match(await http(broker, 'GET', '/admin/users/alice/connections', undefined, 'wrong'), { status: 401, body: { code: 'invalid_token' } });
 
   const listed = await http(broker, 'GET', '/admin/users/alice/connections');
   t.match(listed, { status: 200, body: { user: 'alice', nodes: { expected: 1, answered: 1 }, complete: true } });
-  const ids = (listed.body['connections'] as { connectionId: string; node: string }[]).map((c) => c.connectionId).sort();
-  t.same(ids, [phone.welcome.connectionId, laptop.welcome.connectionId].sort());
+  const connections = listed.body['connections'] as { connectionId: string; node: string; info: unknown }[];
+  t.same(connections.map((c) => c.connectionId).sort(), [phone.welcome.connectionId, laptop.welcome.connectionId].sort());
+  const infoOf = (peer: Peer) => connections.find((c) => c.connectionId === peer.welcome.connectionId)?.info;
+  t.same(infoOf(phone), { device: 'phone', name: 'Alice' }, 'each connection with its presence info');
+  t.equal(infoOf(laptop), null, 'null for a connection without info');
 
   const offered = await http(broker, 'POST', '/admin/users/alice/subscribe', { pattern: 'support.42' });
   t.match(offered, { status: 200, body: { user: 'alice', pattern: 'support.42', complete: true } });
