@@ -135,7 +135,15 @@ export class Broker implements HttpBroker {
       onCommand: (command) =>
         command.op === 'node-report'
           ? [{ connectionId: '', node: config.nodeName, report: this.consoleFigures.answer(command, this.sessionsById) }]
-          : runNodeCommand(command, this.users, this.hub),
+          : runNodeCommand(command, {
+              nodeName: config.nodeName,
+              users: this.users,
+              hub: this.hub,
+              session: (id) => this.sessionsById.get(id),
+              connectionCount: this.sessionsById.size,
+              running: this.currentState === 'running',
+              rebalance: (fraction, spreadMs) => this.rebalance(fraction, spreadMs),
+            }),
     });
     this.consoleFigures = new ConsoleFigures({
       nodeName: config.nodeName,

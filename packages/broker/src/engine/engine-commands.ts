@@ -16,6 +16,17 @@ export type NodeCommand =
   /** The connections with a subscription matching `topic`. */
   | { readonly op: 'subscribers'; readonly topic: string }
   /**
+   * Close one connection, wherever it is: the node that has it open closes it (4103 with `reconnect`, else
+   * 4404) and answers with it; the others answer nothing.
+   */
+  | { readonly op: 'disconnect-connection'; readonly connectionId: string; readonly reconnect: boolean }
+  /**
+   * Shed `fraction` (in (0, 1]) of the connections of the node named `node` (NODE_NAME) with 4101, spread over
+   * `spreadMs` (default: its SHUTDOWN_SPREAD). That node answers one entry whose `connectionId` is empty and
+   * whose `report` is a `RebalanceReport`; the others answer nothing.
+   */
+  | { readonly op: 'rebalance'; readonly node: string; readonly fraction: number; readonly spreadMs?: number }
+  /**
    * The web console's report of each node (console/console-figures.ts): its figures, its `topics` busiest
    * topics, and its connections that `find` names (an id, or part of a user). Each node answers one entry
    * whose `connectionId` is empty and whose `report` holds that.
@@ -36,6 +47,16 @@ export interface ConnectionReport {
   readonly info?: string;
   /** Op `node-report` only: the node's report, opaque to the engine (JSON). */
   readonly report?: unknown;
+}
+
+/** What the node a `rebalance` names answers. */
+export interface RebalanceReport {
+  /** How many connections it is closing (0 when it is not running). */
+  readonly closing: number;
+  /** Its open connections when asked. */
+  readonly connections: number;
+  /** It was running: a node that is shutting down sheds nothing. */
+  readonly running: boolean;
 }
 
 /** A command's outcome over the cluster. */
@@ -65,6 +86,14 @@ export function parseNodeCommand(value: unknown): NodeCommand | undefined {
       return text('user') && text('pattern') ? (command as NodeCommand) : undefined;
     case 'subscribers':
       return text('topic') ? (command as NodeCommand) : undefined;
+    case 'disconnect-connection':
+      return text('connectionId') && typeof command['reconnect'] === 'boolean' ? (command as NodeCommand) : undefined;
+    case 'rebalance': {
+      const { fraction, spreadMs } = command;
+      const fractionOk = typeof fraction === 'number' && fraction > 0 && fraction <= 1;
+      const spreadOk = spreadMs === undefined || (Number.isInteger(spreadMs) && (spreadMs as number) >= 0);
+      return text('node') && fractionOk && spreadOk ? (command as NodeCommand) : undefined;
+    }
     case 'node-report':
       return typeof command['topics'] === 'number' && (command['find'] === undefined || text('find')) ? (command as NodeCommand) : undefined;
     default:

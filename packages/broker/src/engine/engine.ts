@@ -2,7 +2,7 @@ import type { Priority, RecoveryFailureReason } from '@switchboard/protocol';
 import type { BrokerError } from '../errors.js';
 import type { ConnectionReport, CommandResult, NodeCommand } from './engine-commands.js';
 
-export type { ConnectionReport, CommandResult, NodeCommand } from './engine-commands.js';
+export type { ConnectionReport, CommandResult, NodeCommand, RebalanceReport } from './engine-commands.js';
 
 /**
  * A publication's payload, already serialized once by whoever accepted the publish: JSON as its text (so

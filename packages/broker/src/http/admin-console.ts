@@ -1,8 +1,7 @@
-import { HttpStatus, PRIORITIES, ProtocolCloseCode, ProtocolErrorCode, parseTopic } from '@switchboard/protocol';
+import { PRIORITIES, ProtocolErrorCode, parseTopic } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type ClusterView, clusterView } from '../console/cluster-view.js';
-import type { ConsoleConnection } from '../console/console-connection.js';
 import { ConsolePage } from '../console/console-page.js';
 import type { NodeReport } from '../console/node-report.js';
 import { BrokerError, BrokerErrorCode } from '../errors.js';
@@ -26,9 +25,7 @@ import { describeInvalid } from './invalid-request.js';
  *   "deliveriesPerSecond", "subscribers"}], "windowSeconds", "untrackedPerSecond"}`: this node only
  * - `GET /admin/connections?q=` → `{"connections": [ConnectionDetail], "truncated", "complete", ...}`: on
  *   every node, the connection whose id is `q`, else those whose user contains it (50 per node at most)
- * - `POST /admin/connections/:id/disconnect` `{"reconnect"?: false}` → 200 `{"connectionId", "node",
- *   "closeCode"}`: closed with 4404 (`disconnected`), or 4103 (`reconnect`); 404 when not on this node (a
- *   connection on another node: ask that node, or disconnect its user on every node, admin-users.ts)
+ * - `POST /admin/connections/:id/disconnect` and `POST /admin/rebalance`, on any node: admin-targets.ts
  * - `GET /admin/presence?topic=` → the topic's presence, as `GET /presence` answers it
  * - `POST /admin/publish` `{"topic", "data", "priority"?}` → `{"offset"?, "epoch"?, "duplicate"}`
  * - tails: admin-tails.ts
@@ -40,8 +37,6 @@ import { describeInvalid } from './invalid-request.js';
 const topicsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
 const nodesQuery = z.object({ topics: z.coerce.number().int().min(0).max(100).default(20) }).strict();
 const connectionsQuery = z.object({ q: z.string().min(1).max(1024) }).strict();
-const disconnectBody = z.object({ reconnect: z.boolean().default(false) }).strict();
-const idParams = z.object({ id: z.string().min(1).max(128) });
 const presenceQuery = z.object({ topic: z.string() }).strict();
 const publishBody = z.object({ topic: z.string(), data: z.unknown(), priority: z.enum(PRIORITIES).default('normal') }).strict();
 
@@ -117,22 +112,6 @@ export function registerAdminConsoleRoutes(app: FastifyInstance, broker: HttpBro
     if (!query.success) return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(query.error, 'query'));
     const { connections, truncated, complete, nodesExpected, nodesAnswered } = await cluster({ topics: 0, find: query.data.q });
     return reply.send({ connections, truncated, complete, nodesExpected, nodesAnswered });
-  });
-
-  app.post('/admin/connections/:id/disconnect', async (request, reply) => {
-    if (refused(request, reply)) return reply;
-    const params = idParams.safeParse(request.params);
-    if (!params.success) return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(params.error, 'id'));
-    const body = disconnectBody.safeParse(request.body ?? {});
-    if (!body.success) return replyError(reply, ProtocolErrorCode.badRequest, describeInvalid(body.error, 'body'));
-    const connection: ConsoleConnection | undefined = broker.session(params.data.id);
-    if (connection === undefined || !connection.isOpen) {
-      return replyError(reply, ProtocolErrorCode.badRequest, `no open connection ${params.data.id} on ${nodeName}`, {}, HttpStatus.notFound);
-    }
-    const [closeCode, reason] = body.data.reconnect ? [ProtocolCloseCode.reconnect, 'reconnect requested'] : [ProtocolCloseCode.disconnected, 'disconnected'];
-    connection.close(closeCode, reason);
-    broker.logger.info({ connectionId: connection.connectionId, closeCode }, 'admin: connection disconnected');
-    return reply.send({ connectionId: connection.connectionId, node: nodeName, closeCode });
   });
 
   app.get('/admin/presence', async (request, reply) => {

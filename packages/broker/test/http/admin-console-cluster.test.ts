@@ -76,10 +76,11 @@ for (const [engine, start] of [['memory', memoryNodes], ['redis', redisNodes]] a
     t.ok(shared !== undefined && shared.publicationsPerSecond > 0 && shared.deliveriesPerSecond >= shared.publicationsPerSecond);
   });
 
-  t.test(`${engine}: a search on one node finds connections on every node; only the serving node disconnects by id`, async (t) => {
+  t.test(`${engine}: a search on one node finds connections on every node, and disconnects one on another node by id`, async (t) => {
     const [a, b] = await start(t);
     const onA = await open(t, a, 'zoe');
     const onB = await open(t, b, 'zoe');
+    const told = await open(t, b, 'zed');
     await onB.subscribe('orders.>');
     const found = await get<{ connections: ConnectionDetail[]; complete: boolean }>(a, '/admin/connections?q=zoe');
     t.equal(found.complete, true);
@@ -87,10 +88,32 @@ for (const [engine, start] of [['memory', memoryNodes], ['redis', redisNodes]] a
     t.match(found.connections.find((c) => c.node === 'node-b'), { user: 'zoe', subscriptionCount: 1, subscriptions: ['orders.>'], queue: { normal: 0 } });
     const byId = await get<{ connections: ConnectionDetail[] }>(a, `/admin/connections?q=${onB.welcome.connectionId}`);
     t.same(byId.connections.map((c) => c.connectionId), [onB.welcome.connectionId], 'by id, on the other node');
-    const elsewhere = await a.app.inject({ method: 'POST', url: `/admin/connections/${onB.welcome.connectionId}/disconnect`, payload: {}, headers: admin });
-    t.equal(elsewhere.statusCode, 404);
-    const there = await b.app.inject({ method: 'POST', url: `/admin/connections/${onB.welcome.connectionId}/disconnect`, payload: {}, headers: admin });
-    t.equal(there.statusCode, 200);
-    t.match(await onB.waitClosed(), { code: 4404 });
+
+    const disconnect = (id: string, payload: object, headers = admin) => a.app.inject({ method: 'POST', url: `/admin/connections/${id}/disconnect`, payload, headers });
+    t.equal((await disconnect(onB.welcome.connectionId, {}, { authorization: 'Bearer wrong' })).statusCode, 401, 'the admin token is still needed');
+    const closed = await disconnect(onB.welcome.connectionId, {});
+    t.equal(closed.statusCode, 200);
+    t.same(closed.json(), { connectionId: onB.welcome.connectionId, node: 'node-b', closeCode: 4404, nodes: { expected: 2, answered: 2 }, complete: true });
+    t.match(await onB.waitClosed(), { code: 4404 }, 'closed by node B, asked through node A');
+    t.match(await disconnect(told.welcome.connectionId, { reconnect: true }), { statusCode: 200 });
+    t.match(await told.waitClosed(), { code: 4103 }, 'reconnect advice');
+    const gone = await disconnect(onB.welcome.connectionId, {});
+    t.equal(gone.statusCode, 404);
+    t.match(gone.json(), { message: /no open connection .* on any of the 2 nodes/ });
+    t.match(await onA.publish('still.here', 1), { op: 'published' }, 'the same user on node A stays');
+  });
+
+  t.test(`${engine}: POST /admin/rebalance on node A with "node": "node-b" sheds node B's clients with 4101`, async (t) => {
+    const [a, b] = await start(t);
+    const onA = await open(t, a);
+    const onB = [await open(t, b), await open(t, b)];
+    const rebalance = (payload: object) => a.app.inject({ method: 'POST', url: '/admin/rebalance', payload, headers: admin });
+    const answer = await rebalance({ node: 'node-b', fraction: 1, spreadMs: 0 });
+    t.equal(answer.statusCode, 202);
+    t.same(answer.json(), { closing: 2, connections: 2, node: 'node-b', nodes: { expected: 2, answered: 2 }, complete: true });
+    for (const peer of onB) t.match(await peer.waitClosed(), { code: 4101 });
+    t.match(await onA.publish('still.here', 1), { op: 'published' }, 'node A sheds nothing');
+    t.match(await rebalance({ node: 'node-c', fraction: 0.5 }), { statusCode: 404 });
+    t.match(await rebalance({ node: 'node-b', fraction: 2 }), { statusCode: 400 });
   });
 }
