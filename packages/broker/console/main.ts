@@ -42,7 +42,7 @@ whenUnauthorized(() => showSignIn('The admin token was refused (401). Sign in ag
 const choosePresence = setUpPresence();
 const choosePublish = setUpPublish();
 const tail = setUpTail();
-setUpConnections(notice, () => servingNode);
+setUpConnections(notice);
 
 let servingNode = '';
 
@@ -58,7 +58,7 @@ interface Overview {
 async function refresh(): Promise<void> {
   const overview = await call<Overview>('GET', '/admin/nodes?topics=15');
   servingNode = overview.node;
-  renderNodes(overview.nodes, servingNode, notice);
+  renderNodes(overview.nodes, notice);
   renderTopics(overview.topics, (topic) => {
     tail.choose(topic);
     choosePresence(topic);

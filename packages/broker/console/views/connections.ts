@@ -4,8 +4,11 @@ import { confirmAction } from '../confirm.js';
 import { byId, fill, h } from '../dom.js';
 import { bytes, clock, count } from '../format.js';
 
-/** Search for a connection (by id) or a user, with each connection's detail and the disconnect actions. */
-export function setUpConnections(notice: (text: string) => void, servingNode: () => string): void {
+/**
+ * Search for a connection (by id) or a user, with each connection's detail and the disconnect actions, on
+ * whichever node it is (the node serving the page asks that one through the engine).
+ */
+export function setUpConnections(notice: (text: string) => void): void {
   const form = byId<HTMLFormElement>('search-form');
   const input = byId<HTMLInputElement>('search');
   const results = byId('search-results');
@@ -32,21 +35,25 @@ export function setUpConnections(notice: (text: string) => void, servingNode: ()
 
   const card = (connection: ConnectionDetail): HTMLElement => {
     const lanes = Object.entries(connection.queue).map(([lane, depth]) => h('span', { class: 'lane', 'data-lane': lane }, `${lane} ${count(depth)}`));
-    const local = connection.node === servingNode();
     const disconnect = h('button', { type: 'button', class: 'danger', 'data-action': 'disconnect' }, 'Disconnect');
     disconnect.addEventListener('click', async () => {
-      const { confirmed } = await confirmAction(`Disconnect ${connection.connectionId}${connection.user === undefined ? '' : ` (${connection.user})`}? It is closed with 4404 and told not to reconnect.`);
-      if (!confirmed) return;
+      const who = `${connection.connectionId}${connection.user === undefined ? '' : ` (${connection.user})`} on ${connection.node}`;
+      const answer = await confirmAction(`Disconnect ${who}? It is closed with 4404 and told not to reconnect, or with 4103 and told to reconnect at once.`, {
+        label: 'Tell it to reconnect (4103)',
+        value: 'false',
+        type: 'checkbox',
+      });
+      if (!answer.confirmed) return;
       try {
-        await call('POST', `/admin/connections/${encodeURIComponent(connection.connectionId)}/disconnect`, {});
-        notice(`Disconnected ${connection.connectionId}.`);
+        const result = await call<{ node: string; closeCode: number }>('POST', `/admin/connections/${encodeURIComponent(connection.connectionId)}/disconnect`, {
+          reconnect: answer.value === 'true',
+        });
+        notice(`Disconnected ${connection.connectionId} on ${result.node} (${result.closeCode}).`);
       } catch (error) {
         notice(`Disconnect refused: ${error instanceof ApiError ? error.message : String(error)}`);
       }
       await search();
     });
-    // A connection is closed by its own node: from here, only this node's (its user can go on every node).
-    const remote = h('span', { class: 'hint' }, `On ${connection.node}: open the console there to disconnect this connection alone.`);
     const user = connection.user;
     const disconnectUser = user === undefined ? undefined : h('button', { type: 'button', class: 'danger', 'data-action': 'disconnect-user' }, 'Disconnect user');
     disconnectUser?.addEventListener('click', async () => {
@@ -81,7 +88,7 @@ export function setUpConnections(notice: (text: string) => void, servingNode: ()
         h('dt', {}, 'Queued'),
         h('dd', {}, `${bytes(connection.queuedBytes)} · `, ...lanes, connection.pendingGaps > 0 ? ` · ${connection.pendingGaps} gap notices` : ''),
       ),
-      h('p', { class: 'actions' }, local ? disconnect : remote, disconnectUser),
+      h('p', { class: 'actions' }, disconnect, disconnectUser),
     );
   };
 }

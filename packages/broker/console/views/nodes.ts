@@ -25,8 +25,11 @@ const columns: readonly Column[] = [
   { field: 'gapNotices', label: 'Gap notices', value: (node) => count(node.gapNotices) },
 ];
 
-/** The cluster's nodes, one row each; the node serving the page can be rebalanced from its row. */
-export function renderNodes(nodes: readonly NodeReport[], servingNode: string, notice: (text: string) => void): void {
+/**
+ * The cluster's nodes, one row each; any of them can be rebalanced from its row (the node serving the page
+ * asks it through the engine).
+ */
+export function renderNodes(nodes: readonly NodeReport[], notice: (text: string) => void): void {
   const head = h('tr', {}, h('th', { scope: 'col' }, 'Node'), ...columns.map((column) => h('th', { scope: 'col' }, column.label)), h('th', { scope: 'col' }, ''));
   const rows = nodes.map((node) =>
     h(
@@ -34,7 +37,7 @@ export function renderNodes(nodes: readonly NodeReport[], servingNode: string, n
       { 'data-node': node.node, class: node.ready ? '' : 'not-ready' },
       h('th', { scope: 'row', 'data-label': 'Node' }, node.node),
       ...columns.map((column) => h('td', { 'data-field': column.field, 'data-label': column.label }, column.value(node))),
-      h('td', { 'data-label': '' }, node.node === servingNode ? rebalanceButton(node, notice) : ''),
+      h('td', { 'data-label': '' }, rebalanceButton(node, notice)),
     ),
   );
   fill(byId('nodes'), h('thead', {}, head), h('tbody', {}, ...rows));
@@ -53,8 +56,8 @@ function rebalanceButton(node: NodeReport, notice: (text: string) => void): HTML
     });
     if (!answer.confirmed) return;
     try {
-      const result = await call<{ closing: number; connections: number }>('POST', '/admin/rebalance', { fraction: Number(answer.value) });
-      notice(`Rebalancing ${node.node}: closing ${result.closing} of ${result.connections} connections.`);
+      const result = await call<{ closing: number; connections: number; complete: boolean }>('POST', '/admin/rebalance', { node: node.node, fraction: Number(answer.value) });
+      notice(`Rebalancing ${node.node}: closing ${result.closing} of ${result.connections} connections${result.complete ? '' : ' (some nodes did not answer)'}.`);
     } catch (error) {
       notice(`Rebalance refused: ${error instanceof ApiError ? error.message : String(error)}`);
     }

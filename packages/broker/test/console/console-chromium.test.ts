@@ -1,10 +1,13 @@
 // The web console in headless Chromium (Debian's, driven by playwright-core) against a real broker with
 // real connections: a wrong token is refused, the figures move while traffic runs (without reloading), the
 // tail shows published messages, a test publish arrives, and a confirmed disconnect closes the connection.
+// A second node shares the (in-memory) cluster: the page served by the first disconnects and rebalances on it.
 import type { Browser, Page } from 'playwright-core';
 import t from 'tap';
 import { writeConsole } from '../../scripts/bundle-console.js';
 import { signJwt } from '../../src/auth/jwt.js';
+import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
+import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { type TestBroker, startBroker } from '../helpers/start-broker.js';
@@ -13,13 +16,15 @@ const adminToken = 'admin-token-for-the-console-test-0123456789';
 const secret = 'a-test-secret-of-at-least-32-bytes!!';
 
 let broker: TestBroker;
+/** The other node, named to sort after `test-node` in the nodes table. */
+let west: TestBroker;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
-async function openPeer(user?: string): Promise<Peer> {
+async function openPeer(user?: string, on: TestBroker = broker): Promise<Peer> {
   const headers = user === undefined ? {} : { Authorization: `Bearer ${await signJwt({ sub: user, subscribe: ['>'], publish: ['>'] }, secret)}` };
-  const peer = await Peer.open(broker.url, { headers });
+  const peer = await Peer.open(on.url, { headers });
   t.teardown(() => peer.close());
   return peer;
 }
@@ -56,7 +61,10 @@ function traffic(publisher: Peer, topic: string): { stop: () => Promise<number> 
 
 t.before(async () => {
   await writeConsole();
-  broker = await startBroker(t, { adminToken, jwtSecret: secret, allowAnonymous: true, presence: ['chat.>'] });
+  const cluster = new MemoryCluster();
+  const options = { adminToken, jwtSecret: secret, allowAnonymous: true, presence: ['chat.>'] };
+  broker = await startBroker(t, options, { engine: new MemoryEngine({ cluster }) });
+  west = await startBroker(t, { ...options, nodeName: 'west-node' }, { engine: new MemoryEngine({ cluster }) });
   browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -133,8 +141,8 @@ t.test('a test message is published after confirmation', async (t) => {
   await textUntil('#publish-result', (text) => text.startsWith('Published'), 'the answer shown');
 });
 
-t.test('disconnect asks first: cancel keeps the connection, confirm closes it with 4404', async (t) => {
-  const target = await openPeer('alice.target');
+t.test('disconnect asks first: cancel keeps the connection, confirm closes it with 4404, on another node too', async (t) => {
+  const target = await openPeer('alice.target', west);
   await page.fill('#search', 'alice.target');
   await page.click('#search-form button[type=submit]');
   const card = `article[data-connection="${target.welcome.connectionId}"]`;
@@ -149,8 +157,21 @@ t.test('disconnect asks first: cancel keeps the connection, confirm closes it wi
   await page.click(`${card} [data-action="disconnect"]`);
   await page.waitForSelector('#confirm[open]');
   await page.click('#confirm-ok');
-  t.match(await target.waitClosed(), { code: 4404 });
-  await textUntil('#notice', (text) => text.includes(`Disconnected ${target.welcome.connectionId}`), 'the notice');
+  t.match(await target.waitClosed(), { code: 4404 }, 'closed by west-node, asked by the node serving the page');
+  await textUntil('#notice', (text) => text.includes(`Disconnected ${target.welcome.connectionId} on west-node (4404)`), 'the notice');
+});
+
+t.test('disconnect with "tell it to reconnect" checked closes with 4103', async (t) => {
+  const target = await openPeer('carol.reconnects');
+  await page.fill('#search', 'carol.reconnects');
+  await page.click('#search-form button[type=submit]');
+  const card = `article[data-connection="${target.welcome.connectionId}"]`;
+  await page.waitForSelector(card);
+  await page.click(`${card} [data-action="disconnect"]`);
+  await page.waitForSelector('#confirm[open]');
+  await page.check('#confirm-field');
+  await page.click('#confirm-ok');
+  t.match(await target.waitClosed(), { code: 4103 });
 });
 
 t.test('disconnect user asks first, then closes every connection of the user with 4404', async (t) => {
@@ -172,14 +193,23 @@ t.test('disconnect user asks first, then closes every connection of the user wit
   t.match(await bystander.publish('still.here', 1), { op: 'published' }, 'another user stays');
 });
 
-t.test('rebalance asks for the fraction, then sheds that share of the node with 4101', async (t) => {
-  const peer = await openPeer('rebalanced');
+t.test('rebalance asks for the fraction, then sheds that share of the node it names with 4101, any node', async (t) => {
+  const elsewhere = await openPeer('rebalanced', west);
+  const here = await openPeer('stays');
+  await page.waitForSelector('#nodes tr[data-node="west-node"] [data-action="rebalance"]');
+  await page.click('#nodes tr[data-node="west-node"] [data-action="rebalance"]');
+  await page.waitForSelector('#confirm[open]');
+  await page.fill('#confirm-field', '1');
+  await page.click('#confirm-ok');
+  t.match(await elsewhere.waitClosed(), { code: 4101 });
+  await textUntil('#notice', (text) => text.startsWith('Rebalancing west-node: closing'), 'the notice');
+  t.match(await here.publish('still.here', 1), { op: 'published' }, 'the node serving the page sheds nothing');
+
   await page.click('#nodes tr[data-node="test-node"] [data-action="rebalance"]');
   await page.waitForSelector('#confirm[open]');
   await page.fill('#confirm-field', '1');
   await page.click('#confirm-ok');
-  t.match(await peer.waitClosed(), { code: 4101 });
-  await textUntil('#notice', (text) => text.startsWith('Rebalancing test-node: closing'), 'the notice');
+  t.match(await here.waitClosed(), { code: 4101 }, 'and the node serving the page itself');
 });
 
 t.test('the page ran without script errors or blocked resources', async (t) => {
