@@ -2,13 +2,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importSPKI, jwtVerify } from 'jose';
+import { decodeJwt, importSPKI, jwtVerify } from 'jose';
 import t from 'tap';
 import { runSwitchboard } from '../helpers/switchboard-process.js';
 import { freePort } from '../helpers/topology-processes.js';
 import { runCommand as run, stopAtEnd, until } from '../helpers/terminal-commands.js';
 
 /** The terminal client without a broker: `token` with a private key, usage mistakes, a broker that is down. */
+
+// A dozen processes, each starting through tsx, on a machine that may be busy running other tests.
+t.setTimeout(300_000);
 
 t.test('token signs with a private key whose public half the broker is configured with', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-token-'));
@@ -38,6 +41,26 @@ t.test('token signs with a private key whose public half the broker is configure
   const keyless = await run(['token', '--sub', 'bo', '--grant', '>'], { JWT_SECRET: '' });
   t.equal(keyless.code, 2);
   t.match(keyless.stderr, /no key to sign with/);
+});
+
+t.test('token refuses --info that is not JSON or too large, and --subs that are not patterns or too many (exit 2)', async (t) => {
+  const env = { JWT_SECRET: 'terminal-client-secret-at-least-32-bytes', PRESENCE_MAX_INFO_BYTES: '16', MAX_SUBSCRIPTIONS: '2' };
+  const mint = (extra: string[]) => run(['token', '--sub', 'bo', '--grant', '>', ...extra], env);
+  const cases: [string[], RegExp][] = [
+    [['--info', '{name: Bo}'], /--info is not JSON/],
+    [['--info', '{"name":"a name of more than sixteen bytes"}'], /over PRESENCE_MAX_INFO_BYTES \(16\)/],
+    [['--subs', 'news..x'], /--subs news\.\.x/],
+    [['--subs', 'a', '--subs', 'b', '--subs', 'c'], /--subs names 3 patterns; MAX_SUBSCRIPTIONS is 2/],
+  ];
+  for (const [extra, message] of cases) {
+    const refused = await mint(extra);
+    t.equal(refused.code, 2, extra.join(' '));
+    t.match(refused.stderr, message);
+    t.equal(refused.stdout, '', 'no token printed');
+  }
+  const fits = await mint(['--info', '"Bo"', '--subs', 'a.>']);
+  t.equal(fits.code, 0, fits.stderr);
+  t.match(decodeJwt(fits.stdout.trim()), { info: 'Bo', subs: ['a.>'] });
 });
 
 t.test('usage mistakes exit 2 with the usage', async (t) => {

@@ -63,6 +63,28 @@ t.test('token, sub and pub against a broker that requires tokens', async (t) => 
   ], 'pub --json: one ack object per line');
 });
 
+t.test('token --info and --subs: the broker takes the presence info and the server-side subscription', async (t) => {
+  const adminToken = 'terminal-client-admin-token-of-32-bytes';
+  const url = await startBroker(t, { JWT_SECRET: secret, ADMIN_TOKEN: adminToken });
+  const args = ['token', '--sub', 'ana', '--grant', 'publish:news.>', '--info', '{"name":"Ana","desk":7}', '--subs', 'news.>', '--subs', 'alerts.ops'];
+  const minted = await run(args, { JWT_SECRET: secret });
+  t.equal(minted.code, 0, minted.stderr);
+  const token = minted.stdout.trim();
+  t.match(decodeJwt(token), { sub: 'ana', info: { name: 'Ana', desk: 7 }, subs: ['news.>', 'alerts.ops'], subscribe: [] });
+
+  // No subscribe grant: the subscription is the token's server-side one, which `sub` claims.
+  const sub = runSwitchboard(['sub', 'news.>', '--url', url, '--token', token, '--count', '1'], { LOG_LEVEL: 'warn' });
+  stopAtEnd(t, sub);
+  await until('sub to be subscribed', () => (/subscribed to news\.>/.test(sub.stderr()) ? true : undefined));
+  const listed = await fetch(`${url.replace('ws:', 'http:')}admin/users/ana/connections`, { headers: { authorization: `Bearer ${adminToken}` } });
+  const { connections } = (await listed.json()) as { connections: { info: unknown; subscriptions: string[] }[] };
+  t.match(connections, [{ info: { name: 'Ana', desk: 7 }, subscriptions: ['news.>'] }], 'the connection carries the info');
+  const published = await run(['pub', 'news.today', 'hello', '--url', url, '--token', token]);
+  t.equal(published.code, 0, published.stderr);
+  t.equal(await sub.closed, 0, sub.stderr());
+  t.equal(sub.stdout(), 'news.today 1 hello\n');
+});
+
 t.test('sub ends on SIGINT with exit code 0', async (t) => {
   const url = await startBroker(t, {});
   const sub = runSwitchboard(['sub', 'news.*', '--url', url], { LOG_LEVEL: 'warn' });
