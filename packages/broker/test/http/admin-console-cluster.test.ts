@@ -7,7 +7,7 @@ import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
 import { MemoryEngine } from '../../src/engine/engine-memory.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { startRedisServer } from '../helpers/redis-server.js';
-import { type TestBroker, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
+import { type TestBroker, eventually, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
 
 /**
  * The console's view of the whole cluster: every node answers the engine's `node-report` command, on two
@@ -117,3 +117,29 @@ for (const [engine, start] of [['memory', memoryNodes], ['redis', redisNodes]] a
     t.match(await rebalance({ node: 'node-b', fraction: 2 }), { statusCode: 400 });
   });
 }
+
+t.test('while the engine cannot carry commands, this node still disconnects its own connections and rebalances itself; others answer 503', async (t) => {
+  const cluster = new MemoryCluster();
+  const options = { adminToken, jwtSecret: secret, allowAnonymous: true };
+  const a = await startBroker(t, { ...options, nodeName: 'node-a' }, { engine: new MemoryEngine({ cluster }) });
+  const b = await startBroker(t, { ...options, nodeName: 'node-b' }, { engine: new MemoryEngine({ cluster }) });
+  const [local, shed, onB] = [await open(t, a), await open(t, a), await open(t, b)];
+  cluster.interrupt();
+  t.teardown(() => cluster.resume());
+  const post = (url: string, payload: object) => a.app.inject({ method: 'POST', url, payload, headers: admin });
+
+  const remote = await post(`/admin/connections/${onB.welcome.connectionId}/disconnect`, {});
+  t.equal(remote.statusCode, 503);
+  t.match(remote.json(), { code: 'unavailable' });
+  t.match(await post('/admin/rebalance', { node: 'node-b', fraction: 1 }), { statusCode: 503 });
+  t.equal(b.broker.connectionCount, 1, 'node B untouched');
+
+  const here = await post(`/admin/connections/${local.welcome.connectionId}/disconnect`, {});
+  t.same(here.json(), { connectionId: local.welcome.connectionId, node: 'node-a', closeCode: 4404, nodes: { expected: 0, answered: 0 }, complete: false });
+  t.match(await local.waitClosed(), { code: 4404 });
+  await eventually(() => a.broker.connectionCount === 1, 20_000, 'node A to drop the closed connection');
+  const itself = await post('/admin/rebalance', { node: 'node-a', fraction: 1, spreadMs: 0 });
+  t.equal(itself.statusCode, 202);
+  t.match(itself.json(), { closing: 1, node: 'node-a', complete: false });
+  t.match(await shed.waitClosed(), { code: 4101 });
+});
