@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import { scrapedCounter, scrapedGauge, scrapedLabelledCounter } from '../scraped-metrics.js';
 import type { BrokerStats } from '../stats.js';
 import { ExportedHistogram } from './metrics-histogram.js';
 import { registerProcessMetrics } from './process-metrics.js';
@@ -35,44 +36,10 @@ export function createMetricsRegistry(sources: MetricSources, labels: { readonly
   registerProcessMetrics(registry);
   const { stats } = sources;
 
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  const counter = (name: string, help: string, read: () => number) => {
-    let reported = 0;
-    return new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const value = read();
-        if (value > reported) this.inc(value - reported);
-        reported = value;
-      },
-    });
-  };
-  const labelledCounter = <K extends string | number>(name: string, help: string, label: string, map: Map<K, number>) => {
-    const reported = new Map<K, number>();
-    return new Counter({
-      name,
-      help,
-      labelNames: [label],
-      registers: [registry],
-      collect() {
-        for (const [key, value] of map) {
-          const before = reported.get(key) ?? 0;
-          if (value > before) this.inc({ [label]: String(key) }, value - before);
-          reported.set(key, value);
-        }
-      },
-    });
-  };
+  const gauge = (name: string, help: string, read: () => number) => scrapedGauge(registry, name, help, read);
+  const counter = (name: string, help: string, read: () => number) => scrapedCounter(registry, name, help, read);
+  const labelledCounter = <K extends string | number>(name: string, help: string, label: string, totals: ReadonlyMap<K, number>) =>
+    scrapedLabelledCounter(registry, name, help, label, totals);
 
   gauge('switchboard_connections', 'Open WebSocket connections.', () => sources.connections());
   counter('switchboard_connections_opened_total', 'WebSocket connections accepted.', () => stats.connectionsOpened);
