@@ -1,6 +1,7 @@
 import { ProtocolLimit } from '@switchboard/protocol';
 import type { Config, OptionKey } from './config.js';
 import { authInconsistency } from './config-checks-auth.js';
+import { NamespaceResolver } from './namespace-resolver.js';
 
 /** The rules between options (protocol.md §12), each failure naming the option to change. */
 
@@ -40,6 +41,15 @@ export function firstInconsistency(config: Config): { readonly key: OptionKey; r
       return {
         key: 'namespaces',
         message: `${JSON.stringify(prefix)}: maxMessageBytes must be at most MAX_MESSAGE_BYTES (${config.maxMessageBytes}), got ${namespace.maxMessageBytes}`,
+      };
+    }
+  }
+  // The latest publication is read from history: a `latest` namespace (set or inherited) must keep some.
+  for (const namespace of new NamespaceResolver(config).namespaces) {
+    if (namespace.latest && namespace.historySize < 1) {
+      return {
+        key: 'namespaces',
+        message: `${JSON.stringify(namespace.prefix)}: latest needs history to read the latest publication from: set historySize to at least 1 (it is ${namespace.historySize})`,
       };
     }
   }

@@ -26,6 +26,8 @@ export interface NamespaceSettings {
   readonly history: { readonly size: number; readonly ttlMs: number } | undefined;
   /** Off: a subscribe with `since` answers `failed` with `no_history` for these topics and replays nothing. */
   readonly recovery: boolean;
+  /** On: a subscribe without `since` to one of these topics gets its latest publication first (protocol.md §8.6). */
+  readonly latest: boolean;
   /**
    * Who may subscribe without a grant for it; undefined (the top level): anonymous connections as
    * ANONYMOUS_SUBSCRIBE allows, everyone else by their token's grants.
@@ -74,6 +76,7 @@ export class NamespaceResolver {
       historyTtlMs: config.historyTtlMs,
       history: retention(config.historySize, config.historyTtlMs),
       recovery: true,
+      latest: false,
       subscribe: undefined,
       publish: undefined,
       publishRate: { perSecond: config.publishRatePerSecond, burst: config.publishRateBurst, bucket: '' },
@@ -87,6 +90,11 @@ export class NamespaceResolver {
       const enclosing = this.enclosing(prefix);
       this.byPrefix.set(prefix, { segments: prefix.slice(0, -1).split(TopicSyntax.separator), settings: inherit(prefix, own, enclosing) });
     }
+  }
+
+  /** Each configured namespace's effective settings. */
+  get namespaces(): NamespaceSettings[] {
+    return [...this.byPrefix.values()].map((namespace) => namespace.settings);
   }
 
   /** Whether any namespace is configured. */
@@ -154,6 +162,7 @@ function inherit(prefix: string, own: NamespaceOptions, enclosing: NamespaceSett
     historyTtlMs,
     history: retention(historySize, historyTtlMs),
     recovery: own.recovery ?? enclosing.recovery,
+    latest: own.latest ?? enclosing.latest,
     subscribe: own.subscribe ?? enclosing.subscribe,
     publish: own.publish ?? enclosing.publish,
     publishRate: ownRate

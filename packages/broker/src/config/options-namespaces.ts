@@ -57,6 +57,11 @@ export const namespaceSettingsSchema = z.strictObject({
   historyTtlMs: like(historyOptions.historyTtlMs),
   /** Off: a subscribe with `since` recovers none of the namespace's topics (`no_history`); the client resyncs. */
   recovery: recoverySchema,
+  /**
+   * On (a "cache" namespace: prices, scores, tiles): a subscribe without `since` to one of its topics gets the
+   * topic's latest publication first, from history, then live ones (protocol.md §8.6). Needs historySize >= 1.
+   */
+  latest: recoverySchema,
   subscribe: accessSchema,
   publish: accessSchema,
   publishRatePerSecond: like(limitOptions.publishRatePerSecond),
@@ -86,6 +91,6 @@ export const namespaceOptions = {
     schema: z.record(prefixSchema, namespaceSettingsSchema),
     /** No namespaces: every topic gets the top-level options, as before namespaces existed. */
     default: {},
-    help: 'per topic prefix settings (history, recovery, who may subscribe and publish without a grant, rate, size, slow-consumer policy): a map from prefix ("chat.") to settings, as JSON here, usually in the configuration file; the longest matching prefix wins; empty: every topic uses the top-level options',
+    help: 'per topic prefix settings (history, recovery, latest publication on subscribe, who may subscribe and publish without a grant, rate, size, slow-consumer policy): a map from prefix ("chat.") to settings, as JSON here, usually in the configuration file; the longest matching prefix wins; empty: every topic uses the top-level options',
   }),
 };

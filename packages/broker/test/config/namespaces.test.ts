@@ -38,6 +38,7 @@ t.test('no namespaces: every topic gets the top-level options, as one shared obj
     historyTtlMs: 1000,
     history: { size: 7, ttlMs: 1000 },
     recovery: true,
+    latest: false,
     subscribe: undefined,
     publish: undefined,
     publishRate: { perSecond: 3, burst: 4, bucket: '' },
@@ -138,6 +139,21 @@ t.test('NAMESPACES and --namespaces take the map as JSON, and replace the file\'
   t.same(loadConfig({ env: {}, argv: ['--namespaces', '{"a.": {"recovery": false}}'] }).namespaces, { 'a.': { recovery: false } });
   configError(t, () => loadConfig({ env: { NAMESPACES: '{chat: 1}' } }), 'NAMESPACES (--namespaces)', /must be JSON, such as/);
   configError(t, () => loadConfig({ env: { NAMESPACES: '{"chat.": {"history": 1}}' } }), 'NAMESPACES (--namespaces)', /Unrecognized key/);
+});
+
+t.test('latest: inherited like every setting, and refused without history in the namespace that ends up with it', async (t) => {
+  const namespaces = resolver({ historySize: 0, namespaces: { 'prices.': { latest: true, historySize: 1 }, 'prices.fx.': {}, 'chat.': { historySize: 5 } } });
+  t.equal(namespaces.namespaceFor('prices.AAPL').latest, true);
+  t.equal(namespaces.namespaceFor('prices.fx.EURUSD').latest, true, 'inherited from prices.');
+  t.equal(namespaces.namespaceFor('chat.room').latest, false);
+  t.equal(namespaces.topLevel.latest, false);
+  t.same(loadConfig({ env: {}, argv: ['--namespaces', '{"a.": {"latest": "on"}}'] }).namespaces, { 'a.': { latest: true } }, 'text forms as recovery');
+  const refused = /"prices\.": latest needs history to read the latest publication from: set historySize to at least 1 \(it is 0\)$/;
+  configError(t, () => loadConfig({ env: { HISTORY_SIZE: '0', NAMESPACES: '{"prices.": {"latest": true}}' } }), 'NAMESPACES (--namespaces)', refused);
+  configError(t, () => loadConfig({ env: { NAMESPACES: '{"prices.": {"latest": true, "historySize": 0}}' } }), 'NAMESPACES (--namespaces)', refused);
+  const nested = /"prices\.fx\.": latest needs history/;
+  configError(t, () => loadConfig({ env: { NAMESPACES: '{"prices.": {"latest": true}, "prices.fx.": {"historySize": 0}}' } }), 'NAMESPACES (--namespaces)', nested);
+  t.ok(loadConfig({ env: { HISTORY_SIZE: '0', NAMESPACES: '{"prices.": {"latest": true, "historySize": 1}}' } }), 'history in the namespace is enough');
 });
 
 t.test('the message for a payload over a namespace\'s limit names the namespace', async (t) => {
