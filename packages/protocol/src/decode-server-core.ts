@@ -187,6 +187,9 @@ const recovery: Check<Fields> = (value, path) => {
   return output;
 };
 
+/** `subscribed.latest` (protocol.md §8.6). */
+const latest: Check<Fields> = (value, path) => fields(object(value, path), path, { epoch, offset, replayed: boolean });
+
 const deliveryHeaderShape = { op: literal('message'), topic, priority: oneOf(PRIORITIES), offset: messageOffset, epoch };
 
 export const deliveryHeader: Check<Fields> = (value, path) => fields(object(value, path), path, deliveryHeaderShape);
@@ -211,7 +214,7 @@ export const coreTextChecks: Record<string, (value: Fields) => Fields> = {
       },
       ['node', 'tokenExpiresAt', 'capabilities', 'user', 'userTopicPrefix', 'subscriptions'],
     ),
-  subscribed: (value) => fields(value, '', { op: literal('subscribed'), id: requestId, pattern, recovery, server: boolean }, ['recovery', 'server']),
+  subscribed: (value) => fields(value, '', { op: literal('subscribed'), id: requestId, pattern, recovery, latest, server: boolean }, ['recovery', 'latest', 'server']),
   unsubscribed: (value) => fields(value, '', { op: literal('unsubscribed'), id: requestId, pattern, code: errorCode }, ['id', 'code']),
   published: (value) =>
     fields(value, '', { op: literal('published'), id: requestId, offset, epoch, duplicate: boolean }, ['offset', 'epoch', 'duplicate']),

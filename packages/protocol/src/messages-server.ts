@@ -159,6 +159,21 @@ export const recoveryResultSchema = z.discriminatedUnion('status', [
 /** How recovering one topic of a `subscribe` with `since` went: replayed, or failed with the current position. */
 export type RecoveryResult = z.output<typeof recoveryResultSchema>;
 
+/**
+ * A subscribe without a position, to a topic of a `latest` namespace (protocol.md §8.6): where the topic
+ * stood when the subscription began, and whether its publication at that position follows.
+ */
+export const latestResultSchema = z.object({
+  /** The topic's epoch. */
+  epoch: epochField,
+  /** The topic's position: the latest publication (0: none yet); live messages continue after it. */
+  offset: offsetField,
+  /** `true`: the publication at `offset` follows, before any live message of the topic; `false`: none is kept. */
+  replayed: z.boolean(),
+});
+/** What a subscribe to a `latest` topic without `since` started from. */
+export type LatestResult = z.output<typeof latestResultSchema>;
+
 /** Answer to `subscribe`: the subscription is active. */
 export const subscribedSchema = z.object({
   op: z.literal('subscribed'),
@@ -166,6 +181,8 @@ export const subscribedSchema = z.object({
   pattern: patternField,
   /** Present when the request had `since`: one entry per topic named there. */
   recovery: z.exactOptional(z.record(z.string(), recoveryResultSchema)),
+  /** Present when the subscribe got the topic's latest publication first (protocol.md §8.6). */
+  latest: z.exactOptional(latestResultSchema),
   /** `true`: the subscribe claimed a server-side subscription (protocol.md §14.3). */
   server: z.exactOptional(z.boolean()),
 });

@@ -73,7 +73,7 @@ const validMessage: fc.Arbitrary<{ message: Json; binary: boolean }> = fc.oneof(
     { requiredKeys: ['op', 'protocol', 'connectionId', 'limits'] },
   ),
   fc.record(
-    { op: fc.constant('subscribed'), id: fc.integer({ min: 1 }), pattern, recovery: fc.dictionary(topic, recoveryResult, { maxKeys: 3 }), server: fc.boolean() },
+    { op: fc.constant('subscribed'), id: fc.integer({ min: 1 }), pattern, recovery: fc.dictionary(topic, recoveryResult, { maxKeys: 3 }), latest: fc.record({ epoch, offset: integer, replayed: fc.boolean() }), server: fc.boolean() },
     { requiredKeys: ['op', 'id', 'pattern'] },
   ),
   fc.record({ op: fc.constant('unsubscribed'), id: fc.integer({ min: 1 }), pattern, code: fc.constantFrom('forbidden', 'some_new_code') }, { requiredKeys: ['op', 'pattern'] }),

@@ -1,4 +1,12 @@
-import { type PresenceLevel, ProtocolErrorCode, type RecoveryResult, type SubscribeMessage, type UnsubscribeMessage } from '@switchboard/protocol';
+import {
+  type LatestResult,
+  type PresenceLevel,
+  ProtocolErrorCode,
+  type RecoveryResult,
+  type SubscribeMessage,
+  type UnsubscribeMessage,
+  isValidTopic,
+} from '@switchboard/protocol';
 import type { StreamPosition } from '../engine/engine.js';
 import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
 import { type RecoveryRead, planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
@@ -97,12 +105,16 @@ export class SessionSubscriptions {
       return;
     }
     const requests = this.recoveryRequests(since, level);
+    // Without a position, a `latest` topic starts from its latest publication: read like a recovery.
+    const latestTopic = this.startsFromLatest(pattern, since) ? pattern : undefined;
     const topics = requests.map((request) => request.topic);
+    if (latestTopic !== undefined) topics.push(latestTopic);
     this.patterns.add(pattern);
     // Live deliveries of recovered topics wait until their replay is queued.
     for (const topic of topics) this.gate.hold(topic);
     const { hub } = session.context;
     let recovery: Record<string, RecoveryResult> | undefined;
+    let latest: LatestResult | undefined;
     let replays: ReadonlyMap<string, Replay> = new Map();
     try {
       await hub.subscribe(session, pattern, { presence: level });
@@ -113,6 +125,11 @@ export class SessionSubscriptions {
       if (requests.length > 0) {
         const histories = await Promise.all(requests.map((request) => this.read(request)));
         ({ recovery, replays } = this.planReplays(requests, histories, level));
+      }
+      if (latestTopic !== undefined) {
+        const read = await this.readLatest(latestTopic);
+        latest = read.latest;
+        replays = new Map([[latestTopic, read.replay]]);
       }
     } catch (error) {
       if (!session.isOpen) return;
@@ -125,7 +142,7 @@ export class SessionSubscriptions {
       return;
     }
     if (!session.isOpen) return;
-    outbound.sendControl({ op: 'subscribed', id, pattern, ...(server ? { server } : {}), ...(recovery === undefined ? {} : { recovery }) });
+    outbound.sendControl({ op: 'subscribed', id, pattern, ...(server ? { server } : {}), ...(recovery === undefined ? {} : { recovery }), ...(latest === undefined ? {} : { latest }) });
     this.endRecovery(topics, replays);
   }
 
@@ -209,6 +226,32 @@ export class SessionSubscriptions {
       since: level === undefined || seq === undefined ? { offset, epoch } : { offset, epoch, seq },
       recoverable: namespaces.namespaceFor(topic).recovery,
     }));
+  }
+
+  /**
+   * Whether a subscribe starts from the topic's latest publication (protocol.md §8.6): an exact topic of a
+   * `latest` namespace, without a position for it. Not a wildcard: which topics it matches is unknown until
+   * they publish, and every one of them would be a history read on each subscribe.
+   */
+  private startsFromLatest(pattern: string, since: SubscribeMessage['since']): boolean {
+    if (since?.[pattern] !== undefined || !isValidTopic(pattern)) return false;
+    return this.session.context.namespaces.namespaceFor(pattern).latest;
+  }
+
+  /**
+   * The topic's latest publication and position, read once its live deliveries are held: what the read
+   * returns is replayed, the live deliveries up to its position are dropped (the replay or the position
+   * accounts for them), those after it follow. The publication is replayed only if it is the one at the
+   * position (one read: history and position agree).
+   */
+  private async readLatest(topic: string): Promise<{ latest: LatestResult; replay: Replay }> {
+    const { hub } = this.session.context;
+    const history = await hub.history(topic, { limit: 1 });
+    const { epoch, offset } = history.position;
+    const publication = history.publications.at(-1);
+    const replayed = publication !== undefined && publication.epoch === epoch && publication.offset === offset;
+    const items = replayed ? [hub.deliveryOf(publication).itemFor(this.session.variant)] : [];
+    return { latest: { epoch, offset, replayed }, replay: { items, covered: { epoch, offset } } };
   }
 
   /** One topic's history read; a topic whose namespace turns recovery off needs only its position for the answer. */
