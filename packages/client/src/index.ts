@@ -64,5 +64,5 @@ export type {
   TransportOptions,
 } from './transport/transport.js';
 export { type WebSocketConstructor, type WebSocketLike, createWebSocketTransport } from './transport/browser.js';
-export type { GapReason, LeaveReason, PresenceLevel, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from '@switchboard/protocol';
+export type { GapReason, LatestResult, LeaveReason, PresenceLevel, Priority, RecoveryFailureReason, RecoveryResult, ServerLimits } from '@switchboard/protocol';
 export { ProtocolCloseCode, ProtocolErrorCode } from '@switchboard/protocol';

@@ -3,6 +3,7 @@ import {
   type ErrorMessage,
   type PresenceLevel,
   type ProtocolErrorCode,
+  type LatestResult,
   type RecoveryResult,
   type SubscribeMessage,
   type SubscribedMessage,
@@ -190,7 +191,7 @@ export class SubscriptionEffects {
           break;
         }
         case 'subscribed':
-          this.#subscribed(effect.pattern, effect.locals, effect.recovery, effect.existing === true);
+          this.#subscribed(effect.pattern, effect.locals, effect.recovery, effect.existing === true, effect.latest);
           break;
         case 'failed': {
           const error = new SwitchboardError(effect.error.code as ProtocolErrorCode, `subscribe ${effect.pattern}: ${effect.error.message}`, {
@@ -220,8 +221,20 @@ export class SubscriptionEffects {
     }
   }
 
-  #subscribed(pattern: string, locals: readonly LocalSubscription[], recovery: Readonly<Record<string, RecoveryResult>> | undefined, existing: boolean): void {
-    const ack: SubscribeAck = { pattern, ...(recovery === undefined ? {} : { recovery }) };
+  #subscribed(
+    pattern: string,
+    locals: readonly LocalSubscription[],
+    recovery: Readonly<Record<string, RecoveryResult>> | undefined,
+    existing: boolean,
+    latest?: LatestResult,
+  ): void {
+    const ack: SubscribeAck = { pattern, ...(recovery === undefined ? {} : { recovery }), ...(latest === undefined ? {} : { latest }) };
+    // Nothing kept to replay: live messages continue after the topic's position, which a resubscribe's `since`
+    // then starts from. A replayed publication sets the position itself as it arrives (seeding it now would
+    // make it look like a duplicate).
+    if (latest !== undefined && !latest.replayed && latest.offset > 0 && this.#positions.position(pattern) === undefined) {
+      this.#positions.seed(pattern, { offset: latest.offset, epoch: latest.epoch });
+    }
     for (const [topic, result] of Object.entries(recovery ?? {})) {
       if (result.status !== 'failed') continue;
       // Nothing is replayed; live messages after `offset` follow (protocol.md §8.2).

@@ -1,5 +1,5 @@
 /** What a subscriber sees: the subscription handle, deliveries, gaps and recovery failures. */
-import type { GapReason, Priority, RecoveryFailureReason, RecoveryResult } from '@switchboard/protocol';
+import type { GapReason, LatestResult, Priority, RecoveryFailureReason, RecoveryResult } from '@switchboard/protocol';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { Position } from './positions.js';
 import type { PresenceCounts, PresenceOptions, PresenceSnapshot, PresenceStats } from './presence-events.js';
@@ -84,6 +84,11 @@ export interface SubscribeAck {
   readonly pattern: string;
   /** Per topic of `since`: whether its missed messages follow (protocol.md §8.2). */
   readonly recovery?: Readonly<Record<string, RecoveryResult>>;
+  /**
+   * A subscribe without a position to a topic of a `latest` namespace (protocol.md §8.6): where the topic
+   * stood, and whether its latest publication follows (as an ordinary message, before any live one).
+   */
+  readonly latest?: LatestResult;
 }
 
 /**

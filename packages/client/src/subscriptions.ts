@@ -1,6 +1,7 @@
 import {
   type ErrorMessage,
   type PresenceLevel,
+  type LatestResult,
   type RecoveryResult,
   type SubscribeMessage,
   type SubscribedMessage,
@@ -44,6 +45,8 @@ export type RegistryEffect<Local> =
       readonly pattern: string;
       readonly locals: readonly Local[];
       readonly recovery?: Readonly<Record<string, RecoveryResult>>;
+      /** The topic's latest publication follows, or none is kept (protocol.md §8.6). */
+      readonly latest?: LatestResult;
       /** The broker had confirmed the pattern before: nothing new was subscribed. */
       readonly existing?: true;
     }
@@ -190,6 +193,7 @@ export class SubscriptionRegistry<Local> {
       pattern: entry.pattern,
       locals: Array.from(entry.locals),
       ...(message.recovery === undefined ? {} : { recovery: message.recovery }),
+      ...(message.latest === undefined ? {} : { latest: message.latest }),
     };
     // Someone asked for a wider presence level while the subscribe was on its way.
     return this.#wantsWiderLevel(entry) ? [effect, ...this.#unsubscribe(entry)] : [effect];
