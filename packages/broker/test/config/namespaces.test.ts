@@ -176,5 +176,7 @@ t.test('docs/operations.md: the example file under "Namespaces" loads, and resol
   t.match(namespaces.namespaceFor('chat.announcements.today'), { prefix: 'chat.announcements.', subscribe: 'authenticated', publish: 'nobody', history: { size: 50 } });
   t.match(namespaces.namespaceFor('prices.AAPL'), { history: undefined, recovery: false, slowConsumerPolicy: 'conflate' });
   t.match(namespaces.namespaceFor('public.lobby'), { subscribe: 'anonymous', publish: 'nobody' });
+  t.match(namespaces.namespaceFor('scores.final'), { latest: true, history: { size: 1 } });
+  t.equal(namespaces.namespaceFor('prices.AAPL').latest, false);
   t.equal(namespaces.namespaceFor('news.today'), namespaces.topLevel);
 });
