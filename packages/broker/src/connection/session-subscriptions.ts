@@ -6,6 +6,7 @@ import {
   type SubscribeMessage,
   type UnsubscribeMessage,
   isValidTopic,
+  topicMatches,
 } from '@switchboard/protocol';
 import type { StreamPosition } from '../engine/engine.js';
 import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
@@ -231,11 +232,15 @@ export class SessionSubscriptions {
   /**
    * Whether a subscribe starts from the topic's latest publication (protocol.md §8.6): an exact topic of a
    * `latest` namespace, without a position for it. Not a wildcard: which topics it matches is unknown until
-   * they publish, and every one of them would be a history read on each subscribe.
+   * they publish, and every one of them would be a history read on each subscribe. Not while another of the
+   * connection's subscriptions (held or being made) matches the topic: its messages already flow to the
+   * connection, and holding them back to drop those before the read would take them from that subscription.
    */
   private startsFromLatest(pattern: string, since: SubscribeMessage['since']): boolean {
     if (since?.[pattern] !== undefined || !isValidTopic(pattern)) return false;
-    return this.session.context.namespaces.namespaceFor(pattern).latest;
+    if (!this.session.context.namespaces.namespaceFor(pattern).latest) return false;
+    for (const held of this.patterns) if (topicMatches(held, pattern)) return false;
+    return true;
   }
 
   /**

@@ -66,8 +66,15 @@ for (const [engine, start] of Object.entries(engines)) {
     const publisher = await open(t, nodes.publishers);
     const topic = 'prices.hot';
     await publisher.publish(topic, { n: -1 });
+    // A connection that receives the topic through a wildcard already: its exact subscribe takes nothing away.
+    const watcher = await open(t, nodes.subscribers);
+    t.equal((await watcher.subscribe('prices.*')).op, 'subscribed');
     let stopped = false;
     const publishing = hammer(publisher, topic, () => stopped);
+    await eventually(() => offsetsOf(watcher, topic).length >= 3, 20_000, 'the watcher receiving live ones');
+    const overlapping = await watcher.subscribe(topic);
+    t.equal(overlapping.op, 'subscribed');
+    t.notOk('latest' in overlapping, 'another subscription of the connection matches the topic: no latest');
     const subscribers: { peer: Peer; latest: LatestResult }[] = [];
     for (let index = 0; index < 6; index++) {
       const peer = await open(t, nodes.subscribers);
@@ -79,6 +86,10 @@ for (const [engine, start] of Object.entries(engines)) {
     }
     stopped = true;
     const last = await publishing;
+    await eventually(() => offsetsOf(watcher, topic).at(-1) === last, 20_000, `the watcher reaches offset ${last}`);
+    const watched = offsetsOf(watcher, topic);
+    const from = watched[0] as number;
+    t.same(watched, Array.from({ length: last - from + 1 }, (_, k) => from + k), 'the watcher: contiguous, each once, across its second subscribe');
     for (const [index, { peer, latest }] of subscribers.entries()) {
       t.equal(latest.replayed, true, `subscriber ${index}: the latest publication follows`);
       await eventually(() => offsetsOf(peer, topic).at(-1) === last, 20_000, `subscriber ${index} reaches offset ${last}`);
