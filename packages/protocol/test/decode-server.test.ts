@@ -199,6 +199,9 @@ t.test('examples: the error code says which rule failed', async (t) => {
   t.equal(code({ op: 'gap', topic: 'a', epoch: 'e', from: 5, to: 4, reason: 'conflation' }), 'bad_request', 'from above to');
   t.equal(code({ op: 'subscribed', id: 1, pattern: 'a..b' }), 'invalid_topic', 'an empty segment');
   t.equal(code({ op: 'nonsense' }), 'unknown_op');
+  t.equal(code({ op: 'subscribed', id: 1, pattern: 'p.a', latest: { epoch: 'e', offset: 3, replayed: true } }), undefined, 'latest (§8.6)');
+  t.equal(code({ op: 'subscribed', id: 1, pattern: 'p.a', latest: { epoch: 'e', offset: 3 } }), 'bad_request', 'latest without replayed');
+  t.equal(code({ op: 'subscribed', id: 1, pattern: 'p.a', latest: { epoch: 'e', offset: -1, replayed: false } }), 'bad_request', 'latest at a negative offset');
   const limits = { maxMessageBytes: 10, chunkBytes: 20, maxFrameBytes: 5000, maxSubscriptions: 1, maxConcurrentTransfers: 1, maxIncompleteBytes: 10, chunkTimeoutMs: 1, idempotencyWindowMs: 0, tokenGraceMs: 0 };
   const welcome = decodeServerMessage(JSON.stringify({ op: 'welcome', protocol: 'pubsub.v1', connectionId: 'c', limits }));
   t.match(welcome, { ok: false, error: { code: 'bad_request', message: 'welcome.limits.maxMessageBytes: must be at least chunkBytes' } });
