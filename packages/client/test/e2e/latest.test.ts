@@ -10,6 +10,7 @@ import { Inbox, until } from '../helpers/wait.js';
 
 interface Topics {
   'prices.*': number;
+  'tiles.*': number;
 }
 
 function connect(t: Test, url: string): Client<Topics> {
@@ -57,4 +58,28 @@ t.test('the SDK sees the latest value first, then live ones, and resumes from it
   await publisher.publish('prices.NEW', 1);
   await empty.atLeast(1);
   t.same(empty.items.map((message) => message.offset), [1]);
+});
+
+t.test('the latest publication expired: nothing follows, and the position is the topic\'s, so a resubscribe continues from it', async (t) => {
+  const server = await broker(t, ['--namespaces', JSON.stringify({ 'tiles.': { latest: true, historySize: 10, historyTtlMs: 300 } })]);
+  const publisher = connect(t, server.url);
+  const subscriber = connect(t, server.url);
+  const first = await publisher.publish('tiles.a', 1);
+  const offset = first.offset ?? Number.NaN;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const answer = await fetch(`http://127.0.0.1:${server.port}/history?topic=tiles.a`);
+    const body = (await answer.json()) as { publications?: unknown[] };
+    if (answer.ok && body.publications?.length === 0) break;
+    if (Date.now() > deadline) throw new Error(`history of tiles.a not expired: ${answer.status} ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const messages = new Inbox<Message<number>>();
+  const ack = await subscriber.subscribe('tiles.a', messages.push);
+  t.match(ack, { latest: { offset: first.offset, epoch: first.epoch, replayed: false } });
+  t.same(subscriber.position('tiles.a'), { offset: first.offset, epoch: first.epoch }, 'seeded at the topic\'s position');
+  await publisher.publish('tiles.a', 2);
+  await messages.atLeast(1);
+  t.same(messages.items.map((message) => [message.offset, message.data]), [[offset + 1, 2]]);
+  t.same(subscriber.position('tiles.a'), { offset: offset + 1, epoch: first.epoch }, 'contiguous from the seeded position');
 });
