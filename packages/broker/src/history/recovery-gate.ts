@@ -2,10 +2,12 @@ import { type ItemPosition, coveredBy } from './stream-items.js';
 
 /**
  * What `admit` did with a live item: `pass` (its topic is not being recovered: deliver it now), `held`
- * (kept until `release`), or `overflow` (kept, but the held bytes are now over the cap: nothing may be
- * dropped, since the replay is not queued yet, so the caller ends the connection as a slow consumer).
+ * (kept until `release`), `overflow` (kept, but the held bytes are now over the cap: nothing may be
+ * dropped, since the replay is not queued yet, so the caller ends the connection as a slow consumer), or
+ * `covered` (it arrived after its topic's release, yet the replay or the answer already accounted for it:
+ * drop it).
  */
-export type Admission = 'pass' | 'held' | 'overflow';
+export type Admission = 'pass' | 'held' | 'overflow' | 'covered';
 
 export interface RecoveryGateOptions<T> {
   /** The position of the publication (or presence entry, with its `seq`) an item carries. */
@@ -25,6 +27,12 @@ export interface RecoveryGateOptions<T> {
 export class RecoveryGate<T> {
   private readonly options: RecoveryGateOptions<T>;
   private readonly held = new Map<string, T[]>();
+  /**
+   * Per released topic, the position its release covered, until a later publication of the topic passes. An
+   * engine may still be carrying live items from before the history read when the topic is released (Redis
+   * delivers Pub/Sub on another connection than the one that read), and they must not follow the replay.
+   */
+  private readonly floors = new Map<string, ItemPosition>();
   private bytes = 0;
 
   constructor(options: RecoveryGateOptions<T>) {
@@ -51,7 +59,7 @@ export class RecoveryGate<T> {
   /** Offers a live item of `topic`. */
   admit(topic: string, item: T): Admission {
     const waiting = this.held.get(topic);
-    if (waiting === undefined) return 'pass';
+    if (waiting === undefined) return this.afterRelease(topic, item);
     waiting.push(item);
     this.bytes += this.options.weigh?.(item) ?? 0;
     const cap = this.options.maxHeldBytes;
@@ -70,12 +78,27 @@ export class RecoveryGate<T> {
     this.held.delete(topic);
     const { positionOf, weigh } = this.options;
     if (weigh !== undefined) for (const item of waiting) this.bytes -= weigh(item);
-    return covered === undefined ? waiting : waiting.filter((item) => !coveredBy(positionOf(item), covered));
+    if (covered === undefined) return waiting;
+    const released = waiting.filter((item) => !coveredBy(positionOf(item), covered));
+    // A publication after `covered` is released already: the engine delivers a topic in order, so none older follows.
+    if (!released.some((item) => positionOf(item).seq === undefined)) this.floors.set(topic, covered);
+    return released;
+  }
+
+  /** A live item of a topic not held: `covered` while it is at or before what the topic's release covered. */
+  private afterRelease(topic: string, item: T): Admission {
+    const floor = this.floors.get(topic);
+    if (floor === undefined) return 'pass';
+    const position = this.options.positionOf(item);
+    if (coveredBy(position, floor)) return 'covered';
+    if (position.seq === undefined) this.floors.delete(topic);
+    return 'pass';
   }
 
   /** Forgets every held item (the connection ended). */
   clear(): void {
     this.held.clear();
+    this.floors.clear();
     this.bytes = 0;
   }
 }

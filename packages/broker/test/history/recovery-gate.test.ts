@@ -94,3 +94,29 @@ t.test('clear forgets every topic and byte', async (t) => {
   t.notOk(g.holds('a'));
   t.equal(g.admit('a', item('a', 2)), 'pass');
 });
+
+t.test('after a release with a position, live items the engine still carried from before it are covered', async (t) => {
+  const g = gate();
+  g.hold('a');
+  t.same(g.release('a', { epoch: 'e1', offset: 5 }), [], 'nothing arrived while held');
+  t.equal(g.admit('a', item('a', 4)), 'covered', 'older than the release: the replay or the answer had it');
+  t.equal(g.admit('a', item('a', 5)), 'covered');
+  t.equal(g.admit('b', item('b', 1)), 'pass', 'other topics are not affected');
+  t.equal(g.admit('a', item('a', 6)), 'pass', 'the first newer one passes');
+  t.equal(g.admit('a', item('a', 3)), 'pass', 'and ends the check: the engine delivers a topic in order');
+
+  g.hold('a');
+  t.equal(g.admit('a', item('a', 9)), 'held');
+  t.same(g.release('a', { epoch: 'e1', offset: 8 }).map((held) => held.offset), [9]);
+  t.equal(g.admit('a', item('a', 7)), 'pass', 'a newer one was released already: nothing older can follow');
+
+  g.hold('a');
+  g.release('a', { epoch: 'e1', offset: 20 });
+  t.equal(g.admit('a', item('a', 1, 10, 'e2')), 'pass', 'another epoch is not covered');
+  g.hold('b');
+  g.release('b', { epoch: 'e1', offset: 20 });
+  g.clear();
+  t.equal(g.admit('b', item('b', 2)), 'pass', 'clear forgets the positions too');
+  t.same(g.release('a'), [], 'a release without a position sets none');
+  t.equal(g.admit('a', item('a', 1)), 'pass');
+});
