@@ -24,6 +24,8 @@ import { createMetricsRegistry } from './http/metrics.js';
 import { Hub } from './hub/hub.js';
 import { policyMatcher } from './hub/policy-matcher.js';
 import { runNodeCommand } from './node-commands.js';
+import { BackendProxy } from './proxy/backend-proxy.js';
+import { registerProxyMetrics } from './proxy/proxy-metrics.js';
 import { BrokerStats } from './stats.js';
 import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
 import { Webhooks } from './webhooks/webhooks.js';
@@ -88,6 +90,8 @@ export class Broker implements HttpBroker {
   readonly consoleFigures: ConsoleFigures;
   /** Events for the application's backend (docs/operations.md "Webhooks"); undefined without an endpoint. */
   readonly webhooks: Webhooks | undefined;
+  /** The backend deciding connects, subscribes, publishes, refreshes and rpc (docs/operations.md "Backend proxy"). */
+  readonly proxy: BackendProxy | undefined;
   private readonly now: () => number;
   private readonly sessionsById = new Map<string, Session>();
   /** Open sessions by user, for admin commands (connection/user-index.ts). */
@@ -107,7 +111,9 @@ export class Broker implements HttpBroker {
     this.logger = deps.logger ?? pino({ level: config.logLevel, base: { node: config.nodeName }, redact: logRedaction });
     this.now = deps.now ?? Date.now;
     // Before the engine: reading the token keys may refuse the configuration, and nothing is open yet then.
-    this.authenticate = deps.authenticate ?? builtinAuthenticator(config, this.now, this.logger);
+    this.proxy = BackendProxy.fromConfig(config);
+    const builtin = deps.authenticate ?? builtinAuthenticator(config, this.now, this.logger);
+    this.authenticate = this.proxy?.authenticator(builtin) ?? builtin;
     this.engine = deps.engine ?? createEngine(config);
     this.limits = serverLimits(config);
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
@@ -165,6 +171,7 @@ export class Broker implements HttpBroker {
       { node: config.nodeName },
     );
     if (webhooks !== undefined) registerWebhookMetrics(this.metrics, webhooks);
+    if (this.proxy !== undefined) registerProxyMetrics(this.metrics, this.proxy.client);
   }
 
   get state(): BrokerState {
@@ -324,6 +331,7 @@ export class Broker implements HttpBroker {
         monotonicNow: () => performance.now(),
         onClosed: (closed, code) => this.forget(closed, code),
         ...(this.webhooks === undefined ? {} : { events: this.webhooks }),
+        ...(this.proxy === undefined ? {} : { proxy: this.proxy }),
       },
     );
     this.sessionsById.set(connectionId, session);
@@ -430,6 +438,7 @@ export class Broker implements HttpBroker {
     this.currentState = 'closed';
     clearTimeout(this.outageShedTimer);
     await this.webhooks?.close(this.config.shutdownDrainMs);
+    this.proxy?.close();
     await this.engine.close();
     this.hub.close();
   }

@@ -11,6 +11,7 @@ import { httpOptions } from './options-http.js';
 import { limitOptions } from './options-limits.js';
 import { namespaceOptions } from './options-namespaces.js';
 import { presenceOptions } from './options-presence.js';
+import { proxyOptions } from './options-proxy.js';
 import { redisOptions } from './options-redis.js';
 import { serverOptions } from './options-server.js';
 import { sheddingOptions } from './options-shedding.js';
@@ -44,6 +45,7 @@ export const options = {
   ...namespaceOptions,
   ...presenceOptions,
   ...webhookOptions,
+  ...proxyOptions,
 };
 
 type Options = typeof options;

@@ -4,6 +4,7 @@ import { type OptionSource, option } from './option.js';
 import { deliveryOptions } from './options-delivery.js';
 import { historyOptions } from './options-history.js';
 import { limitOptions } from './options-limits.js';
+import { namespaceProxySchema } from './options-proxy.js';
 import { namespaceWebhookSchema } from './options-webhooks.js';
 import { readText } from './option-text.js';
 
@@ -70,6 +71,8 @@ export const namespaceSettingsSchema = z.strictObject({
   slowConsumerPolicy: like(deliveryOptions.slowConsumerPolicy),
   /** Where this namespace's events go and which (options-webhooks.ts); resolved by webhooks/webhook-routes.ts. */
   webhooks: namespaceWebhookSchema,
+  /** Its own subscribe and publish backend endpoints (options-proxy.ts); resolved by proxy/proxy-routes.ts. */
+  proxy: namespaceProxySchema,
 });
 
 export type NamespaceOptions = z.output<typeof namespaceSettingsSchema>;

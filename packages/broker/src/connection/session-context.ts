@@ -8,6 +8,7 @@ import type { NamespaceResolver } from '../config/namespace-resolver.js';
 import type { Payload, PresenceMember, StreamPosition } from '../engine/engine.js';
 import type { CompressionVariant } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
+import type { BackendProxy } from '../proxy/backend-proxy.js';
 import type { BrokerStats } from '../stats.js';
 import type { InvalidInputFields, RequestAddress } from './session-errors.js';
 import type { SessionOutbound } from './session-outbound.js';
@@ -32,6 +33,8 @@ export interface SessionContext {
   readonly onClosed: (session: Session, code: number) => void;
   /** Told of what a connection did that the application's backend may hear of (webhooks); must not throw. */
   readonly events?: SessionEvents;
+  /** The application's backend deciding subscribes, publishes, refreshes and rpc (proxy/backend-proxy.ts). */
+  readonly proxy?: BackendProxy;
 }
 
 export interface SessionEvents {

@@ -3,6 +3,7 @@ import { type Identity, permissionsOf, runAuthHook } from '../auth/authenticator
 import type { Permissions } from '../auth/permissions.js';
 import { reservedRootsOf } from '../config/options-users.js';
 import type { SessionScope } from './session-context.js';
+import { backendExtendsSession } from './session-proxy.js';
 
 /** Longest delay `setTimeout` takes (2^31-1 ms); longer waits are re-armed. */
 const maxTimerDelay = 2_147_483_647;
@@ -80,12 +81,28 @@ export class SessionCredentials {
         this.expiryTimer.unref();
         return;
       }
+      if (session.context.proxy?.refreshes === true) {
+        void this.extendByBackend();
+        return;
+      }
       const grace = session.config.tokenGraceMs;
       session.outbound.sendError({ code: ProtocolErrorCode.tokenExpired, message: `token expired; refresh within ${grace} ms` });
       this.graceTimer = setTimeout(() => session.close(ProtocolCloseCode.tokenExpired, 'token expired'), grace);
       this.graceTimer.unref();
     };
     fire();
+  }
+
+  /**
+   * The refresh proxy (protocol.md "Backend proxy"): at expiry the backend extends the session (silently:
+   * `refreshed` answers a client's own `refresh`) or ends it (4102, closed by `backendExtendsSession`).
+   */
+  private async extendByBackend(): Promise<void> {
+    const { session } = this;
+    const expiresAt = await backendExtendsSession(session, session.config.httpRetryAfterSeconds * 1000);
+    if (expiresAt === undefined || !session.isOpen) return;
+    this.identity = { ...this.identity, expiresAt };
+    this.scheduleExpiry();
   }
 
   /** Stops the expiry timers (the connection is closing). */

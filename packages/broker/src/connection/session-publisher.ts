@@ -3,7 +3,8 @@ import { type NamespaceSettings, payloadTooBig } from '../config/namespace-resol
 import type { Payload } from '../engine/engine.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { SessionScope } from './session-context.js';
-import { publishAddress } from './session-errors.js';
+import { type RequestAddress, publishAddress } from './session-errors.js';
+import { backendPublishPayload } from './session-proxy.js';
 
 /**
  * A connection's publishes: permission, rate limit and size checks (by the topic's namespace), reassembly of
@@ -43,14 +44,20 @@ export class SessionPublisher {
     return (this.chunkAssembler ??= new ChunkAssembler<ClientChunkMessage>(context.limits, { now: context.now }));
   }
 
-  publish(message: PublishMessage): void {
+  /**
+   * Checks a publish and hands it to the hub. A publish the backend decides (protocol.md "Backend proxy")
+   * returns the promise of that decision: the connection's next message waits for it, which keeps the
+   * order of its publishes.
+   */
+  publish(message: PublishMessage): Promise<void> | undefined {
     const takenUpAt = performance.now();
     const { session } = this;
     const { config, context, outbound } = session;
-    const { id, topic, priority, key, data } = message;
+    const { id, topic, data } = message;
     // protocol.md §5.1: a failed publish without id still gets an error, naming the topic.
     const address = publishAddress(id, topic);
-    if (!session.permissions.canPublish(topic)) {
+    const proxyUrl = context.proxy?.routes.publishUrl(topic);
+    if (proxyUrl === undefined && !session.permissions.canPublish(topic)) {
       outbound.sendError({ ...address, code: ProtocolErrorCode.forbidden, message: `publish to ${topic} is not permitted` });
       return;
     }
@@ -77,6 +84,21 @@ export class SessionPublisher {
       outbound.sendError({ ...address, code: ProtocolErrorCode.messageTooBig, message: payloadTooBig(size, namespace) });
       return;
     }
+    if (proxyUrl !== undefined) {
+      return backendPublishPayload(session, proxyUrl, topic, payload, address, namespace).then((allowed) => {
+        if (allowed !== undefined && session.isOpen) this.store(message, allowed, address, takenUpAt);
+      });
+    }
+    this.store(message, payload, address, takenUpAt);
+    return undefined;
+  }
+
+  /** Hands an allowed publish to the hub; it is acknowledged once the engine has it. */
+  private store(message: PublishMessage, payload: Payload, address: RequestAddress, takenUpAt: number): void {
+    const { session } = this;
+    const { config, context, outbound } = session;
+    const { id, topic, priority, key } = message;
+    const namespace = context.namespaces.namespaceFor(topic);
     if (this.inFlight >= config.maxPendingRequests) {
       session.close(ProtocolCloseCode.unavailable, 'too many publishes waiting for the engine');
       return;
@@ -99,14 +121,16 @@ export class SessionPublisher {
     );
   }
 
-  receiveChunk(chunk: ClientChunkMessage): void {
+  receiveChunk(chunk: ClientChunkMessage): Promise<void> | undefined {
     const { session } = this;
     const result = this.assembler.receive(chunk);
+    let decided: Promise<void> | undefined;
     switch (result.status) {
       case 'pending': {
         const header = chunk.header;
         // Refuse a forbidden upload at its first chunk rather than after buffering all of it.
-        if (chunk.index === 0 && header !== undefined && !session.permissions.canPublish(header.topic)) {
+        const decidedByBackend = header !== undefined && session.context.proxy?.routes.publishUrl(header.topic) !== undefined;
+        if (chunk.index === 0 && header !== undefined && !decidedByBackend && !session.permissions.canPublish(header.topic)) {
           this.assembler.abandon(chunk.transfer);
           session.outbound.sendError({
             ...publishAddress(header.id, header.topic),
@@ -118,7 +142,7 @@ export class SessionPublisher {
         break;
       }
       case 'complete':
-        this.publish(result.message);
+        decided = this.publish(result.message);
         break;
       case 'ignored':
         break;
@@ -130,6 +154,7 @@ export class SessionPublisher {
       }
     }
     this.armChunkTimer();
+    return decided;
   }
 
   /** protocol.md §7.4: the sender abandons its transfer; no response, unknown ids are ignored. */

@@ -19,6 +19,7 @@ import type { PresenceDelivery } from '../hub/presence-delivery.js';
 import type { PresenceRegistry } from '../presence/presence-registry.js';
 import type { SessionScope } from './session-context.js';
 import { PRESENCE_NOT_SERVED } from './session-errors.js';
+import { backendAllowsSubscribe } from './session-proxy.js';
 
 /** A recovered topic's replay, encoded, and the position the answer reported (what it accounts for). */
 interface Replay {
@@ -86,7 +87,10 @@ export class SessionSubscriptions {
       return;
     }
     const server = session.isServerSubscription(pattern);
-    if (!server && !session.permissions.canSubscribe(pattern)) {
+    // protocol.md "Backend proxy": where the backend decides subscribes, it does instead of the grants.
+    const proxyUrl = server ? undefined : session.context.proxy?.routes.subscribeUrl(pattern);
+    if (proxyUrl !== undefined && !(await backendAllowsSubscribe(session, proxyUrl, id, pattern))) return;
+    if (!server && proxyUrl === undefined && !session.permissions.canSubscribe(pattern)) {
       outbound.sendError({ id, code: ProtocolErrorCode.forbidden, message: `subscribe to ${pattern} is not permitted` });
       return;
     }
@@ -165,7 +169,9 @@ export class SessionSubscriptions {
   endForbidden(): void {
     const { session } = this;
     for (const pattern of [...this.patterns]) {
+      // The backend allowed the proxied ones; grants never covered them.
       if (session.isServerSubscription(pattern) || session.permissions.canSubscribe(pattern)) continue;
+      if (session.context.proxy?.routes.subscribeUrl(pattern) !== undefined) continue;
       this.patterns.delete(pattern);
       session.context.hub.unsubscribe(session, pattern);
       void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');

@@ -250,11 +250,9 @@ export class Session implements HubSubscriber, SessionScope {
       case 'unsubscribe':
         return this.subscriptions.unsubscribe(message);
       case 'publish':
-        this.publisher.publish(message);
-        return undefined;
+        return this.publisher.publish(message);
       case 'chunk':
-        this.publisher.receiveChunk(message);
-        return undefined;
+        return this.publisher.receiveChunk(message);
       case 'cancel':
         this.publisher.cancel(message.transfer);
         return undefined;

@@ -9,6 +9,7 @@ import { httpOptions } from '../../src/config/options-http.js';
 import { limitOptions } from '../../src/config/options-limits.js';
 import { namespaceOptions } from '../../src/config/options-namespaces.js';
 import { presenceOptions } from '../../src/config/options-presence.js';
+import { proxyOptions } from '../../src/config/options-proxy.js';
 import { webhookOptions } from '../../src/config/options-webhooks.js';
 import { redisOptions } from '../../src/config/options-redis.js';
 import { serverOptions } from '../../src/config/options-server.js';
@@ -40,7 +41,7 @@ t.test('every record has an environment variable, a flag, a kind, help text, and
 });
 
 t.test('no key, environment variable or flag names two options', async (t) => {
-  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions, userOptions, namespaceOptions, presenceOptions, webhookOptions];
+  const groups = [serverOptions, tlsOptions, redisOptions, authOptions, limitOptions, deliveryOptions, historyOptions, httpOptions, sheddingOptions, userOptions, namespaceOptions, presenceOptions, webhookOptions, proxyOptions];
   const groupKeys = groups.flatMap((group) => Object.keys(group));
   t.same(groupKeys, Object.keys(options), 'every group is in the table, and no key is in two groups (a spread would drop one)');
   const envs = records.map(([, record]) => record.env);
