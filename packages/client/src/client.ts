@@ -10,6 +10,7 @@ import { Pings } from './pings.js';
 import { SwitchboardError } from './errors.js';
 import { type Position, PositionTracker } from './positions.js';
 import { PresenceRequests } from './presence-requests.js';
+import { type RpcData, type RpcMap, type RpcOptions, RpcRequests, type RpcResult, type UntypedRpc } from './rpc-requests.js';
 import { PublishPipeline } from './publish-pipeline.js';
 import { ServerSubscriptions } from './server-subscriptions.js';
 import type { Message, SubscribeOptions, Subscription } from './subscription.js';
@@ -24,8 +25,9 @@ import type { CheckPattern, CheckTopic, Checked, PayloadSchema, PublishData, Sub
  * @typeParam Info - What a member's presence `info` holds (the token's `info` claim), as join events and
  * member lists give it; the broker checks its size, not its shape, so the type is the application's promise.
  */
-export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
+export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown, Methods extends RpcMap = UntypedRpc> {
   readonly #context: ClientContext;
+  readonly #rpc: RpcRequests;
   readonly #positions = new PositionTracker();
   readonly #subscriptions: SubscriptionEffects;
   readonly #serverSubscriptions: ServerSubscriptions;
@@ -38,6 +40,7 @@ export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
     const context = new ClientContext(resolveSettings(options as ClientOptions<TopicMap>));
     const schemas = compileSchemas(options.schemas as Record<string, PayloadSchema | undefined> | undefined);
     const presenceRequests = new PresenceRequests(context);
+    const rpcRequests = new RpcRequests(context);
     const subscriptions = new SubscriptionEffects(context, this.#positions, presenceRequests);
     const serverSubscriptions = new ServerSubscriptions(context, subscriptions);
     const publishes = new PublishPipeline(context, schemas);
@@ -54,6 +57,7 @@ export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
       subscriptions,
       serverSubscriptions,
       presenceRequests,
+      rpcRequests,
       publishes,
       pings,
       receive: (connection, data) => dispatch.receive(connection, data),
@@ -63,17 +67,30 @@ export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
       subscriptions,
       serverSubscriptions,
       presenceRequests,
+      rpcRequests,
       publishes,
       deliveries,
       pings,
     });
     this.#context = context;
+    this.#rpc = rpcRequests;
     this.#subscriptions = subscriptions;
     this.#serverSubscriptions = serverSubscriptions;
     this.#publishes = publishes;
     this.#pings = pings;
     this.#lifecycle = lifecycle;
     if (options.autoConnect ?? true) lifecycle.start();
+  }
+
+  /**
+   * Calls `method` of the application's backend over the connection (protocol.md §15) and resolves with its
+   * answer; typed by the `Methods` map (`{ 'cart.add': { data: { sku: string }; result: { items: number } } }`).
+   * Never resent: rejects with the backend's code (`forbidden`, ...), `unavailable` (the backend did not
+   * answer; retryable), `timeout` (no answer within `timeoutMs`), `connection_lost`, or `unsupported` (the
+   * broker has no `rpc` capability).
+   */
+  rpc<M extends keyof Methods & string>(method: M, data: RpcData<Methods[M]>, options?: RpcOptions): Promise<RpcResult<Methods[M]>> {
+    return this.#rpc.call(method, data, options) as Promise<RpcResult<Methods[M]>>;
   }
 
   /** The connection state (see {@link ConnectionState}). */
@@ -257,7 +274,9 @@ export class Client<Topics extends TopicMap = UntypedTopics, Info = unknown> {
 export function createClient<Schemas extends Record<string, PayloadSchema>>(
   options: Omit<ClientOptions, 'schemas'> & { readonly schemas: Schemas },
 ): Client<TopicsOf<Schemas>>;
-export function createClient<Topics extends TopicMap = UntypedTopics, Info = unknown>(options: ClientOptions<Topics>): Client<Topics, Info>;
+export function createClient<Topics extends TopicMap = UntypedTopics, Info = unknown, Methods extends RpcMap = UntypedRpc>(
+  options: ClientOptions<Topics>,
+): Client<Topics, Info, Methods>;
 export function createClient(options: ClientOptions<TopicMap>): unknown {
   return new Client(options);
 }

@@ -9,6 +9,7 @@ import { ABNORMAL_CLOSE, CLIENT_CLOSE_CODE, Connection } from './connection.js';
 import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { Pings } from './pings.js';
 import type { PresenceRequests } from './presence-requests.js';
+import type { RpcRequests } from './rpc-requests.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import { Reconnector } from './reconnect.js';
 import type { ServerSubscriptions } from './server-subscriptions.js';
@@ -21,6 +22,7 @@ export interface SessionParts {
   readonly subscriptions: SubscriptionEffects;
   readonly serverSubscriptions: ServerSubscriptions;
   readonly presenceRequests: PresenceRequests;
+  readonly rpcRequests: RpcRequests;
   readonly publishes: PublishPipeline;
   readonly pings: Pings;
   /** Everything the current connection receives. */
@@ -180,6 +182,7 @@ export class ConnectionLifecycle {
     const parts = this.#parts;
     parts.subscriptions.connectionLost();
     parts.presenceRequests.connectionLost(final);
+    parts.rpcRequests.connectionLost(final);
     parts.pings.connectionLost(final);
     parts.publishes.connectionLost(connection, final);
   }

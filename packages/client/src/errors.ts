@@ -18,6 +18,8 @@ export const ClientErrorCode = {
   connectionLost: 'connection_lost',
   /** `close()` was called, or the client stopped for good, while the request was pending. */
   clientClosed: 'client_closed',
+  /** An `rpc` got no answer within its `timeoutMs` (the backend may still have run it). */
+  timeout: 'timeout',
   /** The caller's `AbortSignal` fired. */
   aborted: 'aborted',
   /** A payload that is not a JSON value, or that the topic's schema rejected (either direction). */

@@ -7,6 +7,7 @@ import { ClientErrorCode, SwitchboardError } from './errors.js';
 import type { MessageDelivery } from './message-delivery.js';
 import type { Pings } from './pings.js';
 import type { PresenceRequests } from './presence-requests.js';
+import type { RpcRequests } from './rpc-requests.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 import type { ServerSubscriptions } from './server-subscriptions.js';
 import type { SubscriptionEffects } from './subscription-effects.js';
@@ -19,6 +20,7 @@ export interface InboundTargets {
   readonly subscriptions: SubscriptionEffects;
   readonly serverSubscriptions: ServerSubscriptions;
   readonly presenceRequests: PresenceRequests;
+  readonly rpcRequests: RpcRequests;
   readonly publishes: PublishPipeline;
   readonly deliveries: MessageDelivery;
   readonly pings: Pings;
@@ -92,6 +94,8 @@ export class InboundDispatch {
         return targets.subscriptions.members.receiveGap(message);
       case 'server_subscribe':
         return targets.serverSubscriptions.receiveServerSubscribe(message);
+      case 'rpc_result':
+        return targets.rpcRequests.receive(message);
     }
   }
 
@@ -107,6 +111,7 @@ export class InboundDispatch {
         targets.publishes.refused(id, message, details) ||
         targets.subscriptions.refused({ ...message, id }) ||
         targets.presenceRequests.refused(id, message, details) ||
+        targets.rpcRequests.refused(id, message, details) ||
         refreshRefused(this.#context, connection, id, message, details) ||
         targets.pings.refused(id, message, details)
       ) {

@@ -35,6 +35,7 @@ export type {
   PresenceStats,
 } from './presence-events.js';
 export type { ServerSubscriptionChange } from './server-subscriptions.js';
+export type { RpcData, RpcMap, RpcOptions, RpcResult, UntypedRpc } from './rpc-requests.js';
 export { ClientErrorCode, type ErrorCode, SwitchboardError, type SwitchboardErrorDetails, isSwitchboardError } from './errors.js';
 export type { Position } from './positions.js';
 export type { ReconnectOptions } from './reconnect.js';

@@ -29,5 +29,5 @@ export const ProtocolLimit = {
  * What a server may announce in `welcome.capabilities` (protocol.md §2.3): a client uses no op of §13/§14
  * without its capability, and ignores entries it does not know.
  */
-export const CAPABILITIES = ['presence', 'user_topics', 'server_subscriptions'] as const;
+export const CAPABILITIES = ['presence', 'user_topics', 'server_subscriptions', 'rpc'] as const;
 export type Capability = (typeof CAPABILITIES)[number];

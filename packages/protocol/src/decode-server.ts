@@ -66,6 +66,8 @@ const presenceTextChecks: Record<string, (value: Fields) => Fields> = {
   leave: (value) => fields(value, '', { op: literal('leave'), ...member, last: boolean, reason: oneOf(LEAVE_REASONS) }, ['user']),
   presence_gap: (value) => fields(value, '', { op: literal('presence_gap'), topic, epoch, seq: offset, reason: oneOf(PRESENCE_GAP_REASONS) }),
   server_subscribe: (value) => fields(value, '', { op: literal('server_subscribe'), pattern }),
+  // protocol.md §15 (messages-rpc.ts).
+  rpc_result: (value) => fields(value, '', { op: literal('rpc_result'), id: requestId, data: payload }, ['data']),
 };
 
 const serverDecoders: DirectionDecoders = {

@@ -46,7 +46,7 @@ export const positiveIntegerField = safeIntegerFrom(1);
 export const timestampField = safeIntegerFrom(0);
 
 /** 1 to `maxLength` visible ASCII characters (`!` to `~`). */
-function visibleAsciiField(maxLength: number) {
+export function visibleAsciiField(maxLength: number) {
   return z.string().check(z.minLength(1), z.maxLength(maxLength), z.regex(/^[!-~]+$/, 'must be visible ASCII'));
 }
 

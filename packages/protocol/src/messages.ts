@@ -63,10 +63,12 @@ import {
   presenceStatsSchema,
   serverSubscribeSchema,
 } from './messages-presence.js';
+import { type RpcMessage, type RpcResultMessage, rpcResultSchema, rpcSchema } from './messages-rpc.js';
 
 export * from './messages-client.js';
 export * from './messages-server.js';
 export * from './messages-presence.js';
+export * from './messages-rpc.js';
 
 /** Every message a client sends, discriminated on `op`. */
 export type ClientMessage =
@@ -78,7 +80,8 @@ export type ClientMessage =
   | CancelMessage
   | ClientChunkMessage
   | PresenceRequestMessage
-  | PresenceStatsRequestMessage;
+  | PresenceStatsRequestMessage
+  | RpcMessage;
 
 /** The messages every pubsub.v1 server may send (protocol.md §5.2), whatever its capabilities. */
 export type CoreServerMessage =
@@ -103,7 +106,8 @@ export type ServerMessage =
   | LeaveMessage
   | PresenceGapMessage
   | ServerSubscribeMessage
-  | PresenceChunkMessage;
+  | PresenceChunkMessage
+  | RpcResultMessage;
 
 export type ClientOp = ClientMessage['op'];
 export type ServerOp = ServerMessage['op'];
@@ -129,6 +133,7 @@ export const clientMessageSchema = z.discriminatedUnion('op', [
   clientChunkSchema,
   presenceRequestSchema,
   presenceStatsRequestSchema,
+  rpcSchema,
 ]);
 
 /** A server message as decoded (chunks carry their bytes in `data`). */
@@ -150,6 +155,7 @@ export const serverMessageSchema = z.discriminatedUnion('op', [
   leaveSchema,
   presenceGapSchema,
   serverSubscribeSchema,
+  rpcResultSchema,
 ]);
 
 /**
@@ -172,6 +178,7 @@ export const clientDirection = {
     cancel: cancelSchema,
     presence: presenceRequestSchema,
     presence_stats: presenceStatsRequestSchema,
+    rpc: rpcSchema,
   },
   binaryHeader: { publish: publishHeaderSchema, chunk: clientChunkHeaderSchema },
 } as const satisfies DirectionSchemas;
@@ -195,6 +202,7 @@ export const serverDirection = {
     leave: leaveSchema,
     presence_gap: presenceGapSchema,
     server_subscribe: serverSubscribeSchema,
+    rpc_result: rpcResultSchema,
   },
   binaryHeader: { message: deliveryHeaderSchema, chunk: anyServerChunkHeaderSchema },
 } as const satisfies DirectionSchemas;
@@ -210,6 +218,7 @@ export const CLIENT_OPS = [
   'chunk',
   'presence',
   'presence_stats',
+  'rpc',
 ] as const satisfies readonly ClientOp[];
 
 /** Ops a server may send, in protocol.md order. */
@@ -231,4 +240,5 @@ export const SERVER_OPS = [
   'leave',
   'presence_gap',
   'server_subscribe',
+  'rpc_result',
 ] as const satisfies readonly ServerOp[];

@@ -1,4 +1,4 @@
-import { ProtocolCloseCode, ProtocolErrorCode } from '@switchboard/protocol';
+import { ProtocolCloseCode, ProtocolErrorCode, type RpcMessage } from '@switchboard/protocol';
 import type { NamespaceSettings } from '../config/namespace-resolver.js';
 import { payloadTooBig } from '../config/namespace-resolver.js';
 import type { Payload } from '../engine/engine.js';
@@ -87,6 +87,30 @@ export async function backendExtendsSession(session: SessionScope, retryMs: numb
   session.logger.warn({ reason: answer.unavailable }, 'refresh proxy gave no answer: the session is tried again');
   return session.context.now() + retryMs;
 }
+
+/**
+ * Answers `rpc` (protocol.md §15) with the backend's `rpc_result`, or an `error` with the backend's code
+ * (`unavailable` when it gave no answer in PROXY_TIMEOUT). Calls are answered in order, one at a time.
+ */
+export async function answerRpc(session: SessionScope, message: RpcMessage): Promise<void> {
+  const { id, method } = message;
+  const proxy = session.context.proxy;
+  if (proxy?.servesRpc !== true) {
+    session.outbound.sendError({ id, code: ProtocolErrorCode.badRequest, message: 'rpc is not served here (no rpc capability)' });
+    return;
+  }
+  if (message.data instanceof Uint8Array) {
+    session.outbound.sendError({ id, code: ProtocolErrorCode.badRequest, message: 'rpc data must be JSON' });
+    return;
+  }
+  const decision = await proxy.rpc(requesterOf(session), method, message.data ?? null);
+  if (!session.isOpen) return;
+  if ('unavailable' in decision) session.outbound.sendError({ id, ...unavailable(session, decision.unavailable) });
+  else if ('refusal' in decision) session.outbound.sendError({ id, code: decision.refusal.code, message: decision.refusal.reason });
+  else session.outbound.sendControl({ op: 'rpc_result', id, data: decision.data as RpcResultData });
+}
+
+type RpcResultData = Exclude<RpcMessage['data'], undefined | Uint8Array>;
 
 function unavailable(session: SessionScope, why: string): { code: typeof ProtocolErrorCode.unavailable; message: string; retryAfterMs: number } {
   return { code: ProtocolErrorCode.unavailable, message: why, retryAfterMs: session.config.httpRetryAfterSeconds * 1000 };

@@ -16,6 +16,7 @@ import { type InvalidInputFields, type RequestAddress, isInvalidInput, rejection
 import { type DecodeFailure, InboundQueue } from './session-inbound.js';
 import { SessionOutbound } from './session-outbound.js';
 import { SessionPresence } from './session-presence.js';
+import { answerRpc } from './session-proxy.js';
 import { SessionPublisher } from './session-publisher.js';
 import { ServerSubscriptions } from './session-server-subscriptions.js';
 import { SessionSubscriptions } from './session-subscriptions.js';
@@ -138,7 +139,11 @@ export class Session implements HubSubscriber, SessionScope {
       ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }),
       ...users,
       // Each capability is announced by the step that serves it (docs/design/presence.md §6).
-      capabilities: [...(this.context.hub.presence === undefined ? [] : (['presence'] as const)), ...(users.capabilities ?? [])],
+      capabilities: [
+        ...(this.context.hub.presence === undefined ? [] : (['presence'] as const)),
+        ...(users.capabilities ?? []),
+        ...(this.context.proxy?.servesRpc === true ? (['rpc'] as const) : []),
+      ],
     });
     this.credentials.scheduleExpiry();
     this.subscriptions.joinOffered(this.server.patterns);
@@ -264,6 +269,8 @@ export class Session implements HubSubscriber, SessionScope {
       case 'presence':
       case 'presence_stats':
         return (this.presenceIfAny ??= new SessionPresence(this)).request(message);
+      case 'rpc':
+        return answerRpc(this, message);
     }
   }
 
