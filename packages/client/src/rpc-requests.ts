@@ -11,13 +11,32 @@ import { ClientErrorCode, SwitchboardError, type SwitchboardErrorDetails } from 
  */
 export type RpcMap = object;
 
-/** What method `M` of `Methods` takes, and answers. */
-export type RpcData<Method> = Method extends { readonly data: infer Data } ? Data : unknown;
-export type RpcResult<Method> = Method extends { readonly result: infer Result } ? Result : unknown;
+/** What a method of an `RpcMap` takes: its `data` entry (`unknown` when the map does not say). */
+export type RpcData<Method> = Method extends {
+  /** The argument `client.rpc` sends. */
+  readonly data: infer Data;
+}
+  ? Data
+  : unknown;
+/** What a method of an `RpcMap` answers: its `result` entry (`unknown` when the map does not say). */
+export type RpcResult<Method> = Method extends {
+  /** What the backend answers, as `client.rpc` resolves it. */
+  readonly result: infer Result;
+}
+  ? Result
+  : unknown;
 
 /** Any method, any JSON in and out: the default when no map is given. */
-export type UntypedRpc = { readonly [method: string]: { readonly data: unknown; readonly result: unknown } };
+export type UntypedRpc = {
+  readonly [method: string]: {
+    /** Any JSON value the backend accepts. */
+    readonly data: unknown;
+    /** Any JSON value the backend answers. */
+    readonly result: unknown;
+  };
+};
 
+/** How one `client.rpc` call waits. */
 export interface RpcOptions {
   /** How long to wait for the answer. @default 10000 */
   readonly timeoutMs?: number;
