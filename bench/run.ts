@@ -3,6 +3,7 @@ import { benchCore } from './core.js';
 import { benchFanout } from './fanout.js';
 import { benchFanoutRedis } from './fanout-redis.js';
 import { benchMemory } from './memory.js';
+import { benchMemoryScale } from './memory-scale.js';
 import { benchPresence } from './presence.js';
 import { benchPresenceStorm } from './presence-storm.js';
 import { benchTopicTrie } from './topic-trie.js';
@@ -11,6 +12,7 @@ import type { BenchResult } from './harness.js';
 const suites: [string, () => Promise<BenchResult>][] = [
   ['core', benchCore],
   ['memory', benchMemory],
+  ['memory-scale', benchMemoryScale],
   ['topics', benchTopicTrie],
   ['fanout', benchFanout],
   ['fanout-redis', benchFanoutRedis],

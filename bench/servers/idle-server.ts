@@ -1,6 +1,7 @@
 // A server in its own process for the memory benchmark, chosen by argv: `ours` / `ws` (bare WebSocket
 // servers), or `broker` / `ws-broker` (our broker, and the minimal broker on `ws`). It reports its port over
-// IPC and answers "measure" with its connection count and memory after a full GC.
+// IPC and answers "measure" with its connection count, memory after a full GC and open-file limit.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -12,7 +13,7 @@ const kind = process.argv[2];
 let connections: () => number;
 
 if (kind === 'broker') {
-  const app = await buildApp(createConfig({ logLevel: 'silent', publishRatePerSecond: 0 }));
+  const app = await buildApp(createConfig({ logLevel: 'silent', publishRatePerSecond: 0, maxConnections: 1_000_000 }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   connections = () => app.broker.connectionCount;
   process.send!({ port: (app.server.address() as AddressInfo).port });
@@ -40,5 +41,11 @@ process.on('message', (message: string) => {
   globalThis.gc!();
   globalThis.gc!();
   const usage = process.memoryUsage();
-  process.send!({ connections: connections(), heapUsed: usage.heapUsed, external: usage.external, rss: usage.rss });
+  process.send!({ connections: connections(), heapUsed: usage.heapUsed, external: usage.external, rss: usage.rss, maxOpenFiles: maxOpenFiles() });
 });
+
+/** This process's soft limit on open files (Node has no getrlimit; Linux shows it in /proc). */
+function maxOpenFiles(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((row) => row.startsWith('Max open files'));
+  return Number(line?.split(/\s+/)[3] ?? Number.NaN);
+}

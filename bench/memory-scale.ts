@@ -1,0 +1,183 @@
+// `pnpm bench memory-scale`: many idle subscribed connections on one server process, our broker beside the
+// minimal broker on `ws` (`servers/ws-broker.ts`) in the same run. Per server: connections accepted per
+// second, RSS and JS heap per connection after a full GC, and one publish broadcast to all of them (time
+// from the publish to the last delivery).
+//
+// The servers and the client processes are started through `sh -c 'ulimit -n ...'`: the soft limit on open
+// files goes to 1,048,576 where the hard limit allows, else up to the hard limit (raising the hard limit
+// itself needs CAP_SYS_RESOURCE). A server holds at most its limit less a margin, and says so. The clients
+// run in SCALE_CLIENT_PROCESSES processes (default 4), each from its own loopback source address
+// (127.0.0.2, 127.0.0.3, ...), so that each has its own ~28,000 ephemeral ports towards the server.
+//   SCALE_CONNECTIONS=100000 pnpm bench memory-scale
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WebSocket as WsClient } from 'ws';
+import type { Target } from './fanout-load.js';
+import type { BenchResult } from './harness.js';
+import type { Plan } from './scale-clients.js';
+import { switchboardTarget, wsBrokerTarget } from './targets.js';
+
+const CONNECTIONS = Number(process.env.SCALE_CONNECTIONS ?? 18_000);
+const CLIENT_PROCESSES = Number(process.env.SCALE_CLIENT_PROCESSES ?? 4);
+/** Handshakes in flight per client process. */
+const WINDOW = 200;
+/** What a server keeps of its open-file limit for itself (listening socket, IPC, libuv, the publisher). */
+const FD_MARGIN = 64;
+const WANTED_OPEN_FILES = 1_048_576;
+/** Longest wait for any one phase (open, subscribe, broadcast). */
+const PHASE_TIMEOUT_MS = 300_000;
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface Usage {
+  connections: number;
+  heapUsed: number;
+  external: number;
+  rss: number;
+  maxOpenFiles: number;
+}
+
+interface ClientReport {
+  opened: number;
+  failed: number;
+  subscribed: number;
+  delivered: number;
+  lastAt: number;
+  finishedAt: number;
+}
+
+interface Figures {
+  held: number;
+  maxOpenFiles: number;
+  acceptsPerSecond: number;
+  rss: number;
+  heap: number;
+  heapAndExternal: number;
+  broadcastMs: number;
+  delivered: number;
+}
+
+export async function benchMemoryScale(): Promise<BenchResult> {
+  const ours = await measure('broker', (port) => switchboardTarget('switchboard', [port]));
+  const theirs = await measure('ws-broker', (port) => wsBrokerTarget('ws broker', [port]));
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(2).padStart(8)} KiB`;
+  const row = (label: string, a: string, b: string, ratio: number): string =>
+    `${label.padEnd(36)} ours ${a}   ws broker ${b}   ratio ${ratio.toFixed(2)}x`;
+  return {
+    name: `idle subscribed connections on one node, ${CONNECTIONS} asked, ${CLIENT_PROCESSES} client processes (lower ratio is better for us, except accepts/s)`,
+    lines: [
+      `connections held (open-file limit)    ours ${ours.held} (${ours.maxOpenFiles})   ws broker ${theirs.held} (${theirs.maxOpenFiles})`,
+      row('RSS per connection', kib(ours.rss), kib(theirs.rss), ours.rss / theirs.rss),
+      row('JS heap per connection after GC', kib(ours.heap), kib(theirs.heap), ours.heap / theirs.heap),
+      row('JS heap + external per connection', kib(ours.heapAndExternal), kib(theirs.heapAndExternal), ours.heapAndExternal / theirs.heapAndExternal),
+      row('connections accepted per second', ours.acceptsPerSecond.toFixed(0).padStart(12), theirs.acceptsPerSecond.toFixed(0).padStart(12), ours.acceptsPerSecond / theirs.acceptsPerSecond),
+      row('broadcast: publish to last delivery', `${ours.broadcastMs.toFixed(0).padStart(9)} ms`, `${theirs.broadcastMs.toFixed(0).padStart(9)} ms`, ours.broadcastMs / theirs.broadcastMs),
+      `broadcast deliveries                   ours ${ours.delivered}   ws broker ${theirs.delivered}`,
+    ],
+  };
+}
+
+/** Starts `node args` through a shell that raises the open-file limit first; IPC on fd 3 survives the exec. */
+function spawnRaised(args: string[]): ChildProcess {
+  const raise = `ulimit -n ${WANTED_OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`;
+  return spawn('/bin/sh', ['-c', raise, process.execPath, ...args], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) => Target): Promise<Figures> {
+  const server = spawnRaised(['--conditions=@switchboard/source', '--import=tsx', '--expose-gc', fileURLToPath(new URL('./servers/idle-server.ts', import.meta.url)), kind]);
+  const clients: ChildProcess[] = [];
+  let publisher: WsClient | undefined;
+  try {
+    const { port } = (await nextMessage(server, 'server start')) as { port: number };
+    const target = targetFor(port);
+    const before = await ask(server);
+    const held = Math.min(CONNECTIONS, before.maxOpenFiles - FD_MARGIN);
+    for (let i = 0; i < CLIENT_PROCESSES; i++) clients.push(spawnRaised(['--import=tsx', fileURLToPath(new URL('./scale-clients.ts', import.meta.url))]));
+    await Promise.all(clients.map((client) => nextMessage(client, 'client start')));
+
+    const url = new URL(target.urls[0]!);
+    const started = now();
+    const opened = await Promise.all(
+      clients.map((client, i) => {
+        const count = Math.floor(held / CLIENT_PROCESSES) + (i < held % CLIENT_PROCESSES ? 1 : 0);
+        const plan: Plan = {
+          host: url.hostname,
+          port: Number(url.port),
+          path: url.pathname,
+          protocol: target.protocols[0],
+          localAddress: `127.0.0.${2 + i}`,
+          count,
+          window: WINDOW,
+          subscribe: target.subscribe,
+          isSubscribed: kind === 'broker' ? '{"op":"subscribed"' : '{"op":"subscribed"}',
+        };
+        return request(client, { open: plan }, 'open');
+      }),
+    );
+    const openedCount = sum(opened, (r) => r.opened);
+    const acceptsPerSecond = openedCount / ((Math.max(...opened.map((r) => r.finishedAt)) - started) / 1000);
+    const subscribed = await Promise.all(clients.map((client) => request(client, 'subscribe', 'subscribe')));
+    const subscribedCount = sum(subscribed, (r) => r.subscribed);
+    const after = await ask(server);
+    if (after.connections - before.connections !== subscribedCount) {
+      throw new Error(`${kind}: the server holds ${after.connections - before.connections} connections, ${subscribedCount} subscribed`);
+    }
+
+    publisher = await openPublisher(target);
+    const mark = `broadcast-${process.pid}-${Date.now()}`;
+    const deliveries = clients.map((client) => request(client, { expect: mark }, 'broadcast'));
+    const publishedAt = now();
+    publisher.send(target.publish(JSON.stringify(mark)));
+    const delivered = await Promise.all(deliveries);
+
+    const per = (pick: (u: Usage) => number): number => (pick(after) - pick(before)) / subscribedCount;
+    return {
+      held: subscribedCount,
+      maxOpenFiles: before.maxOpenFiles,
+      acceptsPerSecond,
+      rss: per((u) => u.rss),
+      heap: per((u) => u.heapUsed),
+      heapAndExternal: per((u) => u.heapUsed + u.external),
+      broadcastMs: Math.max(...delivered.map((r) => r.lastAt)) - publishedAt,
+      delivered: sum(delivered, (r) => r.delivered),
+    };
+  } finally {
+    publisher?.terminate();
+    for (const client of clients) if (client.connected) client.send('close');
+    server.kill();
+    await Promise.all([server, ...clients].map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+  }
+}
+
+function sum<T>(items: T[], pick: (item: T) => number): number {
+  return items.reduce((total, item) => total + pick(item), 0);
+}
+
+async function openPublisher(target: Target): Promise<WsClient> {
+  const socket = new WsClient(target.urls[0]!, target.protocols, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  return socket;
+}
+
+function nextMessage(child: ChildProcess, what: string, ...send: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${PHASE_TIMEOUT_MS} ms`)), PHASE_TIMEOUT_MS);
+    const exit = (code: number | null): void => reject(new Error(`${what}: process exited with ${code}`));
+    child.once('exit', exit);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      child.off('exit', exit);
+      resolve(message);
+    });
+    for (const message of send) child.send(message as string);
+  });
+}
+
+function request(client: ChildProcess, message: unknown, what: string): Promise<ClientReport> {
+  return nextMessage(client, what, message) as Promise<ClientReport>;
+}
+
+async function ask(server: ChildProcess): Promise<Usage> {
+  return (await nextMessage(server, 'measure', 'measure')) as Usage;
+}
