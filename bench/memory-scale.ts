@@ -9,6 +9,7 @@
 // run in SCALE_CLIENT_PROCESSES processes (default 4), each from its own loopback source address
 // (127.0.0.2, 127.0.0.3, ...), so that each has its own ~28,000 ephemeral ports towards the server.
 //   SCALE_CONNECTIONS=100000 pnpm bench memory-scale
+//   SCALE_CONNECTIONS=5000 SCALE_SNAPSHOT=/tmp pnpm bench memory-scale   (also writes heap snapshots)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket as WsClient } from 'ws';
@@ -19,8 +20,9 @@ import { switchboardTarget, wsBrokerTarget } from './targets.js';
 
 const CONNECTIONS = Number(process.env.SCALE_CONNECTIONS ?? 18_000);
 const CLIENT_PROCESSES = Number(process.env.SCALE_CLIENT_PROCESSES ?? 4);
-/** Handshakes in flight per client process. */
-const WINDOW = 200;
+/** Handshakes in flight per client process: all of them together stay under the listen backlog (511), whose
+ * overflow would time SYN retransmissions (1 s, 3 s) instead of the server. */
+const WINDOW = Number(process.env.SCALE_WINDOW ?? 32);
 /** What a server keeps of its open-file limit for itself (listening socket, IPC, libuv, the publisher). */
 const FD_MARGIN = 64;
 const WANTED_OPEN_FILES = 1_048_576;
@@ -123,6 +125,10 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     if (after.connections - before.connections !== subscribedCount) {
       throw new Error(`${kind}: the server holds ${after.connections - before.connections} connections, ${subscribedCount} subscribed`);
     }
+
+    // SCALE_SNAPSHOT=dir: a heap snapshot of each server holding its idle connections (docs/benchmarks.md).
+    const snapshots = process.env.SCALE_SNAPSHOT;
+    if (snapshots !== undefined) await nextMessage(server, 'snapshot', `snapshot ${snapshots}/${kind}-${subscribedCount}.heapsnapshot`);
 
     publisher = await openPublisher(target);
     const mark = `broadcast-${process.pid}-${Date.now()}`;

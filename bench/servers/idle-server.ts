@@ -1,9 +1,11 @@
 // A server in its own process for the memory benchmark, chosen by argv: `ours` / `ws` (bare WebSocket
 // servers), or `broker` / `ws-broker` (our broker, and the minimal broker on `ws`). It reports its port over
-// IPC and answers "measure" with its connection count, memory after a full GC and open-file limit.
+// IPC and answers "measure" with its connection count, memory after a full GC and open-file limit, and
+// "snapshot PATH" by writing a heap snapshot there.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer } from 'ws';
 import { handleUpgrade, type WebSocket } from '@switchboard/core';
 import { buildApp, createConfig } from '@switchboard/broker';
@@ -37,6 +39,10 @@ if (kind === 'broker') {
 }
 
 process.on('message', (message: string) => {
+  if (message.startsWith('snapshot ')) {
+    process.send!({ written: writeHeapSnapshot(message.slice('snapshot '.length)) });
+    return;
+  }
   if (message !== 'measure') return;
   globalThis.gc!();
   globalThis.gc!();
