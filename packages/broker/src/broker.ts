@@ -12,7 +12,7 @@ import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
 import { reservedRootsOf } from './config/options-users.js';
-import { Session } from './connection/session.js';
+import { Session, type SessionContext } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
 import { ConsoleFigures } from './console/console-figures.js';
@@ -98,6 +98,7 @@ export class Broker implements HttpBroker {
   private readonly users = new UserIndex<Session>();
   private readonly originAllowed: (origin: string | undefined) => boolean;
   private readonly closeWaiters = new Set<() => void>();
+  private readonly sessionContext: SessionContext;
   private pendingHandshakes = 0;
   /** Runs while the engine is unavailable and ENGINE_OUTAGE_SHED is set: when it fires, clients are shed. */
   private outageShedTimer: NodeJS.Timeout | undefined;
@@ -172,6 +173,21 @@ export class Broker implements HttpBroker {
     );
     if (webhooks !== undefined) registerWebhookMetrics(this.metrics, webhooks);
     if (this.proxy !== undefined) registerProxyMetrics(this.metrics, this.proxy.client);
+    // One for every session of the node: a context object and two closures per connection were ~250 bytes each.
+    this.sessionContext = {
+      config,
+      hub: this.hub,
+      stats: this.stats,
+      logger: this.logger,
+      authenticate: this.authenticate,
+      namespaces: this.namespaces,
+      limits: this.limits,
+      now: this.now,
+      monotonicNow: () => performance.now(),
+      onClosed: (closed, code) => this.forget(closed, code),
+      ...(webhooks === undefined ? {} : { events: webhooks }),
+      ...(this.proxy === undefined ? {} : { proxy: this.proxy }),
+    };
   }
 
   get state(): BrokerState {
@@ -212,7 +228,7 @@ export class Broker implements HttpBroker {
   /** The `upgrade` listener for the HTTP server. Never throws; every refusal is an HTTP answer. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A peer resetting during the handshake is routine; the socket's close tells the rest.
-    socket.on('error', () => undefined);
+    socket.on('error', ignore);
     this.upgrade(request, socket, head).catch((error: unknown) => {
       this.logger.error({ err: error }, 'upgrade failed');
       if (!socket.destroyed) refuseUpgrade(socket, httpStatusOf(ProtocolErrorCode.internal), ProtocolErrorCode.internal, 'internal error');
@@ -305,7 +321,7 @@ export class Broker implements HttpBroker {
     if (websocket === undefined) return;
     if (closeWith !== undefined || identity === undefined) {
       stats.increment(stats.handshakeRejections, closeWith?.code ?? ProtocolErrorCode.invalidToken);
-      websocket.on('error', () => undefined);
+      websocket.on('error', ignore);
       websocket.close(closeWith?.close ?? ProtocolCloseCode.unauthorized, closeWith?.reason ?? 'unauthorized');
       return;
     }
@@ -319,20 +335,7 @@ export class Broker implements HttpBroker {
         remoteAddress: request.socket.remoteAddress,
         variant: this.hub.variantFor(websocket.deflate),
       },
-      {
-        config,
-        hub: this.hub,
-        stats,
-        logger: this.logger,
-        authenticate: this.authenticate,
-        namespaces: this.namespaces,
-        limits: this.limits,
-        now: this.now,
-        monotonicNow: () => performance.now(),
-        onClosed: (closed, code) => this.forget(closed, code),
-        ...(this.webhooks === undefined ? {} : { events: this.webhooks }),
-        ...(this.proxy === undefined ? {} : { proxy: this.proxy }),
-      },
+      this.sessionContext,
     );
     this.sessionsById.set(connectionId, session);
     this.users.add(session);
@@ -460,6 +463,9 @@ export class Broker implements HttpBroker {
     return { depth, maxBytes, overHalf, pendingGaps };
   }
 }
+
+/** The error listener of a socket whose close tells the rest: one function for every connection, not one each. */
+function ignore(): void {}
 
 function pathOf(url: string | undefined): string {
   const path = url ?? '/';
