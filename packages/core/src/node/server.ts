@@ -73,7 +73,7 @@ export function completeUpgrade(
   socket.write(handshake.response);
   const websocket = new WebSocket(requestUrl(request), options);
   websocket.attach(socket, protocol, head, { protocol: handshake.protocol, extensions: handshake.extensions, deflate: handshake.deflate });
-  websocket.once('close', () => compressor?.close());
+  if (compressor !== undefined) websocket.once('close', () => compressor.close());
   return websocket;
 }
 
