@@ -38,6 +38,12 @@ interface RecoveryRequest {
 }
 
 /**
+ * Shared by every connection with no server-side presence membership (most): an empty Set is ~150 bytes of an
+ * idle connection. Never added to (`joinOffered` gives the connection its own); delete and clear leave it empty.
+ */
+const noServerMembers: Set<string> = new Set();
+
+/**
  * A connection's subscriptions in the hub: `subscribe` (with recovery, protocol.md §8.2), `unsubscribe`,
  * and the end of those a refreshed token no longer allows.
  */
@@ -49,7 +55,7 @@ export class SessionSubscriptions {
    * Presence topics the connection is a member of because the server offered them (design §1.7: the
    * membership is the server's, written at the offer, claimed or not; a client `unsubscribe` keeps it).
    */
-  private readonly serverMembers = new Set<string>();
+  private serverMembers = noServerMembers;
   /**
    * Topics being recovered: their live deliveries wait here until the replay is queued (protocol.md §6,
    * guarantee 5), capped like the send queue, since they are owed deliveries too. Created on a
@@ -196,6 +202,7 @@ export class SessionSubscriptions {
     for (const pattern of patterns) {
       const presence = this.presenceOf(pattern);
       if (presence === undefined || this.serverMembers.has(pattern) || !session.isOpen) continue;
+      if (this.serverMembers === noServerMembers) this.serverMembers = new Set();
       this.serverMembers.add(pattern);
       presence.join(pattern, session.presenceMember).catch((error: unknown) => {
         session.logger.warn({ err: error, topic: pattern }, 'server-side presence membership not written');
