@@ -19,7 +19,12 @@ export function batchBody(batchId: string, node: string, eventsJson: readonly st
  * `abort` (the node closing) ends it early as `timeout`.
  */
 export async function postBatch(target: PostTarget, batchId: string, body: string, abort: AbortSignal): Promise<PostOutcome> {
-  const timeout = AbortSignal.any([abort, AbortSignal.timeout(target.timeoutMs)]);
+  // A timer of our own, not AbortSignal.timeout(): inside AbortSignal.any() that signal is held only weakly,
+  // and once garbage-collected it never fires, so a POST to a backend that never answers hung forever
+  // (found by `pnpm bench webhooks`; Node 20, nodejs/node#55428).
+  const expiry = new AbortController();
+  const timer = setTimeout(() => expiry.abort(), target.timeoutMs);
+  const timeout = AbortSignal.any([abort, expiry.signal]);
   try {
     const response = await fetch(target.url, {
       method: 'POST',
@@ -38,6 +43,8 @@ export async function postBatch(target: PostTarget, batchId: string, body: strin
     return response.status >= 500 ? 'status_5xx' : 'status_4xx';
   } catch {
     return timeout.aborted ? 'timeout' : 'network';
+  } finally {
+    clearTimeout(timer);
   }
 }
 
