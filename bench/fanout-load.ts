@@ -8,6 +8,14 @@ export const SUBSCRIBERS = 1000;
 export const BURST = 300;
 export const PACED_RATE = 20;
 const PACED_MESSAGES = 60;
+/** The shape of the load: how many subscribers, publishes in the burst, and paced publishes for latency. */
+export interface Load {
+  subscribers: number;
+  burst: number;
+  pacedMessages: number;
+}
+/** The fan-out suites' load (`fanout`, `fanout-redis`). */
+export const FANOUT_LOAD: Load = { subscribers: SUBSCRIBERS, burst: BURST, pacedMessages: PACED_MESSAGES };
 /** Longest wait for every subscriber to receive a burst. */
 const deliveryTimeoutMs = 60_000;
 
@@ -38,7 +46,8 @@ export interface Result {
  * server process of the target; with the clients on the same cores, the delivery rate can be bound by the
  * clients, and server CPU per delivery is the figure that shows the servers' own cost.
  */
-export async function runFanout(target: Target, serverCpuSeconds?: () => number): Promise<Result> {
+export async function runFanout(target: Target, serverCpuSeconds?: () => number, load: Load = FANOUT_LOAD): Promise<Result> {
+  const { subscribers: subscriberCount, burst, pacedMessages } = load;
   const subscribers: WebSocket[] = [];
   let delivered = 0;
   let latencies: number[] = [];
@@ -50,8 +59,8 @@ export async function runFanout(target: Target, serverCpuSeconds?: () => number)
     delivered++;
     onDelivery?.();
   };
-  for (let i = 0; i < SUBSCRIBERS; i += 100) {
-    const batch = Array.from({ length: Math.min(100, SUBSCRIBERS - i) }, (_, j) =>
+  for (let i = 0; i < subscriberCount; i += 100) {
+    const batch = Array.from({ length: Math.min(100, subscriberCount - i) }, (_, j) =>
       subscribe(target, target.urls[(i + j) % target.urls.length]!, record),
     );
     subscribers.push(...(await Promise.all(batch)));
@@ -75,32 +84,32 @@ export async function runFanout(target: Target, serverCpuSeconds?: () => number)
 
   // One message through first: a subscription that travels (to Redis, say) is in place before timing.
   publisher.send(target.publish(pad(now())));
-  await allDelivered(SUBSCRIBERS);
+  await allDelivered(subscriberCount);
 
   // Throughput: a burst, timed until every subscriber has every message.
   delivered = 0;
   const cpuBefore = serverCpuSeconds?.();
   const start = now();
-  for (let i = 0; i < BURST; i++) publisher.send(target.publish(pad(now())));
-  await allDelivered(BURST * SUBSCRIBERS);
-  const deliveredPerSecond = (BURST * SUBSCRIBERS) / ((now() - start) / 1000);
+  for (let i = 0; i < burst; i++) publisher.send(target.publish(pad(now())));
+  await allDelivered(burst * subscriberCount);
+  const deliveredPerSecond = (burst * subscriberCount) / ((now() - start) / 1000);
   const cpuSeconds = cpuBefore === undefined ? undefined : serverCpuSeconds!() - cpuBefore;
 
   // Latency: a steady rate well under saturation.
   delivered = 0;
   latencies = [];
-  for (let i = 0; i < PACED_MESSAGES; i++) {
+  for (let i = 0; i < pacedMessages; i++) {
     publisher.send(target.publish(pad(now())));
     await new Promise((resolve) => setTimeout(resolve, 1000 / PACED_RATE));
   }
-  await allDelivered(PACED_MESSAGES * SUBSCRIBERS);
+  await allDelivered(pacedMessages * subscriberCount);
   const sorted = latencies.sort((a, b) => a - b);
 
   publisher.terminate();
   for (const subscriber of subscribers) subscriber.terminate();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const result: Result = { deliveredPerSecond, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-  if (cpuSeconds !== undefined) result.serverCpuMsPer1000 = (cpuSeconds * 1e6) / (BURST * SUBSCRIBERS);
+  if (cpuSeconds !== undefined) result.serverCpuMsPer1000 = (cpuSeconds * 1e6) / (burst * subscriberCount);
   return result;
 }
 

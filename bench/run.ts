@@ -7,6 +7,7 @@ import { benchMemoryScale } from './memory-scale.js';
 import { benchPresence } from './presence.js';
 import { benchPresenceStorm } from './presence-storm.js';
 import { benchTopicTrie } from './topic-trie.js';
+import { benchWebhooks } from './webhooks.js';
 import type { BenchResult } from './harness.js';
 
 const suites: [string, () => Promise<BenchResult>][] = [
@@ -18,6 +19,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['fanout-redis', benchFanoutRedis],
   ['presence', benchPresence],
   ['presence-storm', benchPresenceStorm],
+  ['webhooks', benchWebhooks],
 ];
 const only = process.argv[2];
 
