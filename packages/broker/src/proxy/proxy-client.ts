@@ -75,16 +75,25 @@ export class ProxyClient {
   private async attempt(url: string, body: unknown): Promise<ProxyCallResult> {
     const breaker = this.breakerFor(url);
     if (!breaker.admit()) return { ok: false, outcome: 'open' };
-    const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.options.timeoutMs)]);
-    if (!(await this.gate.acquire(signal))) {
-      breaker.released();
-      return { ok: false, outcome: 'overloaded' };
-    }
+    // A timer of our own, not AbortSignal.timeout(): inside AbortSignal.any() Node 20 holds that signal only
+    // weakly, and once garbage-collected it never fires (nodejs/node#55428), so a backend that never answers
+    // would hold the call, and its concurrency slot, forever.
+    const expiry = new AbortController();
+    const timer = setTimeout(() => expiry.abort(), this.options.timeoutMs);
+    const signal = AbortSignal.any([this.closing.signal, expiry.signal]);
     let result: ProxyCallResult;
     try {
-      result = await post(url, body, signal);
+      if (!(await this.gate.acquire(signal))) {
+        breaker.released();
+        return { ok: false, outcome: 'overloaded' };
+      }
+      try {
+        result = await post(url, body, signal);
+      } finally {
+        this.gate.release();
+      }
     } finally {
-      this.gate.release();
+      clearTimeout(timer);
     }
     if (result.ok) breaker.succeeded();
     else if (breakerFailures.has(result.outcome)) breaker.failed();
