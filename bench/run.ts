@@ -1,4 +1,5 @@
 // `pnpm bench`: every benchmark prints our figure beside a baseline measured in the same run.
+import { benchBundle } from './bundle.js';
 import { benchCore } from './core.js';
 import { benchFanout } from './fanout.js';
 import { benchFanoutRedis } from './fanout-redis.js';
@@ -20,6 +21,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['presence', benchPresence],
   ['presence-storm', benchPresenceStorm],
   ['webhooks', benchWebhooks],
+  ['bundle', benchBundle],
 ];
 const only = process.argv[2];
 
