@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import WebSocket from 'ws';
-import { bundle } from '../scripts/bundle.js';
+import { MINIMAL_PUBSUB_ENTRY, bundle } from '../scripts/bundle.js';
 import type * as Sdk from '../src/index.js';
 import { startScriptedBroker } from './helpers/scripted-broker.js';
 import { Inbox } from './helpers/wait.js';
@@ -23,6 +23,16 @@ t.test('the bundle has no Node built-ins, no core engine and no Node transport',
   t.notMatch(code, /\bfrom\s*["']node:|require\(|process\.env|\bBuffer\./, 'no Node APIs in the code');
   t.ok(result.gzippedBytes > 0);
   t.comment(`bundle: ${(result.minifiedBytes / 1024).toFixed(1)} KiB minified, ${(result.gzippedBytes / 1024).toFixed(1)} KiB gzipped`);
+});
+
+t.test('every byte of the bundle is in a named feature area, and a publish/subscribe-only application bundles', async (t) => {
+  const result = await bundle();
+  const sum = (sizes: Readonly<Record<string, number>>): number => Object.values(sizes).reduce((total, bytes) => total + bytes, 0);
+  t.equal(result.areas['other'] ?? 0, 0, 'a new source file needs its area in AREAS (scripts/bundle.ts)');
+  t.equal(sum(result.areas), sum(result.parts), 'the areas split the same bytes as the packages');
+  const minimal = await bundle({ contents: MINIMAL_PUBSUB_ENTRY });
+  t.ok(minimal.gzippedBytes > 0 && minimal.gzippedBytes <= result.gzippedBytes);
+  t.comment(`publish/subscribe only: ${(minimal.gzippedBytes / 1024).toFixed(1)} KiB gzipped`);
 });
 
 t.test('the bundled file connects through the global WebSocket, token in the bearer subprotocol', async (t) => {
