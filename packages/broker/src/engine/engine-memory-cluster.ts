@@ -79,6 +79,10 @@ export interface MemoryClusterNode {
   resumed(): void;
   /** Runs an admin command on the node's connections; returns what it acted on. */
   command?(command: NodeCommand): readonly ConnectionReport[];
+  /** Members a sweep removed, told to the one node the sweep stands for (`EngineHandler.onMembersSwept`). */
+  swept?(topic: string, members: readonly PresenceMember[], reason: LeaveReason): void;
+  /** A crashed node was swept, told to that same node (`EngineHandler.onNodeSwept`). */
+  nodeSwept?(node: string): void;
 }
 
 interface StreamSlot {
@@ -152,7 +156,7 @@ export class MemoryCluster {
 
   /** A clean stop (`close`): the node's members leave at once, `disconnected`. */
   detach(node: MemoryClusterNode): void {
-    this.removeMembers(node.id);
+    this.removeMembers(node.id, node);
     this.nodes.delete(node);
     this.liveness.forget(node.id);
     this.stopSweepsIfIdle();
@@ -169,13 +173,13 @@ export class MemoryCluster {
   /** A clean unregister (SIGTERM): every member of `nodeId` leaves now, `disconnected`; the node stays attached. */
   unregister(nodeId: string): void {
     this.assertAvailable();
-    this.removeMembers(nodeId);
+    this.removeMembers(nodeId, [...this.nodes].find((node) => node.id === nodeId));
   }
 
   /** Every member of `nodeId` leaves now, `disconnected`: a clean stop, so no TTL to wait for. */
-  private removeMembers(nodeId: string): void {
+  private removeMembers(nodeId: string, self: MemoryClusterNode | undefined): void {
     const now = this.now();
-    for (const topic of [...(this.presenceTopics.get(nodeId) ?? [])]) this.leaveAll(topic, nodeId, 'disconnected', now);
+    for (const topic of [...(this.presenceTopics.get(nodeId) ?? [])]) this.leaveAll(topic, nodeId, 'disconnected', now, self);
     this.presenceTopics.delete(nodeId);
   }
 
@@ -188,9 +192,12 @@ export class MemoryCluster {
     if (this.outage !== undefined) return;
     for (const node of this.nodes) this.liveness.beat(node.id, now, this.presenceNodeTtlMs);
     for (const dead of this.liveness.due(now)) {
-      for (const topic of [...(this.presenceTopics.get(dead) ?? [])]) this.leaveAll(topic, dead, 'expired', now);
+      // One live node stands for the sweep, as the holder of a dead node's lease does on Redis.
+      const sweeper = this.nodes.values().next().value;
+      for (const topic of [...(this.presenceTopics.get(dead) ?? [])]) this.leaveAll(topic, dead, 'expired', now, sweeper);
       this.presenceTopics.delete(dead);
       this.liveness.forget(dead);
+      sweeper?.nodeSwept?.(dead);
     }
     for (const topic of [...this.pendingFlushes]) {
       const slot = this.streams.get(topic);
@@ -369,12 +376,16 @@ export class MemoryCluster {
     return write;
   }
 
-  private leaveAll(topic: string, nodeId: string, reason: LeaveReason, now: number): void {
+  private leaveAll(topic: string, nodeId: string, reason: LeaveReason, now: number, sweeper: MemoryClusterNode | undefined): void {
     const slot = this.streams.get(topic);
     if (slot?.presence === undefined || slot.presenceOptions === undefined) return;
+    // Read before they leave: a leave the rate cap coalesces has no entry to name its member.
+    const leaving = new Set(slot.presence.membersOf(nodeId));
+    const members = slot.presence.memberList().filter((member) => leaving.has(member.connectionId));
     const entries = slot.presence.leaveNode(nodeId, reason, slot.stream.position, slot.presenceOptions, now);
     this.touch(topic, slot, now);
     this.deliverPresence(topic, slot.presence, entries);
+    if (members.length > 0) sweeper?.swept?.(topic, members, reason);
   }
 
   private indexNode(nodeId: string, topic: string, presence: TopicPresence): void {

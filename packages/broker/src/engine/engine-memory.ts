@@ -76,6 +76,8 @@ export class MemoryEngine implements Engine {
       interrupted: (error) => this.handler?.onInterrupted?.(error),
       resumed: () => this.handler?.onResumed?.(),
       command: (command) => this.handler?.onCommand?.(command) ?? [],
+      swept: (topic, members, reason) => this.handler?.onMembersSwept?.(topic, members, reason),
+      nodeSwept: (node) => void this.handler?.onNodeSwept?.(node)?.catch(() => undefined),
     };
   }
 

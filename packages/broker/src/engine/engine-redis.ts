@@ -143,6 +143,8 @@ export class RedisEngine implements Engine {
       nextEpoch: () => this.nextEpoch(),
       lineage: () => this.replicationHistory,
       membershipLost: () => this.callHandler((handler) => handler.onMembershipLost?.()),
+      membersSwept: (topic, members, reason) => this.callHandler((handler) => handler.onMembersSwept?.(topic, members, reason)),
+      nodeSwept: (node) => this.handler?.onNodeSwept?.(node),
     });
   }
 

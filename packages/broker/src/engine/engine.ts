@@ -274,6 +274,18 @@ export interface EngineHandler {
    * (`EnginePresence.ownMembers`, then join what is missing and leave what it no longer has).
    */
   onMembershipLost?(): void;
+  /**
+   * Members this node's sweep removed (engines with `presence` only): a dead node's, `expired`, or this node's
+   * own leftovers at its clean unregister, `disconnected`. Each removed member is reported once in the
+   * cluster, by the one node whose sweep removed it; no `onPresence` listener may hear of it (webhooks do).
+   */
+  onMembersSwept?(topic: string, members: readonly PresenceMember[], reason: LeaveReason): void;
+  /**
+   * `node` (another node's `Engine.nodeId`) was found dead and its members swept: called on the one node
+   * holding its sweep lease, which the engine keeps while the promise is pending. A rejection leaves the node
+   * to be swept again by a later heartbeat, here or elsewhere, and this called again.
+   */
+  onNodeSwept?(node: string): Promise<void>;
   /** An admin command for this node's connections (`Engine.command`, any node's); returns what it acted on. */
   onCommand?(command: NodeCommand): readonly ConnectionReport[];
 }
@@ -306,6 +318,9 @@ export type EngineCommand = 'publish' | 'history';
  *   not confirm the operation (a publish may then be retried with its idempotency key).
  */
 export interface Engine {
+  /** This node's id in the engine, unique per process life: presence members and sweeps name it (`onNodeSwept`). */
+  readonly nodeId: string;
+
   /**
    * Presence, or `undefined` when this engine does not implement it: the broker must then refuse presence
    * rather than pretend a topic is empty.

@@ -14,6 +14,8 @@ export interface LivenessContext {
   sweepTopic(topic: string, nodeId: string, self: boolean): Promise<'alive' | number>;
   /** This node's liveness had lapsed (and was set again): its members may have been swept. */
   membershipLost(): void;
+  /** `node` was found dead and swept; its lease is held (renewed) until the promise settles. */
+  nodeSwept(node: string): Promise<void> | undefined;
 }
 
 /** Buckets swept or cleaned at once (cluster mode has 256), so a sweep neither crawls nor floods Redis. */
@@ -29,7 +31,8 @@ const topicsPerScan = 100;
  * `membershipLost`, so the broker re-asserts its members; so does a join that answered `dead`.
  *
  * A dead node is swept by whichever node first takes its lease (`SET NX PX`): every topic in its sweep index,
- * a batch at a time, each member leaving `expired` with its entry; then it is forgotten (unless a bucket says
+ * a batch at a time, each member leaving `expired` with its entry; then `nodeSwept` runs under the lease (the
+ * webhooks' record of its connections); then it is forgotten (unless a bucket says
  * it came back). A sweeper that dies lets the lease lapse and the next heartbeat anywhere takes over; every
  * step is idempotent. Bound: last heartbeat + TTL + 1 s + a third of the TTL, plus the sweep itself.
  */
@@ -141,11 +144,23 @@ export class RedisLiveness {
     try {
       if ((await connection.set(lease, nodeId, 'PX', ttl, 'NX')) !== 'OK') return;
       const alive = await this.sweepNode(connection, dead, false, () => connection.pexpire(lease, ttl));
+      if (!alive) await this.whileLeased(this.context.nodeSwept(dead), () => connection.pexpire(lease, ttl));
       await connection.switchboardPresenceSwept(keyspace.nodesKey(), lease, dead, nodeId, alive ? '' : '1');
     } catch {
       // An outage mid-sweep: the lease lapses and the next heartbeat (here or elsewhere) sweeps again.
     } finally {
       this.sweeping.delete(dead);
+    }
+  }
+
+  /** Renews the lease every third of the TTL until `work` settles (rejecting as it does). */
+  private async whileLeased(work: Promise<void> | undefined, renewLease: () => Promise<unknown>): Promise<void> {
+    if (work === undefined) return;
+    const timer = setInterval(() => void renewLease().catch(() => undefined), this.context.ttlMs / 3);
+    try {
+      await work;
+    } finally {
+      clearInterval(timer);
     }
   }
 

@@ -259,7 +259,8 @@ return reply('unchanged', st, ps)
 /**
  * Sweep: up to a batch of the node's members of the topic leave, `expired` (`disconnected` for the node's own
  * clean unregister), each through the rate cap with the stored settings. ARGV 11 `1` for the node itself (no
- * liveness check), 12 batch. Answers `alive` (the node's liveness is back: stop) or `{'done', members left}`.
+ * liveness check), 12 batch. Answers `alive` (the node's liveness is back: stop) or `{'done', members left,
+ * then connection id and stored member of each one removed}`: the caller alone removed those (webhooks).
  */
 export const presenceSweepScript = topicScript(`
 if ARGV[11] ~= '1' and redis.call('EXISTS', K.live) == 1 then return { 'alive' } end
@@ -271,6 +272,7 @@ ${begin}
 local reason = ARGV[11] == '1' and 'disconnected' or 'expired'
 local batch = tonumber(ARGV[12])
 local removed = 0
+local answer = { 'done', 0 }
 local cursor = '0'
 repeat
   local page = redis.call('HSCAN', K.pm, cursor, 'COUNT', batch)
@@ -281,13 +283,15 @@ repeat
       roll(st, ps, now)
       remove_member(st, ps, now, fields[i], fields[i + 1], reason)
       removed = removed + 1
+      answer[#answer + 1] = fields[i]
+      answer[#answer + 1] = fields[i + 1]
     end
   end
 until cursor == '0' or removed >= batch
-local left = redis.call('HLEN', K.pm)
+answer[2] = redis.call('HLEN', K.pm)
 unindex_if_empty()
 finish_write(st, ps, now)
-return { 'done', left }
+return answer
 `);
 
 /** Stats: `{epoch, offset, seq, connections, users, anonymous}`, O(1). */

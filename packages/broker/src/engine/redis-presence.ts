@@ -43,6 +43,10 @@ export interface PresenceContext {
   lineage(): string;
   /** This node's liveness had lapsed: its members may have been swept (`EngineHandler.onMembershipLost`). */
   membershipLost(): void;
+  /** Members a sweep of this node removed (`EngineHandler.onMembersSwept`). */
+  membersSwept(topic: string, members: readonly PresenceMember[], reason: LeaveReason): void;
+  /** A dead node was swept; this node holds its lease until the promise settles (`EngineHandler.onNodeSwept`). */
+  nodeSwept(node: string): Promise<void> | undefined;
 }
 
 /**
@@ -62,6 +66,7 @@ export class RedisPresence implements EnginePresence {
       connection: () => context.connection(),
       sweepTopic: (topic, nodeId, self) => this.sweepTopic(topic, nodeId, self),
       membershipLost: () => context.membershipLost(),
+      nodeSwept: (node) => context.nodeSwept(node),
     });
   }
 
@@ -154,6 +159,13 @@ export class RedisPresence implements EnginePresence {
     if (Array.isArray(reply) && reply[0] === 'alive') return 'alive';
     const left = Array.isArray(reply) && reply[0] === 'done' ? Number(reply[1]) : Number.NaN;
     if (!Number.isSafeInteger(left)) throw unexpected('sweep');
+    const removed = reply as unknown[];
+    const members: PresenceMember[] = [];
+    for (let index = 2; index + 1 < removed.length; index += 2) {
+      const member = decodeMember(String(removed[index]), removed[index + 1] as string);
+      if (member !== undefined) members.push(member);
+    }
+    if (members.length > 0) this.context.membersSwept(topic, members, self ? 'disconnected' : 'expired');
     return left;
   }
 

@@ -11,10 +11,12 @@ import type {
   HistoryQuery,
   HistoryResult,
   HistoryRetention,
+  LeaveReason,
   NodeCommand,
   Payload,
   PresenceEntry,
   PresenceHistoryQuery,
+  PresenceMember,
   Publication,
   PublishResult,
   StreamPosition,
@@ -58,6 +60,8 @@ export interface HubOptions {
   readonly onSubscribersChanged?: (pattern: string, occupied: boolean) => void;
   /** Presence settings (`PRESENCE…`); served only when the engine has presence and a pattern is set. */
   readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger' | 'stats'>;
+  /** Told of members this node's sweeps removed and of dead nodes it swept (webhooks: a crashed node's events). */
+  readonly swept?: Required<Pick<EngineHandler, 'onMembersSwept' | 'onNodeSwept'>>;
   /** Runs an admin command on this node's connections (`EngineHandler.onCommand`). */
   readonly onCommand?: (command: NodeCommand) => readonly ConnectionReport[];
   /** First segments that wildcard-first patterns never match (the user topic prefix, protocol.md §14.2). */
@@ -400,6 +404,14 @@ export class Hub implements EngineHandler {
   onMembershipLost(): void {
     this.options.logger.warn('presence liveness had lapsed: reconciling this node\'s members');
     void this.presence?.reconcileAll();
+  }
+
+  onMembersSwept(topic: string, members: readonly PresenceMember[], reason: LeaveReason): void {
+    this.options.swept?.onMembersSwept(topic, members, reason);
+  }
+
+  async onNodeSwept(node: string): Promise<void> {
+    await this.options.swept?.onNodeSwept(node);
   }
 
   private async recoverTopics(topics: readonly [string, ItemPosition][]): Promise<void> {

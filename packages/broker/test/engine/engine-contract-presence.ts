@@ -40,14 +40,30 @@ export function runPresenceContract(t: Test, name: string, makeEngine: () => Eng
   }
   const hooks = options;
 
-  async function node(t: Test): Promise<{ engine: Engine; presence: EnginePresence; entries: PresenceEntry[] }> {
+  interface ContractNode {
+    engine: Engine;
+    presence: EnginePresence;
+    entries: PresenceEntry[];
+    /** What `onMembersSwept` and `onNodeSwept` told this node, as `<topic> <connection> <reason>` and node ids. */
+    swept: string[];
+    nodesSwept: string[];
+  }
+
+  async function node(t: Test): Promise<ContractNode> {
     const engine = await hooks.makeEngine();
     const entries: PresenceEntry[] = [];
+    const swept: string[] = [];
+    const nodesSwept: string[] = [];
     t.teardown(() => engine.close());
-    await engine.start({ onPublication: () => undefined, onPresence: (entry) => entries.push(entry) });
+    await engine.start({
+      onPublication: () => undefined,
+      onPresence: (entry) => entries.push(entry),
+      onMembersSwept: (topic, members, reason) => swept.push(...members.map((member) => `${topic} ${member.connectionId} ${member.user ?? '-'} ${reason}`)),
+      onNodeSwept: async (node) => void nodesSwept.push(node),
+    });
     const { presence } = engine;
     if (presence === undefined) throw new Error('an engine run with presence hooks must implement presence');
-    return { engine, presence, entries };
+    return { engine, presence, entries, swept, nodesSwept };
   }
 
   async function eventually(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -161,6 +177,26 @@ export function runPresenceContract(t: Test, name: string, makeEngine: () => Eng
       await t.rejects(b.presence.join(topic, { connectionId: 'b3' }, uncapped), { code: BrokerErrorCode.engineUnavailable }, 'a dead node never writes');
     });
 
+    t.test("a crashed node's members, then the node, are reported swept to one surviving node, once", async (t) => {
+      const [a, c] = [await node(t), await node(t)];
+      const b = await node(t);
+      const topic = uniqueTopic();
+      await b.presence.join(topic, { connectionId: 'b1', user: 'bob' }, uncapped);
+      await b.presence.join(topic, { connectionId: 'b2' }, uncapped);
+      await hooks.crash(b.engine);
+      await hooks.advance(hooks.nodeTtlMs + hooks.nodeTtlMs / 3);
+      // Other tests' crashed nodes share the backend: only b and its topic count here.
+      const reports = (): string[] => [...a.nodesSwept, ...c.nodesSwept].filter((id) => id === b.engine.nodeId);
+      const members = (n: ContractNode): string[] => n.swept.filter((line) => line.startsWith(`${topic} `)).sort();
+      await eventually(() => reports().length > 0, 'the node swept');
+      const sweeper = a.nodesSwept.includes(b.engine.nodeId) ? a : c;
+      t.same(members(sweeper), [`${topic} b1 bob expired`, `${topic} b2 - expired`], 'the node that reports it swept reports each member, expired');
+      t.same(members(sweeper === a ? c : a), [], 'the other reports none');
+      await hooks.advance(hooks.nodeTtlMs);
+      t.same(reports(), [b.engine.nodeId], 'the node is reported once');
+      t.equal(members(a).length + members(c).length, 2, 'and its members once');
+    });
+
     t.test('unregister and close remove a node’s members at once, disconnected', async (t) => {
       const a = await node(t);
       const b = await node(t);
@@ -171,6 +207,7 @@ export function runPresenceContract(t: Test, name: string, makeEngine: () => Eng
       await c.presence.join(topic, { connectionId: 'c1' }, uncapped);
       await b.presence.unregister();
       await eventually(() => on(a.entries, topic).length === 3, 'the leave after unregister');
+      t.same(b.swept, [`${topic} b1 - disconnected`], 'a member its registry did not leave is reported to the node itself');
       await c.engine.close();
       await eventually(() => on(a.entries, topic).length === 4, 'the leave after close');
       t.same(on(a.entries, topic).slice(2).map(describe), ['leave b1 true disconnected', 'leave c1 true disconnected']);

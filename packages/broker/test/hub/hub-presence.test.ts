@@ -24,6 +24,7 @@ const topic = 'chat.room1';
 function lossyEngine(cluster: MemoryCluster, lose: (entry: PresenceEntry) => boolean): Engine {
   const inner = new MemoryEngine({ cluster, nodeId: 'hub' });
   return {
+    nodeId: inner.nodeId,
     presence: inner.presence,
     start: (handler: EngineHandler) =>
       inner.start({
