@@ -120,6 +120,7 @@ export class Broker implements HttpBroker {
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
     this.webhooks = Webhooks.fromConfig(config, this.logger, this.now);
+    this.webhooks?.recordConnections(this.engine.nodeId);
     const { webhooks } = this;
     this.hub = new Hub({
       engine: this.engine,
@@ -131,7 +132,7 @@ export class Broker implements HttpBroker {
       deflate: { threshold: config.deflateThresholdBytes, maxInflatedSize: config.maxFrameBytes },
       maxRecoveryMessages: config.maxRecoveryMessages,
       onEngineAvailability: (interrupted) => this.engineAvailabilityChanged(interrupted),
-      ...(webhooks === undefined ? {} : { onSubscribersChanged: webhooks.subscribersChanged.bind(webhooks) }),
+      ...(webhooks === undefined ? {} : { onSubscribersChanged: webhooks.subscribersChanged.bind(webhooks), swept: webhooks }),
       presence: {
         patterns: config.presence,
         write: { eventRate: config.presenceEventRate, history: { size: config.presenceHistorySize, ttlMs: config.historyTtlMs } },

@@ -1,9 +1,10 @@
-import { isValidTopic } from '@switchboard/protocol';
+import { StandardCloseCode, isValidTopic } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { WebhookEventType } from '../config/options-webhooks.js';
-import type { Payload, PresenceMember, StreamPosition } from '../engine/engine.js';
+import type { LeaveReason, Payload, PresenceMember, StreamPosition } from '../engine/engine.js';
 import type { PresenceChange } from '../presence/presence-registry.js';
+import { RedisConnectionRecord } from './redis-connection-record.js';
 import { RedisTopicOccupancy, defineOccupancyScripts } from './redis-topic-occupancy.js';
 import { type Occupancy, TopicOccupancy } from './topic-occupancy.js';
 import { Redis } from 'ioredis';
@@ -53,6 +54,10 @@ export class Webhooks {
   /** Presence members by (topic, connection), so that `member_removed` names the user as `member_added` did. */
   private readonly members = new Map<string, PresenceMember>();
   private readonly now: () => number;
+  /** With Redis: the connections of every node, so that the sweeper of a dead one reports them closed. */
+  private connections: RedisConnectionRecord | undefined;
+  /** Whether this node writes its connections there (only if `connection.closed` is wanted). */
+  private recordsConnections = false;
 
   /** The node's webhooks, or undefined when no endpoint is configured. */
   static fromConfig(config: WebhooksConfig, logger: Logger, now: () => number = Date.now): Webhooks | undefined {
@@ -110,11 +115,36 @@ export class Webhooks {
   }
 
   connectionOpened(member: PresenceMember): void {
+    if (this.recordsConnections) this.connections?.opened(member);
     this.emit({ type: 'connection.opened', member });
   }
 
   connectionClosed(member: PresenceMember, code: number): void {
+    if (this.recordsConnections) this.connections?.closed(member.connectionId);
     this.emit({ type: 'connection.closed', member, code });
+  }
+
+  /**
+   * With the Redis engine, sweeps by this node see the connections of dead nodes (`Engine.nodeId` names this
+   * one's): call once, before the first connection.
+   */
+  recordConnections(engineNodeId: string): void {
+    if (this.redis === undefined || this.connections !== undefined) return;
+    this.connections = new RedisConnectionRecord(this.redis, engineNodeId, this.logger);
+    this.recordsConnections = this.wanted('connection.closed');
+  }
+
+  /** Members this node's sweep removed (`EngineHandler.onMembersSwept`): a dead node's, or its own leftovers. */
+  onMembersSwept(topic: string, members: readonly PresenceMember[], reason: LeaveReason): void {
+    for (const member of members) {
+      this.members.delete(`${topic}\n${member.connectionId}`);
+      this.emit({ type: 'presence.member_removed', topic, member, reason });
+    }
+  }
+
+  /** This node swept a dead node (`EngineHandler.onNodeSwept`): its connections closed abnormally. */
+  async onNodeSwept(node: string): Promise<void> {
+    await this.connections?.take(node, (member) => this.emit({ type: 'connection.closed', member, code: StandardCloseCode.abnormal }));
   }
 
   /** A client's publish the engine accepted (not a duplicate), where the topic's namespace asks for it. */
@@ -152,6 +182,7 @@ export class Webhooks {
     this.occupancy.close();
     const deadline = performance.now() + drainMs;
     await Promise.all([...this.endpoints.values()].map((endpoint) => endpoint.close(deadline)));
+    await this.connections?.forget();
     // QUIT, not a disconnect: the last occupancy writes of the closed connections are still on their way.
     await this.redis?.quit().catch(() => this.redis?.disconnect());
   }
