@@ -193,3 +193,28 @@ t.test('closing the broker delivers what is queued first', async (t) => {
   t.match(backend.acceptedOf('connection.opened'), [{ connectionId: peer.welcome.connectionId }]);
   t.match(backend.acceptedOf('connection.closed'), [{ connectionId: peer.welcome.connectionId, code: 4100 }], 'the shutdown close is reported');
 });
+
+t.test('members a sweep removed are reported where each topic\'s namespace sends member_removed, and nowhere else', async (t) => {
+  const main = await WebhookBackend.start(t, webhookSecret);
+  const audit = await WebhookBackend.start(t, webhookSecret);
+  const broker = await webhookBroker(t, main, {
+    namespaces: { 'quiet.': { webhooks: { events: ['topic.occupied'] } }, 'audit.': { webhooks: { url: audit.url } } },
+  });
+  const webhooks = broker.broker.webhooks;
+  if (webhooks === undefined) throw new Error('webhooks configured');
+  const bob = { connectionId: 'c_swept', user: 'bob' };
+  webhooks.onMembersSwept('quiet.room', [bob], 'expired');
+  webhooks.onMembersSwept('audit.room', [bob], 'expired');
+  webhooks.onMembersSwept('chat.room', [bob, { connectionId: 'c_anonymous' }], 'expired');
+  await untilAccepted(main, 'presence.member_removed', 2);
+  await untilAccepted(audit, 'presence.member_removed');
+  t.match(main.acceptedOf('presence.member_removed'), [
+    { topic: 'chat.room', connectionId: 'c_swept', user: 'bob', reason: 'expired', node: 'test-node' },
+    { topic: 'chat.room', connectionId: 'c_anonymous', reason: 'expired' },
+  ]);
+  t.equal(main.acceptedOf('presence.member_removed').length, 2, 'quiet.* sends no member_removed; audit.* sends it elsewhere');
+  t.notOk('user' in (main.acceptedOf('presence.member_removed')[1] ?? {}), 'an anonymous member has no user');
+  t.match(audit.acceptedOf('presence.member_removed'), [{ topic: 'audit.room', connectionId: 'c_swept', reason: 'expired' }]);
+  await webhooks.onNodeSwept('a-node-without-a-record');
+  t.equal(main.acceptedOf('connection.closed').length, 0, 'without Redis there is no record of other nodes, and nothing to report');
+});
