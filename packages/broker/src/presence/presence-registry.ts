@@ -213,7 +213,7 @@ export class PresenceRegistry {
    * Makes the engine's view of this node's members of `topic` match the node's (design §3.4): joins what the
    * engine lacks (a sweep took it), leaves what it has and the node does not (a failed leave, or a join
    * confirmed too late), each through `serialized` and checked again there, so a join or leave of the same
-   * connection racing the reconcile wins. Each write has its entry, like any join or leave.
+   * connection racing the reconcile wins. Each write has its entry and its `onChange` (webhooks), like any join or leave.
    */
   private async reconcileTopic(topic: string): Promise<void> {
     const owed = this.unsettled.get(topic);
@@ -232,7 +232,9 @@ export class PresenceRegistry {
       if (stored.has(connectionId)) continue;
       const rejoin = this.serialized(topic, connectionId, async () => {
         if (this.members.get(topic)?.has(connectionId) !== true) return;
-        this.afterWrite(topic, await this.options.engine.join(topic, member, this.options.write));
+        const write = await this.options.engine.join(topic, member, this.options.write);
+        this.afterWrite(topic, write);
+        if (write.outcome !== 'unchanged') this.options.onChange?.({ kind: 'added', topic, connectionId, member });
       });
       writes.push(rejoin.catch((error: unknown) => this.failedReconcile(topic, connectionId, error)));
     }
@@ -241,7 +243,9 @@ export class PresenceRegistry {
       const reason = owed?.get(connectionId) ?? 'disconnected';
       const leave = this.serialized(topic, connectionId, async () => {
         if (this.members.get(topic)?.has(connectionId) === true) return;
-        this.afterWrite(topic, await this.options.engine.leave(topic, connectionId, reason, this.options.write));
+        const write = await this.options.engine.leave(topic, connectionId, reason, this.options.write);
+        this.afterWrite(topic, write);
+        if (write.outcome !== 'unchanged') this.options.onChange?.({ kind: 'removed', topic, connectionId, reason });
       });
       writes.push(leave.catch((error: unknown) => this.failedReconcile(topic, connectionId, error, reason)));
     }

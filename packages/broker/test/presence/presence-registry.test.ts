@@ -3,7 +3,7 @@ import t from 'tap';
 import type { PresenceEntry } from '../../src/engine/engine.js';
 import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
 import { MemoryEngine } from '../../src/engine/engine-memory.js';
-import { PresenceRegistry } from '../../src/presence/presence-registry.js';
+import { type PresenceChange, PresenceRegistry } from '../../src/presence/presence-registry.js';
 import { eventually } from '../helpers/start-broker.js';
 
 /** The registry over a real memory engine: what it writes, in which order, and when it flushes. */
@@ -12,6 +12,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, eventRate = 0) {
   // An hour between the cluster's own sweeps: only the registry's timer flushes within a test.
   const engine = new MemoryEngine({ cluster: new MemoryCluster({ presenceNodeTtlMs: 3_600_000 }) });
   const entries: PresenceEntry[] = [];
+  const changes: PresenceChange[] = [];
   await engine.start({ onPublication: () => undefined, onPresence: (entry) => entries.push(entry) });
   await engine.subscribe('chat.room1'); // exactly: engines hand entries to exact subscriptions only
   const presence = engine.presence;
@@ -22,12 +23,13 @@ async function setup(t: { teardown(fn: () => unknown): void }, eventRate = 0) {
     write: { eventRate, history: { size: 100, ttlMs: 60_000 } },
     maxMembers: 10,
     logger: pino({ level: 'silent' }),
+    onChange: (change) => changes.push(change),
   });
   t.teardown(async () => {
     registry.close();
     await engine.close();
   });
-  return { registry, entries, presence };
+  return { registry, entries, presence, changes };
 }
 
 t.test('serves exact topics that PRESENCE matches, never patterns', async (t) => {
@@ -75,7 +77,7 @@ t.test('a change coalesced past the event rate is flushed by the timer at flushA
 });
 
 t.test('reconcile re-joins what the engine lost and leaves what the node no longer has, each with its entry', async (t) => {
-  const { registry, entries, presence: engine } = await setup(t);
+  const { registry, entries, presence: engine, changes } = await setup(t);
   const write = { eventRate: 0, history: { size: 100, ttlMs: 60_000 } };
   await registry.join('chat.room1', { connectionId: 'c1', user: 'alice', info: '{"name":"Alice"}' });
   await registry.join('chat.room1', { connectionId: 'c2', user: 'bob' });
@@ -83,7 +85,13 @@ t.test('reconcile re-joins what the engine lost and leaves what the node no long
   await engine.leave('chat.room1', 'c1', 'expired', write);
   await engine.join('chat.room1', { connectionId: 'c9', user: 'eve' }, write);
   entries.length = 0;
+  changes.length = 0;
   await registry.reconcileAll();
+  t.same(
+    changes.map((change) => `${change.kind} ${change.connectionId}${change.kind === 'removed' ? ` ${change.reason}` : ''}`).sort(),
+    ['added c1', 'removed c9 disconnected'],
+    'each reconcile write is a change too (webhooks hear of it)',
+  );
   t.same(
     entries.map((entry) => (entry.kind === 'stats' ? 'stats' : `${entry.kind} ${entry.member.connectionId}${entry.kind === 'leave' ? ` ${entry.reason}` : ''}`)).sort(),
     ['join c1', 'leave c9 disconnected'],
