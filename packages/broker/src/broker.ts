@@ -120,7 +120,7 @@ export class Broker implements HttpBroker {
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
     this.webhooks = Webhooks.fromConfig(config, this.logger, this.now);
-    this.webhooks?.recordConnections(this.engine.nodeId);
+    this.webhooks?.recordConnections(this.engine.nodeId, this.sessionsById);
     const { webhooks } = this;
     this.hub = new Hub({
       engine: this.engine,

@@ -143,7 +143,8 @@ export class RedisLiveness {
     const ttl = String(Math.ceil(ttlMs));
     try {
       if ((await connection.set(lease, nodeId, 'PX', ttl, 'NX')) !== 'OK') return;
-      const alive = await this.sweepNode(connection, dead, false, () => connection.pexpire(lease, ttl));
+      // A node without members is never told apart by a topic's sweep: its liveness is read once more.
+      const alive = (await this.sweepNode(connection, dead, false, () => connection.pexpire(lease, ttl))) || (await this.liveAgain(connection, dead));
       if (!alive) await this.whileLeased(this.context.nodeSwept(dead), () => connection.pexpire(lease, ttl));
       await connection.switchboardPresenceSwept(keyspace.nodesKey(), lease, dead, nodeId, alive ? '' : '1');
     } catch {
@@ -151,6 +152,13 @@ export class RedisLiveness {
     } finally {
       this.sweeping.delete(dead);
     }
+  }
+
+  /** Whether `node` set its liveness again (it was paused, not dead), as its first bucket says. */
+  private async liveAgain(connection: PresenceConnection, node: string): Promise<boolean> {
+    const { keyspace } = this.context;
+    const [tag] = keyspace.bucketTags();
+    return tag !== undefined && (await connection.exists(keyspace.liveKey(tag, node))) === 1;
   }
 
   /** Renews the lease every third of the TTL until `work` settles (rejecting as it does). */

@@ -60,8 +60,8 @@ export interface HubOptions {
   readonly onSubscribersChanged?: (pattern: string, occupied: boolean) => void;
   /** Presence settings (`PRESENCE…`); served only when the engine has presence and a pattern is set. */
   readonly presence?: Omit<PresenceRegistryOptions, 'engine' | 'logger' | 'stats'>;
-  /** Told of members this node's sweeps removed and of dead nodes it swept (webhooks: a crashed node's events). */
-  readonly swept?: Required<Pick<EngineHandler, 'onMembersSwept' | 'onNodeSwept'>>;
+  /** Told of members this node's sweeps removed, of dead nodes it swept, and of its own lapse (webhooks: a crashed node's events). */
+  readonly swept?: Required<Pick<EngineHandler, 'onMembersSwept' | 'onNodeSwept' | 'onMembershipLost'>>;
   /** Runs an admin command on this node's connections (`EngineHandler.onCommand`). */
   readonly onCommand?: (command: NodeCommand) => readonly ConnectionReport[];
   /** First segments that wildcard-first patterns never match (the user topic prefix, protocol.md §14.2). */
@@ -404,6 +404,7 @@ export class Hub implements EngineHandler {
   onMembershipLost(): void {
     this.options.logger.warn('presence liveness had lapsed: reconciling this node\'s members');
     void this.presence?.reconcileAll();
+    this.options.swept?.onMembershipLost();
   }
 
   onMembersSwept(topic: string, members: readonly PresenceMember[], reason: LeaveReason): void {

@@ -79,6 +79,22 @@ export class RedisConnectionRecord {
     }
   }
 
+  /**
+   * This node's liveness had lapsed, so a sweeper may have taken its connections (reported closed, 1006):
+   * those of `open` missing from its hash are recorded again and passed to `reopened`. One read of the hash;
+   * a connection that closes meanwhile is skipped, as `open` no longer holds it.
+   */
+  async reassert(open: ReadonlyMap<string, { readonly presenceMember: PresenceMember }>, reopened: (member: PresenceMember) => void): Promise<void> {
+    const before = [...open.keys()];
+    const recorded = new Set(await this.redis.hkeys(this.key));
+    for (const connectionId of before) {
+      const member = open.get(connectionId)?.presenceMember;
+      if (member === undefined || recorded.has(connectionId)) continue;
+      this.opened(member);
+      reopened(member);
+    }
+  }
+
   /** This node closes cleanly: what its closes could not remove (Redis was down) is not left for nobody. */
   async forget(): Promise<void> {
     await this.redis.del(this.key).catch((error: unknown) => this.failed(error, 'forget'));

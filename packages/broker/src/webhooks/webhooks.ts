@@ -58,6 +58,8 @@ export class Webhooks {
   private connections: RedisConnectionRecord | undefined;
   /** Whether this node writes its connections there (only if `connection.closed` is wanted). */
   private recordsConnections = false;
+  /** The node's open connections by id (the broker's own map), to record again after a lapse. */
+  private openConnections: ReadonlyMap<string, { readonly presenceMember: PresenceMember }> = new Map();
 
   /** The node's webhooks, or undefined when no endpoint is configured. */
   static fromConfig(config: WebhooksConfig, logger: Logger, now: () => number = Date.now): Webhooks | undefined {
@@ -126,12 +128,13 @@ export class Webhooks {
 
   /**
    * With the Redis engine, sweeps by this node see the connections of dead nodes (`Engine.nodeId` names this
-   * one's): call once, before the first connection.
+   * one's; `open` is the node's live map of its connections): call once, before the first connection.
    */
-  recordConnections(engineNodeId: string): void {
+  recordConnections(engineNodeId: string, open: ReadonlyMap<string, { readonly presenceMember: PresenceMember }>): void {
     if (this.redis === undefined || this.connections !== undefined) return;
     this.connections = new RedisConnectionRecord(this.redis, engineNodeId, this.logger);
     this.recordsConnections = this.wanted('connection.closed');
+    this.openConnections = open;
   }
 
   /** Members this node's sweep removed (`EngineHandler.onMembersSwept`): a dead node's, or its own leftovers. */
@@ -140,6 +143,17 @@ export class Webhooks {
       this.members.delete(`${topic}\n${member.connectionId}`);
       this.emit({ type: 'presence.member_removed', topic, member, reason });
     }
+  }
+
+  /**
+   * This node's liveness had lapsed (`EngineHandler.onMembershipLost`): if a sweeper took its connections and
+   * reported them closed, they are recorded and reported opened again, as its presence members re-join.
+   */
+  onMembershipLost(): void {
+    if (!this.recordsConnections) return;
+    this.connections
+      ?.reassert(this.openConnections, (member) => this.emit({ type: 'connection.opened', member }))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'webhooks: recording connections again failed'));
   }
 
   /** This node swept a dead node (`EngineHandler.onNodeSwept`): its connections closed abnormally. */

@@ -106,3 +106,38 @@ t.test('kill -9: the sweeper reports the dead node\'s connections closed (1006) 
   );
   for (const request of backend.requests) t.ok(request.verified, 'signed');
 });
+
+t.test('a node paused past its TTL is taken for dead; resumed, it reports its connections opened again, so a later kill -9 closes them again', async (t) => {
+  const redis = await startRedisServer();
+  t.teardown(() => redis.destroy());
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  const [paused] = await Promise.all([node(t, 'node-a', redis, backend), node(t, 'node-b', redis, backend)]);
+  t.teardown(() => {
+    if (paused.child.exitCode === null && paused.child.signalCode === null) paused.child.kill('SIGCONT');
+  });
+  const alice = await open(t, paused, 'alice');
+  t.match(await alice.subscribe('chat.room'), { op: 'subscribed' });
+  const aliceId = alice.welcome.connectionId;
+  await eventually(() => distinct(backend, 'presence.member_added', aliceId).length === 1, 20_000, 'alice joined');
+
+  paused.child.kill('SIGSTOP');
+  await eventually(() => distinct(backend, 'connection.closed', aliceId).length === 1, sweptWithinMs, 'node-a taken for dead');
+  paused.child.kill('SIGCONT');
+  await eventually(
+    () => distinct(backend, 'connection.opened', aliceId).length === 2 && distinct(backend, 'presence.member_added', aliceId).length === 2,
+    20_000,
+    'alice reported opened and joined again by node-a',
+  );
+  t.match(distinct(backend, 'connection.opened', aliceId)[1], { node: 'node-a', user: 'alice' }, 'opened again, by node-a');
+
+  paused.child.kill('SIGKILL');
+  await paused.exited;
+  await eventually(
+    () => distinct(backend, 'connection.closed', aliceId).length === 2 && distinct(backend, 'presence.member_removed', aliceId).length === 2,
+    sweptWithinMs,
+    'alice closed and removed again once node-a is really gone',
+  );
+  t.match(distinct(backend, 'connection.closed', aliceId), [{ code: 1006, node: 'node-b' }, { code: 1006, node: 'node-b' }]);
+  t.match(distinct(backend, 'presence.member_removed', aliceId), [{ reason: 'expired' }, { reason: 'expired' }]);
+  for (const request of backend.requests) t.ok(request.verified, 'signed');
+});
