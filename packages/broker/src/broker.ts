@@ -120,7 +120,6 @@ export class Broker implements HttpBroker {
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
     this.webhooks = Webhooks.fromConfig(config, this.logger, this.now);
-    this.webhooks?.recordConnections(this.engine.nodeId, this.sessionsById);
     const { webhooks } = this;
     this.hub = new Hub({
       engine: this.engine,
@@ -173,6 +172,7 @@ export class Broker implements HttpBroker {
       { node: config.nodeName },
     );
     if (webhooks !== undefined) registerWebhookMetrics(this.metrics, webhooks);
+    webhooks?.recordConnections(this.engine.nodeId, this.sessionsById);
     if (this.proxy !== undefined) registerProxyMetrics(this.metrics, this.proxy.client);
     // One for every session of the node: a context object and two closures per connection were ~250 bytes each.
     this.sessionContext = {
