@@ -17,6 +17,7 @@ import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
 import { ConsoleFigures } from './console/console-figures.js';
 import { createEngine } from './create-engine.js';
+import { createWebhooksRedis } from './create-webhooks-redis.js';
 import type { CommandResult, Engine, NodeCommand } from './engine/engine.js';
 import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
 import type { BrokerState, HttpBroker } from './http/http-broker.js';
@@ -119,7 +120,7 @@ export class Broker implements HttpBroker {
     this.limits = serverLimits(config);
     this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
     this.namespaces = new NamespaceResolver(config);
-    this.webhooks = Webhooks.fromConfig(config, this.logger, this.now);
+    this.webhooks = Webhooks.fromConfig(config, this.logger, this.now, () => createWebhooksRedis(config));
     const { webhooks } = this;
     this.hub = new Hub({
       engine: this.engine,

@@ -105,6 +105,24 @@ export function createSubscriberConnection(settings: ConnectionSettings, node: {
   return withOverrides(target.redis, overrides);
 }
 
+/**
+ * A connection to the engine's Redis for another part of the broker (the webhooks' queue and occupancy):
+ * the same target and the user's options (password, TLS, Sentinel, natMap...), its own socket so that its
+ * commands never wait behind the engine's publishes, nor the reverse. Unlike the engine's, it keeps
+ * ioredis's offline queue and a couple of retries: its callers bound what they wait for themselves, and an
+ * event appended while Redis reconnects is better late than dropped. Connects at once.
+ */
+export function createSideConnection(target: RedisTarget, connectionName: string): Redis | Cluster {
+  const overrides: RedisOptions = { maxRetriesPerRequest: 2, connectionName };
+  if (target.mode === 'single') return withOverrides(target.redis, overrides);
+  const { cluster } = target;
+  return new Cluster([...cluster.nodes], {
+    ...cluster.clusterOptions,
+    scaleReads: 'master',
+    redisOptions: { ...cluster.redisOptions, ...overrides },
+  });
+}
+
 function withOverrides(redis: string | RedisOptions, overrides: RedisOptions): Redis {
   return typeof redis === 'string' ? new Redis(redis, overrides) : new Redis({ ...redis, ...overrides });
 }

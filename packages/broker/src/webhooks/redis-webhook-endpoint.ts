@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { WebhookEndpointOptions, WebhookQueue } from './webhook-endpoint.js';
 import type { WebhookEvent } from './webhook-event.js';
 import { DropWarnings } from './webhook-stats.js';
@@ -35,14 +35,14 @@ const releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = (Redis | Cluster) & {
   webhookEnqueue(stream: string, size: number, json: string): Promise<number>;
   webhookHold(lease: string, holder: string, ms: number): Promise<number>;
   webhookRelease(lease: string, holder: string): Promise<number>;
 };
 
 /** Defines the scripts once on a connection (ioredis sends EVALSHA, and the script itself after NOSCRIPT). */
-export function defineWebhookScripts(redis: Redis): void {
+export function defineWebhookScripts(redis: Redis | Cluster): void {
   redis.defineCommand('webhookEnqueue', { numberOfKeys: 1, lua: enqueueScript });
   redis.defineCommand('webhookHold', { numberOfKeys: 1, lua: holdScript });
   redis.defineCommand('webhookRelease', { numberOfKeys: 1, lua: releaseScript });
@@ -50,7 +50,7 @@ export function defineWebhookScripts(redis: Redis): void {
 
 export interface RedisWebhookEndpointOptions extends WebhookEndpointOptions {
   /** A connection with `defineWebhookScripts` applied, owned by the caller. */
-  readonly redis: Redis;
+  readonly redis: Redis | Cluster;
 }
 
 /**

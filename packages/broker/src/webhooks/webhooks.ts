@@ -7,19 +7,17 @@ import type { PresenceChange } from '../presence/presence-registry.js';
 import { RedisConnectionRecord } from './redis-connection-record.js';
 import { RedisTopicOccupancy, defineOccupancyScripts } from './redis-topic-occupancy.js';
 import { type Occupancy, TopicOccupancy } from './topic-occupancy.js';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RedisWebhookEndpoint, defineWebhookScripts } from './redis-webhook-endpoint.js';
 import { WebhookEndpoint, type WebhookEndpointOptions, type WebhookQueue } from './webhook-endpoint.js';
 import { type WebhookEventFields, WebhookEventIds, webhookEvent } from './webhook-event.js';
+import type { WebhookRedis } from './webhook-redis.js';
 import { WebhookRoutes } from './webhook-routes.js';
 import { WebhookStats } from './webhook-stats.js';
 
 export type WebhooksConfig = Pick<
   Config,
   | 'nodeName'
-  | 'redisUrl'
-  | 'redisSentinels'
-  | 'redisClusterNodes'
   | 'namespaces'
   | 'webhookUrl'
   | 'webhookSecret'
@@ -47,8 +45,8 @@ export class Webhooks {
   private readonly logger: Logger;
   private readonly routes: WebhookRoutes;
   private readonly endpoints = new Map<string, WebhookQueue>();
-  /** The queues' connection with REDIS_URL: events then survive the node. */
-  private readonly redis: Redis | undefined;
+  /** The queues' connection with the Redis engine (any topology): events then survive the node. */
+  private readonly redis: Redis | Cluster | undefined;
   private readonly ids = new WebhookEventIds();
   private readonly occupancy: Occupancy;
   /** Presence members by (topic, connection), so that `member_removed` names the user as `member_added` did. */
@@ -61,14 +59,17 @@ export class Webhooks {
   /** The node's open connections by id (the broker's own map), to record again after a lapse. */
   private openConnections: ReadonlyMap<string, { readonly presenceMember: PresenceMember }> = new Map();
 
-  /** The node's webhooks, or undefined when no endpoint is configured. */
-  static fromConfig(config: WebhooksConfig, logger: Logger, now: () => number = Date.now): Webhooks | undefined {
+  /**
+   * The node's webhooks, or undefined when no endpoint is configured. `connectRedis` opens their own Redis
+   * (create-webhooks-redis.ts), only when there is an endpoint; it answers undefined with the memory engine.
+   */
+  static fromConfig(config: WebhooksConfig, logger: Logger, now: () => number = Date.now, connectRedis?: () => WebhookRedis | undefined): Webhooks | undefined {
     const routes = new WebhookRoutes(config);
     if (routes.urls.size === 0) return undefined;
-    return new Webhooks(config, routes, logger, now);
+    return new Webhooks(config, routes, logger, now, connectRedis?.());
   }
 
-  private constructor(config: WebhooksConfig, routes: WebhookRoutes, logger: Logger, now: () => number) {
+  private constructor(config: WebhooksConfig, routes: WebhookRoutes, logger: Logger, now: () => number, redis: WebhookRedis | undefined) {
     this.config = config;
     this.routes = routes;
     this.logger = logger.child({ component: 'webhooks' });
@@ -76,14 +77,11 @@ export class Webhooks {
     const secret = config.webhookSecret;
     // config-checks.ts refuses a webhook URL without a secret; a Config built another way must not send unsigned.
     if (secret === undefined) throw new Error('WEBHOOK_SECRET is needed with a webhook URL');
-    if (config.redisUrl !== undefined) {
-      // Its own connection: appends must not queue behind the engine's publishes, nor the reverse.
-      this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectionName: `switchboard-webhooks-${config.nodeName}` });
+    this.redis = redis?.connection;
+    if (this.redis !== undefined) {
       this.redis.on('error', (error: unknown) => this.logger.debug({ err: error }, 'webhook queue connection error'));
       defineWebhookScripts(this.redis);
       defineOccupancyScripts(this.redis);
-    } else if (config.redisSentinels.length > 0 || config.redisClusterNodes.length > 0) {
-      this.logger.warn('webhook queue and occupancy per node: the Redis ones serve REDIS_URL only for now (docs/operations.md "Webhooks across a cluster")');
     }
     for (const url of routes.urls) {
       const options: WebhookEndpointOptions = {
@@ -104,9 +102,9 @@ export class Webhooks {
     const report = (topic: string, occupied: boolean): void => this.emit({ type: occupied ? 'topic.occupied' : 'topic.vacated', topic });
     const graceMs = config.webhookOccupancyGraceMs;
     this.occupancy =
-      this.redis === undefined
+      redis === undefined
         ? new TopicOccupancy(graceMs, report)
-        : new RedisTopicOccupancy({ redis: this.redis, node: config.nodeName, graceMs, nodeTtlMs: config.presenceNodeTtlMs, logger: this.logger, report });
+        : new RedisTopicOccupancy({ redis: redis.connection, keyspace: redis.keyspace, node: config.nodeName, graceMs, nodeTtlMs: config.presenceNodeTtlMs, logger: this.logger, report });
   }
 
   /** Events waiting or in flight, over every endpoint. */

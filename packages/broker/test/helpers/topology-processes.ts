@@ -60,12 +60,16 @@ export interface BrokerProcess extends Process {
   readonly port: number;
 }
 
-/** The `switchboard` CLI from source, as its own process (SIGKILL reaches the broker itself, not a wrapper). */
-export async function startBrokerProcess(t: Test, name: string, redisUrl: string, port?: number, env: Record<string, string> = {}): Promise<BrokerProcess> {
+/**
+ * The `switchboard` CLI from source, as its own process (SIGKILL reaches the broker itself, not a wrapper).
+ * `redisUrl` undefined: no REDIS_URL, for a Redis given in `env` (REDIS_SENTINELS, REDIS_CLUSTER_NODES).
+ */
+export async function startBrokerProcess(t: Test, name: string, redisUrl: string | undefined, port?: number, env: Record<string, string> = {}): Promise<BrokerProcess> {
   port ??= await freePort();
+  const redis = redisUrl === undefined ? {} : { REDIS_URL: redisUrl };
   const broker = run(t, process.execPath, ['--conditions=@switchboard/source', '--import=tsx', 'src/cli.ts'], {
     cwd: brokerRoot,
-    env: { HOST: '127.0.0.1', PORT: String(port), NODE_NAME: name, REDIS_URL: redisUrl, LOG_LEVEL: 'info', PUBLISH_RATE: '0', ADMIN_TOKEN: adminToken, ...env },
+    env: { HOST: '127.0.0.1', PORT: String(port), NODE_NAME: name, ...redis, LOG_LEVEL: 'info', PUBLISH_RATE: '0', ADMIN_TOKEN: adminToken, ...env },
   });
   return { ...broker, name, port };
 }

@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import t, { type Test } from 'tap';
+import type { ConfigInput } from '../../src/config/config.js';
+import type { RedisEngine } from '../../src/engine/engine-redis.js';
+import { OccupancyKeys } from '../../src/webhooks/redis-topic-occupancy.js';
+import { webhookQueueKeys } from '../../src/webhooks/redis-webhook-endpoint.js';
+import { Peer } from '../helpers/pubsub-peer.js';
+import { startRedisCluster, startRedisServer } from '../helpers/redis-server.js';
+import { eventually, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
+import { startBrokerProcess, waitListening } from '../helpers/topology-processes.js';
+import { WebhookBackend } from '../helpers/webhook-backend.js';
+
+/**
+ * Webhooks on the other Redis topologies (docs/operations.md "Webhooks across a cluster"): with
+ * REDIS_CLUSTER_NODES and with REDIS_SENTINELS the queue and the occupancy are in Redis as with REDIS_URL
+ * (webhooks-redis.test.ts), so a node killed with -9 loses no event and a user moving between nodes fires
+ * nothing; in a Redis Cluster every script's keys share one slot, a topic's its own slot.
+ */
+
+t.setTimeout(300_000);
+
+const webhookSecret = 'whsec-a-test-secret-of-at-least-32-bytes';
+
+/** A running Redis topology: the config for an in-process broker, the env for a broker process, a client. */
+interface Topology {
+  readonly config: ConfigInput;
+  readonly env: Record<string, string>;
+  readonly client: Redis | Cluster;
+}
+
+/** Three masters, no replicas (redis-server.ts `startRedisCluster`). */
+async function clusterFor(t: Test): Promise<Topology & { readonly masters: Redis[] }> {
+  const cluster = await startRedisCluster(3);
+  t.teardown(() => cluster.destroy());
+  const nodes = cluster.nodes.map((node) => `${node.host}:${node.port}`);
+  const client = new Cluster([...cluster.nodes]);
+  const masters = cluster.nodes.map((node) => new Redis(node.port, node.host));
+  t.teardown(() => {
+    client.disconnect();
+    for (const master of masters) master.disconnect();
+  });
+  return { config: { redisClusterNodes: nodes }, env: { REDIS_CLUSTER_NODES: nodes.join(',') }, client, masters };
+}
+
+/** A master and a Sentinel watching it: the brokers find the master through the Sentinel. */
+async function sentinelFor(t: Test): Promise<Topology> {
+  const master = await startRedisServer();
+  t.teardown(() => master.destroy());
+  const sentinel = await startRedisServer({ sentinel: { name: 'sb-hooks', masterPort: master.port, downAfterMs: 5000, failoverTimeoutMs: 10_000 } });
+  t.teardown(() => sentinel.destroy());
+  const sentinels = `127.0.0.1:${sentinel.port}`;
+  const client = new Redis(master.url);
+  t.teardown(() => client.disconnect());
+  return {
+    config: { redisSentinels: [sentinels], redisSentinelMaster: 'sb-hooks' },
+    env: { REDIS_SENTINELS: sentinels, REDIS_SENTINEL_MASTER: 'sb-hooks' },
+    client,
+  };
+}
+
+/** Events queued by a node killed with -9 while its batch is in flight reach the backend through another node. */
+async function deliveredAcrossAKill(t: Test, topology: Topology): Promise<void> {
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  backend.hang = true;
+  const env = { ...topology.env, WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5' };
+  const doomed = await startBrokerProcess(t, 'node-a', undefined, undefined, env);
+  await waitListening(doomed);
+  t.notMatch(doomed.output(), /per node/, 'no fallback to per-node queues');
+  const ids = [];
+  for (let index = 0; index < 3; index++) {
+    const peer = await Peer.open(`ws://127.0.0.1:${doomed.port}/`);
+    t.teardown(() => peer.close());
+    ids.push(peer.welcome.connectionId);
+  }
+  const { events } = webhookQueueKeys(backend.url);
+  await eventuallyAsync(async () => (await topology.client.xlen(events)) === 3, 'the three connection.opened events in the stream');
+  await eventually(() => backend.requests.length > 0, 20_000, 'node-a sending its first batch');
+  const sentBeforeTheCrash = backend.requests.flatMap((request) => request.batch.events.map((event) => event.id));
+
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  backend.hang = false;
+  await startBroker(t, { ...topology.config, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5 });
+  await eventually(() => backend.acceptedOf('connection.opened').length >= 3, 30_000, "node-a's events delivered by node-b");
+
+  const delivered = backend.acceptedOf('connection.opened');
+  t.same(new Set(delivered.map((event) => event.connectionId)), new Set(ids), 'every connection node-a opened is reported');
+  t.ok(delivered.every((event) => event.node === 'node-a'), "as node-a's events");
+  const redelivered = delivered.map((event) => event.id);
+  t.ok(sentBeforeTheCrash.length > 0 && sentBeforeTheCrash.every((id) => redelivered.includes(id)), 'the batch in flight at the crash came again with the same event ids');
+  t.equal(new Set(redelivered).size, 3, 'three distinct ids: the backend de-duplicates on them');
+  for (const request of backend.requests) t.ok(request.verified, 'signed');
+  await eventuallyAsync(async () => (await topology.client.xlen(events)) === 0, 'the stream emptied once acknowledged');
+}
+
+t.test('REDIS_CLUSTER_NODES: events queued by a node killed with -9 are delivered by another node, with the same ids', async (t) => {
+  await deliveredAcrossAKill(t, await clusterFor(t));
+});
+
+t.test('REDIS_SENTINELS: events queued by a node killed with -9 are delivered by another node, with the same ids', async (t) => {
+  await deliveredAcrossAKill(t, await sentinelFor(t));
+});
+
+t.test('REDIS_CLUSTER_NODES: a user moving between two nodes fires one occupied and one vacated', async (t) => {
+  const topology = await clusterFor(t);
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  const config = { ...topology.config, webhookUrl: backend.url, webhookSecret, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 5000 };
+  const a = await startBroker(t, { ...config, nodeName: 'node-a' });
+  const b = await startBroker(t, { ...config, nodeName: 'node-b' });
+  const open = async (url: string): Promise<Peer> => {
+    const peer = await Peer.open(url);
+    t.teardown(() => peer.close());
+    return peer;
+  };
+  const topicEvents = () => backend.accepted.filter((event) => event.type.startsWith('topic.')).map((event) => `${event.type} ${event.topic}`);
+
+  const onA = await open(a.url);
+  t.match(await onA.subscribe('room.1'), { op: 'subscribed' });
+  await eventually(() => topicEvents().length === 1, 20_000, 'occupied');
+  const onB = await open(b.url);
+  t.match(await onB.subscribe('room.1'), { op: 'subscribed' });
+  await onA.close();
+  // The last subscriber moves from node-b back to node-a within the grace period.
+  await onB.close();
+  const back = await open(a.url);
+  t.match(await back.subscribe('room.1'), { op: 'subscribed' });
+  const marker = await open(b.url);
+  await eventually(() => backend.acceptedOf('connection.opened').some((event) => event.connectionId === marker.welcome.connectionId), 20_000, 'later events sent');
+  await eventually(() => backend.acceptedOf('connection.closed').length >= 2, 20_000, 'the closes sent');
+  // Settled: node-a holds the topic and nothing waits to be vacated, so no sweep can report it any more.
+  const keys = new OccupancyKeys((a.broker.engine as RedisEngine).keyspace);
+  const [occupancy, vacating] = keys.ofTopic('room.1', 'node-a');
+  await eventuallyAsync(
+    async () => (await topology.client.hkeys(occupancy)).join() === 'node-a' && (await topology.client.zcard(vacating)) === 0,
+    'room.1 held by node-a alone, not vacating',
+  );
+  t.same(topicEvents(), ['topic.occupied room.1'], 'still occupied: neither vacated nor occupied again');
+  await back.close();
+  await eventually(() => topicEvents().length === 2, 20_000, 'vacated after the grace period');
+  t.same(topicEvents(), ['topic.occupied room.1', 'topic.vacated room.1']);
+  for (const request of backend.requests) t.ok(request.verified, 'signed');
+});
+
+t.test("REDIS_CLUSTER_NODES: every key the webhooks use has its script's CLUSTER KEYSLOT; a topic's is the topic's own", async (t) => {
+  const topology = await clusterFor(t);
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  const node = 'node-k';
+  const a = await startBroker(t, { ...topology.config, nodeName: node, webhookUrl: backend.url, webhookSecret, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 60_000 });
+  const { keyspace } = a.broker.engine as RedisEngine;
+  const keys = new OccupancyKeys(keyspace);
+  const topics = Array.from({ length: 4 }, () => `room.${randomBytes(4).toString('hex')}`);
+  const [leaving, ...held] = topics as [string, string, ...string[]];
+  const peer = await Peer.open(a.url);
+  t.teardown(() => peer.close());
+  for (const topic of held) t.match(await peer.subscribe(topic), { op: 'subscribed' });
+  const leaver = await Peer.open(a.url);
+  t.match(await leaver.subscribe(leaving), { op: 'subscribed' });
+  await eventually(() => backend.acceptedOf('topic.occupied').length === topics.length, 20_000, 'every topic occupied');
+  await leaver.close();
+  await eventually(() => backend.acceptedOf('connection.closed').length === 1, 20_000, 'the leaver gone: its topic waits out the grace period');
+  const master = topology.masters[0] as Redis;
+  const slotOf = async (key: string): Promise<number> => Number(await master.cluster('KEYSLOT', key));
+  const oneSlot = async (group: readonly string[]): Promise<number | undefined> => {
+    const slots = new Set(await Promise.all(group.map(slotOf)));
+    return slots.size === 1 ? [...slots][0] : undefined;
+  };
+
+  const queue = webhookQueueKeys(backend.url);
+  t.not(await oneSlot([queue.events, queue.lease]), undefined, "an endpoint's stream and lease: one slot");
+  for (const topic of topics) {
+    const group = [...keys.ofTopic(topic, node), keys.occupancyPrefix(keyspace.tagOf(topic)) + topic];
+    t.equal(await oneSlot(group), await slotOf(keyspace.presenceCountsKey(topic)), `${topic}: gain and lose on the slot of its presence keys`);
+  }
+  // Forgetting a node and sweeping run per bucket: its node topics, vacating set and occupancy hashes.
+  const unsplit = [];
+  for (const tag of keyspace.bucketTags()) {
+    if ((await oneSlot([keys.nodeTopics(tag, node), keys.vacating(tag), `${keys.occupancyPrefix(tag)}any.topic`])) === undefined) unsplit.push(tag);
+  }
+  t.same(unsplit, [], `every one of the ${keyspace.bucketTags().length} buckets: one slot`);
+
+  // Nothing else: every key the webhooks wrote is one of those above, or a single-key one.
+  const written = new Set<string>();
+  for (const redis of topology.masters) {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', '*webhooks*', 'COUNT', 1000);
+      for (const key of found) written.add(key);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  const known = new Set([queue.events, queue.lease, keys.alive(node), keys.nodes(), ...topics.flatMap((topic) => keys.ofTopic(topic, node))]);
+  t.same([...written].filter((key) => !known.has(key)), [], 'no key outside the layout');
+  t.ok(written.has(keys.occupancy(held[0])) && written.has(keys.vacating(keyspace.tagOf(leaving))), 'the occupancy keys were written where the layout says');
+});
