@@ -12,6 +12,6 @@ import type { WebhookRedis } from './webhooks/webhook-redis.js';
 export function createWebhooksRedis(config: EngineConfig & Pick<Config, 'nodeName'>): WebhookRedis | undefined {
   const options = redisEngineOptionsOf(config);
   if (options === undefined) return undefined;
-  const { target, keyspace } = resolveRedisEngineOptions(options);
-  return { connection: createSideConnection(target, `switchboard-webhooks-${config.nodeName}`), keyspace };
+  const { target, keyspace, backoff } = resolveRedisEngineOptions(options);
+  return { connection: createSideConnection(target, backoff, `switchboard-webhooks-${config.nodeName}`), keyspace };
 }

@@ -110,15 +110,18 @@ export function createSubscriberConnection(settings: ConnectionSettings, node: {
  * the same target and the user's options (password, TLS, Sentinel, natMap...), its own socket so that its
  * commands never wait behind the engine's publishes, nor the reverse. Unlike the engine's, it keeps
  * ioredis's offline queue and a couple of retries: its callers bound what they wait for themselves, and an
- * event appended while Redis reconnects is better late than dropped. Connects at once.
+ * event appended while Redis reconnects is better late than dropped. Reconnects at the engine's pace
+ * (`backoff`). Connects at once.
  */
-export function createSideConnection(target: RedisTarget, connectionName: string): Redis | Cluster {
+export function createSideConnection(target: RedisTarget, backoff: Backoff, connectionName: string): Redis | Cluster {
+  const retryStrategy = (attempt: number): number => reconnectDelay(backoff, attempt);
   const overrides: RedisOptions = { maxRetriesPerRequest: 2, connectionName };
-  if (target.mode === 'single') return withOverrides(target.redis, overrides);
+  if (target.mode === 'single') return withOverrides(target.redis, { ...overrides, retryStrategy });
   const { cluster } = target;
   return new Cluster([...cluster.nodes], {
     ...cluster.clusterOptions,
     scaleReads: 'master',
+    clusterRetryStrategy: retryStrategy,
     redisOptions: { ...cluster.redisOptions, ...overrides },
   });
 }
