@@ -193,3 +193,28 @@ t.test("REDIS_CLUSTER_NODES: every key the webhooks use has its script's CLUSTER
   t.same([...written].filter((key) => !known.has(key)), [], 'no key outside the layout');
   t.ok(written.has(keys.occupancy(held[0])) && written.has(keys.vacating(keyspace.tagOf(leaving))), 'the occupancy keys were written where the layout says');
 });
+
+t.test('REDIS_CLUSTER_NODES: a topic whose node was killed with -9 during its grace period is vacated by another node', async (t) => {
+  const topology = await clusterFor(t);
+  const backend = await WebhookBackend.start(t, webhookSecret);
+  const grace = { WEBHOOK_OCCUPANCY_GRACE: '3000', PRESENCE_NODE_TTL: '1000' };
+  const env = { ...topology.env, ...grace, WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5' };
+  const doomed = await startBrokerProcess(t, 'node-a', undefined, undefined, env);
+  await waitListening(doomed);
+  // node-b empties nothing itself: only its pass over every bucket can find the topic node-a left waiting.
+  const b = await startBroker(t, { ...topology.config, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 3000, presenceNodeTtlMs: 1000 });
+  const peer = await Peer.open(`ws://127.0.0.1:${doomed.port}/`);
+  t.teardown(() => peer.close());
+  t.match(await peer.subscribe('room.9'), { op: 'subscribed' });
+  await eventually(() => backend.acceptedOf('topic.occupied').length === 1, 20_000, 'occupied');
+  const keys = new OccupancyKeys((b.broker.engine as RedisEngine).keyspace);
+  const [, vacating] = keys.ofTopic('room.9', 'node-a');
+  await peer.close();
+  await eventuallyAsync(async () => (await topology.client.zscore(vacating, 'room.9')) !== null, 'room.9 waiting out its grace period');
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  await eventually(() => backend.acceptedOf('topic.vacated').length === 1, 30_000, 'vacated by node-b');
+  t.match(backend.acceptedOf('topic.vacated'), [{ topic: 'room.9', node: 'node-b' }]);
+  t.equal(new Set(backend.acceptedOf('topic.occupied').map((event) => event.id)).size, 1, 'occupied once (de-duplicated by id)');
+  for (const request of backend.requests) t.ok(request.verified, 'signed');
+});
