@@ -20,9 +20,10 @@ import type { WebhookKeyspace } from './webhook-redis.js';
  *   the grace period. A node starting under the name of a previous life does the same to its own leftovers.
  *
  * A node sweeps the buckets where it knows a topic waits (its own losses, the nodes it forgot, what a sweep
- * left for later) when they fall due, and every bucket once per liveness period, which finds what a node
- * that died during a grace period left behind: a cluster's 256 buckets are not all read every second.
- * Calls from one node run in order on one connection, so its gained/lost of a topic are applied in order.
+ * left for later) when they fall due, and every bucket once per third of the node TTL, which finds what a
+ * node that stopped or died during a grace period left behind: a cluster's 256 buckets are not all read
+ * every second. A node's calls for one topic run in order on one connection (in a Cluster, the one to the
+ * topic's shard), so its gained/lost of a topic are applied in order.
  */
 
 /** The keys of the occupancy, on the engine's keyspace (`tag`: one of `keyspace.bucketTags()`). */
