@@ -59,11 +59,14 @@ async function sentinelFor(t: Test): Promise<Topology> {
   };
 }
 
-/** Events queued by a node killed with -9 while its batch is in flight reach the backend through another node. */
+/**
+ * Events queued by a node killed with -9 while its batch is in flight reach the backend through another
+ * node, which then reports the dead node's connections closed.
+ */
 async function deliveredAcrossAKill(t: Test, topology: Topology): Promise<void> {
   const backend = await WebhookBackend.start(t, webhookSecret);
   backend.hang = true;
-  const env = { ...topology.env, WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5' };
+  const env = { ...topology.env, WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5', PRESENCE_NODE_TTL: '1000' };
   const doomed = await startBrokerProcess(t, 'node-a', undefined, undefined, env);
   await waitListening(doomed);
   t.notMatch(doomed.output(), /per node/, 'no fallback to per-node queues');
@@ -81,7 +84,7 @@ async function deliveredAcrossAKill(t: Test, topology: Topology): Promise<void> 
   doomed.child.kill('SIGKILL');
   await doomed.exited;
   backend.hang = false;
-  await startBroker(t, { ...topology.config, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5 });
+  await startBroker(t, { ...topology.config, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5, presenceNodeTtlMs: 1000 });
   await eventually(() => backend.acceptedOf('connection.opened').length >= 3, 30_000, "node-a's events delivered by node-b");
 
   const delivered = backend.acceptedOf('connection.opened');
@@ -90,15 +93,19 @@ async function deliveredAcrossAKill(t: Test, topology: Topology): Promise<void> 
   const redelivered = delivered.map((event) => event.id);
   t.ok(sentBeforeTheCrash.length > 0 && sentBeforeTheCrash.every((id) => redelivered.includes(id)), 'the batch in flight at the crash came again with the same event ids');
   t.equal(new Set(redelivered).size, 3, 'three distinct ids: the backend de-duplicates on them');
+  // node-b, sweeping the dead node-a, reports its connections closed abnormally (1006).
+  const closedIds = () => new Set(backend.acceptedOf('connection.closed').filter((event) => event.code === 1006).map((event) => event.connectionId));
+  await eventually(() => closedIds().size === 3, 30_000, "node-a's connections reported closed");
+  t.same(closedIds(), new Set(ids), 'each connection of node-a reported closed with 1006');
   for (const request of backend.requests) t.ok(request.verified, 'signed');
   await eventuallyAsync(async () => (await topology.client.xlen(events)) === 0, 'the stream emptied once acknowledged');
 }
 
-t.test('REDIS_CLUSTER_NODES: events queued by a node killed with -9 are delivered by another node, with the same ids', async (t) => {
+t.test('REDIS_CLUSTER_NODES: events queued by a node killed with -9 are delivered by another node, with the same ids, and its connections closed', async (t) => {
   await deliveredAcrossAKill(t, await clusterFor(t));
 });
 
-t.test('REDIS_SENTINELS: events queued by a node killed with -9 are delivered by another node, with the same ids', async (t) => {
+t.test('REDIS_SENTINELS: events queued by a node killed with -9 are delivered by another node, with the same ids, and its connections closed', async (t) => {
   await deliveredAcrossAKill(t, await sentinelFor(t));
 });
 
@@ -189,7 +196,9 @@ t.test("REDIS_CLUSTER_NODES: every key the webhooks use has its script's CLUSTER
       cursor = next;
     } while (cursor !== '0');
   }
-  const known = new Set([queue.events, queue.lease, keys.alive(node), keys.nodes(), ...topics.flatMap((topic) => keys.ofTopic(topic, node))]);
+  // The connection record (redis-connection-record.ts) is one hash per node, read and written alone.
+  const record = `sb:webhooks:conns:${a.broker.engine.nodeId}`;
+  const known = new Set([queue.events, queue.lease, keys.alive(node), keys.nodes(), record, ...topics.flatMap((topic) => keys.ofTopic(topic, node))]);
   t.same([...written].filter((key) => !known.has(key)), [], 'no key outside the layout');
   t.ok(written.has(keys.occupancy(held[0])) && written.has(keys.vacating(keyspace.tagOf(leaving))), 'the occupancy keys were written where the layout says');
 });
