@@ -23,25 +23,43 @@ export class OrderedScript {
 
   /** A command running the script with `keys` and `args`, for `sendCommand` (a `Redis` or a `Cluster`). */
   command(keys: readonly string[], args: readonly (string | Buffer)[]): Command {
-    const script = this;
-    const command = new (class extends Command {
-      override toWritable(socket: object): string | Buffer {
-        const reject = this.reject;
-        this.reject = (error: Error) => {
-          if (error.message.includes('NOSCRIPT')) script.loaded.delete(socket);
-          reject.call(this, error);
-        };
-        if (script.loaded.has(socket)) {
-          this.name = 'evalsha';
-          this.args[0] = script.sha;
-        } else {
-          script.loaded.add(socket);
-          this.name = 'eval';
-          this.args[0] = script.lua;
-        }
-        return super.toWritable(socket);
-      }
-    })('evalsha', [this.sha, keys.length, ...keys, ...args]);
-    return command;
+    return new ScriptCommand(this, [this.sha, keys.length, ...keys, ...args]);
+  }
+
+  /** The command's name and first argument for `socket`: `EVAL` with the source on its first use, else `EVALSHA`. */
+  nameFor(socket: object): 'eval' | 'evalsha' {
+    if (this.loaded.has(socket)) return 'evalsha';
+    this.loaded.add(socket);
+    return 'eval';
+  }
+
+  /** A `NOSCRIPT` reply: the socket's Redis no longer has the script, so its next command sends the source. */
+  forget(socket: object): void {
+    this.loaded.delete(socket);
+  }
+}
+
+/**
+ * One class for every script command, defined once: a class per command (as this was) gave each publish
+ * fresh hidden classes, leaving ioredis's command handling megamorphic on the publish path.
+ */
+class ScriptCommand extends Command {
+  private readonly script: OrderedScript;
+
+  constructor(script: OrderedScript, args: (string | number | Buffer)[]) {
+    super('evalsha', args);
+    this.script = script;
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    const { script } = this;
+    const reject = this.reject;
+    this.reject = (error: Error) => {
+      if (error.message.includes('NOSCRIPT')) script.forget(socket);
+      reject.call(this, error);
+    };
+    this.name = script.nameFor(socket);
+    this.args[0] = this.name === 'evalsha' ? script.sha : script.lua;
+    return super.toWritable(socket);
   }
 }
