@@ -3,6 +3,7 @@ import { benchBundle } from './bundle.js';
 import { benchCore } from './core.js';
 import { benchFanout } from './fanout.js';
 import { benchFanoutRedis } from './fanout-redis.js';
+import { benchLowLoad } from './low-load.js';
 import { benchMemory } from './memory.js';
 import { benchMemoryScale } from './memory-scale.js';
 import { benchPresence } from './presence.js';
@@ -18,6 +19,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['topics', benchTopicTrie],
   ['fanout', benchFanout],
   ['fanout-redis', benchFanoutRedis],
+  ['low-load', benchLowLoad],
   ['presence', benchPresence],
   ['presence-storm', benchPresenceStorm],
   ['webhooks', benchWebhooks],
