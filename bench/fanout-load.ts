@@ -26,6 +26,13 @@ export interface Target {
   protocols: string[];
   /** Frames a fresh connection sends before it counts as open (Socket.IO's namespace connect). */
   greeting?: string;
+  /** A frame sent as soon as the connection opens, with no reply awaited (NATS's CONNECT). */
+  hello?: string;
+  /**
+   * The server's frames are a byte stream rather than one message each (NATS's protocol: a frame may hold
+   * several deliveries, and a delivery may span frames); the load reads them as lines.
+   */
+  stream?: boolean;
   subscribe: string;
   isSubscribed(text: string): boolean;
   publish(data: string): string;
@@ -142,7 +149,8 @@ function open(target: Target, url: string): Promise<WebSocket> {
       });
     }
     socket.once('error', reject);
-    const { greeting } = target;
+    const { greeting, hello } = target;
+    if (hello !== undefined) socket.once('open', () => socket.send(hello));
     if (greeting === undefined) {
       socket.once('open', () => resolve(socket));
       return;

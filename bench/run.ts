@@ -3,6 +3,7 @@ import { benchBundle } from './bundle.js';
 import { benchCore } from './core.js';
 import { benchFanout } from './fanout.js';
 import { benchFanoutRedis } from './fanout-redis.js';
+import { benchFanoutPeers } from './fanout-peers.js';
 import { benchLowLoad } from './low-load.js';
 import { benchMemory } from './memory.js';
 import { benchMemoryScale } from './memory-scale.js';
@@ -20,6 +21,7 @@ const suites: [string, () => Promise<BenchResult>][] = [
   ['fanout', benchFanout],
   ['fanout-redis', benchFanoutRedis],
   ['low-load', benchLowLoad],
+  ['fanout-peers', benchFanoutPeers],
   ['presence', benchPresence],
   ['presence-storm', benchPresenceStorm],
   ['webhooks', benchWebhooks],

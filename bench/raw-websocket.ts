@@ -1,0 +1,116 @@
+// A WebSocket client on a raw TCP socket, for load generators whose own cost must stay small beside the
+// server's: a pre-built handshake, client frames masked with a zero key (which leaves the payload as it
+// is, so nothing is copied to mask it), and server frames read in place without decoding them to text.
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+
+/** A client frame (FIN, opcode) with a zero masking key. */
+export function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const length = payload.length;
+  const header =
+    length < 126
+      ? Buffer.from([0x80 | opcode, 0x80 | length, 0, 0, 0, 0])
+      : length < 65_536
+        ? Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff, 0, 0, 0, 0])
+        : Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | 127]), bigEndian64(length), Buffer.alloc(4)]);
+  return Buffer.concat([header, payload]);
+}
+
+function bigEndian64(value: number): Buffer {
+  const buffer = Buffer.alloc(8);
+  buffer.writeBigUInt64BE(BigInt(value));
+  return buffer;
+}
+
+export interface RawWebSocketHandlers {
+  /** A text or binary frame's payload; `at` is when its TCP read arrived (one clock read per read). */
+  onData(payload: Buffer, at: number): void;
+  onClose(): void;
+}
+
+/** One connection: resolves once the server answered the upgrade with 101. */
+export function openRawWebSocket(url: string, protocols: string[], handlers: RawWebSocketHandlers, now: () => number): Promise<RawWebSocket> {
+  const { hostname, port, pathname, search } = new URL(url);
+  const request = Buffer.from(
+    `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
+      (protocols.length === 0 ? '' : `Sec-WebSocket-Protocol: ${protocols.join(', ')}\r\n`) +
+      '\r\n',
+  );
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), noDelay: true });
+    const connection = new RawWebSocket(socket, handlers, now, resolve, reject);
+    socket.once('connect', () => socket.write(request));
+    socket.once('error', (error) => connection.fail(error));
+  });
+}
+
+export class RawWebSocket {
+  private pending: Buffer | undefined;
+  private upgraded = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handlers: RawWebSocketHandlers,
+    private readonly now: () => number,
+    private readonly opened: (connection: RawWebSocket) => void,
+    private readonly failed: (error: Error) => void,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.once('close', () => handlers.onClose());
+  }
+
+  send(frame: Buffer): void {
+    this.socket.write(frame);
+  }
+
+  sendText(text: string): void {
+    this.socket.write(clientFrame(0x1, Buffer.from(text)));
+  }
+
+  fail(error: Error): void {
+    this.socket.destroy();
+    if (!this.upgraded) this.failed(error);
+  }
+
+  private receive(chunk: Buffer): void {
+    let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    if (!this.upgraded) {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.pending = data;
+        return;
+      }
+      const status = data.subarray(0, end).toString('latin1');
+      if (!status.startsWith('HTTP/1.1 101')) return this.fail(new Error(`upgrade refused: ${status.split('\r\n')[0]}`));
+      this.upgraded = true;
+      this.opened(this);
+      data = data.subarray(end + 4);
+    }
+    const at = this.now();
+    let offset = 0;
+    while (data.length - offset >= 2) {
+      const opcode = data[offset]! & 0x0f;
+      let length = data[offset + 1]! & 0x7f;
+      let start = offset + 2;
+      if (length === 126) {
+        if (data.length - offset < 4) break;
+        length = data.readUInt16BE(offset + 2);
+        start = offset + 4;
+      } else if (length === 127) {
+        if (data.length - offset < 10) break;
+        length = Number(data.readBigUInt64BE(offset + 2));
+        start = offset + 10;
+      }
+      if (data.length < start + length) break;
+      const payload = data.subarray(start, start + length);
+      // Continuation frames (0) carry data too: a byte-stream protocol (NATS's) reads them alike.
+      if (opcode <= 0x2) this.handlers.onData(payload, at);
+      else if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
+      else if (opcode === 0x8) this.socket.end();
+      offset = start + length;
+    }
+    if (offset < data.length) this.pending = Buffer.from(data.subarray(offset));
+  }
+}
