@@ -122,34 +122,33 @@ function onSubscriberData(subscriber: Subscriber, payload: Buffer, at: number): 
 }
 
 /** Opens a connection and, for servers that speak first, completes their greeting. */
-async function connect(url: string, onData: (payload: Buffer, at: number) => void, onClose: () => void): Promise<RawWebSocket> {
+async function connect(url: string, onData: (socket: RawWebSocket, payload: Buffer, at: number) => void, onClose: () => void): Promise<RawWebSocket> {
   const wire = target!;
-  let greeted: (() => void) | undefined;
   let frames = 0;
-  const socket = await openRawWebSocket(
+  let greeted!: () => void;
+  const greeting = new Promise<void>((resolve) => {
+    greeted = resolve;
+  });
+  const socket = openRawWebSocket(
     url,
     wire.protocols,
     {
       onData: (payload, at) => {
-        if (greeted !== undefined) {
-          // Socket.IO: the server's open packet, then the reply to our namespace connect.
-          if (++frames === 1) socket.sendText(wire.greeting!);
+        // Socket.IO: the server's open packet, answered by our namespace connect, then the server's reply.
+        if (wire.greeting !== undefined && frames < 2) {
+          if (++frames === 1) socket.sendText(wire.greeting);
           else greeted();
           return;
         }
-        onData(payload, at);
+        onData(socket, payload, at);
       },
       onClose,
     },
     now,
   );
+  await socket.opened;
   if (wire.hello !== undefined) socket.sendText(wire.hello);
-  if (wire.greeting !== undefined) {
-    await new Promise<void>((resolve) => {
-      greeted = resolve;
-    });
-    greeted = undefined;
-  }
+  if (wire.greeting !== undefined) await greeting;
   return socket;
 }
 
@@ -158,7 +157,14 @@ async function openSubscriber(url: string): Promise<void> {
   const acknowledged = new Promise<void>((resolve) => {
     subscriber.acknowledge = resolve;
   });
-  subscriber.socket = await connect(url, (payload, at) => onSubscriberData(subscriber, payload, at), () => closed++);
+  subscriber.socket = await connect(
+    url,
+    (socket, payload, at) => {
+      subscriber.socket = socket;
+      onSubscriberData(subscriber, payload, at);
+    },
+    () => closed++,
+  );
   subscribers.push(subscriber);
   subscriber.socket.sendText(target!.subscribe);
   await acknowledged;

@@ -123,13 +123,14 @@ export class LoadProcesses {
   /** Publishes one message at a time until every subscriber has received one: subscriptions that travel
    * (to Redis, along NATS routes) are in place before anything is timed. */
   async warm(name: string): Promise<void> {
+    let reached: number[] = [];
     for (let attempt = 0; attempt < 200; attempt++) {
       await this.request(0, { cmd: 'one' });
       await sleep(50);
-      const reached = (await this.all<number>({ cmd: 'reached' })).reduce((sum, count) => sum + count, 0);
-      if (reached === this.subscribers) return;
+      reached = await this.all<number>({ cmd: 'reached' });
+      if (reached.reduce((sum, count) => sum + count, 0) === this.subscribers) return;
     }
-    throw new Error(`${name}: not every subscriber received the warm-up messages`);
+    throw new Error(`${name}: not every subscriber received the warm-up messages (each process: ${reached.join(', ')})`);
   }
 
   /** Publishes `rate` messages per second (shared by the publishers) for `seconds`, then waits for the

@@ -28,8 +28,12 @@ export interface RawWebSocketHandlers {
   onClose(): void;
 }
 
-/** One connection: resolves once the server answered the upgrade with 101. */
-export function openRawWebSocket(url: string, protocols: string[], handlers: RawWebSocketHandlers, now: () => number): Promise<RawWebSocket> {
+/**
+ * Starts one connection; its `opened` settles once the server answered the upgrade with 101. The handlers
+ * may see frames before `opened` resolves (a server that speaks first can send its first frame in the same
+ * TCP read as the 101), so they get the connection itself from here, not from awaiting it.
+ */
+export function openRawWebSocket(url: string, protocols: string[], handlers: RawWebSocketHandlers, now: () => number): RawWebSocket {
   const { hostname, port, pathname, search } = new URL(url);
   const request = Buffer.from(
     `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -37,25 +41,29 @@ export function openRawWebSocket(url: string, protocols: string[], handlers: Raw
       (protocols.length === 0 ? '' : `Sec-WebSocket-Protocol: ${protocols.join(', ')}\r\n`) +
       '\r\n',
   );
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port), noDelay: true });
-    const connection = new RawWebSocket(socket, handlers, now, resolve, reject);
-    socket.once('connect', () => socket.write(request));
-    socket.once('error', (error) => connection.fail(error));
-  });
+  const socket = connect({ host: hostname, port: Number(port), noDelay: true });
+  const connection = new RawWebSocket(socket, handlers, now);
+  socket.once('connect', () => socket.write(request));
+  socket.once('error', (error) => connection.fail(error));
+  return connection;
 }
 
 export class RawWebSocket {
   private pending: Buffer | undefined;
   private upgraded = false;
+  readonly opened: Promise<void>;
+  private resolveOpened!: () => void;
+  private rejectOpened!: (error: Error) => void;
 
   constructor(
     readonly socket: Socket,
     private readonly handlers: RawWebSocketHandlers,
     private readonly now: () => number,
-    private readonly opened: (connection: RawWebSocket) => void,
-    private readonly failed: (error: Error) => void,
   ) {
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.resolveOpened = resolve;
+      this.rejectOpened = reject;
+    });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.once('close', () => handlers.onClose());
   }
@@ -70,7 +78,7 @@ export class RawWebSocket {
 
   fail(error: Error): void {
     this.socket.destroy();
-    if (!this.upgraded) this.failed(error);
+    if (!this.upgraded) this.rejectOpened(error);
   }
 
   private receive(chunk: Buffer): void {
@@ -85,7 +93,7 @@ export class RawWebSocket {
       const status = data.subarray(0, end).toString('latin1');
       if (!status.startsWith('HTTP/1.1 101')) return this.fail(new Error(`upgrade refused: ${status.split('\r\n')[0]}`));
       this.upgraded = true;
-      this.opened(this);
+      this.resolveOpened();
       data = data.subarray(end + 4);
     }
     const at = this.now();
