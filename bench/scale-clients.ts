@@ -12,6 +12,7 @@
 // processes on one machine.
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { clientFrame } from './raw-websocket.js';
 
 export interface Plan {
   host: string;
@@ -26,13 +27,6 @@ export interface Plan {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
-
-/** A client frame (FIN, opcode) with a zero masking key, which leaves the payload as it is. */
-function clientFrame(opcode: number, payload: Buffer): Buffer {
-  const length = payload.length;
-  const header = length < 126 ? Buffer.from([0x80 | opcode, 0x80 | length, 0, 0, 0, 0]) : Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff, 0, 0, 0, 0]);
-  return Buffer.concat([header, payload]);
-}
 
 /** One connection: finds the end of the handshake, then reads server frames (never masked). */
 class Connection {
