@@ -8,7 +8,7 @@
 //   run     { rate, startAt, endAt } -> counts deliveries of messages sent from startAt on; the publisher
 //              sends `rate` per second until endAt and answers { sent, skipped }
 //   count   -> deliveries counted since the run started
-//   stats   -> { total, inWindow, histogram, cpuSeconds, closed }
+//   stats   -> { total, inWindow, frames, reads, histogram, cpuSeconds, closed }
 //   close   -> exits
 // Times are wall-clock milliseconds (`performance.timeOrigin + performance.now()`), comparable across the
 // processes of one machine; every message carries its send time, so latency is receipt minus that.
@@ -36,6 +36,9 @@ export interface ClientStats {
   total: number;
   /** Of those, received by the run's end. */
   inWindow: number;
+  /** WebSocket frames, and TCP reads, that carried those deliveries. */
+  frames: number;
+  reads: number;
   histogram: [number, number][];
   cpuSeconds: number;
   closed: number;
@@ -63,6 +66,9 @@ let windowStart = Infinity;
 let windowEnd = Infinity;
 let total = 0;
 let inWindow = 0;
+let frames = 0;
+let reads = 0;
+let lastReadAt = 0;
 let closed = 0;
 let histogram = new Histogram();
 
@@ -87,15 +93,22 @@ function deliveries(subscriber: Subscriber, data: Buffer, at: number): void {
   let from = data.indexOf(T);
   if (from < 0) return;
   subscriber.received = true;
+  let counted = false;
   while (from >= 0) {
     const sentAt = timeAt(data, from + T.length);
     if (sentAt >= windowStart) {
+      counted = true;
       total++;
       if (at <= windowEnd) inWindow++;
       histogram.add(at - sentAt);
     }
     from = data.indexOf(T, from + T.length);
   }
+  if (!counted) return;
+  frames++;
+  // Every read gets one clock reading, so a new reading is a new read.
+  if (at !== lastReadAt) reads++;
+  lastReadAt = at;
 }
 
 function onSubscriberData(subscriber: Subscriber, payload: Buffer, at: number): void {
@@ -124,7 +137,7 @@ function onSubscriberData(subscriber: Subscriber, payload: Buffer, at: number): 
 /** Opens a connection and, for servers that speak first, completes their greeting. */
 async function connect(url: string, onData: (socket: RawWebSocket, payload: Buffer, at: number) => void, onClose: () => void): Promise<RawWebSocket> {
   const wire = target!;
-  let frames = 0;
+  let greetingFrames = 0;
   let greeted!: () => void;
   const greeting = new Promise<void>((resolve) => {
     greeted = resolve;
@@ -135,8 +148,8 @@ async function connect(url: string, onData: (socket: RawWebSocket, payload: Buff
     {
       onData: (payload, at) => {
         // Socket.IO: the server's open packet, answered by our namespace connect, then the server's reply.
-        if (wire.greeting !== undefined && frames < 2) {
-          if (++frames === 1) socket.sendText(wire.greeting);
+        if (wire.greeting !== undefined && greetingFrames < 2) {
+          if (++greetingFrames === 1) socket.sendText(wire.greeting);
           else greeted();
           return;
         }
@@ -231,13 +244,15 @@ async function handle(request: Request): Promise<unknown> {
       windowEnd = request.endAt;
       total = 0;
       inWindow = 0;
+      frames = 0;
+      reads = 0;
       histogram = new Histogram();
       return publisher === undefined ? { sent: 0, skipped: 0 } : publishAtRate(request);
     case 'count':
       return total;
     case 'stats': {
       const cpu = process.cpuUsage();
-      const stats: ClientStats = { total, inWindow, histogram: histogram.entries(), cpuSeconds: (cpu.user + cpu.system) / 1e6, closed };
+      const stats: ClientStats = { total, inWindow, frames, reads, histogram: histogram.entries(), cpuSeconds: (cpu.user + cpu.system) / 1e6, closed };
       return stats;
     }
     case 'close':

@@ -31,6 +31,9 @@ export interface Step {
   /** Deliveries of the window's messages received in all, by the end of the drain. */
   delivered: number;
   expected: number;
+  /** WebSocket frames, and TCP reads, that carried those deliveries: how much each server batches. */
+  frames: number;
+  reads: number;
   p50: number;
   p99: number;
   /** CPU seconds the servers (and Redis) used within the window. */
@@ -174,6 +177,8 @@ export class LoadProcesses {
       offeredPerSecond: expected / seconds,
       delivered: stats.reduce((sum, part) => sum + part.total, 0),
       expected,
+      frames: stats.reduce((sum, part) => sum + part.frames, 0),
+      reads: stats.reduce((sum, part) => sum + part.reads, 0),
       p50: mergedPercentile(histograms, 50),
       p99: mergedPercentile(histograms, 99),
       serverCpuSeconds,
