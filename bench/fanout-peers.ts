@@ -135,6 +135,9 @@ async function saturate(load: LoadProcesses, serverCpu: () => number): Promise<S
   // A step that fails is run up to twice more at the same rate before the ramp ends: on a shared machine
   // one step can lose its cores to another process.
   let retries = 0;
+  // Fresh load processes run their first second with unoptimised code (p50 in the hundreds of ms at the
+  // lowest rate, for every server): a step not counted, as at low load.
+  await load.step(START_RATE, 1, serverCpu);
   for (let index = 0; index < MAX_STEPS; index++) {
     const step = await load.step(Math.round(rate), STEP_SECONDS, serverCpu);
     steps.push(step);
@@ -143,7 +146,8 @@ async function saturate(load: LoadProcesses, serverCpu: () => number): Promise<S
     if (best === undefined || step.deliveredPerSecond > best.deliveredPerSecond) best = step;
     const offered = step.offeredPerSecond + (step.skipped * SUBSCRIBERS) / step.seconds;
     const failure =
-      step.deliveredPerSecond < KEEPS_UP * offered ? `fell behind at ${step.rate}/s`
+      step.closed > 0 ? `${step.closed} subscribers disconnected at ${step.rate}/s`
+      : step.deliveredPerSecond < KEEPS_UP * offered ? `fell behind at ${step.rate}/s`
       : step.p99 > LATENCY_LIMIT_MS ? `p99 ${step.p99.toFixed(0)} ms at ${step.rate}/s`
       : grew ? undefined
       : `stopped growing at ${step.rate}/s`;
@@ -151,7 +155,7 @@ async function saturate(load: LoadProcesses, serverCpu: () => number): Promise<S
       passed = step;
       retries = 0;
       rate *= RAMP;
-    } else if (++retries > 2) return { best, steps, why: failure };
+    } else if (++retries > 2 || step.closed > 0) return { best, steps, why: failure };
   }
   return { best: best!, steps, why: `still keeping up at ${steps.at(-1)!.rate}/s (the last step)` };
 }
