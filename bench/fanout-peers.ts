@@ -16,7 +16,7 @@ import { startRedisServer } from '@switchboard/broker/testing/redis-server';
 import type { ChildProcess } from 'node:child_process';
 import { LoadProcesses, type Step } from './fanout-processes.js';
 import { formatRate, type BenchResult } from './harness.js';
-import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { requireNatsServer, startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { acceptsWebSocket, answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
 import type { TargetSpec } from './targets.js';
 
@@ -53,6 +53,9 @@ interface Saturation {
 }
 
 export async function benchFanoutPeers(): Promise<BenchResult> {
+  const only = process.env.PEERS_ONLY?.split(',');
+  const wanted = (key: string): boolean => only === undefined || only.includes(key);
+  if (wanted('nats')) requireNatsServer();
   const redis = await startRedisServer();
   const redisPid = Number(readFileSync(join(redis.dir, 'redis.pid'), 'utf8'));
   const children: ChildProcess[] = [];
@@ -75,8 +78,6 @@ export async function benchFanoutPeers(): Promise<BenchResult> {
     nodes: nodes.length,
     pids: [...nodes.map((node) => node.pid), ...(withRedis ? [redisPid] : [])],
   });
-  const only = process.env.PEERS_ONLY?.split(',');
-  const wanted = (key: string): boolean => only === undefined || only.includes(key);
   try {
     const setups: Setup[] = [];
     if (wanted('memory')) setups.push(setup('memory', 'switchboard', 'switchboard, memory engine, 1 node', [await ours()], false));

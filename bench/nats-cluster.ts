@@ -18,10 +18,15 @@ export interface NatsCluster {
   stop(): void;
 }
 
-export async function startNatsCluster(nodes: number): Promise<NatsCluster> {
+/** Throws, naming the package, unless the nats-server binary is there: a suite checks before starting anything. */
+export function requireNatsServer(): void {
   if (!existsSync(binary)) {
     throw new Error(`nats-server not found at ${binary}: install Debian's package (apt-get install nats-server) or set NATS_SERVER`);
   }
+}
+
+export async function startNatsCluster(nodes: number): Promise<NatsCluster> {
+  requireNatsServer();
   const dir = mkdtempSync(join(tmpdir(), 'bench-nats-'));
   const ports = [];
   for (let node = 0; node < nodes; node++) {
