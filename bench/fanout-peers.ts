@@ -158,7 +158,8 @@ async function saturate(load: LoadProcesses, serverCpu: () => number): Promise<S
       rate *= RAMP;
     } else if (++retries > 2 || step.closed > 0) return { best, steps, why: failure };
   }
-  return { best: best!, steps, why: `still keeping up at ${steps.at(-1)!.rate}/s (the last step)` };
+  const last = steps.at(-1)!;
+  return { best: best!, steps, why: `step limit, the last at ${last.rate}/s delivering ${((100 * last.deliveredPerSecond) / last.offeredPerSecond).toFixed(0)}% of it` };
 }
 
 const perCpuSecond = (step: Step): number => (step.deliveredPerSecond * step.seconds) / step.serverCpuSeconds;
