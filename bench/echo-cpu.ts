@@ -26,12 +26,14 @@ export interface Size {
 }
 
 const SIZES: Size[] = [
+  { label: '64 B', bytes: 64, messages: 40_000 },
   { label: '16 KiB', bytes: 16 * 1024, messages: 24_000 },
   { label: '1 MiB', bytes: 1024 * 1024, messages: 640 },
 ];
 
 /**
- * Per size: messages per server CPU-second of ours beside ws with bufferutil and ws without, and of ours
+ * Per size: messages per server CPU-second of ours beside ws with bufferutil, ws without, the loopback floor
+ * (a server that only reads each frame and writes a ready-made reply), and of ours
  * on its pure-JS masker (SWITCHBOARD_MASKER=js, what every platform without WebAssembly SIMD runs).
  */
 export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBufferutil = true): Promise<string[]> {
@@ -39,6 +41,7 @@ export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBuffer
     await startServer('ours', 'ours', {}),
     await startServer('ours-js', 'ours', { SWITCHBOARD_MASKER: 'js' }),
     await startServer('ws+bufferutil', 'ws', {}),
+    await startServer('floor', 'floor', {}),
   ];
   if (withoutBufferutil) servers.push(await startServer('ws', 'ws', { WS_NO_BUFFER_UTIL: '1' }));
   const lines: string[] = [];
@@ -62,10 +65,12 @@ export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBuffer
       };
       const withBufferutil = rate('ws+bufferutil')!;
       const without = rate('ws');
+      const floor = rate('floor')!;
       const line = (label: string, ours: number): string =>
         `echo ${size.label} msgs per server CPU-s${label}`.padEnd(46) +
         ` ours ${formatK(ours)}   ws+bufferutil ${formatK(withBufferutil)} ratio ${(ours / withBufferutil).toFixed(2)}x` +
-        (without === undefined ? '' : `   ws ${formatK(without)} ratio ${(ours / without).toFixed(2)}x`);
+        (without === undefined ? '' : `   ws ${formatK(without)} ratio ${(ours / without).toFixed(2)}x`) +
+        `   loopback floor ${formatK(floor)} ratio ${(ours / floor).toFixed(2)}x`;
       lines.push(line('', rate('ours')!), line(', pure JS', rate('ours-js')!));
     }
   } finally {
@@ -78,7 +83,7 @@ function formatK(rate: number): string {
   return `${(rate / 1000).toFixed(2)}k`.padStart(8);
 }
 
-async function startServer(name: string, kind: 'ours' | 'ws', env: Record<string, string>): Promise<EchoServer> {
+async function startServer(name: string, kind: 'ours' | 'ws' | 'floor', env: Record<string, string>): Promise<EchoServer> {
   const script = fileURLToPath(new URL('./servers/echo-server.ts', import.meta.url));
   const child = fork(script, [kind], {
     execArgv: ['--conditions=@switchboard/source', '--import=tsx'],
