@@ -94,6 +94,10 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     const { port } = (await nextMessage(server, 'server start')) as { port: number };
     const target = targetFor(port);
     const before = await ask(server);
+    // SCALE_SNAPSHOT=dir: heap snapshots of each server before the clients come and holding its idle
+    // connections, to be compared by constructor (docs/benchmarks.md).
+    const snapshots = process.env.SCALE_SNAPSHOT;
+    if (snapshots !== undefined) await nextMessage(server, 'snapshot', `snapshot ${snapshots}/${kind}-0.heapsnapshot`);
     const held = Math.min(CONNECTIONS, before.maxOpenFiles - FD_MARGIN);
     for (let i = 0; i < CLIENT_PROCESSES; i++) clients.push(spawnRaised(['--import=tsx', fileURLToPath(new URL('./scale-clients.ts', import.meta.url))]));
     await Promise.all(clients.map((client) => nextMessage(client, 'client start')));
@@ -126,8 +130,6 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
       throw new Error(`${kind}: the server holds ${after.connections - before.connections} connections, ${subscribedCount} subscribed`);
     }
 
-    // SCALE_SNAPSHOT=dir: a heap snapshot of each server holding its idle connections (docs/benchmarks.md).
-    const snapshots = process.env.SCALE_SNAPSHOT;
     if (snapshots !== undefined) await nextMessage(server, 'snapshot', `snapshot ${snapshots}/${kind}-${subscribedCount}.heapsnapshot`);
 
     publisher = await openPublisher(target);

@@ -137,8 +137,24 @@ export function builtinAuthenticator(
  * starting with a wildcard do not reach `reservedRoots` (the user topic prefix).
  */
 export function permissionsOf(identity: Identity, namespaces: NamespaceResolver, reservedRoots: readonly string[] = []): Permissions {
-  return new Permissions(identity.grants, { anonymous: identity.anonymous === true, namespaces, reservedRoots });
+  const anonymous = identity.anonymous === true;
+  const { grants } = identity;
+  // Permissions are immutable, and most connections hold one of a few grant sets (the anonymous grants, a
+  // role's): those share one compiled copy instead of ~240 bytes of arrays each (docs/benchmarks.md).
+  let compiled = compiledPermissions.get(namespaces);
+  if (compiled === undefined) compiledPermissions.set(namespaces, (compiled = new Map()));
+  const key = JSON.stringify([anonymous, reservedRoots, grants.publish, grants.subscribe]);
+  const known = compiled.get(key);
+  if (known !== undefined) return known;
+  // Bounded: grants unique to each connection (per-user patterns) would otherwise grow it without end.
+  if (compiled.size >= maxCompiledPermissions) compiled.clear();
+  const permissions = new Permissions(grants, { anonymous, namespaces, reservedRoots });
+  compiled.set(key, permissions);
+  return permissions;
 }
+
+const compiledPermissions = new WeakMap<NamespaceResolver, Map<string, Permissions>>();
+const maxCompiledPermissions = 1024;
 
 /** Runs a hook defensively: a throw or a malformed outcome becomes `forbidden`, never a crash. */
 export async function runAuthHook(hook: AuthHook, request: AuthRequest): Promise<AuthOutcome & { readonly hookError?: unknown }> {
