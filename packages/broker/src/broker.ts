@@ -187,6 +187,7 @@ export class Broker implements HttpBroker {
       limits: this.limits,
       now: this.now,
       monotonicNow: () => performance.now(),
+      keepsHeaders: deps.authenticate !== undefined || this.proxy !== undefined,
       onClosed: (closed, code) => this.forget(closed, code),
       ...(webhooks === undefined ? {} : { events: webhooks }),
       ...(this.proxy === undefined ? {} : { proxy: this.proxy }),

@@ -51,8 +51,9 @@ export class Session implements HubSubscriber, SessionScope {
   /**
    * The upgrade headers as one flat string: Node's headers object (a dictionary) and its strings were about
    * 500 bytes of every idle connection, for an auth hook's `refresh` and the backend proxy, which are rare.
+   * Not kept when neither is there to read them (`SessionContext.keepsHeaders`).
    */
-  private readonly headerText: string;
+  private readonly headerText: string | undefined;
   private readonly inbound: InboundQueue;
   private readonly credentials: SessionCredentials;
   private readonly subscriptions: SessionSubscriptions;
@@ -70,7 +71,7 @@ export class Session implements HubSubscriber, SessionScope {
     this.connectionId = init.connectionId;
     this.variant = init.variant;
     // JSON.stringify returns a rope of its parts; read back from bytes, the text is one flat string.
-    this.headerText = Buffer.from(JSON.stringify(init.headers), 'utf8').toString('utf8');
+    this.headerText = context.keepsHeaders ? Buffer.from(JSON.stringify(init.headers), 'utf8').toString('utf8') : undefined;
     this.remoteAddress = init.remoteAddress;
     this.context = context;
     this.config = context.config;
@@ -90,9 +91,9 @@ export class Session implements HubSubscriber, SessionScope {
     this.connectedAt = context.now();
   }
 
-  /** The upgrade request's headers, as Node parsed them: a new object each time. */
+  /** The upgrade request's headers, as Node parsed them, a new object each time; none when nothing reads them. */
   get headers(): IncomingHttpHeaders {
-    return JSON.parse(this.headerText) as IncomingHttpHeaders;
+    return this.headerText === undefined ? {} : (JSON.parse(this.headerText) as IncomingHttpHeaders);
   }
 
   // Created on first use: most connections never log, and at 10,000s of connections a pino child each is
