@@ -10,6 +10,7 @@
 // (127.0.0.2, 127.0.0.3, ...), so that each has its own ~28,000 ephemeral ports towards the server.
 //   SCALE_CONNECTIONS=100000 pnpm bench memory-scale
 //   SCALE_CONNECTIONS=5000 SCALE_SNAPSHOT=/tmp pnpm bench memory-scale   (also writes heap snapshots)
+//   SCALE_SERVER_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' pnpm bench memory-scale   (Node flags for the servers)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket as WsClient } from 'ws';
@@ -87,7 +88,8 @@ function spawnRaised(args: string[]): ChildProcess {
 }
 
 async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) => Target): Promise<Figures> {
-  const server = spawnRaised(['--conditions=@switchboard/source', '--import=tsx', '--expose-gc', fileURLToPath(new URL('./servers/idle-server.ts', import.meta.url)), kind]);
+  const serverFlags = (process.env.SCALE_SERVER_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+  const server = spawnRaised([...serverFlags, '--conditions=@switchboard/source', '--import=tsx', '--expose-gc', fileURLToPath(new URL('./servers/idle-server.ts', import.meta.url)), kind]);
   const clients: ChildProcess[] = [];
   let publisher: WsClient | undefined;
   try {

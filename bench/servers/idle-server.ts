@@ -55,3 +55,6 @@ function maxOpenFiles(): number {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((row) => row.startsWith('Max open files'));
   return Number(line?.split(/\s+/)[3] ?? Number.NaN);
 }
+
+// An orderly exit on the bench's kill, so that `--cpu-prof` (SCALE_SERVER_FLAGS) writes its profile.
+process.on('SIGTERM', () => process.exit(0));

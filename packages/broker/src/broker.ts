@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
 import { reservedRootsOf } from './config/options-users.js';
+import { newConnectionId } from './connection/connection-id.js';
 import { Session, type SessionContext } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
@@ -492,10 +492,3 @@ async function closeSpread(sessions: readonly Session[], code: number, reason: s
   }
 }
 
-/** `c_` and 16 random base64url characters, as one flat string: a concatenation would keep two (32 bytes more). */
-function newConnectionId(): string {
-  const id = Buffer.allocUnsafe(18);
-  id.write('c_', 0, 'latin1');
-  id.write(randomBytes(12).toString('base64url'), 2, 'latin1');
-  return id.toString('latin1');
-}
