@@ -1,7 +1,7 @@
 // `pnpm bench memory-scale`: many idle subscribed connections on one server process, our broker beside the
 // minimal broker on `ws` (`servers/ws-broker.ts`) in the same run. Per server: connections accepted per
-// second, RSS and JS heap per connection after a full GC, and one publish broadcast to all of them (time
-// from the publish to the last delivery).
+// second and the server's CPU time per accept, RSS and JS heap per connection after a full GC, and one
+// publish broadcast to all of them (time from the publish to the last delivery).
 //
 // The servers and the client processes are started through `sh -c 'ulimit -n ...'`: the soft limit on open
 // files goes to 1,048,576 where the hard limit allows, else up to the hard limit (raising the hard limit
@@ -54,6 +54,7 @@ interface Figures {
   held: number;
   maxOpenFiles: number;
   acceptsPerSecond: number;
+  acceptCpuMicros: number;
   rss: number;
   heap: number;
   heapAndExternal: number;
@@ -75,6 +76,7 @@ export async function benchMemoryScale(): Promise<BenchResult> {
       row('JS heap per connection after GC', kib(ours.heap), kib(theirs.heap), ours.heap / theirs.heap),
       row('JS heap + external per connection', kib(ours.heapAndExternal), kib(theirs.heapAndExternal), ours.heapAndExternal / theirs.heapAndExternal),
       row('connections accepted per second', ours.acceptsPerSecond.toFixed(0).padStart(12), theirs.acceptsPerSecond.toFixed(0).padStart(12), ours.acceptsPerSecond / theirs.acceptsPerSecond),
+      row('server CPU per accepted connection', `${ours.acceptCpuMicros.toFixed(0).padStart(9)} µs`, `${theirs.acceptCpuMicros.toFixed(0).padStart(9)} µs`, ours.acceptCpuMicros / theirs.acceptCpuMicros),
       row('broadcast: publish to last delivery', `${ours.broadcastMs.toFixed(0).padStart(9)} ms`, `${theirs.broadcastMs.toFixed(0).padStart(9)} ms`, ours.broadcastMs / theirs.broadcastMs),
       `broadcast deliveries                   ours ${ours.delivered}   ws broker ${theirs.delivered}`,
     ],
@@ -105,6 +107,7 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     await Promise.all(clients.map((client) => nextMessage(client, 'client start')));
 
     const url = new URL(target.urls[0]!);
+    const cpuBefore = await askCpu(server);
     const started = now();
     const opened = await Promise.all(
       clients.map((client, i) => {
@@ -125,6 +128,8 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     );
     const openedCount = sum(opened, (r) => r.opened);
     const acceptsPerSecond = openedCount / ((Math.max(...opened.map((r) => r.finishedAt)) - started) / 1000);
+    // The server's own CPU time per accept: unlike the rate, not moved by what else runs on the machine.
+    const acceptCpuMicros = ((await askCpu(server)) - cpuBefore) / openedCount;
     const subscribed = await Promise.all(clients.map((client) => request(client, 'subscribe', 'subscribe')));
     const subscribedCount = sum(subscribed, (r) => r.subscribed);
     const after = await ask(server);
@@ -146,6 +151,7 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
       held: subscribedCount,
       maxOpenFiles: before.maxOpenFiles,
       acceptsPerSecond,
+      acceptCpuMicros,
       rss: per((u) => u.rss),
       heap: per((u) => u.heapUsed),
       heapAndExternal: per((u) => u.heapUsed + u.external),
@@ -186,6 +192,10 @@ function nextMessage(child: ChildProcess, what: string, ...send: unknown[]): Pro
 
 function request(client: ChildProcess, message: unknown, what: string): Promise<ClientReport> {
   return nextMessage(client, what, message) as Promise<ClientReport>;
+}
+
+async function askCpu(server: ChildProcess): Promise<number> {
+  return ((await nextMessage(server, 'cpu', 'cpu')) as { cpuMicros: number }).cpuMicros;
 }
 
 async function ask(server: ChildProcess): Promise<Usage> {

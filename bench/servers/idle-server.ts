@@ -1,7 +1,7 @@
 // A server in its own process for the memory benchmark, chosen by argv: `ours` / `ws` (bare WebSocket
 // servers), or `broker` / `ws-broker` (our broker, and the minimal broker on `ws`). It reports its port over
-// IPC and answers "measure" with its connection count, memory after a full GC and open-file limit, and
-// "snapshot PATH" by writing a heap snapshot there.
+// IPC and answers "measure" with its connection count, memory after a full GC and open-file limit, "cpu"
+// with the CPU time it has used (µs), and "snapshot PATH" by writing a heap snapshot there.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,6 +41,11 @@ if (kind === 'broker') {
 process.on('message', (message: string) => {
   if (message.startsWith('snapshot ')) {
     process.send!({ written: writeHeapSnapshot(message.slice('snapshot '.length)) });
+    return;
+  }
+  if (message === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
     return;
   }
   if (message !== 'measure') return;
