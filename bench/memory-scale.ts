@@ -11,6 +11,7 @@
 // (127.0.0.2, 127.0.0.3, ...), so that each has its own ~28,000 ephemeral ports towards the server.
 //   SCALE_CONNECTIONS=100000 pnpm bench memory-scale
 //   SCALE_CONNECTIONS=5000 SCALE_SNAPSHOT=/tmp pnpm bench memory-scale   (also writes heap snapshots)
+//   SCALE_PROFILE=/tmp pnpm bench memory-scale   (a CPU profile of each server while it accepts)
 //   SCALE_SERVER_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' pnpm bench memory-scale   (Node flags for the servers)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +120,8 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     await Promise.all(clients.map((client) => nextMessage(client, 'client start')));
 
     const url = new URL(target.urls[0]!);
+    const profiles = process.env.SCALE_PROFILE;
+    if (profiles !== undefined) await nextMessage(server, 'profile', 'profile start');
     const cpuBefore = await askCpu(server);
     const started = now();
     const opened = await Promise.all(
@@ -143,6 +146,7 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     const acceptsPerSecond = openedCount / ((Math.max(...opened.map((r) => r.finishedAt)) - started) / 1000);
     // The server's own CPU time per accept: unlike the rate, not moved by what else runs on the machine.
     const acceptCpuMicros = ((await askCpu(server)) - cpuBefore) / openedCount;
+    if (profiles !== undefined) await nextMessage(server, 'profile', `profile stop ${profiles}/${kind}-accepts.cpuprofile`);
     const subscribed = await Promise.all(clients.map((client) => request(client, 'subscribe', 'subscribe')));
     const subscribedCount = sum(subscribed, (r) => r.subscribed);
     const after = await ask(server);

@@ -2,7 +2,8 @@
 // servers), or `broker` / `ws-broker` (our broker, and the minimal broker on `ws`). It reports its port over
 // IPC and answers "measure" with its connection count, memory after a full GC and open-file limit, "cpu"
 // with the CPU time it has used (µs), and "snapshot PATH" by writing a heap snapshot there.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
@@ -38,7 +39,23 @@ if (kind === 'broker') {
   });
 }
 
+const inspector = new Session();
+
 process.on('message', (message: string) => {
+  // The accepts alone, profiled: SCALE_PROFILE=dir (memory-scale.ts).
+  if (message === 'profile start') {
+    inspector.connect();
+    inspector.post('Profiler.enable', () => inspector.post('Profiler.start', () => process.send!({ started: true })));
+    return;
+  }
+  if (message.startsWith('profile stop ')) {
+    inspector.post('Profiler.stop', (error, result) => {
+      if (error === null) writeFileSync(message.slice('profile stop '.length), JSON.stringify(result.profile));
+      inspector.disconnect();
+      process.send!({ written: error === null });
+    });
+    return;
+  }
   if (message.startsWith('snapshot ')) {
     process.send!({ written: writeHeapSnapshot(message.slice('snapshot '.length)) });
     return;
