@@ -1,15 +1,18 @@
 // `pnpm bench memory-scale`: many idle subscribed connections on one server process, our broker beside the
 // minimal broker on `ws` (`servers/ws-broker.ts`) in the same run. Per server: connections accepted per
-// second, RSS and JS heap per connection after a full GC, and one publish broadcast to all of them (time
-// from the publish to the last delivery).
+// second and the server's CPU time per accept, RSS and JS heap per connection after a full GC, and one
+// publish broadcast to all of them (time from the publish to the last delivery).
 //
 // The servers and the client processes are started through `sh -c 'ulimit -n ...'`: the soft limit on open
 // files goes to 1,048,576 where the hard limit allows, else up to the hard limit (raising the hard limit
-// itself needs CAP_SYS_RESOURCE). A server holds at most its limit less a margin, and says so. The clients
-// run in SCALE_CLIENT_PROCESSES processes (default 4), each from its own loopback source address
+// itself needs CAP_SYS_RESOURCE). A server holds at most its limit less a margin, and says why it stopped.
+// The clients run in SCALE_CLIENT_PROCESSES processes (default 4; more when the connections would not fit
+// in that many under the same limit or in 28,000 ports each), each from its own loopback source address
 // (127.0.0.2, 127.0.0.3, ...), so that each has its own ~28,000 ephemeral ports towards the server.
 //   SCALE_CONNECTIONS=100000 pnpm bench memory-scale
 //   SCALE_CONNECTIONS=5000 SCALE_SNAPSHOT=/tmp pnpm bench memory-scale   (also writes heap snapshots)
+//   SCALE_PROFILE=/tmp pnpm bench memory-scale   (a CPU profile of each server while it accepts)
+//   SCALE_SERVER_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' pnpm bench memory-scale   (Node flags for the servers)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket as WsClient } from 'ws';
@@ -20,6 +23,9 @@ import { switchboardTarget, wsBrokerTarget } from './targets.js';
 
 const CONNECTIONS = Number(process.env.SCALE_CONNECTIONS ?? 18_000);
 const CLIENT_PROCESSES = Number(process.env.SCALE_CLIENT_PROCESSES ?? 4);
+/** Connections one client process opens at most: its own open-file limit, and the ephemeral ports of its
+ * source address towards one server port (Linux's default range, 32768-60999, less a margin). */
+const PORTS_PER_ADDRESS = 28_000;
 /** Handshakes in flight per client process: all of them together stay under the listen backlog (511), whose
  * overflow would time SYN retransmissions (1 s, 3 s) instead of the server. */
 const WINDOW = Number(process.env.SCALE_WINDOW ?? 32);
@@ -52,7 +58,11 @@ interface ClientReport {
 interface Figures {
   held: number;
   maxOpenFiles: number;
+  /** Why fewer than SCALE_CONNECTIONS are held, or 'all asked'. */
+  stoppedBecause: string;
+  clientProcesses: number;
   acceptsPerSecond: number;
+  acceptCpuMicros: number;
   rss: number;
   heap: number;
   heapAndExternal: number;
@@ -67,13 +77,15 @@ export async function benchMemoryScale(): Promise<BenchResult> {
   const row = (label: string, a: string, b: string, ratio: number): string =>
     `${label.padEnd(36)} ours ${a}   ws broker ${b}   ratio ${ratio.toFixed(2)}x`;
   return {
-    name: `idle subscribed connections on one node, ${CONNECTIONS} asked, ${CLIENT_PROCESSES} client processes (lower ratio is better for us, except accepts/s)`,
+    name: `idle subscribed connections on one node, ${CONNECTIONS} asked, ${ours.clientProcesses} client processes (lower ratio is better for us, except accepts/s)`,
     lines: [
       `connections held (open-file limit)    ours ${ours.held} (${ours.maxOpenFiles})   ws broker ${theirs.held} (${theirs.maxOpenFiles})`,
+      `stopped because                       ours: ${ours.stoppedBecause}   ws broker: ${theirs.stoppedBecause}`,
       row('RSS per connection', kib(ours.rss), kib(theirs.rss), ours.rss / theirs.rss),
       row('JS heap per connection after GC', kib(ours.heap), kib(theirs.heap), ours.heap / theirs.heap),
       row('JS heap + external per connection', kib(ours.heapAndExternal), kib(theirs.heapAndExternal), ours.heapAndExternal / theirs.heapAndExternal),
       row('connections accepted per second', ours.acceptsPerSecond.toFixed(0).padStart(12), theirs.acceptsPerSecond.toFixed(0).padStart(12), ours.acceptsPerSecond / theirs.acceptsPerSecond),
+      row('server CPU per accepted connection', `${ours.acceptCpuMicros.toFixed(0).padStart(9)} µs`, `${theirs.acceptCpuMicros.toFixed(0).padStart(9)} µs`, ours.acceptCpuMicros / theirs.acceptCpuMicros),
       row('broadcast: publish to last delivery', `${ours.broadcastMs.toFixed(0).padStart(9)} ms`, `${theirs.broadcastMs.toFixed(0).padStart(9)} ms`, ours.broadcastMs / theirs.broadcastMs),
       `broadcast deliveries                   ours ${ours.delivered}   ws broker ${theirs.delivered}`,
     ],
@@ -87,22 +99,34 @@ function spawnRaised(args: string[]): ChildProcess {
 }
 
 async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) => Target): Promise<Figures> {
-  const server = spawnRaised(['--conditions=@switchboard/source', '--import=tsx', '--expose-gc', fileURLToPath(new URL('./servers/idle-server.ts', import.meta.url)), kind]);
+  const serverFlags = (process.env.SCALE_SERVER_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+  const server = spawnRaised([...serverFlags, '--conditions=@switchboard/source', '--import=tsx', '--expose-gc', fileURLToPath(new URL('./servers/idle-server.ts', import.meta.url)), kind]);
   const clients: ChildProcess[] = [];
   let publisher: WsClient | undefined;
   try {
     const { port } = (await nextMessage(server, 'server start')) as { port: number };
     const target = targetFor(port);
     const before = await ask(server);
+    // SCALE_SNAPSHOT=dir: heap snapshots of each server before the clients come and holding its idle
+    // connections, to be compared by constructor (docs/benchmarks.md).
+    const snapshots = process.env.SCALE_SNAPSHOT;
+    if (snapshots !== undefined) await nextMessage(server, 'snapshot', `snapshot ${snapshots}/${kind}-0.heapsnapshot`);
     const held = Math.min(CONNECTIONS, before.maxOpenFiles - FD_MARGIN);
-    for (let i = 0; i < CLIENT_PROCESSES; i++) clients.push(spawnRaised(['--import=tsx', fileURLToPath(new URL('./scale-clients.ts', import.meta.url))]));
+    // The client processes share the machine's limit (each has the same open-file limit as the server):
+    // as many as it takes to open `held` connections, at least SCALE_CLIENT_PROCESSES.
+    const perClient = Math.min(before.maxOpenFiles - FD_MARGIN, PORTS_PER_ADDRESS);
+    const clientProcesses = Math.max(CLIENT_PROCESSES, Math.ceil(held / perClient));
+    for (let i = 0; i < clientProcesses; i++) clients.push(spawnRaised(['--import=tsx', fileURLToPath(new URL('./scale-clients.ts', import.meta.url))]));
     await Promise.all(clients.map((client) => nextMessage(client, 'client start')));
 
     const url = new URL(target.urls[0]!);
+    const profiles = process.env.SCALE_PROFILE;
+    if (profiles !== undefined) await nextMessage(server, 'profile', 'profile start');
+    const cpuBefore = await askCpu(server);
     const started = now();
     const opened = await Promise.all(
       clients.map((client, i) => {
-        const count = Math.floor(held / CLIENT_PROCESSES) + (i < held % CLIENT_PROCESSES ? 1 : 0);
+        const count = Math.floor(held / clientProcesses) + (i < held % clientProcesses ? 1 : 0);
         const plan: Plan = {
           host: url.hostname,
           port: Number(url.port),
@@ -118,7 +142,11 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
       }),
     );
     const openedCount = sum(opened, (r) => r.opened);
+    const failedCount = sum(opened, (r) => r.failed);
     const acceptsPerSecond = openedCount / ((Math.max(...opened.map((r) => r.finishedAt)) - started) / 1000);
+    // The server's own CPU time per accept: unlike the rate, not moved by what else runs on the machine.
+    const acceptCpuMicros = ((await askCpu(server)) - cpuBefore) / openedCount;
+    if (profiles !== undefined) await nextMessage(server, 'profile', `profile stop ${profiles}/${kind}-accepts.cpuprofile`);
     const subscribed = await Promise.all(clients.map((client) => request(client, 'subscribe', 'subscribe')));
     const subscribedCount = sum(subscribed, (r) => r.subscribed);
     const after = await ask(server);
@@ -126,8 +154,6 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
       throw new Error(`${kind}: the server holds ${after.connections - before.connections} connections, ${subscribedCount} subscribed`);
     }
 
-    // SCALE_SNAPSHOT=dir: a heap snapshot of each server holding its idle connections (docs/benchmarks.md).
-    const snapshots = process.env.SCALE_SNAPSHOT;
     if (snapshots !== undefined) await nextMessage(server, 'snapshot', `snapshot ${snapshots}/${kind}-${subscribedCount}.heapsnapshot`);
 
     publisher = await openPublisher(target);
@@ -141,7 +167,10 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     return {
       held: subscribedCount,
       maxOpenFiles: before.maxOpenFiles,
+      stoppedBecause: stopReason(subscribedCount, held, failedCount, before.maxOpenFiles),
+      clientProcesses,
       acceptsPerSecond,
+      acceptCpuMicros,
       rss: per((u) => u.rss),
       heap: per((u) => u.heapUsed),
       heapAndExternal: per((u) => u.heapUsed + u.external),
@@ -154,6 +183,18 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     server.kill();
     await Promise.all([server, ...clients].map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
   }
+}
+
+/** Why a server holds `reached` of the SCALE_CONNECTIONS asked: all of them, its open-file limit, or handshakes that failed. */
+function stopReason(reached: number, planned: number, failed: number, maxOpenFiles: number): string {
+  if (reached >= CONNECTIONS) return 'all asked';
+  const parts: string[] = [];
+  if (planned < CONNECTIONS) {
+    parts.push(`open-file limit ${maxOpenFiles} (the hard limit; raising it needs CAP_SYS_RESOURCE)`);
+  }
+  if (failed > 0) parts.push(`${failed} handshakes failed`);
+  if (reached < planned - failed) parts.push(`${planned - failed - reached} opened but not subscribed`);
+  return parts.join(', ');
 }
 
 function sum<T>(items: T[], pick: (item: T) => number): number {
@@ -182,6 +223,10 @@ function nextMessage(child: ChildProcess, what: string, ...send: unknown[]): Pro
 
 function request(client: ChildProcess, message: unknown, what: string): Promise<ClientReport> {
   return nextMessage(client, what, message) as Promise<ClientReport>;
+}
+
+async function askCpu(server: ChildProcess): Promise<number> {
+  return ((await nextMessage(server, 'cpu', 'cpu')) as { cpuMicros: number }).cpuMicros;
 }
 
 async function ask(server: ChildProcess): Promise<Usage> {

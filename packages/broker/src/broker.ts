@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
 import { reservedRootsOf } from './config/options-users.js';
+import { newConnectionId } from './connection/connection-id.js';
 import { Session, type SessionContext } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
@@ -19,7 +19,7 @@ import { ConsoleFigures } from './console/console-figures.js';
 import { createEngine } from './create-engine.js';
 import { createWebhooksRedis } from './create-webhooks-redis.js';
 import type { CommandResult, Engine, NodeCommand } from './engine/engine.js';
-import { checkSubprotocol, originChecker, refuseUpgrade } from './http/handshake.js';
+import { checkSubprotocol, refuseUpgrade, upgradeOptionsOf } from './http/handshake.js';
 import type { BrokerState, HttpBroker } from './http/http-broker.js';
 import { createMetricsRegistry } from './http/metrics.js';
 import { Hub } from './hub/hub.js';
@@ -97,7 +97,8 @@ export class Broker implements HttpBroker {
   private readonly sessionsById = new Map<string, Session>();
   /** Open sessions by user, for admin commands (connection/user-index.ts). */
   private readonly users = new UserIndex<Session>();
-  private readonly originAllowed: (origin: string | undefined) => boolean;
+  /** Core's handshake and connection options, the same for every upgrade (one object, not one per connection). */
+  private readonly upgradeOptions: UpgradeOptions;
   private readonly closeWaiters = new Set<() => void>();
   private readonly sessionContext: SessionContext;
   private pendingHandshakes = 0;
@@ -118,7 +119,7 @@ export class Broker implements HttpBroker {
     this.authenticate = this.proxy?.authenticator(builtin) ?? builtin;
     this.engine = deps.engine ?? createEngine(config);
     this.limits = serverLimits(config);
-    this.originAllowed = originChecker(config.allowedOrigins, config.allowMissingOrigin);
+    this.upgradeOptions = upgradeOptionsOf(config);
     this.namespaces = new NamespaceResolver(config);
     this.webhooks = Webhooks.fromConfig(config, this.logger, this.now, () => createWebhooksRedis(config));
     const { webhooks } = this;
@@ -186,6 +187,7 @@ export class Broker implements HttpBroker {
       limits: this.limits,
       now: this.now,
       monotonicNow: () => performance.now(),
+      keepsHeaders: deps.authenticate !== undefined || this.proxy !== undefined,
       onClosed: (closed, code) => this.forget(closed, code),
       ...(webhooks === undefined ? {} : { events: webhooks }),
       ...(this.proxy === undefined ? {} : { proxy: this.proxy }),
@@ -253,18 +255,7 @@ export class Broker implements HttpBroker {
     }
     // Core's RFC 6455 checks (the Origin allowlist among them) and its subprotocol selection run before
     // authentication, so a request core would refuse costs no auth hook call.
-    const upgradeOptions: UpgradeOptions = {
-      protocols: [SUBPROTOCOL],
-      verifyOrigin: this.originAllowed,
-      perMessageDeflate: config.perMessageDeflate ? { threshold: config.deflateThresholdBytes } : false,
-      maxMessageSize: config.maxFrameBytes,
-      highWaterMark: config.highWaterMarkBytes,
-      closeTimeout: config.closeTimeoutMs,
-      // Core pings and watches the peer, and ends a silent one with 4004 (protocol.md §11); the session
-      // closes on core's keepalive error first, so its own state changes at once (see Session.socketError).
-      pingInterval: config.pingIntervalMs,
-      keepaliveClose: { code: ProtocolCloseCode.pingTimeout, reason: 'no answer to ping' },
-    };
+    const { upgradeOptions } = this;
     const handshake = checkUpgrade(request, upgradeOptions);
     if (!handshake.accepted) {
       // Core refuses with 403 only for the Origin; the broker words that one (protocol.md §2.1).
@@ -321,13 +312,15 @@ export class Broker implements HttpBroker {
 
     const websocket = completeUpgrade(request, socket, head, handshake, upgradeOptions);
     if (websocket === undefined) return;
+    // Core's own listener now keeps an error from crashing the process; a second one is an array per socket.
+    socket.off('error', ignore);
     if (closeWith !== undefined || identity === undefined) {
       stats.increment(stats.handshakeRejections, closeWith?.code ?? ProtocolErrorCode.invalidToken);
       websocket.on('error', ignore);
       websocket.close(closeWith?.close ?? ProtocolCloseCode.unauthorized, closeWith?.reason ?? 'unauthorized');
       return;
     }
-    const connectionId = `c_${randomBytes(12).toString('base64url')}`;
+    const connectionId = newConnectionId();
     const session = new Session(
       {
         websocket,
@@ -498,3 +491,4 @@ async function closeSpread(sessions: readonly Session[], code: number, reason: s
     session.close(code, reason);
   }
 }
+

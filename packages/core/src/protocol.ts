@@ -7,7 +7,7 @@ import { CloseCode, Opcode, type Role } from './constants.js';
 import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import { encodeFrame, type Frame } from './frame.js';
-import { FrameParser } from './frame-parser.js';
+import { FrameParser, type FrameParserOptions } from './frame-parser.js';
 import { nextPooledMask } from './mask.js';
 import type { Platform } from './platform.js';
 import type { MessageCompressor, ProtocolEvent, ProtocolOptions, ProtocolState, SendOptions } from './protocol-types.js';
@@ -47,8 +47,10 @@ export class Protocol {
   private readonly compressor: MessageCompressor | undefined;
   private readonly generateMask: (() => Uint8Array) | undefined;
   private readonly platform: Platform;
-  private events: ProtocolEvent[] = [];
-  private output: Uint8Array[] = [];
+  // Both are the shared empty `nothing` while empty, and get an array of their own for their first item: two
+  // empty arrays were ~64 bytes of every idle connection.
+  private events: ProtocolEvent[] = nothing;
+  private output: Uint8Array[] = nothing;
 
   // The message being assembled from fragments (RFC 6455 §5.4).
   private messageOpcode = 0;
@@ -79,12 +81,7 @@ export class Protocol {
     this.compressor = options.compressor;
     this.generateMask = options.generateMask;
     this.platform = options.platform;
-    this.parser = new FrameParser({
-      role: this.role,
-      allowRsv1: this.compressor !== undefined,
-      maxPayloadLength: this.maxMessageSize,
-      platform: this.platform,
-    });
+    this.parser = new FrameParser(parserOptions(this.role, this.compressor !== undefined, this.maxMessageSize, this.platform));
   }
 
   // ---- input --------------------------------------------------------------------------------------
@@ -157,14 +154,14 @@ export class Protocol {
   eventsReceived(): ProtocolEvent[] {
     if (this.events.length === 0) this.reachPendingFailure();
     const events = this.events;
-    if (events.length > 0) this.events = [];
+    this.events = nothing;
     return events;
   }
 
   /** Bytes to write since the last call, in order. */
   dataToSend(): Uint8Array[] {
     const output = this.output;
-    if (output.length > 0) this.output = [];
+    this.output = nothing;
     return output;
   }
 
@@ -236,7 +233,7 @@ export class Protocol {
     this.assertCanSend();
     if (this.role === 'client') throw invalidArgument('sendFrames is for the server role; client frames are masked one by one');
     this.assertNotFragmenting();
-    for (const frame of frames) this.output.push(frame);
+    for (const frame of frames) this.pushOutput(frame);
   }
 
   /** Starts the closing handshake (RFC 6455 §7.1.2); a second call is ignored. */
@@ -270,7 +267,7 @@ export class Protocol {
     this.state = 'closing';
     this.transportShouldClose = true;
     this.resetMessage();
-    this.events.push({ type: 'error', error });
+    this.pushEvent({ type: 'error', error });
   }
 
   // ---- frames in ----------------------------------------------------------------------------------
@@ -301,11 +298,11 @@ export class Protocol {
         return this.receiveContinuation(frame);
       case Opcode.ping:
         // §5.5.2: answer with a pong carrying the same payload, unless we already sent a close frame.
-        this.events.push({ type: 'ping', data: frame.payload });
+        this.pushEvent({ type: 'ping', data: frame.payload });
         if (!this.closeSent) this.pushFrame(true, false, Opcode.pong, frame.payload);
         return;
       case Opcode.pong:
-        this.events.push({ type: 'pong', data: frame.payload });
+        this.pushEvent({ type: 'pong', data: frame.payload });
         return;
       case Opcode.close:
         return this.receiveClose(frame);
@@ -379,20 +376,20 @@ export class Protocol {
     if (this.messageOpcode === Opcode.text) {
       const parts = this.textParts ?? [];
       const text = parts.length === 1 ? parts[0]! : parts.join('');
-      this.events.push({ type: 'text', data: text });
+      this.pushEvent({ type: 'text', data: text });
     } else {
       const fragments = this.fragments ?? [];
       const binary = fragments.length === 1 ? fragments[0]! : concatBytes(fragments, this.messageBytes, this.platform);
-      this.events.push({ type: 'binary', data: binary });
+      this.pushEvent({ type: 'binary', data: binary });
     }
     this.resetMessage();
   }
 
   private deliver(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.binary) {
-      this.events.push({ type: 'binary', data: payload });
+      this.pushEvent({ type: 'binary', data: payload });
     } else if (this.platform.isUtf8(payload)) {
-      this.events.push({ type: 'text', data: this.platform.decodeUtf8(payload) });
+      this.pushEvent({ type: 'text', data: this.platform.decodeUtf8(payload) });
     } else {
       this.peerFailed(invalidUtf8());
     }
@@ -405,7 +402,7 @@ export class Protocol {
     this.closeCode = parsed.code;
     this.closeReason = parsed.reason;
     this.resetMessage();
-    this.events.push({ type: 'close', code: parsed.code, reason: parsed.reason });
+    this.pushEvent({ type: 'close', code: parsed.code, reason: parsed.reason });
     if (this.closeSent) {
       this.finishClosingHandshake();
       return;
@@ -451,7 +448,17 @@ export class Protocol {
   private pushFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array): void {
     const mask = this.role === 'client' ? (this.generateMask?.() ?? nextPooledMask(this.platform)) : undefined;
     const frames = encodeFrame({ fin, rsv1, opcode, payload, mask }, this.platform);
-    for (const frame of frames) this.output.push(frame);
+    for (const frame of frames) this.pushOutput(frame);
+  }
+
+  private pushEvent(event: ProtocolEvent): void {
+    if (this.events === nothing) this.events = [event];
+    else this.events.push(event);
+  }
+
+  private pushOutput(bytes: Uint8Array): void {
+    if (this.output === nothing) this.output = [bytes];
+    else this.output.push(bytes);
   }
 
   private assertCanSend(): void {
@@ -485,3 +492,21 @@ function asWebSocketError(error: unknown): WebSocketError {
   if (error instanceof WebSocketError) return error;
   return new WebSocketError(ErrorCode.invalidCompressedData, String(error), CloseCode.invalidPayload);
 }
+
+/**
+ * The frame parser's options, one frozen object for each kind of connection (the parser shares a frozen
+ * one instead of copying it): servers of one process mostly need a single one.
+ */
+function parserOptions(role: Role, allowRsv1: boolean, maxPayloadLength: number, platform: Platform): FrameParserOptions {
+  const key = `${role} ${allowRsv1} ${maxPayloadLength}`;
+  let byPlatform = sharedParserOptions.get(key);
+  if (byPlatform === undefined) sharedParserOptions.set(key, (byPlatform = new Map()));
+  let options = byPlatform.get(platform);
+  if (options === undefined) byPlatform.set(platform, (options = Object.freeze({ role, allowRsv1, maxPayloadLength, platform })));
+  return options;
+}
+
+const sharedParserOptions = new Map<string, Map<Platform, FrameParserOptions>>();
+
+/** `events` and `output` while empty; frozen, so that a push to it would throw rather than be shared. */
+const nothing = Object.freeze([]) as unknown as never[];

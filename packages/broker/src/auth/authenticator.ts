@@ -137,8 +137,38 @@ export function builtinAuthenticator(
  * starting with a wildcard do not reach `reservedRoots` (the user topic prefix).
  */
 export function permissionsOf(identity: Identity, namespaces: NamespaceResolver, reservedRoots: readonly string[] = []): Permissions {
-  return new Permissions(identity.grants, { anonymous: identity.anonymous === true, namespaces, reservedRoots });
+  const anonymous = identity.anonymous === true;
+  const { grants } = identity;
+  // Permissions are immutable, and most connections hold one of a few grant sets (the anonymous grants, a
+  // role's): those share one compiled copy instead of ~240 bytes of arrays each (docs/benchmarks.md).
+  // Anonymous connections all hold the very same grants object: known without building the key.
+  if (grants === lastShared.grants && anonymous === lastShared.anonymous && namespaces === lastShared.namespaces && reservedRoots === lastShared.reservedRoots) {
+    return lastShared.permissions;
+  }
+  let compiled = compiledPermissions.get(namespaces);
+  if (compiled === undefined) compiledPermissions.set(namespaces, (compiled = new Map()));
+  const key = JSON.stringify([anonymous, reservedRoots, grants.publish, grants.subscribe]);
+  let permissions = compiled.get(key);
+  if (permissions === undefined) {
+    // Bounded: grants unique to each connection (per-user patterns) would otherwise grow it without end.
+    if (compiled.size >= maxCompiledPermissions) compiled.clear();
+    permissions = new Permissions(grants, { anonymous, namespaces, reservedRoots });
+    compiled.set(key, permissions);
+  }
+  lastShared = { grants, anonymous, namespaces, reservedRoots, permissions };
+  return permissions;
 }
+
+let lastShared: {
+  readonly grants: Identity['grants'] | undefined;
+  readonly anonymous: boolean;
+  readonly namespaces: NamespaceResolver | undefined;
+  readonly reservedRoots: readonly string[] | undefined;
+  readonly permissions: Permissions;
+} = { grants: undefined, anonymous: false, namespaces: undefined, reservedRoots: undefined, permissions: new Permissions({ publish: [], subscribe: [] }) };
+
+const compiledPermissions = new WeakMap<NamespaceResolver, Map<string, Permissions>>();
+const maxCompiledPermissions = 1024;
 
 /** Runs a hook defensively: a throw or a malformed outcome becomes `forbidden`, never a crash. */
 export async function runAuthHook(hook: AuthHook, request: AuthRequest): Promise<AuthOutcome & { readonly hookError?: unknown }> {

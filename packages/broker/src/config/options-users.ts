@@ -31,5 +31,12 @@ export const userOptions = {
 /** The reserved roots a configuration has: the user topic prefix, if any (none when the caller gives no prefix). */
 export function reservedRootsOf(config: { readonly userTopicPrefix?: string | undefined }): readonly string[] {
   const prefix = config.userTopicPrefix;
-  return prefix === undefined || prefix === '' ? [] : [prefix];
+  if (prefix === undefined || prefix === '') return noReservedRoots;
+  // The same array for the same prefix: permissionsOf recognizes a connection's scope by identity.
+  let roots = reservedRootsByPrefix.get(prefix);
+  if (roots === undefined) reservedRootsByPrefix.set(prefix, (roots = Object.freeze([prefix])));
+  return roots;
 }
+
+const noReservedRoots: readonly string[] = Object.freeze([]);
+const reservedRootsByPrefix = new Map<string, readonly string[]>();

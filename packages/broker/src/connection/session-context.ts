@@ -29,6 +29,11 @@ export interface SessionContext {
   readonly now: () => number;
   /** Milliseconds on a monotonic clock (the publish rate limiter). */
   readonly monotonicNow: () => number;
+  /**
+   * Whether anything reads a session's upgrade headers after the upgrade: an application's auth hook (on
+   * `refresh`) or the backend proxy. The built-in authentication reads only the token.
+   */
+  readonly keepsHeaders: boolean;
   /** Called once, when the connection has ended (with its close code) and the session has released everything. */
   readonly onClosed: (session: Session, code: number) => void;
   /** Told of what a connection did that the application's backend may hear of (webhooks); must not throw. */

@@ -8,6 +8,7 @@ import {
   isValidTopic,
   topicMatches,
 } from '@switchboard/protocol';
+import { CompactSet } from '../collections/compact-set.js';
 import type { StreamPosition } from '../engine/engine.js';
 import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
 import { type RecoveryRead, planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
@@ -50,7 +51,7 @@ const noServerMembers: Set<string> = new Set();
 export class SessionSubscriptions {
   private readonly session: SessionScope & HubSubscriber;
   /** Patterns subscribed, or being subscribed (they count toward the limit while the engine answers). */
-  private readonly patterns = new Set<string>();
+  private readonly patterns = new CompactSet<string>();
   /**
    * Presence topics the connection is a member of because the server offered them (design §1.7: the
    * membership is the server's, written at the offer, claimed or not; a client `unsubscribe` keeps it).

@@ -38,7 +38,6 @@ type OwnedWebSocket = WebSocket & { [owner]: Session };
 export class Session implements HubSubscriber, SessionScope {
   readonly connectionId: string;
   readonly variant: CompressionVariant;
-  readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string | undefined;
   readonly context: SessionContext;
   readonly config: Config;
@@ -49,6 +48,12 @@ export class Session implements HubSubscriber, SessionScope {
   /** When the connection opened, ms since the Unix epoch. */
   readonly connectedAt: number;
   private readonly websocket: WebSocket;
+  /**
+   * The upgrade headers as one flat string: Node's headers object (a dictionary) and its strings were about
+   * 500 bytes of every idle connection, for an auth hook's `refresh` and the backend proxy, which are rare.
+   * Not kept when neither is there to read them (`SessionContext.keepsHeaders`).
+   */
+  private readonly headerText: string | undefined;
   private readonly inbound: InboundQueue;
   private readonly credentials: SessionCredentials;
   private readonly subscriptions: SessionSubscriptions;
@@ -65,7 +70,8 @@ export class Session implements HubSubscriber, SessionScope {
     this.websocket = init.websocket;
     this.connectionId = init.connectionId;
     this.variant = init.variant;
-    this.headers = init.headers;
+    // JSON.stringify returns a rope of its parts; read back from bytes, the text is one flat string.
+    this.headerText = context.keepsHeaders ? Buffer.from(JSON.stringify(init.headers), 'utf8').toString('utf8') : undefined;
     this.remoteAddress = init.remoteAddress;
     this.context = context;
     this.config = context.config;
@@ -83,6 +89,11 @@ export class Session implements HubSubscriber, SessionScope {
     };
     this.server = new ServerSubscriptions(init.identity, context.config);
     this.connectedAt = context.now();
+  }
+
+  /** The upgrade request's headers, as Node parsed them, a new object each time; none when nothing reads them. */
+  get headers(): IncomingHttpHeaders {
+    return this.headerText === undefined ? {} : (JSON.parse(this.headerText) as IncomingHttpHeaders);
   }
 
   // Created on first use: most connections never log, and at 10,000s of connections a pino child each is

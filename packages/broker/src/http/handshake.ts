@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { type ProtocolErrorCode, SUBPROTOCOL } from '@switchboard/protocol';
-import { rejectUpgrade } from '@switchboard/core';
+import { ProtocolCloseCode, type ProtocolErrorCode, SUBPROTOCOL } from '@switchboard/protocol';
+import { rejectUpgrade, type UpgradeOptions } from '@switchboard/core';
+import type { Config } from '../config/config.js';
 
 /**
  * The broker's policy on an upgrade request (protocol.md §2.1), applied through core's RFC 6455
@@ -41,6 +42,25 @@ export function originChecker(allowed: readonly string[], allowMissing: boolean)
     const lower = origin.toLowerCase();
     if (exact.has(lower)) return true;
     return wildcards.some(({ prefix, suffix }) => lower.startsWith(prefix) && lower.endsWith(suffix) && lower.length > prefix.length + suffix.length);
+  };
+}
+
+/**
+ * Core's handshake and connection options for every upgrade of a broker. Built once: the WebSocket keeps
+ * `keepaliveClose`, which as a literal in the upgrade path was an object per connection.
+ */
+export function upgradeOptionsOf(config: Config): UpgradeOptions {
+  return {
+    protocols: [SUBPROTOCOL],
+    verifyOrigin: originChecker(config.allowedOrigins, config.allowMissingOrigin),
+    perMessageDeflate: config.perMessageDeflate ? { threshold: config.deflateThresholdBytes } : false,
+    maxMessageSize: config.maxFrameBytes,
+    highWaterMark: config.highWaterMarkBytes,
+    closeTimeout: config.closeTimeoutMs,
+    // Core pings and watches the peer, and ends a silent one with 4004 (protocol.md §11); the session
+    // closes on core's keepalive error first, so its own state changes at once (see Session.socketError).
+    pingInterval: config.pingIntervalMs,
+    keepaliveClose: { code: ProtocolCloseCode.pingTimeout, reason: 'no answer to ping' },
   };
 }
 

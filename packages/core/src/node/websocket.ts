@@ -7,6 +7,7 @@ import { ErrorCode, WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol } from '../protocol.js';
 import type { ProtocolEvent } from '../protocol-types.js';
+import { KeepaliveWheel } from './keepalive-wheel.js';
 import { toBuffer } from './node-platform.js';
 import type { BinaryType, MessageData, SendData, SendFragmentOptions, SendResult, WebSocketEvents, WebSocketInfo, WebSocketOptions } from './websocket-options.js';
 
@@ -62,7 +63,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private socket: Duplex | undefined;
   private protocolState: Protocol | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
+  /** The keepalive wheel's slot holding this connection, while it has one. */
+  private keepaliveSlot = -1;
   private receivedSinceLastPing = true;
   private corkedForTick = false;
   private closeEmitted = false;
@@ -70,6 +72,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   constructor(url: string, options: WebSocketOptions = {}) {
     super();
+    // EventEmitter's listener table is a null-prototype object, which V8 keeps as a dictionary: ~250 bytes
+    // for the four listeners of an idle broker connection. One made by a constructor whose prototype has
+    // no properties is as empty of inherited names, and has fast properties (~60 bytes).
+    (this as unknown as { _events: object })._events = new ListenerTable();
     this.url = url;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.maxBackpressure = options.maxBackpressure ?? Infinity;
@@ -246,6 +252,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       socket.setNoDelay(true);
       // The HTTP server's idle timeout no longer applies; keepalive pings take over.
       socket.setTimeout(0);
+      dropClearedTimer(socket);
     }
     // The listeners are shared by every connection and find theirs on the socket, as ws does: five closures
     // per connection were about 300 bytes of each idle connection's heap (docs/benchmarks.md).
@@ -368,11 +375,17 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   private startKeepalive(): void {
     if (this.pingIntervalMs <= 0) return;
-    this.pingTimer = setInterval(WebSocket.keepaliveTick, this.pingIntervalMs, this);
-    this.pingTimer.unref();
+    this.keepaliveSlot = keepaliveWheelFor(this.pingIntervalMs).add(this);
   }
 
-  private static keepaliveTick(websocket: WebSocket): void {
+  private stopKeepalive(): void {
+    if (this.keepaliveSlot < 0) return;
+    keepaliveWheelFor(this.pingIntervalMs).remove(this, this.keepaliveSlot);
+    this.keepaliveSlot = -1;
+  }
+
+  /** @internal Once per ping interval (the keepalive wheel): pings, or fails a peer silent since the last ping. */
+  static keepaliveTick(websocket: WebSocket): void {
     if (websocket.readyState !== ReadyState.OPEN) return;
     if (!websocket.receivedSinceLastPing) return websocket.keepaliveTimedOut();
     websocket.receivedSinceLastPing = false;
@@ -395,7 +408,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   private finalize(): void {
     clearTimeout(this.closeTimer);
-    clearInterval(this.pingTimer);
+    this.stopKeepalive();
     const protocol = this.protocolState!;
     protocol.receiveEof();
     this.readyState = ReadyState.CLOSED;
@@ -439,6 +452,19 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 }
 
+/** EventEmitter's `_events` for a WebSocket: see the constructor. */
+const ListenerTable = function ListenerTable() {} as unknown as new () => object;
+ListenerTable.prototype = Object.create(null) as object;
+
+/** One keepalive wheel per ping interval in use. */
+const keepaliveWheels = new Map<number, KeepaliveWheel<WebSocket>>();
+
+function keepaliveWheelFor(intervalMs: number): KeepaliveWheel<WebSocket> {
+  let wheel = keepaliveWheels.get(intervalMs);
+  if (wheel === undefined) keepaliveWheels.set(intervalMs, (wheel = new KeepaliveWheel(intervalMs, WebSocket.keepaliveTick)));
+  return wheel;
+}
+
 /** Where a socket's shared listeners find the connection that owns it. */
 const owner = Symbol('websocket');
 
@@ -446,6 +472,19 @@ const owner = Symbol('websocket');
 const corkedThisTick: WebSocket[] = [];
 
 type OwnedSocket = Duplex & { [owner]: WebSocket };
+
+/**
+ * Node keeps the cleared idle timer on the socket (under a private symbol, with its bound callback) until
+ * the socket is collected: about 200 bytes of every idle connection (docs/benchmarks.md). Put back as a new
+ * socket has it (null), which every reader of the slot handles, since an unused slot is null there too.
+ */
+function dropClearedTimer(socket: Socket): void {
+  timeoutSlot ??= Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'timeout') ?? null;
+  if (timeoutSlot !== null) (socket as unknown as Record<symbol, unknown>)[timeoutSlot] = null;
+}
+
+/** Node's `kTimeout` symbol, found on the first socket; null when this Node has none. */
+let timeoutSlot: symbol | null | undefined;
 
 /** The 'close' that follows reports the error; a reset peer is routine for a server, not a crash. */
 function socketError(): void {}
