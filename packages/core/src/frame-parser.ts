@@ -16,6 +16,21 @@ export interface FrameParserOptions {
   platform: Platform;
 }
 
+/**
+ * The frame parser's options, one frozen object for each kind of connection (the parser shares a frozen
+ * one instead of copying it): servers of one process mostly need a single one.
+ */
+export function sharedParserOptions(role: Role, allowRsv1: boolean, maxPayloadLength: number, platform: Platform): FrameParserOptions {
+  const key = `${role} ${allowRsv1} ${maxPayloadLength}`;
+  let byPlatform = parserOptionsByKind.get(key);
+  if (byPlatform === undefined) parserOptionsByKind.set(key, (byPlatform = new Map()));
+  let options = byPlatform.get(platform);
+  if (options === undefined) byPlatform.set(platform, (options = Object.freeze({ role, allowRsv1, maxPayloadLength, platform })));
+  return options;
+}
+
+const parserOptionsByKind = new Map<string, Map<Platform, FrameParserOptions>>();
+
 // The whole parser state is one small integer, as in ws's receiver: which part of a frame comes next.
 const READ_HEADER = 0;
 const READ_LENGTH_16 = 1;

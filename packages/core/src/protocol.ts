@@ -7,7 +7,7 @@ import { CloseCode, Opcode, type Role } from './constants.js';
 import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import { encodeFrame, type Frame } from './frame.js';
-import { FrameParser, type FrameParserOptions } from './frame-parser.js';
+import { FrameParser, sharedParserOptions } from './frame-parser.js';
 import { nextPooledMask } from './mask.js';
 import type { Platform } from './platform.js';
 import type { MessageCompressor, ProtocolEvent, ProtocolOptions, ProtocolState, SendOptions } from './protocol-types.js';
@@ -81,7 +81,7 @@ export class Protocol {
     this.compressor = options.compressor;
     this.generateMask = options.generateMask;
     this.platform = options.platform;
-    this.parser = new FrameParser(parserOptions(this.role, this.compressor !== undefined, this.maxMessageSize, this.platform));
+    this.parser = new FrameParser(sharedParserOptions(this.role, this.compressor !== undefined, this.maxMessageSize, this.platform));
   }
 
   // ---- input --------------------------------------------------------------------------------------
@@ -492,21 +492,6 @@ function asWebSocketError(error: unknown): WebSocketError {
   if (error instanceof WebSocketError) return error;
   return new WebSocketError(ErrorCode.invalidCompressedData, String(error), CloseCode.invalidPayload);
 }
-
-/**
- * The frame parser's options, one frozen object for each kind of connection (the parser shares a frozen
- * one instead of copying it): servers of one process mostly need a single one.
- */
-function parserOptions(role: Role, allowRsv1: boolean, maxPayloadLength: number, platform: Platform): FrameParserOptions {
-  const key = `${role} ${allowRsv1} ${maxPayloadLength}`;
-  let byPlatform = sharedParserOptions.get(key);
-  if (byPlatform === undefined) sharedParserOptions.set(key, (byPlatform = new Map()));
-  let options = byPlatform.get(platform);
-  if (options === undefined) byPlatform.set(platform, (options = Object.freeze({ role, allowRsv1, maxPayloadLength, platform })));
-  return options;
-}
-
-const sharedParserOptions = new Map<string, Map<Platform, FrameParserOptions>>();
 
 /** `events` and `output` while empty; frozen, so that a push to it would throw rather than be shared. */
 const nothing = Object.freeze([]) as unknown as never[];
