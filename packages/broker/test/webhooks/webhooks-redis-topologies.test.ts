@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import t, { type Test } from 'tap';
-import type { ConfigInput } from '../../src/config/config.js';
 import type { RedisEngine } from '../../src/engine/engine-redis.js';
 import { OccupancyKeys } from '../../src/webhooks/redis-topic-occupancy.js';
 import { webhookQueueKeys } from '../../src/webhooks/redis-webhook-endpoint.js';
@@ -10,6 +9,7 @@ import { startRedisCluster, startRedisServer } from '../helpers/redis-server.js'
 import { eventually, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
 import { startBrokerProcess, waitListening } from '../helpers/topology-processes.js';
 import { WebhookBackend } from '../helpers/webhook-backend.js';
+import { killedMidBatch, userMovesBetweenNodes, webhookSecret, type WebhookRedis } from '../helpers/webhook-scenarios.js';
 
 /**
  * Webhooks on the other Redis topologies (docs/operations.md "Webhooks across a cluster"): with
@@ -20,14 +20,8 @@ import { WebhookBackend } from '../helpers/webhook-backend.js';
 
 t.setTimeout(300_000);
 
-const webhookSecret = 'whsec-a-test-secret-of-at-least-32-bytes';
-
-/** A running Redis topology: the config for an in-process broker, the env for a broker process, a client. */
-interface Topology {
-  readonly config: ConfigInput;
-  readonly env: Record<string, string>;
-  readonly client: Redis | Cluster;
-}
+/** A running Redis topology. */
+type Topology = WebhookRedis;
 
 /** Three masters, no replicas (redis-server.ts `startRedisCluster`). */
 async function clusterFor(t: Test): Promise<Topology & { readonly masters: Redis[] }> {
@@ -64,34 +58,13 @@ async function sentinelFor(t: Test): Promise<Topology> {
  * node, which then reports the dead node's connections closed.
  */
 async function deliveredAcrossAKill(t: Test, topology: Topology): Promise<void> {
-  const backend = await WebhookBackend.start(t, webhookSecret);
-  backend.hang = true;
-  const env = { ...topology.env, WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5', PRESENCE_NODE_TTL: '1000' };
-  const doomed = await startBrokerProcess(t, 'node-a', undefined, undefined, env);
-  await waitListening(doomed);
+  // Presence's node TTL is short so that node-b finds node-a gone soon.
+  const { backend, doomed, ids, events, redelivered } = await killedMidBatch(t, {
+    config: { ...topology.config, presenceNodeTtlMs: 1000 },
+    env: { ...topology.env, PRESENCE_NODE_TTL: '1000' },
+    client: topology.client,
+  });
   t.notMatch(doomed.output(), /per node/, 'no fallback to per-node queues');
-  const ids = [];
-  for (let index = 0; index < 3; index++) {
-    const peer = await Peer.open(`ws://127.0.0.1:${doomed.port}/`);
-    t.teardown(() => peer.close());
-    ids.push(peer.welcome.connectionId);
-  }
-  const { events } = webhookQueueKeys(backend.url);
-  await eventuallyAsync(async () => (await topology.client.xlen(events)) === 3, 'the three connection.opened events in the stream');
-  await eventually(() => backend.requests.length > 0, 20_000, 'node-a sending its first batch');
-  const sentBeforeTheCrash = backend.requests.flatMap((request) => request.batch.events.map((event) => event.id));
-
-  doomed.child.kill('SIGKILL');
-  await doomed.exited;
-  backend.hang = false;
-  await startBroker(t, { ...topology.config, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5, presenceNodeTtlMs: 1000 });
-  await eventually(() => backend.acceptedOf('connection.opened').length >= 3, 30_000, "node-a's events delivered by node-b");
-
-  const delivered = backend.acceptedOf('connection.opened');
-  t.same(new Set(delivered.map((event) => event.connectionId)), new Set(ids), 'every connection node-a opened is reported');
-  t.ok(delivered.every((event) => event.node === 'node-a'), "as node-a's events");
-  const redelivered = delivered.map((event) => event.id);
-  t.ok(sentBeforeTheCrash.length > 0 && sentBeforeTheCrash.every((id) => redelivered.includes(id)), 'the batch in flight at the crash came again with the same event ids');
   t.equal(new Set(redelivered).size, 3, 'three distinct ids: the backend de-duplicates on them');
   // node-b, sweeping the dead node-a, reports its connections closed abnormally (1006).
   const closedIds = () => new Set(backend.acceptedOf('connection.closed').filter((event) => event.code === 1006).map((event) => event.connectionId));
@@ -111,41 +84,10 @@ t.test('REDIS_SENTINELS: events queued by a node killed with -9 are delivered by
 
 t.test('REDIS_CLUSTER_NODES: a user moving between two nodes fires one occupied and one vacated', async (t) => {
   const topology = await clusterFor(t);
-  const backend = await WebhookBackend.start(t, webhookSecret);
-  const config = { ...topology.config, webhookUrl: backend.url, webhookSecret, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 5000 };
-  const a = await startBroker(t, { ...config, nodeName: 'node-a' });
-  const b = await startBroker(t, { ...config, nodeName: 'node-b' });
-  const open = async (url: string): Promise<Peer> => {
-    const peer = await Peer.open(url);
-    t.teardown(() => peer.close());
-    return peer;
-  };
-  const topicEvents = () => backend.accepted.filter((event) => event.type.startsWith('topic.')).map((event) => `${event.type} ${event.topic}`);
-
-  const onA = await open(a.url);
-  t.match(await onA.subscribe('room.1'), { op: 'subscribed' });
-  await eventually(() => topicEvents().length === 1, 20_000, 'occupied');
-  const onB = await open(b.url);
-  t.match(await onB.subscribe('room.1'), { op: 'subscribed' });
-  await onA.close();
-  // The last subscriber moves from node-b back to node-a within the grace period.
-  await onB.close();
-  const back = await open(a.url);
-  t.match(await back.subscribe('room.1'), { op: 'subscribed' });
-  const marker = await open(b.url);
-  await eventually(() => backend.acceptedOf('connection.opened').some((event) => event.connectionId === marker.welcome.connectionId), 20_000, 'later events sent');
-  await eventually(() => backend.acceptedOf('connection.closed').length >= 2, 20_000, 'the closes sent');
-  // Settled: node-a holds the topic and nothing waits to be vacated, so no sweep can report it any more.
-  const keys = new OccupancyKeys((a.broker.engine as RedisEngine).keyspace);
-  const [occupancy, vacating] = keys.ofTopic('room.1', 'node-a');
-  await eventuallyAsync(
-    async () => (await topology.client.hkeys(occupancy)).join() === 'node-a' && (await topology.client.zcard(vacating)) === 0,
-    'room.1 held by node-a alone, not vacating',
-  );
-  t.same(topicEvents(), ['topic.occupied room.1'], 'still occupied: neither vacated nor occupied again');
-  await back.close();
-  await eventually(() => topicEvents().length === 2, 20_000, 'vacated after the grace period');
-  t.same(topicEvents(), ['topic.occupied room.1', 'topic.vacated room.1']);
+  const backend = await userMovesBetweenNodes(t, topology, (a) => {
+    const [occupancy, vacating] = new OccupancyKeys((a.broker.engine as RedisEngine).keyspace).ofTopic('room.1', 'node-a');
+    return [occupancy, vacating];
+  });
   for (const request of backend.requests) t.ok(request.verified, 'signed');
 });
 

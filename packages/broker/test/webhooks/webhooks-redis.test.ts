@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
-import { webhookQueueKeys } from '../../src/webhooks/redis-webhook-endpoint.js';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { eventually, eventuallyAsync, startBroker } from '../helpers/start-broker.js';
 import { startBrokerProcess, waitListening } from '../helpers/topology-processes.js';
 import { WebhookBackend } from '../helpers/webhook-backend.js';
+import { killedMidBatch, userMovesBetweenNodes, webhookSecret } from '../helpers/webhook-scenarios.js';
 
 /**
  * Webhooks with the Redis engine (docs/operations.md "Webhooks across a cluster"): the queue is a Redis stream
@@ -13,8 +13,6 @@ import { WebhookBackend } from '../helpers/webhook-backend.js';
  */
 
 t.setTimeout(300_000);
-
-const webhookSecret = 'whsec-a-test-secret-of-at-least-32-bytes';
 
 async function redisFor(t: Test): Promise<RedisServer> {
   const redis = await startRedisServer();
@@ -24,36 +22,9 @@ async function redisFor(t: Test): Promise<RedisServer> {
 
 t.test('events queued by a node killed with -9 are delivered by another node, with the same ids', async (t) => {
   const redis = await redisFor(t);
-  const backend = await WebhookBackend.start(t, webhookSecret);
-  backend.hang = true;
-  const env = { WEBHOOK_URL: backend.url, WEBHOOK_SECRET: webhookSecret, WEBHOOK_TIMEOUT: '1000', WEBHOOK_BATCH_DELAY: '5' };
-  const doomed = await startBrokerProcess(t, 'node-a', redis.url, undefined, env);
-  await waitListening(doomed);
-  const peers = [];
-  for (let index = 0; index < 3; index++) {
-    const peer = await Peer.open(`ws://127.0.0.1:${doomed.port}/`);
-    t.teardown(() => peer.close());
-    peers.push(peer);
-  }
-  const ids = peers.map((peer) => peer.welcome.connectionId);
   const client = new Redis(redis.url);
   t.teardown(() => client.disconnect());
-  const { events } = webhookQueueKeys(backend.url);
-  await eventuallyAsync(async () => (await client.xlen(events)) === 3, 'the three connection.opened events in the stream');
-  await eventually(() => backend.requests.length > 0, 20_000, 'node-a sending its first batch');
-  const sentBeforeTheCrash = backend.requests.flatMap((request) => request.batch.events.map((event) => event.id));
-
-  doomed.child.kill('SIGKILL');
-  await doomed.exited;
-  backend.hang = false;
-  const survivor = await startBroker(t, { redisUrl: redis.url, nodeName: 'node-b', webhookUrl: backend.url, webhookSecret, webhookTimeoutMs: 1000, webhookBatchDelayMs: 5 });
-  await eventually(() => backend.acceptedOf('connection.opened').length >= 3, 30_000, 'node-a\'s events delivered by node-b');
-
-  const delivered = backend.acceptedOf('connection.opened');
-  t.same(new Set(delivered.map((event) => event.connectionId)), new Set(ids), 'every connection node-a opened is reported');
-  t.ok(delivered.every((event) => event.node === 'node-a'), 'as node-a\'s events');
-  const redelivered = delivered.map((event) => event.id);
-  t.ok(sentBeforeTheCrash.length > 0 && sentBeforeTheCrash.every((id) => redelivered.includes(id)), 'the batch in flight at the crash came again with the same event ids');
+  const { backend, events, survivor } = await killedMidBatch(t, { config: { redisUrl: redis.url }, env: { REDIS_URL: redis.url }, client });
   for (const request of backend.requests) t.ok(request.verified, 'signed');
   await eventuallyAsync(async () => (await client.xlen(events)) === 0, 'the stream emptied once acknowledged');
   t.ok(survivor.broker.webhooks !== undefined);
@@ -84,41 +55,9 @@ t.test('two nodes on one Redis send one stream: every event once, each node\'s i
 
 t.test('occupancy is counted across nodes: a user moving between them fires one occupied and one vacated', async (t) => {
   const redis = await redisFor(t);
-  const backend = await WebhookBackend.start(t, webhookSecret);
-  const config = { redisUrl: redis.url, webhookUrl: backend.url, webhookSecret, webhookBatchDelayMs: 5, webhookOccupancyGraceMs: 5000 };
-  const a = await startBroker(t, { ...config, nodeName: 'node-a' });
-  const b = await startBroker(t, { ...config, nodeName: 'node-b' });
-  const open = async (url: string): Promise<Peer> => {
-    const peer = await Peer.open(url);
-    t.teardown(() => peer.close());
-    return peer;
-  };
-  const topicEvents = () => backend.accepted.filter((event) => event.type.startsWith('topic.')).map((event) => `${event.type} ${event.topic}`);
-
-  const onA = await open(a.url);
-  t.match(await onA.subscribe('room.1'), { op: 'subscribed' });
-  await eventually(() => topicEvents().length === 1, 20_000, 'occupied');
-  const onB = await open(b.url);
-  t.match(await onB.subscribe('room.1'), { op: 'subscribed' });
-  await onA.close();
-  // The last subscriber moves from node-b back to node-a within the grace period.
-  await onB.close();
-  const back = await open(a.url);
-  t.match(await back.subscribe('room.1'), { op: 'subscribed' });
-  const marker = await open(b.url);
-  await eventually(() => backend.acceptedOf('connection.opened').some((event) => event.connectionId === marker.welcome.connectionId), 20_000, 'later events sent');
-  await eventually(() => (backend.acceptedOf('connection.closed').length >= 2), 20_000, 'the closes sent');
-  // Settled: node-a holds the topic and nothing waits to be vacated, so no sweep can report it any more.
   const client = new Redis(redis.url);
   t.teardown(() => client.disconnect());
-  await eventuallyAsync(
-    async () => (await client.hkeys('sb:webhooks:occ:room.1')).join() === 'node-a' && (await client.zcard('sb:webhooks:vacating')) === 0,
-    'room.1 held by node-a alone, not vacating',
-  );
-  t.same(topicEvents(), ['topic.occupied room.1'], 'still occupied: neither vacated nor occupied again');
-  await back.close();
-  await eventually(() => topicEvents().length === 2, 20_000, 'vacated after the grace period');
-  t.same(topicEvents(), ['topic.occupied room.1', 'topic.vacated room.1']);
+  await userMovesBetweenNodes(t, { config: { redisUrl: redis.url }, client }, () => ['sb:webhooks:occ:room.1', 'sb:webhooks:vacating']);
 });
 
 t.test('the topics of a node killed with -9 are vacated by the others once it is found gone', async (t) => {
