@@ -15,18 +15,17 @@ import { join } from 'node:path';
 import { startRedisServer } from '@switchboard/broker/testing/redis-server';
 import type { ChildProcess } from 'node:child_process';
 import { LoadProcesses, type Step } from './fanout-processes.js';
-import { formatRate, type BenchResult } from './harness.js';
+import { formatRate, positiveEnv, type BenchResult } from './harness.js';
 import { requireNatsServer, startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { acceptsWebSocket, answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
 import type { TargetSpec } from './targets.js';
 
-const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
-const LOAD_PROCESSES = env('PEERS_LOAD_PROCESSES', 4);
-const SUBSCRIBERS = env('PEERS_SUBSCRIBERS', 100);
-const LOW_RATE = env('PEERS_RATE', 500);
-const LOW_SECONDS = env('PEERS_SECONDS', 5);
-const STEP_SECONDS = env('PEERS_STEP_SECONDS', 2);
-const START_RATE = env('PEERS_START_RATE', 500);
+const LOAD_PROCESSES = positiveEnv('PEERS_LOAD_PROCESSES', 4);
+const SUBSCRIBERS = positiveEnv('PEERS_SUBSCRIBERS', 100);
+const LOW_RATE = positiveEnv('PEERS_RATE', 500);
+const LOW_SECONDS = positiveEnv('PEERS_SECONDS', 5);
+const STEP_SECONDS = positiveEnv('PEERS_STEP_SECONDS', 2);
+const START_RATE = positiveEnv('PEERS_START_RATE', 500);
 const RAMP = 1.5;
 const MAX_STEPS = 14;
 /** Saturated: fewer deliveries in the window than this share of what was offered, */
@@ -36,7 +35,7 @@ const LATENCY_LIMIT_MS = 1000;
 /** or a step 1.5x faster delivering less than this much more than the last step that passed. */
 const GROWTH = 1.1;
 /** Low-load runs per setup, alternating setups; each keeps its run with the lower p50. */
-const PASSES = env('PEERS_PASSES', 2);
+const PASSES = positiveEnv('PEERS_PASSES', 2);
 
 interface Setup {
   key: string;

@@ -58,3 +58,10 @@ export function formatRate(opsPerSecond: number, unit: string): string {
 export function comparisonLine(label: string, result: { ours: Measurement; baseline: Measurement; ratio: number }, unit: string, baselineName: string): string {
   return `${label.padEnd(34)} ours ${formatRate(result.ours.opsPerSecond, unit).padStart(14)}   ${baselineName} ${formatRate(result.baseline.opsPerSecond, unit).padStart(14)}   ratio ${result.ratio.toFixed(2)}x`;
 }
+
+/** A tunable read from the environment: `fallback` when unset; throws unless it is a positive number. */
+export function positiveEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!(Number.isFinite(value) && value > 0)) throw new Error(`${name} must be a positive number`);
+  return value;
+}

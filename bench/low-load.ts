@@ -1,18 +1,19 @@
 // Fan-out at low load (issue 18): 1 publisher, 100 subscribers, 500 publishes/s, 100-byte messages. Latency
 // from send to receipt (p50 / p99 over every delivery) and deliveries per server CPU-second (brokers plus
 // Redis where used), beside NATS (Debian's nats-server) over WebSocket, one node and a two-node cluster.
-// The clients are raw sockets (a fixed handshake, frames masked with the zero key, a minimal frame reader)
-// so the load generator takes little of the two cores the servers share with it.
+// The clients are raw sockets (raw-websocket.ts: frames masked with the zero key, a minimal frame reader)
+// so the load generator takes little of the two cores the servers share with it; NATS is started by
+// nats-cluster.ts, as for fanout-peers.
 // LOW_LOAD_SECONDS (6) per measurement, LOW_LOAD_ROUNDS (3) rounds in rotating order, LOW_LOAD_SETUPS (all:
 // memory,redis,nats,nats1), LOW_LOAD_BASE=/another/checkout adds that checkout's broker (before / after),
 // LOW_LOAD_DETAIL=1 prints each process's CPU and Redis's commandstats.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '@switchboard/broker/testing/redis-server';
-import type { BenchResult } from './harness.js';
+import { positiveEnv, type BenchResult } from './harness.js';
+import { requireNatsServer, startNatsCluster, type NatsCluster } from './nats-cluster.js';
+import { openRawWebSocket, type RawWebSocket } from './raw-websocket.js';
 import { answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
 
 const SUBSCRIBERS = 100;
@@ -41,67 +42,33 @@ const natsWire: Wire = {
   publish: (data) => `PUB ${TOPIC} ${Buffer.byteLength(data)}\r\n${data}\r\n`,
 };
 
-function maskedFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const length = payload.length;
-  const header = length < 126 ? Buffer.from([0x81, 0x80 | length, 0, 0, 0, 0]) : Buffer.from([0x81, 0x80 | 126, length >> 8, length & 255, 0, 0, 0, 0]);
-  return Buffer.concat([header, payload]);
-}
-
-/** A raw client: reads server frames (unmasked) and hands each text payload on. */
-function open(port: number, wire: Wire, onText: (text: string) => void): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setNoDelay(true);
-    let upgraded = false;
-    let pending: Buffer = Buffer.alloc(0);
-    let subscribed = false;
-    socket.once('error', reject);
-    socket.on('connect', () => {
-      socket.write(
-        `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
-          (wire.protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${wire.protocol}\r\n`) +
-          '\r\n',
-      );
-    });
-    socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      if (!upgraded) {
-        const end = pending.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        upgraded = true;
-        pending = pending.subarray(end + 4);
-        socket.write(maskedFrame(wire.subscribe));
-      }
-      let at = 0;
-      for (;;) {
-        if (pending.length - at < 2) break;
-        let length = pending[at + 1]! & 127;
-        let headerLength = 2;
-        if (length === 126) {
-          if (pending.length - at < 4) break;
-          length = pending.readUInt16BE(at + 2);
-          headerLength = 4;
-        } else if (length === 127) {
-          if (pending.length - at < 10) break;
-          length = Number(pending.readBigUInt64BE(at + 2));
-          headerLength = 10;
+/**
+ * A raw client (raw-websocket.ts) that sends `wire.subscribe` once upgraded and resolves once `wire.ready`
+ * says the subscription is in place; each later text payload goes to `onText` with its read's arrival time.
+ */
+async function open(port: number, wire: Wire, onText: (text: Buffer, at: number) => void): Promise<RawWebSocket> {
+  let ready!: () => void;
+  const subscribed = new Promise<void>((resolve) => (ready = resolve));
+  let isSubscribed = false;
+  const socket = openRawWebSocket(
+    `ws://127.0.0.1:${port}/`,
+    wire.protocol === undefined ? [] : [wire.protocol],
+    {
+      onData: (payload, at) => {
+        if (isSubscribed) return onText(payload, at);
+        if (wire.ready(payload.toString('latin1'))) {
+          isSubscribed = true;
+          ready();
         }
-        if (pending.length - at < headerLength + length) break;
-        const text = pending.toString('latin1', at + headerLength, at + headerLength + length);
-        at += headerLength + length;
-        if (!subscribed) {
-          if (wire.ready(text)) {
-            subscribed = true;
-            resolve(socket);
-          }
-          continue;
-        }
-        onText(text);
-      }
-      pending = at === pending.length ? Buffer.alloc(0) : pending.subarray(at);
-    });
-  });
+      },
+      onClose: () => {},
+    },
+    () => performance.now(),
+  );
+  await socket.opened;
+  socket.sendText(wire.subscribe);
+  await subscribed;
+  return socket;
 }
 
 interface Setup {
@@ -132,16 +99,15 @@ function summary(runs: Measured[]): string {
 async function measure(setup: Setup, seconds: number): Promise<Measured> {
   let latencies: number[] = [];
   let counting = false;
-  const onText = (text: string): void => {
-    const received = performance.now();
+  const onText = (text: Buffer, received: number): void => {
     let at = text.indexOf('"t":');
     while (at !== -1) {
-      const sent = Number.parseFloat(text.slice(at + 4, at + 20));
+      const sent = Number.parseFloat(text.toString('latin1', at + 4, at + 20));
       if (counting) latencies.push(received - sent);
       at = text.indexOf('"t":', at + 4);
     }
   };
-  const subscribers: Socket[] = [];
+  const subscribers: RawWebSocket[] = [];
   for (let i = 0; i < SUBSCRIBERS; i++) subscribers.push(await open(setup.ports[i % setup.ports.length]!, setup.wire, onText));
   const publisher = await open(setup.ports[0]!, setup.wire, () => {});
   // Subscriptions that travel (a NATS route, Redis) settle before timing.
@@ -156,7 +122,7 @@ async function measure(setup: Setup, seconds: number): Promise<Measured> {
     while (performance.now() - start < ms) {
       const due = Math.floor(((performance.now() - start) * RATE) / 1000);
       while (sent < due) {
-        publisher.write(maskedFrame(setup.wire.publish(pad(performance.now()))));
+        publisher.sendText(setup.wire.publish(pad(performance.now())));
         sent++;
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -172,22 +138,24 @@ async function measure(setup: Setup, seconds: number): Promise<Measured> {
   const cpu = setup.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore;
   if (process.env.LOW_LOAD_DETAIL !== undefined) console.log('  per process CPU s', setup.pids.map((pid, i) => (cpuSeconds(pid) - before[i]!).toFixed(2)).join(' '));
   counting = false;
-  for (const socket of [publisher, ...subscribers]) socket.destroy();
+  for (const client of [publisher, ...subscribers]) client.socket.destroy();
   const sorted = latencies.sort((a, b) => a - b);
   const pick = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
   return { p50: pick(50), p99: pick(99), deliveries: sorted.length, cpu };
 }
 
 export async function benchLowLoad(): Promise<BenchResult> {
-  const seconds = Number(process.env.LOW_LOAD_SECONDS ?? 6);
+  const seconds = positiveEnv('LOW_LOAD_SECONDS', 6);
   const only = (process.env.LOW_LOAD_SETUPS ?? '').split(',').filter((name) => name !== '');
   const lines: string[] = [];
   const detail = process.env.LOW_LOAD_DETAIL !== undefined;
   const children: ChildProcess[] = [];
+  const clusters: NatsCluster[] = [];
+  if (only.length === 0 || only.some((name) => name.startsWith('nats'))) requireNatsServer();
   const redis = await startRedisServer();
   const redisPid = Number(readFileSync(join(redis.dir, 'redis.pid'), 'utf8'));
   try {
-        const base = process.env.LOW_LOAD_BASE;
+    const base = process.env.LOW_LOAD_BASE;
     const ours = async (...flags: string[]): Promise<{ port: number; pid: number }> => {
       const port = await freePort();
       const child = await startNode(brokerArgs(port, ...flags), answers200(`http://127.0.0.1:${port}/readyz`));
@@ -202,25 +170,9 @@ export async function benchLowLoad(): Promise<BenchResult> {
       return { port, pid: child.pid! };
     };
     const nats = async (count: number): Promise<{ ports: number[]; pids: number[] }> => {
-      const dir = mkdtempSync(join(tmpdir(), 'nats-'));
-      const routes = await Promise.all(Array.from({ length: count }, () => freePort()));
-      const ports: number[] = [];
-      const pids: number[] = [];
-      for (let i = 0; i < count; i++) {
-        const ws = await freePort();
-        const config = join(dir, `n${i}.conf`);
-        writeFileSync(
-          config,
-          `listen: 127.0.0.1:${await freePort()}\nwebsocket { listen: "127.0.0.1:${ws}", no_tls: true }\n` +
-            (count > 1 ? `cluster { name: bench, listen: "127.0.0.1:${routes[i]}", routes: [${routes.filter((_, j) => j !== i).map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ')}] }\n` : ''),
-        );
-        const child = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
-        children.push(child);
-        ports.push(ws);
-        pids.push(child.pid!);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      return { ports, pids };
+      const cluster = await startNatsCluster(count);
+      clusters.push(cluster);
+      return { ports: cluster.wsPorts, pids: cluster.pids };
     };
     const setups: Array<() => Promise<Setup>> = [];
     const want = (name: string): boolean => only.length === 0 || only.includes(name);
@@ -242,7 +194,7 @@ export async function benchLowLoad(): Promise<BenchResult> {
     if (want('nats1')) setups.push(async () => { const n = await nats(1); return { name: 'NATS 2.9, 1 node, WebSocket', ports: n.ports, pids: n.pids, wire: natsWire }; });
     const built: Setup[] = [];
     for (const make of setups) built.push(await make());
-    const rounds = Number(process.env.LOW_LOAD_ROUNDS ?? 3);
+    const rounds = positiveEnv('LOW_LOAD_ROUNDS', 3);
     const results = new Map<Setup, Measured[]>(built.map((setup) => [setup, []]));
     for (let round = 0; round < rounds; round++) {
       // The order rotates, so drift in the machine's load falls on each setup alike.
@@ -270,6 +222,7 @@ export async function benchLowLoad(): Promise<BenchResult> {
     return { name: `fan-out at low load: 1 publisher, ${SUBSCRIBERS} subscribers, ${RATE} publishes/s, 100-byte messages`, lines };
   } finally {
     for (const child of children) child.kill(process.env.FANOUT_PROFILE ? 'SIGINT' : 'SIGKILL');
+    for (const cluster of clusters) cluster.stop();
     await new Promise((resolve) => setTimeout(resolve, process.env.FANOUT_PROFILE ? 2000 : 0));
     await redis.destroy();
   }

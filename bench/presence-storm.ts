@@ -15,22 +15,16 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { startRedisServer } from '@switchboard/broker/testing/redis-server';
-import type { BenchResult } from './harness.js';
+import { positiveEnv, type BenchResult } from './harness.js';
 import { answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
 
-const RATE = positive('PRESENCE_STORM_RATE', 200);
-const SECONDS = positive('PRESENCE_STORM_SECONDS', 5);
-const SUBSCRIBERS = positive('PRESENCE_STORM_SUBSCRIBERS', 20);
+const RATE = positiveEnv('PRESENCE_STORM_RATE', 200);
+const SECONDS = positiveEnv('PRESENCE_STORM_SECONDS', 5);
+const SUBSCRIBERS = positiveEnv('PRESENCE_STORM_SUBSCRIBERS', 20);
 const HOLD_MS = 2000;
 const EVENT_RATE = 50;
 /** Longest wait for the last entries and flushes once the storm is over. */
 const SETTLE_TIMEOUT_MS = 30_000;
-
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!(Number.isFinite(value) && value > 0)) throw new Error(`${name} must be a positive number`);
-  return value;
-}
 
 interface Watcher {
   readonly socket: WebSocket;
