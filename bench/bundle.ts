@@ -3,6 +3,7 @@
 // Sizes are deterministic, so one run is the figure; the ratios are ours over each peer's.
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { browserBuildOptions } from '@switchboard/client/browser-build-options';
 import { build } from 'esbuild';
 import type { BenchResult } from './harness.js';
 
@@ -31,16 +32,8 @@ interface Size {
 async function bundleSize(entry: string): Promise<Size> {
   const result = await build({
     stdin: { contents: entry, resolveDir: fileURLToPath(new URL('.', import.meta.url)), loader: 'js' },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    // Our source condition bundles the client from src/; the browser condition picks each package's browser build.
-    conditions: ['@switchboard/source', 'browser'],
-    target: 'es2022',
-    minify: true,
-    write: false,
-    legalComments: 'none',
-    logLevel: 'silent',
+    // The client's own bundle options (its package's scripts), so ours is weighed as its bundle script builds it.
+    ...browserBuildOptions,
     // nats.ws's tweetnacl falls back to require('crypto') only where no Web Crypto exists; never in a browser.
     external: ['crypto'],
   });

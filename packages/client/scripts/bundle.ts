@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
+import { browserBuildOptions } from './browser-build-options.js';
 
 const packageRoot = fileURLToPath(new URL('../', import.meta.url));
 
@@ -65,17 +66,8 @@ const AREAS: readonly (readonly [area: string, files: RegExp])[] = [
 export async function bundle(entry: string | { readonly contents: string } = SDK_ENTRY): Promise<BundleResult> {
   const result = await build({
     ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: { contents: entry.contents, resolveDir: packageRoot, loader: 'js' as const } }),
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    // Source condition: bundle from src/ (no build step needed); browser: pick the native WebSocket transport.
-    conditions: ['@switchboard/source', 'browser'],
-    target: 'es2022',
-    minify: true,
-    write: false,
+    ...browserBuildOptions,
     metafile: true,
-    legalComments: 'none',
-    logLevel: 'silent',
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
