@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { LoadProcesses, type Step } from './fanout-processes.js';
 import { formatRate, positiveEnv, type BenchResult } from './harness.js';
 import { requireNatsServer, startNatsCluster, type NatsCluster } from './nats-cluster.js';
-import { acceptsWebSocket, answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
+import { acceptsWebSocket, cpuSeconds, startOnFreePort, startOurBroker, type ServerProcess } from './processes.js';
 import type { TargetSpec } from './targets.js';
 
 const LOAD_PROCESSES = positiveEnv('PEERS_LOAD_PROCESSES', 4);
@@ -59,17 +59,18 @@ export async function benchFanoutPeers(): Promise<BenchResult> {
   const redisPid = Number(readFileSync(join(redis.dir, 'redis.pid'), 'utf8'));
   const children: ChildProcess[] = [];
   let nats: NatsCluster | undefined;
-  const nodeOn = async (args: (port: number) => string[], ready: (port: number) => () => Promise<boolean>): Promise<{ port: number; pid: number }> => {
-    const port = await freePort();
-    const child = await startNode(args(port), ready(port));
+  const track = ({ port, child }: ServerProcess): { port: number; pid: number } => {
     children.push(child);
     return { port, pid: child.pid! };
   };
-  const ours = (...flags: string[]) => nodeOn((port) => brokerArgs(port, ...flags), (port) => answers200(`http://127.0.0.1:${port}/readyz`));
-  const naive = () => nodeOn((port) => ['--import=tsx', 'bench/servers/ws-broker.ts', String(port), redis.url], (port) => acceptsWebSocket(`ws://127.0.0.1:${port}/`));
-  const socketIo = () =>
-    nodeOn((port) => ['--import=tsx', 'bench/servers/socketio-broker.ts', String(port), redis.url], (port) =>
-      acceptsWebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`),
+  const ours = async (...flags: string[]) => track(await startOurBroker(flags));
+  const naive = async () =>
+    track(await startOnFreePort((port) => ['--import=tsx', 'bench/servers/ws-broker.ts', String(port), redis.url], (port) => acceptsWebSocket(`ws://127.0.0.1:${port}/`)));
+  const socketIo = async () =>
+    track(
+      await startOnFreePort((port) => ['--import=tsx', 'bench/servers/socketio-broker.ts', String(port), redis.url], (port) =>
+        acceptsWebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`),
+      ),
     );
   const setup = (key: string, kind: TargetSpec['kind'], name: string, nodes: { port: number; pid: number }[], withRedis: boolean): Setup => ({
     key,

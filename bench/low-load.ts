@@ -14,7 +14,7 @@ import { startRedisServer } from '@switchboard/broker/testing/redis-server';
 import { positiveEnv, type BenchResult } from './harness.js';
 import { requireNatsServer, startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { openRawWebSocket, type RawWebSocket } from './raw-websocket.js';
-import { answers200, brokerArgs, cpuSeconds, freePort, startNode } from './processes.js';
+import { cpuSeconds, startOurBroker, type ServerProcess } from './processes.js';
 
 const SUBSCRIBERS = 100;
 const RATE = 500;
@@ -156,19 +156,12 @@ export async function benchLowLoad(): Promise<BenchResult> {
   const redisPid = Number(readFileSync(join(redis.dir, 'redis.pid'), 'utf8'));
   try {
     const base = process.env.LOW_LOAD_BASE;
-    const ours = async (...flags: string[]): Promise<{ port: number; pid: number }> => {
-      const port = await freePort();
-      const child = await startNode(brokerArgs(port, ...flags), answers200(`http://127.0.0.1:${port}/readyz`));
+    const track = ({ port, child }: ServerProcess): { port: number; pid: number } => {
       children.push(child);
       return { port, pid: child.pid! };
     };
-    const theirs = async (...flags: string[]): Promise<{ port: number; pid: number }> => {
-      const port = await freePort();
-      const args = brokerArgs(port, ...flags).map((arg) => (arg.endsWith('packages/broker/src/cli.ts') ? join(base!, 'packages/broker/src/cli.ts') : arg));
-      const child = await startNode(args, answers200(`http://127.0.0.1:${port}/readyz`));
-      children.push(child);
-      return { port, pid: child.pid! };
-    };
+    const ours = async (...flags: string[]) => track(await startOurBroker(flags));
+    const theirs = async (...flags: string[]) => track(await startOurBroker(flags, join(base!, 'packages/broker/src/cli.ts')));
     const nats = async (count: number): Promise<{ ports: number[]; pids: number[] }> => {
       const cluster = await startNatsCluster(count);
       clusters.push(cluster);

@@ -25,9 +25,14 @@ export function freePort(): Promise<number> {
 
 /** Our broker's command line, run from source, with extra flags appended. */
 export function brokerArgs(port: number, ...flags: string[]): string[] {
+  return brokerArgsOf(brokerCli, port, flags);
+}
+
+/** The same for the broker CLI at `cli` (another checkout's, to measure before / after). */
+function brokerArgsOf(cli: string, port: number, flags: readonly string[]): string[] {
   return [
     ...(process.env.FANOUT_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bprof'] : []),
-    '--conditions=@switchboard/source', '--import=tsx', brokerCli,
+    '--conditions=@switchboard/source', '--import=tsx', cli,
     '--port', String(port), '--publish-rate', '0', '--log-level', 'warn', ...flags,
   ];
 }
@@ -45,6 +50,23 @@ export async function startNode(args: string[], ready: () => Promise<boolean>): 
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** A server process listening on a free loopback port. */
+export interface ServerProcess {
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+/** Starts `node args(port)` on a free port, as `startNode`, once `ready(port)` says so. */
+export async function startOnFreePort(args: (port: number) => string[], ready: (port: number) => () => Promise<boolean>): Promise<ServerProcess> {
+  const port = await freePort();
+  return { port, child: await startNode(args(port), ready(port)) };
+}
+
+/** Our broker on a free port with `flags`, ready once its /readyz answers 200; `cli` runs another checkout's. */
+export function startOurBroker(flags: readonly string[] = [], cli = brokerCli): Promise<ServerProcess> {
+  return startOnFreePort((port) => brokerArgsOf(cli, port, flags), (port) => answers200(`http://127.0.0.1:${port}/readyz`));
 }
 
 /** Ready when a WebSocket handshake to `url` succeeds. */
