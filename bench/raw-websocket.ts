@@ -16,6 +16,32 @@ export function clientFrame(opcode: number, payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
+/**
+ * Calls `onFrame` for each whole server frame (unmasked) at the start of `data`, and returns how many bytes
+ * they took: what follows is the start of a frame still arriving.
+ */
+export function readServerFrames(data: Buffer, onFrame: (opcode: number, payload: Buffer) => void): number {
+  let offset = 0;
+  while (data.length - offset >= 2) {
+    const opcode = data[offset]! & 0x0f;
+    let length = data[offset + 1]! & 0x7f;
+    let start = offset + 2;
+    if (length === 126) {
+      if (data.length - offset < 4) break;
+      length = data.readUInt16BE(offset + 2);
+      start = offset + 4;
+    } else if (length === 127) {
+      if (data.length - offset < 10) break;
+      length = Number(data.readBigUInt64BE(offset + 2));
+      start = offset + 10;
+    }
+    if (data.length < start + length) break;
+    onFrame(opcode, data.subarray(start, start + length));
+    offset = start + length;
+  }
+  return offset;
+}
+
 function bigEndian64(value: number): Buffer {
   const buffer = Buffer.alloc(8);
   buffer.writeBigUInt64BE(BigInt(value));
@@ -97,28 +123,12 @@ export class RawWebSocket {
       data = data.subarray(end + 4);
     }
     const at = this.now();
-    let offset = 0;
-    while (data.length - offset >= 2) {
-      const opcode = data[offset]! & 0x0f;
-      let length = data[offset + 1]! & 0x7f;
-      let start = offset + 2;
-      if (length === 126) {
-        if (data.length - offset < 4) break;
-        length = data.readUInt16BE(offset + 2);
-        start = offset + 4;
-      } else if (length === 127) {
-        if (data.length - offset < 10) break;
-        length = Number(data.readBigUInt64BE(offset + 2));
-        start = offset + 10;
-      }
-      if (data.length < start + length) break;
-      const payload = data.subarray(start, start + length);
+    const offset = readServerFrames(data, (opcode, payload) => {
       // Continuation frames (0) carry data too: a byte-stream protocol (NATS's) reads them alike.
       if (opcode <= 0x2) this.handlers.onData(payload, at);
       else if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
       else if (opcode === 0x8) this.socket.end();
-      offset = start + length;
-    }
+    });
     if (offset < data.length) this.pending = Buffer.from(data.subarray(offset));
   }
 }

@@ -12,7 +12,7 @@
 // processes on one machine.
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { clientFrame } from './raw-websocket.js';
+import { clientFrame, readServerFrames } from './raw-websocket.js';
 
 export interface Plan {
   host: string;
@@ -59,26 +59,10 @@ class Connection {
       this.client.openedOne();
       data = data.subarray(end + 4);
     }
-    let at = 0;
-    while (data.length - at >= 2) {
-      const opcode = data[at]! & 0x0f;
-      let length = data[at + 1]! & 0x7f;
-      let start = at + 2;
-      if (length === 126) {
-        if (data.length - at < 4) break;
-        length = data.readUInt16BE(at + 2);
-        start = at + 4;
-      } else if (length === 127) {
-        if (data.length - at < 10) break;
-        length = Number(data.readBigUInt64BE(at + 2));
-        start = at + 10;
-      }
-      if (data.length < start + length) break;
-      const payload = data.subarray(start, start + length);
+    const at = readServerFrames(data, (opcode, payload) => {
       if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
       else if (opcode === 0x1) this.client.message(this, payload.toString('utf8'));
-      at = start + length;
-    }
+    });
     if (at < data.length) this.pending = Buffer.from(data.subarray(at));
   }
 }
