@@ -17,10 +17,42 @@ export function clientFrame(opcode: number, payload: Buffer): Buffer {
 }
 
 /**
+ * A raw client's receiving side, across TCP reads: the upgrade response (`onUpgrade` gets its status line
+ * and says whether to go on), then server frames, never masked.
+ */
+export class ServerBytes {
+  private pending: Buffer | undefined;
+  private upgraded = false;
+
+  constructor(
+    private readonly onUpgrade: (statusLine: string) => boolean,
+    private readonly onFrame: (opcode: number, payload: Buffer) => void,
+  ) {}
+
+  receive(chunk: Buffer): void {
+    let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    if (!this.upgraded) {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.pending = data;
+        return;
+      }
+      const statusLine = data.subarray(0, end).toString('latin1').split('\r\n')[0]!;
+      if (!this.onUpgrade(statusLine)) return;
+      this.upgraded = true;
+      data = data.subarray(end + 4);
+    }
+    const taken = readServerFrames(data, this.onFrame);
+    if (taken < data.length) this.pending = Buffer.from(data.subarray(taken));
+  }
+}
+
+/**
  * Calls `onFrame` for each whole server frame (unmasked) at the start of `data`, and returns how many bytes
  * they took: what follows is the start of a frame still arriving.
  */
-export function readServerFrames(data: Buffer, onFrame: (opcode: number, payload: Buffer) => void): number {
+function readServerFrames(data: Buffer, onFrame: (opcode: number, payload: Buffer) => void): number {
   let offset = 0;
   while (data.length - offset >= 2) {
     const opcode = data[offset]! & 0x0f;
@@ -75,8 +107,26 @@ export function openRawWebSocket(url: string, protocols: string[], handlers: Raw
 }
 
 export class RawWebSocket {
-  private pending: Buffer | undefined;
   private upgraded = false;
+  /** When the read being taken apart arrived: one clock reading per TCP read, for all its frames. */
+  private readAt = 0;
+  private readonly reader = new ServerBytes(
+    (statusLine) => {
+      if (!statusLine.startsWith('HTTP/1.1 101')) {
+        this.fail(new Error(`upgrade refused: ${statusLine}`));
+        return false;
+      }
+      this.upgraded = true;
+      this.resolveOpened();
+      return true;
+    },
+    (opcode, payload) => {
+      // Continuation frames (0) carry data too: a byte-stream protocol (NATS's) reads them alike.
+      if (opcode <= 0x2) this.handlers.onData(payload, this.readAt);
+      else if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
+      else if (opcode === 0x8) this.socket.end();
+    },
+  );
   readonly opened: Promise<void>;
   private resolveOpened!: () => void;
   private rejectOpened!: (error: Error) => void;
@@ -108,27 +158,8 @@ export class RawWebSocket {
   }
 
   private receive(chunk: Buffer): void {
-    let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = undefined;
-    if (!this.upgraded) {
-      const end = data.indexOf('\r\n\r\n');
-      if (end < 0) {
-        this.pending = data;
-        return;
-      }
-      const status = data.subarray(0, end).toString('latin1');
-      if (!status.startsWith('HTTP/1.1 101')) return this.fail(new Error(`upgrade refused: ${status.split('\r\n')[0]}`));
-      this.upgraded = true;
-      this.resolveOpened();
-      data = data.subarray(end + 4);
-    }
-    const at = this.now();
-    const offset = readServerFrames(data, (opcode, payload) => {
-      // Continuation frames (0) carry data too: a byte-stream protocol (NATS's) reads them alike.
-      if (opcode <= 0x2) this.handlers.onData(payload, at);
-      else if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
-      else if (opcode === 0x8) this.socket.end();
-    });
-    if (offset < data.length) this.pending = Buffer.from(data.subarray(offset));
+    this.readAt = this.now();
+    this.reader.receive(chunk);
   }
+
 }

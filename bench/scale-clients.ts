@@ -12,7 +12,7 @@
 // processes on one machine.
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { clientFrame, readServerFrames } from './raw-websocket.js';
+import { ServerBytes, clientFrame } from './raw-websocket.js';
 
 export interface Plan {
   host: string;
@@ -30,8 +30,17 @@ const now = (): number => performance.timeOrigin + performance.now();
 
 /** One connection: finds the end of the handshake, then reads server frames (never masked). */
 class Connection {
-  private pending: Buffer | undefined;
-  private upgraded = false;
+  private readonly reader = new ServerBytes(
+    (statusLine) => {
+      if (statusLine.startsWith('HTTP/1.1 101')) this.client.openedOne();
+      else this.client.failedOne(this);
+      return statusLine.startsWith('HTTP/1.1 101');
+    },
+    (opcode, payload) => {
+      if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
+      else if (opcode === 0x1) this.client.message(this, payload.toString('utf8'));
+    },
+  );
   subscribed = false;
   marked = false;
 
@@ -39,32 +48,10 @@ class Connection {
     readonly socket: Socket,
     private readonly client: Client,
   ) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('data', (chunk: Buffer) => this.reader.receive(chunk));
   }
 
-  private receive(chunk: Buffer): void {
-    let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = undefined;
-    if (!this.upgraded) {
-      const end = data.indexOf('\r\n\r\n');
-      if (end < 0) {
-        this.pending = data;
-        return;
-      }
-      if (!data.subarray(0, 13).toString('latin1').startsWith('HTTP/1.1 101')) {
-        this.client.failedOne(this);
-        return;
-      }
-      this.upgraded = true;
-      this.client.openedOne();
-      data = data.subarray(end + 4);
-    }
-    const at = readServerFrames(data, (opcode, payload) => {
-      if (opcode === 0x9) this.socket.write(clientFrame(0xa, payload));
-      else if (opcode === 0x1) this.client.message(this, payload.toString('utf8'));
-    });
-    if (at < data.length) this.pending = Buffer.from(data.subarray(at));
-  }
+
 }
 
 class Client {
