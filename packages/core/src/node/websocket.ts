@@ -132,16 +132,24 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /**
    * Writes frames encoded once by `encodeMessage` (server role); the broker's fan-out path. Frames sent in
-   * the same tick leave together: the socket stays corked until the next tick, as uWebSockets corks a
-   * socket for the length of a handler. A fan-out of a burst of messages then costs one `writev` per
-   * subscriber instead of one system call per delivery, and no delivery waits for I/O.
+   * the same event-loop iteration leave together: the socket stays corked until the check phase that
+   * follows the poll phase, as uWebSockets corks per loop iteration. When several publishers' sockets were
+   * readable in one poll, a subscriber then gets one `writev` for all their deliveries rather than one per
+   * publisher read; at low load the poll held one read, so the write leaves right after it either way.
    */
   sendFrames(frames: readonly Uint8Array[]): SendResult {
     const protocol = this.requireOpen();
     if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
-    this.corkUntilNextTick();
+    this.corkUntilLoopCheck();
     protocol.sendFrames(frames);
-    return this.flush();
+    const result = this.flush();
+    // Full: these bytes leave now, not at the check phase, since an overloaded poll phase (libuv reads up
+    // to 32 chunks per readable socket) would otherwise pile deliveries up behind it without bound.
+    if (result === 'backpressure' && this.corkedForTick) {
+      this.corkedForTick = false;
+      this.socket!.uncork();
+    }
+    return result;
   }
 
   /**
@@ -159,18 +167,18 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     }
   }
 
-  private corkUntilNextTick(): void {
+  private corkUntilLoopCheck(): void {
     const socket = this.socket;
     if (this.corkedForTick || socket === undefined) return;
     this.corkedForTick = true;
     socket.cork();
-    if (corkedThisTick.push(this) === 1) process.nextTick(WebSocket.uncorkTick);
+    if (corkedThisTick.push(this) === 1) setImmediate(WebSocket.uncorkTick);
   }
 
   /**
-   * Uncorks every socket corked in the tick that ended, in the order they were corked: one `nextTick` per
-   * tick for a whole fan-out, where a closure and a `nextTick` per subscriber were about a quarter of the
-   * JavaScript of each delivery's write.
+   * Uncorks every socket corked in the loop iteration that ended, in the order they were corked: one
+   * `setImmediate` per iteration for a whole fan-out, where a closure and a `nextTick` per subscriber were
+   * about a quarter of the JavaScript of each delivery's write.
    */
   private static uncorkTick(): void {
     let index = 0;
@@ -178,6 +186,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       // One corked while uncorking (a write callback sending again) is taken in this round too.
       for (; index < corkedThisTick.length; index++) {
         const websocket = corkedThisTick[index] as WebSocket;
+        if (!websocket.corkedForTick) continue;
         websocket.corkedForTick = false;
         websocket.socket?.uncork();
       }
@@ -185,7 +194,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       if (index + 1 < corkedThisTick.length) {
         // One threw: the rest are not left corked.
         corkedThisTick.splice(0, index + 1);
-        process.nextTick(WebSocket.uncorkTick);
+        setImmediate(WebSocket.uncorkTick);
       } else {
         corkedThisTick.length = 0;
       }
@@ -468,7 +477,7 @@ function keepaliveWheelFor(intervalMs: number): KeepaliveWheel<WebSocket> {
 /** Where a socket's shared listeners find the connection that owns it. */
 const owner = Symbol('websocket');
 
-/** Connections whose socket is corked until the tick ends (`corkUntilNextTick`), in the order they were corked. */
+/** Connections whose socket is corked until the loop's check phase (`corkUntilLoopCheck`), in the order they were corked. */
 const corkedThisTick: WebSocket[] = [];
 
 type OwnedSocket = Duplex & { [owner]: WebSocket };
