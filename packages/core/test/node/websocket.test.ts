@@ -44,7 +44,7 @@ t.test('bufferedAmount counts what the kernel has not taken, and drain fires whe
   response.socket.destroy();
 });
 
-t.test('sendFrames: frames sent in one tick are held (corked) and leave together when the tick ends', async (t) => {
+t.test('sendFrames: frames sent in one loop iteration are held (corked) and leave together at its check phase', async (t) => {
   const server = await startEchoServer();
   t.teardown(() => server.close());
   const response = await rawRequest(server.port, upgradeRequest());
@@ -53,9 +53,9 @@ t.test('sendFrames: frames sent in one tick are held (corked) and leave together
   const total = frames.reduce((sum, frame) => sum + Buffer.concat(frame).length, 0);
   for (const frame of frames) t.equal(serverSide.sendFrames(frame), 'sent');
   // Without the cork each frame would reach the kernel at once and bufferedAmount would stay 0.
-  t.equal(serverSide.bufferedAmount, total, 'every frame of this tick still in Node, as one batch');
+  t.equal(serverSide.bufferedAmount, total, 'every frame of this iteration still in Node, as one batch');
   await new Promise((resolve) => setImmediate(resolve));
-  t.equal(serverSide.bufferedAmount, 0, 'written when the tick ended, before any I/O callback');
+  t.equal(serverSide.bufferedAmount, 0, 'written in the check phase that followed');
 
   const parser = new FrameParser({ role: 'client', allowRsv1: false, maxPayloadLength: 1024 });
   const texts: string[] = [];
@@ -72,6 +72,24 @@ t.test('sendFrames: frames sent in one tick are held (corked) and leave together
     response.socket.on('data', take);
   });
   t.same(texts, frames.map((_, n) => `delivery ${n}`), 'the peer gets every frame, in order');
+  response.socket.destroy();
+});
+
+t.test('sendFrames: a socket that reaches the high-water mark is uncorked at once, not at the check phase', async (t) => {
+  const server = await startEchoServer({ highWaterMark: 1024 });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  const frame = encodeMessage(Buffer.alloc(100, 0x61), { binary: false });
+  let sends = 0;
+  while (serverSide.sendFrames(frame) === 'sent') sends++;
+  t.equal(sends, 10, '10 frames of 102 bytes stay under the 1024-byte mark, the 11th reaches it');
+  // An overloaded poll phase can run long; bytes held corked until it ends would pile up without bound.
+  t.equal(serverSide.bufferedAmount, 0, 'handed to the kernel when sendFrames answered backpressure');
+  t.equal(serverSide.sendFrames(frame), 'sent', 'later frames of the iteration are corked again');
+  t.equal(serverSide.bufferedAmount, 102, 'and held until the check phase');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(serverSide.bufferedAmount, 0);
   response.socket.destroy();
 });
 
