@@ -7,6 +7,8 @@ import { ErrorCode, WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol } from '../protocol.js';
 import type { ProtocolEvent } from '../protocol-types.js';
+import { domListener, wrappedDomListener } from './dom-listeners.js';
+import { dropClearedTimer } from './cleared-timer.js';
 import { KeepaliveWheel } from './keepalive-wheel.js';
 import { toBuffer } from './node-platform.js';
 import type { BinaryType, MessageData, SendData, SendFragmentOptions, SendResult, WebSocketEvents, WebSocketInfo, WebSocketOptions } from './websocket-options.js';
@@ -234,14 +236,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Adds a DOM-style listener, which receives an event object (`{ type, data }`, `{ type, code, ... }`). */
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
-    const wrapped = toDomListener(type, listener as (event: unknown) => void);
-    domListeners.set(listener, wrapped);
-    this.on(type, wrapped as never);
+    this.on(type, domListener(type, listener as (event: unknown) => void) as never);
   }
 
   /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
-    const wrapped = domListeners.get(listener);
+    const wrapped = wrappedDomListener(listener);
     if (wrapped !== undefined) this.off(type, wrapped as never);
   }
 
@@ -482,36 +482,8 @@ const corkedThisTick: WebSocket[] = [];
 
 type OwnedSocket = Duplex & { [owner]: WebSocket };
 
-/**
- * Node keeps the cleared idle timer on the socket (under a private symbol, with its bound callback) until
- * the socket is collected: about 200 bytes of every idle connection (docs/benchmarks.md). Put back as a new
- * socket has it (null), which every reader of the slot handles, since an unused slot is null there too.
- */
-function dropClearedTimer(socket: Socket): void {
-  timeoutSlot ??= Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'timeout') ?? null;
-  if (timeoutSlot !== null) (socket as unknown as Record<symbol, unknown>)[timeoutSlot] = null;
-}
-
-/** Node's `kTimeout` symbol, found on the first socket; null when this Node has none. */
-let timeoutSlot: symbol | null | undefined;
-
 /** The 'close' that follows reports the error; a reset peer is routine for a server, not a crash. */
 function socketError(): void {}
-
-const domListeners = new WeakMap<object, (...args: never[]) => void>();
-
-function toDomListener(type: string, listener: (event: unknown) => void): (...args: never[]) => void {
-  switch (type) {
-    case 'message':
-      return ((data: MessageData) => listener({ type, data })) as never;
-    case 'close':
-      return ((code: number, reason: string, wasClean: boolean) => listener({ type, code, reason, wasClean })) as never;
-    case 'error':
-      return ((error: WebSocketError) => listener({ type, error })) as never;
-    default:
-      return (() => listener({ type })) as never;
-  }
-}
 
 function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (data instanceof Uint8Array) return data;
