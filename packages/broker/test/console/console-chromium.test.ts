@@ -8,7 +8,7 @@ import { writeConsole } from '../../scripts/bundle-console.js';
 import { signJwt } from '../../src/auth/jwt.js';
 import { MemoryCluster } from '../../src/engine/engine-memory-cluster.js';
 import { MemoryEngine } from '../../src/engine/engine-memory.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium } from '@switchboard/client/testing/chromium';
 import { Peer } from '../helpers/pubsub-peer.js';
 import { type TestBroker, startBroker } from '../helpers/start-broker.js';
 

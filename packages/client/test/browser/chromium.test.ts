@@ -3,13 +3,12 @@
 // and binary, receives a large chunked message with an urgent one overtaking it (both directions, over a
 // slow link), and survives a broker restart.
 import { readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import t from 'tap';
-import { bundle } from '../../scripts/bundle.js';
 import { type Client, type Message, createClient } from '../../src/index.js';
+import { serveBundleSite } from '../helpers/bundle-site.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
 import { type TcpProxy, startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -34,19 +33,6 @@ let browser: Browser;
 let page: Page;
 let node: Client;
 
-/** Serves the page and the bundle, as an application's web server would. */
-async function serveSite(): Promise<{ server: Server; url: string }> {
-  const code = (await bundle()).code;
-  const html = `<!doctype html><meta charset="utf-8"><title>switchboard</title>
-<script type="module">import * as switchboard from '/switchboard.js'; window.switchboard = switchboard;</script>`;
-  const server = createServer((request, response) => {
-    if (request.url === '/switchboard.js') response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(code);
-    else if (request.url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end(html);
-    else response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
 
 function inPage<T>(expression: string): Promise<T> {
   return page.evaluate(expression) as Promise<T>;
@@ -83,7 +69,7 @@ t.before(async () => {
   broker = await startBroker(['--chunk-bytes', '16KiB', '--max-message-bytes', '8MiB', '--max-queued-bytes', '32MiB', '--publish-rate', '0']);
   // The page reaches the broker over a slow link, so its socket really backs up in both directions.
   slowLink = await startTcpProxy(broker.port, { bytesPerSecond: 4 * MiB });
-  site = await serveSite();
+  site = await serveBundleSite('switchboard');
   browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (error) => t.fail(`page error: ${error.message}`));

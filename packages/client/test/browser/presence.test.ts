@@ -1,12 +1,11 @@
 // Presence in headless Chromium (design §5, §6): two pages, signed in as two users, subscribe to one room
 // with presence through the browser bundle. Each sees the other arrive (onJoin, subscription.members); one
 // page closes, and the other sees it leave.
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import t from 'tap';
-import { bundle } from '../../scripts/bundle.js';
 import { type BrokerProcess, startBroker } from '../helpers/broker-process.js';
+import { serveBundleSite } from '../helpers/bundle-site.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { TEST_JWT_SECRET, signTestJwt } from '../helpers/jwt.js';
 import { delay } from '../helpers/wait.js';
@@ -35,18 +34,6 @@ let broker: BrokerProcess;
 let site: { server: Server; url: string };
 let browser: Browser;
 
-async function serveSite(): Promise<{ server: Server; url: string }> {
-  const code = (await bundle()).code;
-  const html = `<!doctype html><meta charset="utf-8"><title>presence</title>
-<script type="module">import * as switchboard from '/switchboard.js'; window.switchboard = switchboard;</script>`;
-  const server = createServer((request, response) => {
-    if (request.url === '/switchboard.js') response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(code);
-    else if (request.url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end(html);
-    else response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
 
 async function openPage(user: string, name: string): Promise<Page> {
   const page = await browser.newPage();
@@ -72,7 +59,7 @@ async function waitFor<T>(page: Page, expression: string, done: (value: T) => bo
 
 t.before(async () => {
   broker = await startBroker(['--jwt-secret', TEST_JWT_SECRET, '--presence', 'chat.>']);
-  site = await serveSite();
+  site = await serveBundleSite('presence');
   browser = await launchChromium();
 });
 
