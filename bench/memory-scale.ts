@@ -72,7 +72,8 @@ interface Figures {
 
 export async function benchMemoryScale(): Promise<BenchResult> {
   const ours = await measure('broker', (port) => switchboardTarget('switchboard', [port]));
-  const theirs = await measure('ws-broker', (port) => wsBrokerTarget('ws broker', [port]));
+  // SCALE_ONLY=broker: our broker alone, for quick before/after comparisons of its own figures.
+  const theirs = process.env.SCALE_ONLY === 'broker' ? ours : await measure('ws-broker', (port) => wsBrokerTarget('ws broker', [port]));
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(2).padStart(8)} KiB`;
   const row = (label: string, a: string, b: string, ratio: number): string =>
     `${label.padEnd(36)} ours ${a}   ws broker ${b}   ratio ${ratio.toFixed(2)}x`;
