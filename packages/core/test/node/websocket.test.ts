@@ -119,6 +119,23 @@ t.test('server closes and the peer never answers: the socket is destroyed after 
   response.socket.destroy();
 });
 
+t.test('the peer ends its side of TCP without a close frame: the server ends its side too and reports 1006', async (t) => {
+  const server = await startEchoServer({ closeTimeout: 10_000 });
+  t.teardown(() => server.close());
+  const response = await rawRequest(server.port, upgradeRequest());
+  const serverSide = await nextConnection(server, 0);
+  const peerSawEnd = new Promise<boolean>((resolve) => {
+    response.socket.once('end', () => resolve(true));
+    setTimeout(() => resolve(false), 5000).unref();
+  });
+  response.socket.resume();
+  response.socket.end(); // a FIN, and the socket stays readable: half-open
+  const event = await closed(serverSide);
+  t.same(event, { code: 1006, reason: '', wasClean: false }, 'abnormal closure reported');
+  t.ok(await peerSawEnd, 'the server answered the FIN with its own, long before closeTimeout');
+  response.socket.destroy();
+});
+
 t.test('keepalive: a silent peer is closed after a ping interval without data', async (t) => {
   const server = await startEchoServer({ pingInterval: 100 });
   t.teardown(() => server.close());
