@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { encodeClosePayload } from '../close.js';
 import { CloseCode, Opcode, ReadyState } from '../constants.js';
 import { ErrorCode, WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
@@ -11,10 +10,18 @@ import { domListener, wrappedDomListener } from './dom-listeners.js';
 import { dropClearedTimer } from './cleared-timer.js';
 import { KeepaliveWheel } from './keepalive-wheel.js';
 import { toBuffer } from './node-platform.js';
-import type { BinaryType, MessageData, SendData, SendFragmentOptions, SendResult, WebSocketEvents, WebSocketInfo, WebSocketOptions } from './websocket-options.js';
-
-const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
-const DEFAULT_CLOSE_TIMEOUT = 5000;
+import {
+  type BinaryType,
+  type ConnectionSettings,
+  connectionSettings,
+  type MessageData,
+  type SendData,
+  type SendFragmentOptions,
+  type SendResult,
+  type WebSocketEvents,
+  type WebSocketInfo,
+  type WebSocketOptions,
+} from './websocket-options.js';
 
 /**
  * A WebSocket connection for Node with the browser's shape where it fits (`send`, `close`, `readyState`,
@@ -57,11 +64,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Browser-style listener for a failure; `close` follows it. */
   onerror: ((event: { type: 'error'; error: WebSocketError }) => void) | null = null;
 
-  private readonly highWaterMark: number;
-  private readonly maxBackpressure: number;
-  private readonly closeTimeoutMs: number;
-  private readonly pingIntervalMs: number;
-  private readonly keepaliveClose: { readonly code: number; readonly reason: string } | undefined;
+  private readonly settings: ConnectionSettings;
   private socket: Duplex | undefined;
   private protocolState: Protocol | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -79,13 +82,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     // no properties is as empty of inherited names, and has fast properties (~60 bytes).
     (this as unknown as { _events: object })._events = new ListenerTable();
     this.url = url;
-    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.maxBackpressure = options.maxBackpressure ?? Infinity;
-    this.closeTimeoutMs = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.pingIntervalMs = options.pingInterval ?? 0;
-    this.keepaliveClose = options.keepaliveClose;
-    // Checked now, so a bad code fails where it is configured rather than in a timer much later.
-    if (this.keepaliveClose !== undefined) encodeClosePayload(this.keepaliveClose.code, this.keepaliveClose.reason);
+    this.settings = connectionSettings(options);
   }
 
   /**
@@ -99,7 +96,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Sends a whole message: strings as text, bytes as binary. */
   send(data: SendData, options?: { compress?: boolean }): SendResult {
     const protocol = this.requireOpen();
-    if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    if (this.bufferedAmount > this.settings.maxBackpressure) return 'dropped';
     if (typeof data === 'string') {
       protocol.sendText(data, options);
     } else {
@@ -124,7 +121,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    */
   sendFragment(data: SendData, options: SendFragmentOptions): SendResult {
     const protocol = this.requireOpen();
-    if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    if (this.bufferedAmount > this.settings.maxBackpressure) return 'dropped';
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBytes(data);
     const binary = options.binary ?? typeof data !== 'string';
     const opcode = protocol.fragmentedMessageOpcode === 0 ? (binary ? Opcode.binary : Opcode.text) : Opcode.continuation;
@@ -141,7 +138,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    */
   sendFrames(frames: readonly Uint8Array[]): SendResult {
     const protocol = this.requireOpen();
-    if (this.bufferedAmount > this.maxBackpressure) return 'dropped';
+    if (this.bufferedAmount > this.settings.maxBackpressure) return 'dropped';
     this.corkUntilLoopCheck();
     protocol.sendFrames(frames);
     const result = this.flush();
@@ -366,23 +363,23 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       socket.end();
       this.armCloseTimer();
     }
-    return this.bufferedAmount >= this.highWaterMark ? 'backpressure' : 'sent';
+    return this.bufferedAmount >= this.settings.highWaterMark ? 'backpressure' : 'sent';
   }
 
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined) return;
-    this.closeTimer = setTimeout(() => this.socket?.destroy(), this.closeTimeoutMs);
+    this.closeTimer = setTimeout(() => this.socket?.destroy(), this.settings.closeTimeoutMs);
     this.closeTimer.unref();
   }
 
   private startKeepalive(): void {
-    if (this.pingIntervalMs <= 0) return;
-    this.keepaliveSlot = keepaliveWheelFor(this.pingIntervalMs).add(this);
+    if (this.settings.pingIntervalMs <= 0) return;
+    this.keepaliveSlot = keepaliveWheelFor(this.settings.pingIntervalMs).add(this);
   }
 
   private stopKeepalive(): void {
     if (this.keepaliveSlot < 0) return;
-    keepaliveWheelFor(this.pingIntervalMs).remove(this, this.keepaliveSlot);
+    keepaliveWheelFor(this.settings.pingIntervalMs).remove(this, this.keepaliveSlot);
     this.keepaliveSlot = -1;
   }
 
@@ -396,7 +393,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   private keepaliveTimedOut(): void {
-    const close = this.keepaliveClose;
+    const close = this.settings.keepaliveClose;
     const error = new WebSocketError(
       ErrorCode.keepaliveTimeout,
       'no data from the peer within the ping interval',
