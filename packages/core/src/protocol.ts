@@ -7,11 +7,12 @@ import { CloseCode, Opcode, type Role } from './constants.js';
 import { encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close.js';
 import { ErrorCode, WebSocketError, protocolError } from './errors.js';
 import { encodeFrame, type Frame } from './frame.js';
+import { FragmentedMessage } from './fragmented-message.js';
 import { FrameParser, sharedParserOptions } from './frame-parser.js';
 import { nextPooledMask } from './mask.js';
 import type { Platform } from './platform.js';
 import type { MessageCompressor, ProtocolEvent, ProtocolOptions, ProtocolState, SendOptions } from './protocol-types.js';
-import { completeLength, isPossiblePrefix, unfinishedTail } from './utf8.js';
+import { completeLength, isPossiblePrefix } from './utf8.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 
@@ -52,20 +53,13 @@ export class Protocol {
   private events: ProtocolEvent[] = nothing;
   private output: Uint8Array[] = nothing;
 
-  // The message being assembled from fragments (RFC 6455 §5.4).
-  private messageOpcode = 0;
-  private messageCompressed = false;
-  private messageBytes = 0;
-  // Created for the first fragmented message only: most connections never see one.
-  private fragments: Uint8Array[] | undefined;
-  private textDecoder: TextDecoder | undefined;
-  private textParts: string[] | undefined;
+  /** The message being assembled from fragments (RFC 6455 §5.4), while there is one. */
+  private message: FragmentedMessage | undefined;
   // UTF-8 fail-fast inside a frame (RFC 6455 §8.1): how many payload bytes of the frame in progress were
   // checked, the unfinished code point they end with, and the one the text message's fragments so far end
   // with (where a continuation frame's check starts).
   private partialChecked = 0;
   private partialTail: Uint8Array | undefined;
-  private fragmentTail: Uint8Array | undefined;
   // The message we send with `sendFragment`, between its first and its last frame.
   private sendingOpcode = 0;
   private sendingCompressed = false;
@@ -116,12 +110,13 @@ export class Protocol {
    */
   private checkTextInProgress(): void {
     const opcode = this.parser.payloadOpcode;
+    const message = this.message;
     const isText =
-      (opcode === Opcode.text && !this.parser.frameRsv1 && this.messageOpcode === 0) ||
-      (opcode === Opcode.continuation && this.messageOpcode === Opcode.text && !this.messageCompressed);
+      (opcode === Opcode.text && !this.parser.frameRsv1 && message === undefined) ||
+      (opcode === Opcode.continuation && message !== undefined && message.isText && !message.compressed);
     const received = this.parser.payloadReceived;
     if (!isText || received <= this.partialChecked) return;
-    const carried = this.partialChecked === 0 ? (opcode === Opcode.continuation ? this.fragmentTail : undefined) : this.partialTail;
+    const carried = this.partialChecked === 0 ? (opcode === Opcode.continuation ? message?.tail : undefined) : this.partialTail;
     const fresh = this.parser.peekPayload(this.partialChecked, received);
     const bytes = carried === undefined ? fresh : concatBytes([carried, fresh], carried.length + fresh.length, this.platform);
     const complete = completeLength(bytes);
@@ -310,7 +305,7 @@ export class Protocol {
   }
 
   private receiveDataFrame(frame: Frame): void {
-    if (this.messageOpcode !== 0) {
+    if (this.message !== undefined) {
       return this.peerFailed(protocolError(ErrorCode.expectedContinuation, 'new data frame inside a fragmented message'));
     }
     // Data keeps being delivered after we sent a close frame: the peer may have been mid-message when it
@@ -319,69 +314,36 @@ export class Protocol {
       // The common case, one uncompressed frame: no assembly, no copy.
       return this.deliver(frame.opcode, frame.payload);
     }
-    this.messageOpcode = frame.opcode;
-    this.messageCompressed = frame.rsv1;
-    this.messageBytes = 0;
-    this.appendFragment(frame);
+    this.message = new FragmentedMessage(frame.opcode, frame.rsv1, this.platform);
+    this.appendFragment(this.message, frame);
   }
 
   private receiveContinuation(frame: Frame): void {
-    if (this.messageOpcode === 0) {
+    if (this.message === undefined) {
       return this.peerFailed(protocolError(ErrorCode.unexpectedContinuation, 'continuation frame without a message to continue'));
     }
-    this.appendFragment(frame);
+    this.appendFragment(this.message, frame);
   }
 
-  private appendFragment(frame: Frame): void {
+  private appendFragment(message: FragmentedMessage, frame: Frame): void {
     let data = frame.payload;
-    if (this.messageCompressed) {
+    if (message.compressed) {
       try {
         data = this.compressor!.decompress(data, frame.fin);
       } catch (error) {
         return this.peerFailed(asWebSocketError(error));
       }
     }
-    this.messageBytes += data.length;
-    if (this.messageBytes > this.maxMessageSize) {
+    if (message.bytes + data.length > this.maxMessageSize) {
       return this.peerFailed(new WebSocketError(ErrorCode.messageTooBig, 'message exceeds the maximum size', CloseCode.messageTooBig));
     }
+    if (!message.append(data, frame.fin)) return this.peerFailed(invalidUtf8());
     // Uncompressed, the next fragment may carry only what is left of the limit; the parser then fails it
     // at its header instead of buffering it. A compressed fragment's size says little about its inflated
     // size, so that check stays after decompression, above.
-    if (!this.messageCompressed) this.parser.continuationLimit = this.maxMessageSize - this.messageBytes;
-    if (this.messageOpcode === Opcode.text) {
-      // Validate each fragment as it arrives so an invalid byte fails the connection at once, not at the
-      // end of a long message (RFC 6455 §8.1 lets an endpoint fail as soon as the data is known invalid).
-      this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-      try {
-        const part = this.textDecoder.decode(data, { stream: !frame.fin });
-        if (part.length > 0) (this.textParts ??= []).push(part);
-      } catch {
-        return this.peerFailed(invalidUtf8());
-      }
-      if (!frame.fin && !this.messageCompressed) {
-        // An unfinished code point is at most 3 bytes, so the last 3 bytes (with the earlier tail, for
-        // fragments shorter than that) hold it.
-        const last = data.subarray(Math.max(0, data.length - 3));
-        const carried = this.fragmentTail;
-        this.fragmentTail = unfinishedTail(
-          carried === undefined || data.length >= 3 ? last : concatBytes([carried, last], carried.length + last.length, this.platform),
-        );
-      }
-    } else if (data.length > 0) {
-      (this.fragments ??= []).push(data);
-    }
+    if (!message.compressed) this.parser.continuationLimit = this.maxMessageSize - message.bytes;
     if (!frame.fin) return;
-
-    if (this.messageOpcode === Opcode.text) {
-      const parts = this.textParts ?? [];
-      const text = parts.length === 1 ? parts[0]! : parts.join('');
-      this.pushEvent({ type: 'text', data: text });
-    } else {
-      const fragments = this.fragments ?? [];
-      const binary = fragments.length === 1 ? fragments[0]! : concatBytes(fragments, this.messageBytes, this.platform);
-      this.pushEvent({ type: 'binary', data: binary });
-    }
+    this.pushEvent(message.isText ? { type: 'text', data: message.text() } : { type: 'binary', data: message.binary() });
     this.resetMessage();
   }
 
@@ -423,13 +385,7 @@ export class Protocol {
 
   private resetMessage(): void {
     this.parser.continuationLimit = this.maxMessageSize;
-    this.messageOpcode = 0;
-    this.messageCompressed = false;
-    this.messageBytes = 0;
-    this.fragments = undefined;
-    this.textParts = undefined;
-    this.fragmentTail = undefined;
-    this.textDecoder = undefined;
+    this.message = undefined;
   }
 
   // ---- frames out ---------------------------------------------------------------------------------
