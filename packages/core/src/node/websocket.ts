@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, Opcode, ReadyState } from '../constants.js';
@@ -6,7 +5,7 @@ import { ErrorCode, WebSocketError } from '../errors.js';
 import type { DeflateParams } from '../extensions/permessage-deflate.js';
 import type { Protocol } from '../protocol.js';
 import type { ProtocolEvent } from '../protocol-types.js';
-import { domListener, wrappedDomListener } from './dom-listeners.js';
+import { DomStyleEmitter } from './dom-listeners.js';
 import { dropClearedTimer } from './cleared-timer.js';
 import { KeepaliveWheel } from './keepalive-wheel.js';
 import { toBuffer } from './node-platform.js';
@@ -18,7 +17,6 @@ import {
   type SendData,
   type SendFragmentOptions,
   type SendResult,
-  type WebSocketEvents,
   type WebSocketInfo,
   type WebSocketOptions,
 } from './websocket-options.js';
@@ -28,7 +26,7 @@ import {
  * `protocol`, `extensions`, `bufferedAmount`, `binaryType`, `onmessage` ...) plus Node's EventEmitter
  * events. The protocol itself lives in `Protocol`; this class only moves bytes and runs timers.
  */
-export class WebSocket extends EventEmitter<WebSocketEvents> {
+export class WebSocket extends DomStyleEmitter {
   /** `readyState` while the opening handshake runs (0), as `WebSocket.CONNECTING` in browsers. */
   static readonly CONNECTING = ReadyState.CONNECTING;
   /** `readyState` once the handshake succeeded (1). */
@@ -55,14 +53,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Where the connection is, numbered as in browsers: see `ReadyState`. */
   readyState: ReadyState = ReadyState.CONNECTING;
 
-  /** Browser-style listener for `open`; the `open` event of the EventEmitter fires as well. */
-  onopen: ((event: { type: 'open' }) => void) | null = null;
-  /** Browser-style listener for each message; `event.data` as `binaryType` says for binary ones. */
-  onmessage: ((event: { type: 'message'; data: MessageData }) => void) | null = null;
-  /** Browser-style listener for the close, with its code, reason and whether the closing handshake completed. */
-  onclose: ((event: { type: 'close'; code: number; reason: string; wasClean: boolean }) => void) | null = null;
-  /** Browser-style listener for a failure; `close` follows it. */
-  onerror: ((event: { type: 'error'; error: WebSocketError }) => void) | null = null;
 
   private readonly settings: ConnectionSettings;
   private socket: Duplex | undefined;
@@ -229,17 +219,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       return;
     }
     this.socket.destroy();
-  }
-
-  /** Adds a DOM-style listener, which receives an event object (`{ type, data }`, `{ type, code, ... }`). */
-  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
-    this.on(type, domListener(type, listener as (event: unknown) => void) as never);
-  }
-
-  /** Removes a listener added with `addEventListener`. */
-  removeEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void {
-    const wrapped = wrappedDomListener(listener);
-    if (wrapped !== undefined) this.off(type, wrapped as never);
   }
 
   /**
@@ -423,17 +402,17 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   private emitOpen(): void {
-    this.onopen?.({ type: 'open' });
+    this.handlers?.onopen?.({ type: 'open' });
     this.emit('open');
   }
 
   private emitMessage(data: MessageData, isBinary: boolean): void {
-    this.onmessage?.({ type: 'message', data });
+    this.handlers?.onmessage?.({ type: 'message', data });
     this.emit('message', data, isBinary);
   }
 
   private emitError(error: WebSocketError): void {
-    this.onerror?.({ type: 'error', error });
+    this.handlers?.onerror?.({ type: 'error', error });
     // Without a listener an 'error' would throw: one misbehaving peer must not crash a server process.
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
@@ -441,7 +420,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private emitClose(code: number, reason: string, wasClean: boolean): void {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
-    this.onclose?.({ type: 'close', code, reason, wasClean });
+    this.handlers?.onclose?.({ type: 'close', code, reason, wasClean });
     this.emit('close', code, reason, wasClean);
   }
 
