@@ -31,9 +31,10 @@ export function sharedParserOptions(role: Role, allowRsv1: boolean, maxPayloadLe
 
 const parserOptionsByKind = new Map<string, Map<Platform, FrameParserOptions>>();
 
-// The whole parser state is one small integer, as in ws's receiver: which part of a frame comes next.
 /** The list of an idle parser: an empty array per connection was 32 bytes of its heap (docs/benchmarks.md). */
 const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
+// The whole parser state is one small integer, as in ws's receiver: which part of a frame comes next.
 const READ_HEADER = 0;
 const READ_LENGTH_16 = 1;
 const READ_LENGTH_64 = 2;
@@ -120,6 +121,11 @@ export class FrameParser {
   /** Bytes received but not yet consumed into a frame. */
   get bufferedBytes(): number {
     return this.buffered;
+  }
+
+  /** The options it runs with: a `Protocol` reads its role, size limit and platform here rather than keep copies. */
+  get settings(): FrameParserOptions {
+    return this.options;
   }
 
   /** Later frames may legally use RSV1 once an extension that defines it is active. */

@@ -23,8 +23,6 @@ const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
  * `transportShouldClose` turns true.
  */
 export class Protocol {
-  /** Our side of the connection, from the options. */
-  readonly role: Role;
   /** Where the connection is; `transportShouldClose` says when to end the transport. */
   state: ProtocolState = 'open';
   /** The code and reason the peer sent, ours when we failed the connection, else 1006 (RFC 6455 §7.1.5). */
@@ -44,10 +42,8 @@ export class Protocol {
   transportShouldClose = false;
 
   private readonly parser: FrameParser;
-  private readonly maxMessageSize: number;
   private readonly compressor: MessageCompressor | undefined;
   private readonly generateMask: (() => Uint8Array) | undefined;
-  private readonly platform: Platform;
   // Both are the shared empty `nothing` while empty, and get an array of their own for their first item: two
   // empty arrays were ~64 bytes of every idle connection.
   private events: ProtocolEvent[] = nothing;
@@ -70,12 +66,25 @@ export class Protocol {
   private pendingFailure: WebSocketError | undefined;
 
   constructor(options: ProtocolOptions) {
-    this.role = options.role;
-    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.compressor = options.compressor;
     this.generateMask = options.generateMask;
-    this.platform = options.platform;
-    this.parser = new FrameParser(sharedParserOptions(this.role, this.compressor !== undefined, this.maxMessageSize, this.platform));
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.parser = new FrameParser(sharedParserOptions(options.role, this.compressor !== undefined, maxMessageSize, options.platform));
+  }
+
+  /** Our side of the connection, from the options. */
+  get role(): Role {
+    return this.parser.settings.role;
+  }
+
+  // Role, size limit and platform are read from the parser's options, which connections of one kind share:
+  // three fields fewer on every connection.
+  private get maxMessageSize(): number {
+    return this.parser.settings.maxPayloadLength;
+  }
+
+  private get platform(): Platform {
+    return this.parser.settings.platform;
   }
 
   // ---- input --------------------------------------------------------------------------------------
