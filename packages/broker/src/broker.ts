@@ -12,6 +12,7 @@ import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
 import { reservedRootsOf } from './config/options-users.js';
 import { newConnectionId } from './connection/connection-id.js';
+import { takePeerAddress } from './connection/peer-address.js';
 import { Session, type SessionContext } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
 import { UserIndex } from './connection/user-index.js';
@@ -265,6 +266,7 @@ export class Broker implements HttpBroker {
       return;
     }
     const { headers } = request;
+    const remoteAddress = takePeerAddress(request.socket);
     if (checkSubprotocol(handshake.protocol, headers['sec-websocket-protocol'] !== undefined, config.allowMissingSubprotocol) === 'refused') {
       return refuse(ProtocolErrorCode.unsupportedProtocol, `offer Sec-WebSocket-Protocol: ${SUBPROTOCOL}`);
     }
@@ -276,7 +278,7 @@ export class Broker implements HttpBroker {
         kind: 'connect',
         token: tokenFromHeaders(headers, true),
         headers,
-        remoteAddress: request.socket.remoteAddress,
+        remoteAddress,
       });
       outcome = await withTimeout(authentication, config.handshakeTimeoutMs);
     } finally {
@@ -327,7 +329,7 @@ export class Broker implements HttpBroker {
         connectionId,
         identity,
         headers,
-        remoteAddress: request.socket.remoteAddress,
+        remoteAddress,
         variant: this.hub.variantFor(websocket.deflate),
       },
       this.sessionContext,
@@ -335,7 +337,7 @@ export class Broker implements HttpBroker {
     this.sessionsById.set(connectionId, session);
     this.users.add(session);
     stats.connectionsOpened++;
-    this.logger.debug({ connectionId, subject: identity.subject, remoteAddress: request.socket.remoteAddress }, 'connection opened');
+    this.logger.debug({ connectionId, subject: identity.subject, remoteAddress }, 'connection opened');
     session.start();
     this.webhooks?.connectionOpened(session.presenceMember);
   }

@@ -56,7 +56,7 @@ t.test('connect: a cookie session signs in without a JWT; the backend sees the a
   const [request] = backend.requestsTo('/connect');
   t.match(request?.body, { cookies: { session: 's3cr3t', theme: 'dark' }, headers: { cookie: 'theme=dark; session=s3cr3t' } });
   t.equal((request?.body['headers'] as Record<string, string>)['x-internal-secret'], undefined, 'a header outside PROXY_HEADERS is not sent');
-  t.type(request?.body['remoteAddress'], 'string');
+  t.equal(request?.body['remoteAddress'], '127.0.0.1', 'the peer address, as the broker read it at the upgrade');
   t.match(await alice.subscribe('chat.room'), { op: 'subscribed' }, 'the grants the backend gave apply');
   t.match(await alice.subscribe('private.room'), { op: 'error', code: 'forbidden' }, 'and only those');
 });
@@ -98,7 +98,7 @@ t.test('subscribe: the backend allows, or refuses with its code, per namespace',
     backend.requestsTo('/subscribe').map((request) => request.body['pattern']),
     ['rooms.open', 'rooms.secret', 'rooms.busy'],
   );
-  t.match(backend.requestsTo('/subscribe')[0]?.body, { connectionId: alice.welcome.connectionId, user: 'alice', cookies: { session: 's3cr3t' } });
+  t.match(backend.requestsTo('/subscribe')[0]?.body, { connectionId: alice.welcome.connectionId, user: 'alice', cookies: { session: 's3cr3t' }, remoteAddress: '127.0.0.1' });
 });
 
 t.test('publish: refused with its code, or stored with the payload the backend chose; acked only once stored', async (t) => {
