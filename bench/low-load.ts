@@ -17,7 +17,7 @@ import { openRawWebSocket, type RawWebSocket } from './raw-websocket.js';
 import { cpuSeconds, startOurBroker, type ServerProcess } from './processes.js';
 
 const SUBSCRIBERS = 100;
-const RATE = 500;
+const RATE = positiveEnv('LOW_LOAD_RATE', 500);
 const TOPIC = 'bench.fanout';
 
 interface Wire {
