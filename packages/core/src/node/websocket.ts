@@ -7,6 +7,7 @@ import type { Protocol } from '../protocol.js';
 import type { ProtocolEvent } from '../protocol-types.js';
 import { DomStyleEmitter } from './dom-listeners.js';
 import { dropClearedTimer } from './cleared-timer.js';
+import { HeldWrites } from './held-writes.js';
 import { KeepaliveWheel } from './keepalive-wheel.js';
 import { toBuffer } from './node-platform.js';
 import {
@@ -61,7 +62,8 @@ export class WebSocket extends DomStyleEmitter {
   /** The keepalive wheel's slot holding this connection, while it has one. */
   private keepaliveSlot = -1;
   private receivedSinceLastPing = true;
-  private corkedForTick = false;
+  /** Writes held until the loop's check phase (`sendFrames`), while there are any. */
+  private held: HeldWrites | undefined;
   private closeEmitted = false;
   private pendingError: WebSocketError | undefined;
 
@@ -80,7 +82,7 @@ export class WebSocket extends DomStyleEmitter {
    * socket, which includes every frame this class wrote.
    */
   get bufferedAmount(): number {
-    return this.socket?.writableLength ?? 0;
+    return (this.socket?.writableLength ?? 0) + (this.held?.bytes ?? 0);
   }
 
   /** Sends a whole message: strings as text, bytes as binary. */
@@ -129,15 +131,12 @@ export class WebSocket extends DomStyleEmitter {
   sendFrames(frames: readonly Uint8Array[]): SendResult {
     const protocol = this.requireOpen();
     if (this.bufferedAmount > this.settings.maxBackpressure) return 'dropped';
-    this.corkUntilLoopCheck();
+    this.holdUntilLoopCheck();
     protocol.sendFrames(frames);
     const result = this.flush();
     // Full: these bytes leave now, not at the check phase, since an overloaded poll phase (libuv reads up
     // to 32 chunks per readable socket) would otherwise pile deliveries up behind it without bound.
-    if (result === 'backpressure' && this.corkedForTick) {
-      this.corkedForTick = false;
-      this.socket!.uncork();
-    }
+    if (result === 'backpressure') this.releaseHeld();
     return result;
   }
 
@@ -146,46 +145,46 @@ export class WebSocket extends DomStyleEmitter {
    * a burst of deliveries to one subscriber pays one system call instead of one per frame.
    */
   corked(write: () => void): void {
-    const socket = this.socket;
-    if (socket === undefined) return write();
-    socket.cork();
+    if (this.socket === undefined || this.held !== undefined) return write();
+    this.held = new HeldWrites();
     try {
       write();
     } finally {
-      socket.uncork();
+      this.releaseHeld();
     }
   }
 
-  private corkUntilLoopCheck(): void {
-    const socket = this.socket;
-    if (this.corkedForTick || socket === undefined) return;
-    this.corkedForTick = true;
-    socket.cork();
-    if (corkedThisTick.push(this) === 1) setImmediate(WebSocket.uncorkTick);
+  private holdUntilLoopCheck(): void {
+    if (this.held !== undefined || this.socket === undefined) return;
+    this.held = new HeldWrites();
+    if (heldThisTick.push(this) === 1) setImmediate(WebSocket.releaseTick);
+  }
+
+  /** Writes what this connection holds, if anything, and stops holding. */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    if (this.socket?.writable === true) held.writeTo(this.socket);
   }
 
   /**
-   * Uncorks every socket corked in the loop iteration that ended, in the order they were corked: one
-   * `setImmediate` per iteration for a whole fan-out, where a closure and a `nextTick` per subscriber were
-   * about a quarter of the JavaScript of each delivery's write.
+   * Writes what every connection held in the loop iteration that ended, in the order they began holding:
+   * one `setImmediate` per iteration for a whole fan-out, where a closure and a `nextTick` per subscriber
+   * were about a quarter of the JavaScript of each delivery's write.
    */
-  private static uncorkTick(): void {
+  private static releaseTick(): void {
     let index = 0;
     try {
-      // One corked while uncorking (a write callback sending again) is taken in this round too.
-      for (; index < corkedThisTick.length; index++) {
-        const websocket = corkedThisTick[index] as WebSocket;
-        if (!websocket.corkedForTick) continue;
-        websocket.corkedForTick = false;
-        websocket.socket?.uncork();
-      }
+      // One that began holding during this round (a write callback sending again) is taken in it too.
+      for (; index < heldThisTick.length; index++) heldThisTick[index]!.releaseHeld();
     } finally {
-      if (index + 1 < corkedThisTick.length) {
-        // One threw: the rest are not left corked.
-        corkedThisTick.splice(0, index + 1);
-        setImmediate(WebSocket.uncorkTick);
+      if (index + 1 < heldThisTick.length) {
+        // One threw: the rest are not left holding.
+        heldThisTick.splice(0, index + 1);
+        setImmediate(WebSocket.releaseTick);
       } else {
-        corkedThisTick.length = 0;
+        heldThisTick.length = 0;
       }
     }
   }
@@ -330,7 +329,10 @@ export class WebSocket extends DomStyleEmitter {
     const socket = this.socket!;
     if (protocol.hasDataToSend && socket.writable) {
       const data = protocol.dataToSend();
-      if (data.length === 1) {
+      if (this.held !== undefined) {
+        // Behind what is held, so that frames leave in the order they were sent.
+        this.held.add(data);
+      } else if (data.length === 1) {
         socket.write(data[0]!);
       } else {
         socket.cork();
@@ -339,6 +341,7 @@ export class WebSocket extends DomStyleEmitter {
       }
     }
     if (protocol.transportShouldClose && socket.writable) {
+      this.releaseHeld();
       socket.end();
       this.armCloseTimer();
     }
@@ -446,8 +449,8 @@ function keepaliveWheelFor(intervalMs: number): KeepaliveWheel<WebSocket> {
 /** Where a socket's shared listeners find the connection that owns it. */
 const owner = Symbol('websocket');
 
-/** Connections whose socket is corked until the loop's check phase (`corkUntilLoopCheck`), in the order they were corked. */
-const corkedThisTick: WebSocket[] = [];
+/** Connections holding writes until the loop's check phase (`holdUntilLoopCheck`), in the order they began. */
+const heldThisTick: WebSocket[] = [];
 
 type OwnedSocket = Duplex & { [owner]: WebSocket };
 
