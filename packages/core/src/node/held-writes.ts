@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Writable } from 'node:stream';
 
 /** Frames shorter than this are joined into one buffer when released; longer ones are written as they are. */
 const JOIN_BELOW = 1024;
@@ -25,7 +25,7 @@ export class HeldWrites {
   }
 
   /** Writes everything held to `socket`, in order: one write when the frames are small, else one `writev`. */
-  writeTo(socket: Duplex): void {
+  writeTo(socket: Writable): void {
     const { chunks } = this;
     if (chunks.length === 0) return;
     if (chunks.length === 1) {
