@@ -59,8 +59,8 @@ export class WebSocket extends DomStyleEmitter {
   private socket: Duplex | undefined;
   private protocolState: Protocol | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  /** The keepalive wheel's slot holding this connection, while it has one. */
-  private keepaliveSlot = -1;
+  /** @internal Where the keepalive wheel holds this connection, or -1 (`WheelMember`). */
+  keepalivePlace = -1;
   private receivedSinceLastPing = true;
   /** Writes held until the loop's check phase (`sendFrames`), while there are any. */
   private held: HeldWrites | undefined;
@@ -356,13 +356,12 @@ export class WebSocket extends DomStyleEmitter {
 
   private startKeepalive(): void {
     if (this.settings.pingIntervalMs <= 0) return;
-    this.keepaliveSlot = keepaliveWheelFor(this.settings.pingIntervalMs).add(this);
+    keepaliveWheelFor(this.settings.pingIntervalMs).add(this);
   }
 
   private stopKeepalive(): void {
-    if (this.keepaliveSlot < 0) return;
-    keepaliveWheelFor(this.settings.pingIntervalMs).remove(this, this.keepaliveSlot);
-    this.keepaliveSlot = -1;
+    if (this.keepalivePlace < 0) return;
+    keepaliveWheelFor(this.settings.pingIntervalMs).remove(this);
   }
 
   /** @internal Once per ping interval (the keepalive wheel): pings, or fails a peer silent since the last ping. */
