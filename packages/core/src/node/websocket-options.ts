@@ -92,6 +92,32 @@ export interface WebSocketInfo {
   deflate: DeflateParams | undefined;
 }
 
+/** What a `WebSocket` keeps of its handshake: the subprotocol and extensions agreed. */
+export type Agreement = Readonly<Omit<WebSocketInfo, 'url'>>;
+
+/** Before the handshake completes, and when it agreed nothing. */
+export const NO_AGREEMENT: Agreement = Object.freeze({ protocol: '', extensions: '', deflate: undefined });
+
+/**
+ * Recent agreements, so that connections that agreed the same share one frozen object: a server's
+ * connections agree one of a few, and three fields on each were 24 bytes of every idle connection. The
+ * same extensions text means the same parameters, since the text is made from them. Cleared when full.
+ */
+const recentAgreements = new Map<string, Agreement>();
+const MAX_RECENT_AGREEMENTS = 64;
+
+export function sharedAgreement(info: Omit<WebSocketInfo, 'url'>): Agreement {
+  if (info.protocol === '' && info.extensions === '') return NO_AGREEMENT;
+  const key = `${info.protocol}\n${info.extensions}`;
+  let agreement = recentAgreements.get(key);
+  if (agreement === undefined) {
+    if (recentAgreements.size >= MAX_RECENT_AGREEMENTS) recentAgreements.clear();
+    agreement = Object.freeze({ protocol: info.protocol, extensions: info.extensions, deflate: info.deflate === undefined ? undefined : Object.freeze({ ...info.deflate }) });
+    recentAgreements.set(key, agreement);
+  }
+  return agreement;
+}
+
 /** The `WebSocket`'s EventEmitter events and the arguments their listeners receive. */
 export interface WebSocketEvents {
   /** The handshake completed; `send` works from now on. */

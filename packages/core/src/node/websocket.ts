@@ -11,6 +11,9 @@ import { HeldWrites } from './held-writes.js';
 import { KeepaliveWheel } from './keepalive-wheel.js';
 import { toBuffer } from './node-platform.js';
 import {
+  type Agreement,
+  NO_AGREEMENT,
+  sharedAgreement,
   type BinaryType,
   type ConnectionSettings,
   connectionSettings,
@@ -40,15 +43,21 @@ export class WebSocket extends DomStyleEmitter {
   /** The URL connected to (client) or the upgrade request's URL (server). */
   url: string;
   /** The subprotocol the handshake selected; '' before it completes or when none was. */
-  protocol = '';
+  get protocol(): string {
+    return this.agreement.protocol;
+  }
   /** The Sec-WebSocket-Extensions value agreed in the handshake; '' when none was. */
-  extensions = '';
+  get extensions(): string {
+    return this.agreement.extensions;
+  }
   /**
    * The permessage-deflate agreement of this connection (RFC 7692 §7.1), or undefined when the handshake
    * negotiated none: what `extensions` says, parsed, so a server can share compressed frames between the
    * connections that agreed the same parameters.
    */
-  deflate: DeflateParams | undefined;
+  get deflate(): DeflateParams | undefined {
+    return this.agreement.deflate;
+  }
   /** How binary messages are handed out; may be changed at any time, and applies from the next message. */
   binaryType: BinaryType = 'nodebuffer';
   /** Where the connection is, numbered as in browsers: see `ReadyState`. */
@@ -56,6 +65,8 @@ export class WebSocket extends DomStyleEmitter {
 
 
   private readonly settings: ConnectionSettings;
+  /** What the handshake agreed, shared with the connections that agreed the same. */
+  private agreement: Agreement = NO_AGREEMENT;
   private socket: Duplex | undefined;
   private protocolState: Protocol | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -227,9 +238,7 @@ export class WebSocket extends DomStyleEmitter {
   attach(socket: Duplex, protocol: Protocol, head: Buffer, info: Omit<WebSocketInfo, 'url'>): void {
     this.socket = socket;
     this.protocolState = protocol;
-    this.protocol = info.protocol;
-    this.extensions = info.extensions;
-    this.deflate = info.deflate;
+    this.agreement = sharedAgreement(info);
     this.readyState = ReadyState.OPEN;
     if (socket instanceof Socket) {
       // Frames are whole messages already; Nagle's delay would only add latency.
