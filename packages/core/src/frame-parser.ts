@@ -66,10 +66,8 @@ export class FrameParser {
   private chunks: Uint8Array[] = NO_CHUNKS;
   private buffered = 0;
   private state = READ_HEADER;
-  private fin = false;
-  private rsv1 = false;
-  private opcode = 0;
-  private masked = false;
+  /** The frame's first two bytes: FIN, RSV1, the opcode and the MASK bit are read from it (one field, not four). */
+  private header = 0;
   private payloadLength = 0;
   /** The frame's masking key as one 32-bit number: a Uint8Array per connection would cost ~180 bytes. */
   private maskKey = 0;
@@ -182,10 +180,7 @@ export class FrameParser {
     const first = this.byteAt(0);
     const second = this.byteAt(1);
     this.skip(2);
-    this.fin = (first & 0x80) !== 0;
-    this.rsv1 = (first & 0x40) !== 0;
-    this.opcode = first & 0x0f;
-    this.masked = (second & 0x80) !== 0;
+    this.header = (first << 8) | second;
     this.payloadLength = second & 0x7f;
     const isControl = this.opcode >= 0x8;
 
@@ -216,6 +211,22 @@ export class FrameParser {
     if (this.payloadLength === 126) this.state = READ_LENGTH_16;
     else if (this.payloadLength === 127) this.state = READ_LENGTH_64;
     else this.afterLength();
+  }
+
+  private get fin(): boolean {
+    return (this.header & 0x8000) !== 0;
+  }
+
+  private get rsv1(): boolean {
+    return (this.header & 0x4000) !== 0;
+  }
+
+  private get opcode(): number {
+    return (this.header >> 8) & 0x0f;
+  }
+
+  private get masked(): boolean {
+    return (this.header & 0x80) !== 0;
   }
 
   private readLength64(): void {
