@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type ClientMessage, type ProtocolError, ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage, SUBPROTOCOL } from '@switchboard/protocol';
 import { ErrorCode, type MessageData, ReadyState, type WebSocket, type WebSocketError } from '@switchboard/core';
 import type { Logger } from 'pino';
+import type { Identity } from '../auth/authenticator.js';
 import { infoText } from '../auth/identity-info.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { Config } from '../config/config.js';
@@ -40,14 +41,16 @@ export class Session implements HubSubscriber, SessionScope {
   readonly variant: CompressionVariant;
   readonly remoteAddress: string | undefined;
   readonly context: SessionContext;
-  readonly config: Config;
   readonly outbound: SessionOutbound;
-  readonly presenceMember: PresenceMember;
   /** The user, and the subscriptions the server gives the connection (protocol.md §14.3). */
   readonly server: ServerSubscriptions;
   /** When the connection opened, ms since the Unix epoch. */
   readonly connectedAt: number;
   private readonly websocket: WebSocket;
+  /** The identity of the handshake: a refresh changes the credentials, never the user or the presence member. */
+  private readonly identity: Identity;
+  /** Made on first use (a presence join, a webhook, a publish, a report): most connections never need it. */
+  private presenceMemberIfAny: PresenceMember | undefined;
   /**
    * The upgrade headers as one flat string: Node's headers object (a dictionary) and its strings were about
    * 500 bytes of every idle connection, for an auth hook's `refresh` and the backend proxy, which are rare.
@@ -74,21 +77,32 @@ export class Session implements HubSubscriber, SessionScope {
     this.headerText = context.keepsHeaders ? Buffer.from(JSON.stringify(init.headers), 'utf8').toString('utf8') : undefined;
     this.remoteAddress = init.remoteAddress;
     this.context = context;
-    this.config = context.config;
+    this.identity = init.identity;
     this.outbound = new SessionOutbound(init.websocket, this);
     this.inbound = new InboundQueue(this);
     this.credentials = new SessionCredentials(this, init.identity);
     this.subscriptions = new SessionSubscriptions(this);
-    const { subject, info } = init.identity;
-    // The broker refused the handshake of an identity whose info is unusable, so this is the checked info.
-    const checked = infoText(info, this.config.presenceMaxInfoBytes);
-    this.presenceMember = {
-      connectionId: init.connectionId,
-      ...(subject === undefined || subject === '' ? {} : { user: subject }),
-      ...(checked.ok && checked.json !== undefined ? { info: checked.json } : {}),
-    };
+    // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
+    if (init.identity.info !== undefined) this.presenceMemberIfAny = this.presenceMember;
     this.server = new ServerSubscriptions(init.identity, context.config);
     this.connectedAt = context.now();
+  }
+
+  get config(): Config {
+    return this.context.config;
+  }
+
+  /** The connection as a presence member: its id, user and info, fixed at the handshake (protocol.md §14.1). */
+  get presenceMember(): PresenceMember {
+    if (this.presenceMemberIfAny !== undefined) return this.presenceMemberIfAny;
+    const { subject, info } = this.identity;
+    // The broker refused the handshake of an identity whose info is unusable, so this is the checked info.
+    const checked = infoText(info, this.config.presenceMaxInfoBytes);
+    return (this.presenceMemberIfAny = {
+      connectionId: this.connectionId,
+      ...(subject === undefined || subject === '' ? {} : { user: subject }),
+      ...(checked.ok && checked.json !== undefined ? { info: checked.json } : {}),
+    });
   }
 
   /** The upgrade request's headers, as Node parsed them, a new object each time; none when nothing reads them. */
@@ -255,7 +269,8 @@ export class Session implements HubSubscriber, SessionScope {
   /** This connection as admin commands report it. */
   report(): ConnectionReport {
     const { user } = this;
-    const { info } = this.presenceMember;
+    // A member with info is made at the handshake: one without needs not be made for a report.
+    const info = this.presenceMemberIfAny?.info;
     return {
       connectionId: this.connectionId,
       node: this.config.nodeName,
