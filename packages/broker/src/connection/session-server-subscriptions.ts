@@ -2,32 +2,40 @@ import { type Capability, type WelcomeMessage, isValidPattern, userTopic } from 
 import type { Identity } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 
-/** The offers of every connection that has none: an empty Set each was ~150 bytes of an idle connection. */
-const noOffers: Set<string> = new Set();
+/** The connection's user (the token's `sub`); undefined: anonymous. An empty subject is no user, as for presence. */
+export function userOf(identity: Identity): string | undefined {
+  return identity.subject === '' ? undefined : identity.subject;
+}
+
+/** The user's topic (protocol.md §14.2); undefined without a user, with user topics off, or for an id too long. */
+export function userTopicOf(user: string | undefined, config: Pick<Config, 'userTopicPrefix'>): string | undefined {
+  const prefix = config.userTopicPrefix;
+  return user === undefined || prefix === '' ? undefined : userTopic(prefix, user);
+}
 
 /**
- * A connection's user and its server-side subscriptions (protocol.md §14.3): patterns the server subscribes
- * it to with no grant needed, from the token's `subs` (or the auth hook's `subscriptions`), its own user
- * topic, and admin subscribe. They are **offered** (in `welcome.subscriptions`, or later with
- * `server_subscribe`) and delivered once the client **claims** one with an ordinary `subscribe`: recovery
- * needs positions only the client has, and a client that never claims (an old one) never holds a queue for
- * them. A client `unsubscribe` stops delivery only; the offer stays until the server withdraws it.
+ * A connection's server-side subscriptions (protocol.md §14.3): patterns the server subscribes it to with no
+ * grant needed, from the token's `subs` (or the auth hook's `subscriptions`), its own user topic, and admin
+ * subscribe. They are **offered** (in `welcome.subscriptions`, or later with `server_subscribe`) and delivered
+ * once the client **claims** one with an ordinary `subscribe`: recovery needs positions only the client has,
+ * and a client that never claims (an old one) never holds a queue for them. A client `unsubscribe` stops
+ * delivery only; the offer stays until the server withdraws it.
+ *
+ * A session makes one only once something is offered (`offersAtHandshake`, or an admin subscribe): an
+ * anonymous connection has none, and its 48 bytes were a part of every such idle connection.
  */
 export class ServerSubscriptions {
-  /** The connection's user (the token's `sub`); undefined: anonymous. */
-  readonly user: string | undefined;
-  /** The user's topic (protocol.md §14.2); undefined without a user, with user topics off, or for an id too long. */
-  readonly userTopic: string | undefined;
-  /** `noOffers` (shared, never added to) until something is offered: most connections have no offer. */
-  private offered: Set<string>;
+  private readonly offered: Set<string>;
 
-  constructor(identity: Identity, config: Pick<Config, 'userTopicPrefix'>) {
-    // An empty subject is no user, as for presence (session.ts's presenceMember).
-    this.user = identity.subject === '' ? undefined : identity.subject;
-    const prefix = config.userTopicPrefix;
-    this.userTopic = this.user === undefined || prefix === '' ? undefined : userTopic(prefix, this.user);
-    const offers = [...(this.userTopic === undefined ? [] : [this.userTopic]), ...(identity.subscriptions ?? [])];
-    this.offered = offers.length === 0 ? noOffers : new Set(offers);
+  constructor(offers: Iterable<string>) {
+    this.offered = new Set(offers);
+  }
+
+  /** The offers of the handshake: the user topic and the identity's `subscriptions`, if any. */
+  static offersAtHandshake(identity: Identity, config: Pick<Config, 'userTopicPrefix'>): ServerSubscriptions | undefined {
+    const topic = userTopicOf(userOf(identity), config);
+    const offers = [...(topic === undefined ? [] : [topic]), ...(identity.subscriptions ?? [])];
+    return offers.length === 0 ? undefined : new ServerSubscriptions(offers);
   }
 
   /** Whether `pattern` is offered: a `subscribe` of it needs no grant, and is answered `server: true`. */
@@ -35,14 +43,13 @@ export class ServerSubscriptions {
     return this.offered.has(pattern);
   }
 
-  get patterns(): readonly string[] {
+  get patterns(): string[] {
     return [...this.offered];
   }
 
   /** Offers `pattern`; false if it already was. */
   offer(pattern: string): boolean {
     if (this.offered.has(pattern)) return false;
-    if (this.offered === noOffers) this.offered = new Set();
     this.offered.add(pattern);
     return true;
   }
@@ -51,18 +58,22 @@ export class ServerSubscriptions {
   withdraw(pattern: string): boolean {
     return this.offered.delete(pattern);
   }
+}
 
-  /** What `welcome` says of users (protocol.md §2.3, §14): capabilities, the user, the prefix, the offers. */
-  welcomeFields(config: Pick<Config, 'userTopicPrefix'>): Pick<WelcomeMessage, 'capabilities' | 'user' | 'userTopicPrefix' | 'subscriptions'> {
-    const userTopics = config.userTopicPrefix !== '';
-    const capabilities: Capability[] = [...(userTopics ? (['user_topics'] as const) : []), 'server_subscriptions'];
-    return {
-      capabilities,
-      ...(this.user === undefined ? {} : { user: this.user }),
-      ...(userTopics ? { userTopicPrefix: config.userTopicPrefix } : {}),
-      ...(this.offered.size === 0 ? {} : { subscriptions: [...this.offered] }),
-    };
-  }
+/** What `welcome` says of users (protocol.md §2.3, §14): capabilities, the user, the prefix, the offers. */
+export function welcomeUserFields(
+  user: string | undefined,
+  offers: string[],
+  config: Pick<Config, 'userTopicPrefix'>,
+): Pick<WelcomeMessage, 'capabilities' | 'user' | 'userTopicPrefix' | 'subscriptions'> {
+  const userTopics = config.userTopicPrefix !== '';
+  const capabilities: Capability[] = [...(userTopics ? (['user_topics'] as const) : []), 'server_subscriptions'];
+  return {
+    capabilities,
+    ...(user === undefined ? {} : { user }),
+    ...(userTopics ? { userTopicPrefix: config.userTopicPrefix } : {}),
+    ...(offers.length === 0 ? {} : { subscriptions: offers }),
+  };
 }
 
 /**

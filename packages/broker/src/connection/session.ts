@@ -19,7 +19,7 @@ import { SessionOutbound } from './session-outbound.js';
 import { SessionPresence } from './session-presence.js';
 import { answerRpc } from './session-proxy.js';
 import { SessionPublisher } from './session-publisher.js';
-import { ServerSubscriptions } from './session-server-subscriptions.js';
+import { ServerSubscriptions, userOf, userTopicOf, welcomeUserFields } from './session-server-subscriptions.js';
 import { SessionSubscriptions } from './session-subscriptions.js';
 
 export type { SessionContext, SessionInit, SessionState } from './session-context.js';
@@ -42,8 +42,6 @@ export class Session implements HubSubscriber, SessionScope {
   readonly remoteAddress: string | undefined;
   readonly context: SessionContext;
   readonly outbound: SessionOutbound;
-  /** The user, and the subscriptions the server gives the connection (protocol.md §14.3). */
-  readonly server: ServerSubscriptions;
   /** When the connection opened, ms since the Unix epoch. */
   readonly connectedAt: number;
   private readonly websocket: WebSocket;
@@ -51,6 +49,8 @@ export class Session implements HubSubscriber, SessionScope {
   private readonly identity: Identity;
   /** Made on first use (a presence join, a webhook, a publish, a report): most connections never need it. */
   private presenceMemberIfAny: PresenceMember | undefined;
+  /** The subscriptions the server offers the connection (protocol.md §14.3), once it offers any. */
+  private serverIfAny: ServerSubscriptions | undefined;
   /**
    * The upgrade headers as one flat string: Node's headers object (a dictionary) and its strings were about
    * 500 bytes of every idle connection, for an auth hook's `refresh` and the backend proxy, which are rare.
@@ -84,7 +84,7 @@ export class Session implements HubSubscriber, SessionScope {
     this.subscriptions = new SessionSubscriptions(this);
     // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
     if (init.identity.info !== undefined) this.presenceMemberIfAny = this.presenceMember;
-    this.server = new ServerSubscriptions(init.identity, context.config);
+    this.serverIfAny = ServerSubscriptions.offersAtHandshake(init.identity, context.config);
     this.connectedAt = context.now();
   }
 
@@ -162,7 +162,9 @@ export class Session implements HubSubscriber, SessionScope {
     websocket.on('error', Session.websocketError);
     websocket.on('close', Session.websocketClose);
     const { expiresAt } = this.credentials;
-    const users = this.server.welcomeFields(this.config);
+    const offers = this.serverIfAny?.patterns ?? [];
+    const { user } = this;
+    const users = welcomeUserFields(user, offers, this.config);
     this.outbound.sendControl({
       op: 'welcome',
       protocol: SUBPROTOCOL,
@@ -179,9 +181,9 @@ export class Session implements HubSubscriber, SessionScope {
       ],
     });
     this.credentials.scheduleExpiry();
-    this.subscriptions.joinOffered(this.server.patterns);
-    if (this.server.user !== undefined && this.server.userTopic === undefined && this.config.userTopicPrefix !== '') {
-      this.logger.warn({ user: this.server.user.slice(0, 64) }, 'user id too long for a user topic: the connection has none');
+    this.subscriptions.joinOffered(offers);
+    if (user !== undefined && userTopicOf(user, this.config) === undefined && this.config.userTopicPrefix !== '') {
+      this.logger.warn({ user: user.slice(0, 64) }, 'user id too long for a user topic: the connection has none');
     }
   }
 
@@ -245,23 +247,23 @@ export class Session implements HubSubscriber, SessionScope {
 
   /** The user of this connection, if it has one. */
   get user(): string | undefined {
-    return this.server.user;
+    return userOf(this.identity);
   }
 
   isServerSubscription(pattern: string): boolean {
-    return this.server.has(pattern);
+    return this.serverIfAny?.has(pattern) === true;
   }
 
   /** Admin subscribe (protocol.md §14.3): offers `pattern`, announced with `server_subscribe` if new. */
   offerServerSubscription(pattern: string): void {
-    if (this.currentState !== 'open' || !this.server.offer(pattern)) return;
+    if (this.currentState !== 'open' || !(this.serverIfAny ??= new ServerSubscriptions([])).offer(pattern)) return;
     this.subscriptions.joinOffered([pattern]);
     this.outbound.sendControl({ op: 'server_subscribe', pattern });
   }
 
   /** Admin unsubscribe: withdraws `pattern` and ends its delivery, announced with `server_unsubscribed`. */
   withdrawServerSubscription(pattern: string): void {
-    if (this.currentState !== 'open' || !this.server.withdraw(pattern)) return;
+    if (this.currentState !== 'open' || this.serverIfAny?.withdraw(pattern) !== true) return;
     this.subscriptions.end(pattern);
     this.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.serverUnsubscribed });
   }
