@@ -12,6 +12,8 @@ type InboundWork = ClientMessage | DecodeFailure;
 /** What the inbound queue needs of its session (the session itself: no per-connection closures). */
 export interface InboundOwner {
   readonly isOpen: boolean;
+  /** The queue while a message is being handled, set and cleared by `InboundQueue` alone. */
+  inbound: InboundQueue | undefined;
   readonly config: Pick<Config, 'maxPendingRequests'>;
   readonly context: { readonly stats: BrokerStats };
   /** Handles one message; a returned promise holds back the messages after it until it settles. */
@@ -27,26 +29,35 @@ export interface InboundOwner {
  * Decodes a connection's messages and handles them in arrival order. A request that waits for the engine
  * (subscribe, refresh) holds back the ones after it, so "subscribe, then publish" behaves as written; at
  * most `maxPendingRequests` wait behind it, beyond which the connection is closed with 4003.
+ *
+ * A queue exists only while a message is being handled (`InboundOwner.inbound`): an idle connection, the
+ * usual one, holds none (its 48 bytes were a part of every idle connection).
  */
 export class InboundQueue {
   private readonly owner: InboundOwner;
   /** Created when a message first has to wait. */
   private waiting: Deque<InboundWork> | undefined;
-  private busy = false;
 
-  constructor(owner: InboundOwner) {
+  private constructor(owner: InboundOwner) {
     this.owner = owner;
   }
 
   /** Takes one WebSocket message as core delivers it. */
-  receive(data: MessageData, isBinary: boolean): void {
-    const { owner } = this;
+  static receive(owner: InboundOwner, data: MessageData, isBinary: boolean): void {
     if (!owner.isOpen) return;
     const { stats } = owner.context;
     stats.messagesReceived++;
     stats.bytesReceived += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     const decoded = decodeClientMessage(isBinary ? (data as Buffer | ArrayBuffer) : (data as string));
-    this.schedule(decoded.ok ? decoded.message : decoded);
+    const work = decoded.ok ? decoded.message : decoded;
+    const busy = owner.inbound;
+    if (busy !== undefined) {
+      busy.hold(work);
+      return;
+    }
+    const queue = new InboundQueue(owner);
+    owner.inbound = queue;
+    void queue.run(work);
   }
 
   /** Forgets what waits (the connection is closing). */
@@ -54,22 +65,17 @@ export class InboundQueue {
     this.waiting = undefined;
   }
 
-  private schedule(work: InboundWork): void {
-    if (this.busy) {
-      const waiting = (this.waiting ??= new Deque<InboundWork>());
-      if (waiting.length >= this.owner.config.maxPendingRequests) {
-        this.owner.close(ProtocolCloseCode.unavailable, 'too many requests waiting for the engine');
-        return;
-      }
-      waiting.push(work);
+  private hold(work: InboundWork): void {
+    const waiting = (this.waiting ??= new Deque<InboundWork>());
+    if (waiting.length >= this.owner.config.maxPendingRequests) {
+      this.owner.close(ProtocolCloseCode.unavailable, 'too many requests waiting for the engine');
       return;
     }
-    void this.run(work);
+    waiting.push(work);
   }
 
   private async run(first: InboundWork): Promise<void> {
     const { owner } = this;
-    this.busy = true;
     let next: InboundWork | undefined = first;
     while (next !== undefined && owner.isOpen) {
       try {
@@ -80,7 +86,7 @@ export class InboundQueue {
       }
       next = this.waiting?.shift();
     }
-    this.busy = false;
+    owner.inbound = undefined;
   }
 }
 

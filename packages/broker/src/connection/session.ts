@@ -57,7 +57,8 @@ export class Session implements HubSubscriber, SessionScope {
    * Not kept when neither is there to read them (`SessionContext.keepsHeaders`).
    */
   private readonly headerText: string | undefined;
-  private readonly inbound: InboundQueue;
+  /** The inbound queue while a message is being handled (`InboundQueue` sets and clears it). */
+  inbound: InboundQueue | undefined;
   private readonly credentials: SessionCredentials;
   private readonly subscriptions: SessionSubscriptions;
   /** Created on the first publish: most connections only subscribe. */
@@ -79,7 +80,6 @@ export class Session implements HubSubscriber, SessionScope {
     this.context = context;
     this.identity = init.identity;
     this.outbound = new SessionOutbound(init.websocket, this);
-    this.inbound = new InboundQueue(this);
     this.credentials = new SessionCredentials(this, init.identity);
     this.subscriptions = new SessionSubscriptions(this);
     // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
@@ -188,7 +188,7 @@ export class Session implements HubSubscriber, SessionScope {
   }
 
   private static websocketMessage(this: WebSocket, data: MessageData, isBinary: boolean): void {
-    (this as OwnedWebSocket)[owner].inbound.receive(data, isBinary);
+    InboundQueue.receive((this as OwnedWebSocket)[owner], data, isBinary);
   }
 
   private static websocketDrain(this: WebSocket): void {
@@ -368,7 +368,7 @@ export class Session implements HubSubscriber, SessionScope {
     this.credentials.stop();
     this.publisherIfAny?.release();
     this.subscriptions.release();
-    this.inbound.clear();
+    this.inbound?.clear();
     this.outbound.stop();
   }
 

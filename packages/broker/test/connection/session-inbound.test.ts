@@ -10,6 +10,7 @@ function setup(maxPendingRequests = 10) {
   const waits = new Map<number, () => void>();
   const owner: InboundOwner & { isOpen: boolean } = {
     isOpen: true,
+    inbound: undefined,
     config: { maxPendingRequests },
     context: { stats: new BrokerStats() },
     handle(message: ClientMessage) {
@@ -30,15 +31,14 @@ function setup(maxPendingRequests = 10) {
       log.push(`internal:${(error as Error).message}`);
     },
   };
-  const queue = new InboundQueue(owner);
   let sentBytes = 0;
   const receive = (text: string): void => {
     sentBytes += Buffer.byteLength(text);
-    queue.receive(text, false);
+    InboundQueue.receive(owner, text, false);
   };
   const send = (message: object): void => receive(JSON.stringify(message));
   const tick = () => new Promise((resolve) => setImmediate(resolve));
-  return { owner, queue, log, waits, send, receive, tick, stats: owner.context.stats, sentBytes: () => sentBytes };
+  return { owner, log, waits, send, receive, tick, stats: owner.context.stats, sentBytes: () => sentBytes };
 }
 
 t.test('messages run in order; one that waits holds back the rest, invalid ones included', async (t) => {
@@ -78,13 +78,25 @@ t.test('a handler that throws is an internal error; the queue goes on', async (t
 });
 
 t.test('nothing is handled once the connection is closing; clear drops what waits', async (t) => {
-  const { owner, queue, log, waits, send, tick } = setup();
+  const { owner, log, waits, send, tick } = setup();
   send({ op: 'subscribe', id: 1, pattern: 'a' });
   send({ op: 'ping', id: 2 });
-  queue.clear();
+  owner.inbound?.clear();
   owner.isOpen = false;
   waits.get(1)?.();
   send({ op: 'ping', id: 3 });
   await tick();
   t.same(log, ['subscribe:1']);
+});
+
+t.test('a queue exists only while a message is being handled', async (t) => {
+  const { owner, waits, send, tick } = setup();
+  send({ op: 'ping', id: 1 });
+  await tick();
+  t.equal(owner.inbound, undefined, 'none after a message handled at once');
+  send({ op: 'subscribe', id: 2, pattern: 'a' });
+  t.not(owner.inbound, undefined, 'one while the subscribe waits');
+  waits.get(2)?.();
+  await tick();
+  t.equal(owner.inbound, undefined, 'none once it is answered');
 });
