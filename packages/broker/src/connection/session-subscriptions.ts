@@ -8,7 +8,7 @@ import {
   isValidTopic,
   topicMatches,
 } from '@switchboard/protocol';
-import { CompactSet } from '../collections/compact-set.js';
+import { type CompactSet, hasMember, membersOf, sizeOf, withMember, withoutMember } from '../collections/compact-set.js';
 import type { StreamPosition } from '../engine/engine.js';
 import { type Admission, RecoveryGate } from '../history/recovery-gate.js';
 import { type RecoveryRead, planRecovery, recoveryTurnedOff } from '../history/recovery-plan.js';
@@ -51,7 +51,7 @@ const noServerMembers: Set<string> = new Set();
 export class SessionSubscriptions {
   private readonly session: SessionScope & HubSubscriber;
   /** Patterns subscribed, or being subscribed (they count toward the limit while the engine answers). */
-  private readonly patterns = new CompactSet<string>();
+  private patterns: CompactSet = undefined;
   /**
    * Presence topics the connection is a member of because the server offered them (design §1.7: the
    * membership is the server's, written at the offer, claimed or not; a client `unsubscribe` keeps it).
@@ -69,12 +69,12 @@ export class SessionSubscriptions {
   }
 
   get size(): number {
-    return this.patterns.size;
+    return sizeOf(this.patterns);
   }
 
   /** The patterns subscribed (claimed, for server-side ones). */
   get list(): readonly string[] {
-    return [...this.patterns];
+    return [...membersOf(this.patterns)];
   }
 
   /**
@@ -89,7 +89,7 @@ export class SessionSubscriptions {
     const { session } = this;
     const { config, outbound } = session;
     const { id, pattern, since } = message;
-    if (this.patterns.has(pattern)) {
+    if (hasMember(this.patterns, pattern)) {
       outbound.sendError({ id, code: ProtocolErrorCode.alreadySubscribed, message: `already subscribed to ${pattern}` });
       return;
     }
@@ -108,7 +108,7 @@ export class SessionSubscriptions {
       outbound.sendError({ id, code: ProtocolErrorCode.presenceDisabled, message: served });
       return;
     }
-    if (this.patterns.size >= config.maxSubscriptions) {
+    if (sizeOf(this.patterns) >= config.maxSubscriptions) {
       outbound.sendError({
         id,
         code: ProtocolErrorCode.tooManySubscriptions,
@@ -121,7 +121,7 @@ export class SessionSubscriptions {
     const latestTopic = this.startsFromLatest(pattern, since) ? pattern : undefined;
     const topics = requests.map((request) => request.topic);
     if (latestTopic !== undefined) topics.push(latestTopic);
-    this.patterns.add(pattern);
+    this.patterns = withMember(this.patterns, pattern);
     // Live deliveries of recovered topics wait until their replay is queued.
     for (const topic of topics) this.gate.hold(topic);
     const { hub } = session.context;
@@ -145,7 +145,7 @@ export class SessionSubscriptions {
       }
     } catch (error) {
       if (!session.isOpen) return;
-      this.patterns.delete(pattern);
+      this.patterns = withoutMember(this.patterns, pattern);
       hub.unsubscribe(session, pattern);
       // A join written before a later step failed is undone (a leave of a non-member changes nothing).
       if (!this.serverMembers.has(pattern)) void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
@@ -162,11 +162,11 @@ export class SessionSubscriptions {
   async unsubscribe(message: UnsubscribeMessage): Promise<void> {
     const { session } = this;
     const { id, pattern } = message;
-    if (!this.patterns.has(pattern)) {
+    if (!hasMember(this.patterns, pattern)) {
       session.outbound.sendError({ id, code: ProtocolErrorCode.notSubscribed, message: `not subscribed to ${pattern}` });
       return;
     }
-    this.patterns.delete(pattern);
+    this.patterns = withoutMember(this.patterns, pattern);
     session.context.hub.unsubscribe(session, pattern);
     if (!this.serverMembers.has(pattern)) await this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
     session.outbound.sendControl({ op: 'unsubscribed', id, pattern });
@@ -175,11 +175,11 @@ export class SessionSubscriptions {
   /** protocol.md §9: subscriptions the new token no longer allows end, with `forbidden`. */
   endForbidden(): void {
     const { session } = this;
-    for (const pattern of [...this.patterns]) {
+    for (const pattern of [...membersOf(this.patterns)]) {
       // The backend allowed the proxied ones; grants never covered them.
       if (session.isServerSubscription(pattern) || session.permissions.canSubscribe(pattern)) continue;
       if (session.context.proxy?.routes.subscribeUrl(pattern) !== undefined) continue;
-      this.patterns.delete(pattern);
+      this.patterns = withoutMember(this.patterns, pattern);
       session.context.hub.unsubscribe(session, pattern);
       void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'left');
       session.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.forbidden });
@@ -189,7 +189,8 @@ export class SessionSubscriptions {
   /** Ends delivery of `pattern` if subscribed (a withdrawn server-side subscription); its answer is the caller's. */
   end(pattern: string): void {
     const member = this.serverMembers.delete(pattern);
-    const subscribed = this.patterns.delete(pattern);
+    const subscribed = hasMember(this.patterns, pattern);
+    this.patterns = withoutMember(this.patterns, pattern);
     if (subscribed) this.session.context.hub.unsubscribe(this.session, pattern);
     if (member || subscribed) void this.presenceOf(pattern)?.leave(pattern, this.session.connectionId, 'server');
   }
@@ -214,12 +215,12 @@ export class SessionSubscriptions {
   /** Leaves the hub and drops held deliveries (the connection is closing). */
   release(): void {
     const { session } = this;
-    for (const pattern of this.patterns) {
+    for (const pattern of membersOf(this.patterns)) {
       session.context.hub.unsubscribe(session, pattern);
       if (!this.serverMembers.has(pattern)) void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'disconnected');
     }
     for (const pattern of this.serverMembers) void this.presenceOf(pattern)?.leave(pattern, session.connectionId, 'disconnected');
-    this.patterns.clear();
+    this.patterns = undefined;
     this.serverMembers.clear();
     this.recoveryGate?.clear();
   }
@@ -253,7 +254,7 @@ export class SessionSubscriptions {
   private startsFromLatest(pattern: string, since: SubscribeMessage['since']): boolean {
     if (since?.[pattern] !== undefined || !isValidTopic(pattern)) return false;
     if (!this.session.context.namespaces.namespaceFor(pattern).latest) return false;
-    for (const held of this.patterns) if (topicMatches(held, pattern)) return false;
+    for (const held of membersOf(this.patterns)) if (topicMatches(held, pattern)) return false;
     return true;
   }
 
