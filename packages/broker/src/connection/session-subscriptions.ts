@@ -88,7 +88,9 @@ export class SessionSubscriptions {
   async subscribe(message: SubscribeMessage): Promise<void> {
     const { session } = this;
     const { config, outbound } = session;
-    const { id, pattern, since } = message;
+    const { id, since } = message;
+    // The connection keeps the hub's string, not its own copy.
+    const pattern = session.context.hub.sharedPattern(message.pattern);
     if (hasMember(this.patterns, pattern)) {
       outbound.sendError({ id, code: ProtocolErrorCode.alreadySubscribed, message: `already subscribed to ${pattern}` });
       return;

@@ -205,6 +205,11 @@ export class Hub implements EngineHandler {
     }
   }
 
+  /** The hub's own string equal to `pattern` if it has subscribers (`TopicTrie.sharedPattern`), to keep instead. */
+  sharedPattern(pattern: string): string {
+    return this.trie.sharedPattern(pattern);
+  }
+
   /** Removes a local subscription; the engine forgets the pattern after its last local subscriber. */
   unsubscribe(subscriber: HubSubscriber, pattern: string): void {
     if (this.listeners.remove(pattern, subscriber)) this.positions.forgetSeq(pattern);

@@ -227,3 +227,14 @@ t.test('reserved roots agree with the reference matcher plus the rule, over rand
   );
   t.pass('3000 random pattern sets');
 });
+
+t.test('sharedPattern: the trie answers with its own string while the pattern has subscribers', async (t) => {
+  // String identity is not observable from JS: the heap per connection (pnpm bench memory-scale) shows it.
+  const trie = new TopicTrie<string>();
+  const parsed = (text: string): string => JSON.parse(JSON.stringify(text)) as string;
+  t.equal(trie.sharedPattern(parsed('a.*')), 'a.*', 'an unknown pattern is its own');
+  trie.add(parsed('a.*'), 's1');
+  t.equal(trie.sharedPattern(parsed('a.*')), 'a.*');
+  trie.remove('a.*', 's1');
+  t.equal(trie.sharedPattern('a.*'), 'a.*');
+});
