@@ -187,6 +187,7 @@ export class Broker implements HttpBroker {
       namespaces: this.namespaces,
       limits: this.limits,
       now: this.now,
+      startedAt: this.now(),
       monotonicNow: () => performance.now(),
       keepsHeaders: deps.authenticate !== undefined || this.proxy !== undefined,
       onClosed: (closed, code) => this.forget(closed, code),

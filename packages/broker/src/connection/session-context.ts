@@ -27,6 +27,11 @@ export interface SessionContext {
   readonly limits: ServerLimits;
   /** Milliseconds since the Unix epoch (token expiry, chunk timeouts). */
   readonly now: () => number;
+  /**
+   * `now` when the broker started: a session keeps its connection time as ms since then, a small integer (a
+   * Smi, in the field itself for the first 24 days) where ms since the Unix epoch is a 16-byte heap number.
+   */
+  readonly startedAt: number;
   /** Milliseconds on a monotonic clock (the publish rate limiter). */
   readonly monotonicNow: () => number;
   /**

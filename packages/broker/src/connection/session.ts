@@ -42,8 +42,8 @@ export class Session implements HubSubscriber, SessionScope {
   readonly remoteAddress: string | undefined;
   readonly context: SessionContext;
   readonly outbound: SessionOutbound;
-  /** When the connection opened, ms since the Unix epoch. */
-  readonly connectedAt: number;
+  /** When the connection opened, ms since `context.startedAt` (see there why). */
+  private readonly connectedSince: number;
   private readonly websocket: WebSocket;
   /** The identity of the handshake: a refresh changes the credentials, never the user or the presence member. */
   private readonly identity: Identity;
@@ -85,7 +85,13 @@ export class Session implements HubSubscriber, SessionScope {
     // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
     if (init.identity.info !== undefined) this.presenceMemberIfAny = this.presenceMember;
     this.serverIfAny = ServerSubscriptions.offersAtHandshake(init.identity, context.config);
-    this.connectedAt = context.now();
+    // Exact for an integer clock (Date.now): both sides are integers far under 2^53.
+    this.connectedSince = context.now() - context.startedAt;
+  }
+
+  /** When the connection opened, ms since the Unix epoch. */
+  get connectedAt(): number {
+    return this.context.startedAt + this.connectedSince;
   }
 
   get config(): Config {
