@@ -15,6 +15,10 @@ const emptyFrame: OutboundFrame<Frames> = Object.freeze({ bytes: 0, payload: Obj
 
 /** What the outbound path needs of its session (the session itself: no per-connection closures). */
 export interface OutboundOwner {
+  /** The socket everything is written to. */
+  readonly websocket: WebSocket;
+  /** False once the connection is closing: nothing more is written from then on. */
+  readonly isOpen: boolean;
   readonly variant: CompressionVariant;
   readonly config: Pick<Config, 'maxQueuedBytes' | 'slowConsumerPolicy' | 'maxPendingGaps' | 'highWaterMarkBytes'>;
   readonly context: { readonly stats: BrokerStats };
@@ -34,14 +38,12 @@ export class SessionOutbound {
    * keeps up never has one (the fast path in `enqueue`), which keeps an idle connection small.
    */
   private sendQueue: SendQueue<Frames> | undefined;
-  private readonly websocket: WebSocket;
+  /** Its socket and whether it is open are the owner's: kept once, not in every part of a connection. */
   private readonly owner: OutboundOwner;
-  private open = true;
   private pumping = false;
   private reportedQueuedBytes = 0;
 
-  constructor(websocket: WebSocket, owner: OutboundOwner) {
-    this.websocket = websocket;
+  constructor(owner: OutboundOwner) {
     this.owner = owner;
   }
 
@@ -63,12 +65,12 @@ export class SessionOutbound {
 
   /** Nothing left to write, in the queue or in the socket. */
   get flushed(): boolean {
-    return (this.sendQueue?.isEmpty ?? true) && this.websocket.bufferedAmount === 0;
+    return (this.sendQueue?.isEmpty ?? true) && this.owner.websocket.bufferedAmount === 0;
   }
 
   /** Queues a control message (acks, errors, welcome): above every delivery, never dropped. */
   sendControl(message: TextMessage): void {
-    if (!this.open) return;
+    if (!this.owner.isOpen) return;
     const encoded = frame(Buffer.from(encodeText(message), 'utf8'), false, this.owner.variant.compressor);
     this.enqueue({ priority: 'control', ...encoded });
   }
@@ -82,7 +84,7 @@ export class SessionOutbound {
 
   /** Queues one item: written at once when nothing waits and the socket has room, else by the pump. */
   enqueue(item: OutboundItem<Frames>): void {
-    if (!this.open) return;
+    if (!this.owner.isOpen) return;
     const queue = this.sendQueue;
     // Fast path: nothing waits (`queuedBytes` and `pendingGaps` are `isEmpty` without walking the lanes)
     // and the socket has room, so the queue would hand this frame straight back: the common case for a
@@ -107,12 +109,13 @@ export class SessionOutbound {
   pump(): void {
     const queue = this.sendQueue;
     if (this.pumping || queue === undefined) return;
-    if (this.open && this.hasRoom()) {
+    const { owner } = this;
+    if (owner.isOpen && this.hasRoom()) {
       this.pumping = true;
       try {
         // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
-        this.websocket.corked(() => {
-          while (this.open && this.hasRoom()) {
+        owner.websocket.corked(() => {
+          while (owner.isOpen && this.hasRoom()) {
             const next = queue.next();
             if (next === undefined) break;
             if (next.payload.length === 0) continue;
@@ -128,9 +131,8 @@ export class SessionOutbound {
     if (queue.isEmpty && queue.failed === undefined) this.sendQueue = undefined;
   }
 
-  /** The connection is closing: nothing more is written, and its queue no longer counts node-wide. */
+  /** Call once the owner is no longer open: its queue no longer counts node-wide. */
   stop(): void {
-    this.open = false;
     this.syncQueuedBytes();
   }
 
@@ -140,7 +142,7 @@ export class SessionOutbound {
    * without a `drain` (Node emits one only after a write it refused).
    */
   private hasRoom(): boolean {
-    const { websocket } = this;
+    const { websocket } = this.owner;
     return websocket.readyState === ReadyState.OPEN && websocket.bufferedAmount < this.owner.config.highWaterMarkBytes;
   }
 
@@ -151,7 +153,7 @@ export class SessionOutbound {
    * send queue bounds memory; a frame lost there could not be announced, so the connection goes instead).
    */
   private write(frame: OutboundFrame<Frames>): SendResult {
-    const result = this.websocket.sendFrames(frame.payload);
+    const result = this.owner.websocket.sendFrames(frame.payload);
     if (result === 'dropped') {
       this.owner.closeSlowConsumer('the socket refused a frame');
       return result;
@@ -180,7 +182,7 @@ export class SessionOutbound {
 
   /** Keeps the node-wide queued-bytes figure (metrics, POST /publish saturation) in step with this queue. */
   private syncQueuedBytes(): void {
-    const now = this.open ? (this.sendQueue?.queuedBytes ?? 0) : 0;
+    const now = this.owner.isOpen ? (this.sendQueue?.queuedBytes ?? 0) : 0;
     this.owner.context.stats.queuedBytes += now - this.reportedQueuedBytes;
     this.reportedQueuedBytes = now;
   }

@@ -44,7 +44,7 @@ export class Session implements HubSubscriber, SessionScope {
   readonly outbound: SessionOutbound;
   /** When the connection opened, ms since `context.startedAt` (see there why). */
   private readonly connectedSince: number;
-  private readonly websocket: WebSocket;
+  readonly websocket: WebSocket;
   /** The identity of the handshake: a refresh changes the credentials, never the user or the presence member. */
   private readonly identity: Identity;
   /** Made on first use (a presence join, a webhook, a publish, a report): most connections never need it. */
@@ -79,7 +79,7 @@ export class Session implements HubSubscriber, SessionScope {
     this.remoteAddress = init.remoteAddress;
     this.context = context;
     this.identity = init.identity;
-    this.outbound = new SessionOutbound(init.websocket, this);
+    this.outbound = new SessionOutbound(this);
     this.credentials = new SessionCredentials(this, init.identity);
     this.subscriptions = new SessionSubscriptions(this);
     // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.

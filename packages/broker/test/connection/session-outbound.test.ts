@@ -40,16 +40,24 @@ function setup(overflow: OverflowPolicy = 'drop-oldest', maxQueuedBytes = 100) {
   const socket = new FakeSocket();
   const stats = new BrokerStats();
   const slowConsumer: string[] = [];
-  const outbound = new SessionOutbound(socket as unknown as WebSocket, {
+  const owner = {
+    websocket: socket as unknown as WebSocket,
+    isOpen: true,
     variant: uncompressed,
     config: { maxQueuedBytes, slowConsumerPolicy: overflow, maxPendingGaps: 10, highWaterMarkBytes },
     context: { stats },
-    closeSlowConsumer: (reason) => {
+    closeSlowConsumer: (reason: string) => {
       slowConsumer.push(reason);
-      outbound.stop();
+      stop();
     },
-  });
-  return { socket, stats, slowConsumer, outbound };
+  };
+  const outbound = new SessionOutbound(owner);
+  /** What a session does as it starts closing. */
+  const stop = (): void => {
+    owner.isOpen = false;
+    outbound.stop();
+  };
+  return { socket, stats, slowConsumer, outbound, stop };
 }
 
 function delivery(text: string, offset: number, priority: OutboundUnit['priority'] = 'normal'): OutboundUnit<Frames> {
@@ -143,11 +151,11 @@ t.test('drops under pressure are counted; the gap notice goes out before the del
 });
 
 t.test('stopped: nothing more is written, and its queued bytes leave the node-wide figure', async (t) => {
-  const { socket, stats, outbound } = setup();
+  const { socket, stats, outbound, stop } = setup();
   socket.bufferedAmount = highWaterMarkBytes;
   outbound.enqueue(delivery('a', 1));
   t.ok(stats.queuedBytes > 0);
-  outbound.stop();
+  stop();
   t.equal(stats.queuedBytes, 0);
   socket.bufferedAmount = 0;
   outbound.pump();
