@@ -16,8 +16,8 @@ export class SessionCredentials {
   private readonly session: SessionScope;
   private identity: Identity;
   private currentPermissions: Permissions;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private graceTimer: NodeJS.Timeout | undefined;
+  /** Until the token expires, the expiry's timer; from then, the grace's (4102 at its end): never both. */
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(session: SessionScope, identity: Identity) {
     this.session = session;
@@ -67,18 +67,16 @@ export class SessionCredentials {
 
   /** (Re)arms the expiry of the current token. */
   scheduleExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    clearTimeout(this.graceTimer);
-    this.expiryTimer = undefined;
-    this.graceTimer = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const { expiresAt } = this.identity;
     if (expiresAt === undefined) return;
     const { session } = this;
     const fire = (): void => {
       const remaining = expiresAt - session.context.now();
       if (remaining > 0) {
-        this.expiryTimer = setTimeout(fire, Math.min(remaining, maxTimerDelay));
-        this.expiryTimer.unref();
+        this.timer = setTimeout(fire, Math.min(remaining, maxTimerDelay));
+        this.timer.unref();
         return;
       }
       if (session.context.proxy?.refreshes === true) {
@@ -87,8 +85,8 @@ export class SessionCredentials {
       }
       const grace = session.config.tokenGraceMs;
       session.outbound.sendError({ code: ProtocolErrorCode.tokenExpired, message: `token expired; refresh within ${grace} ms` });
-      this.graceTimer = setTimeout(() => session.close(ProtocolCloseCode.tokenExpired, 'token expired'), grace);
-      this.graceTimer.unref();
+      this.timer = setTimeout(() => session.close(ProtocolCloseCode.tokenExpired, 'token expired'), grace);
+      this.timer.unref();
     };
     fire();
   }
@@ -105,9 +103,8 @@ export class SessionCredentials {
     this.scheduleExpiry();
   }
 
-  /** Stops the expiry timers (the connection is closing). */
+  /** Stops the timer (the connection is closing). */
   stop(): void {
-    clearTimeout(this.expiryTimer);
-    clearTimeout(this.graceTimer);
+    clearTimeout(this.timer);
   }
 }
