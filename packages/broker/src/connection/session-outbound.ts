@@ -13,6 +13,15 @@ const wireGapReasons: Record<Gap['reason'], WireGapReason> = { dropped: 'slow_co
 
 const emptyFrame: OutboundFrame<Frames> = Object.freeze({ bytes: 0, payload: Object.freeze([]) as Frames });
 
+/** A connection's send queue, with the state that matters only while there is one: made and dropped with it. */
+interface Backlog {
+  readonly queue: SendQueue<Frames>;
+  /** Inside `pump`: an `enqueue` from within it goes to the queue, never past it. */
+  pumping: boolean;
+  /** What this queue adds to the node-wide `stats.queuedBytes` now. */
+  reportedBytes: number;
+}
+
 /** What the outbound path needs of its session (the session itself: no per-connection closures). */
 export interface OutboundOwner {
   /** The socket everything is written to. */
@@ -37,35 +46,39 @@ export class SessionOutbound {
    * Created when a delivery cannot be written at once and dropped once it is empty again: a subscriber that
    * keeps up never has one (the fast path in `enqueue`), which keeps an idle connection small.
    */
-  private sendQueue: SendQueue<Frames> | undefined;
+  private backlog: Backlog | undefined;
   /** Its socket and whether it is open are the owner's: kept once, not in every part of a connection. */
   private readonly owner: OutboundOwner;
-  private pumping = false;
-  private reportedQueuedBytes = 0;
 
   constructor(owner: OutboundOwner) {
     this.owner = owner;
   }
 
-  /** The send queue, created if there is none yet (tests and diagnostics; see `sendQueue`). */
+  /** The send queue, created if there is none yet (tests and diagnostics; see `backlog`). */
   get queue(): SendQueue<Frames> {
-    const { config } = this.owner;
-    return (this.sendQueue ??= new SendQueue<Frames>({
-      maxQueuedBytes: config.maxQueuedBytes,
-      defaultOverflow: config.slowConsumerPolicy,
-      maxPendingGaps: config.maxPendingGaps,
-      encodeGap: (gap) => this.encodeGap(gap),
-    }));
+    return this.madeBacklog.queue;
   }
 
   /** The send queue if this connection has one now; metrics read only those. */
   get queueIfAny(): SendQueue<Frames> | undefined {
-    return this.sendQueue;
+    return this.backlog?.queue;
   }
 
   /** Nothing left to write, in the queue or in the socket. */
   get flushed(): boolean {
-    return (this.sendQueue?.isEmpty ?? true) && this.owner.websocket.bufferedAmount === 0;
+    return (this.backlog?.queue.isEmpty ?? true) && this.owner.websocket.bufferedAmount === 0;
+  }
+
+  private get madeBacklog(): Backlog {
+    if (this.backlog !== undefined) return this.backlog;
+    const { config } = this.owner;
+    const queue = new SendQueue<Frames>({
+      maxQueuedBytes: config.maxQueuedBytes,
+      defaultOverflow: config.slowConsumerPolicy,
+      maxPendingGaps: config.maxPendingGaps,
+      encodeGap: (gap) => this.encodeGap(gap),
+    });
+    return (this.backlog = { queue, pumping: false, reportedBytes: 0 });
   }
 
   /** Queues a control message (acks, errors, welcome): above every delivery, never dropped. */
@@ -85,18 +98,19 @@ export class SessionOutbound {
   /** Queues one item: written at once when nothing waits and the socket has room, else by the pump. */
   enqueue(item: OutboundItem<Frames>): void {
     if (!this.owner.isOpen) return;
-    const queue = this.sendQueue;
+    const { backlog } = this;
     // Fast path: nothing waits (`queuedBytes` and `pendingGaps` are `isEmpty` without walking the lanes)
     // and the socket has room, so the queue would hand this frame straight back: the common case for a
     // subscriber that keeps up, which then never gets a queue.
-    const nothingWaits = queue === undefined || (queue.queuedBytes === 0 && queue.pendingGaps === 0);
-    if (!this.pumping && !('chunks' in item) && nothingWaits && this.hasRoom()) {
+    const nothingWaits = backlog === undefined || (!backlog.pumping && backlog.queue.queuedBytes === 0 && backlog.queue.pendingGaps === 0);
+    if (nothingWaits && !('chunks' in item) && this.hasRoom()) {
       this.write(item);
       return;
     }
-    const result = this.queue.enqueue(item);
+    const made = this.madeBacklog;
+    const result = made.queue.enqueue(item);
     if (result.outcome === 'disconnect') {
-      this.syncQueuedBytes();
+      this.syncQueuedBytes(made);
       this.owner.closeSlowConsumer(result.reason === 'queue-full' ? 'send queue over its cap' : 'too many unannounced losses');
       return;
     }
@@ -107,11 +121,11 @@ export class SessionOutbound {
 
   /** Writes from the queue while the socket has room; `drain` (and the next `enqueue`) resumes it. */
   pump(): void {
-    const queue = this.sendQueue;
-    if (this.pumping || queue === undefined) return;
-    const { owner } = this;
+    const { backlog, owner } = this;
+    if (backlog === undefined || backlog.pumping) return;
+    const { queue } = backlog;
     if (owner.isOpen && this.hasRoom()) {
-      this.pumping = true;
+      backlog.pumping = true;
       try {
         // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
         owner.websocket.corked(() => {
@@ -123,17 +137,17 @@ export class SessionOutbound {
           }
         });
       } finally {
-        this.pumping = false;
+        backlog.pumping = false;
       }
     }
-    this.syncQueuedBytes();
+    this.syncQueuedBytes(backlog);
     // Emptied: let it go. A failed queue stays, since it answers every later enqueue with `disconnect`.
-    if (queue.isEmpty && queue.failed === undefined) this.sendQueue = undefined;
+    if (queue.isEmpty && queue.failed === undefined && backlog.reportedBytes === 0) this.backlog = undefined;
   }
 
   /** Call once the owner is no longer open: its queue no longer counts node-wide. */
   stop(): void {
-    this.syncQueuedBytes();
+    if (this.backlog !== undefined) this.syncQueuedBytes(this.backlog);
   }
 
   /**
@@ -181,9 +195,9 @@ export class SessionOutbound {
   }
 
   /** Keeps the node-wide queued-bytes figure (metrics, POST /publish saturation) in step with this queue. */
-  private syncQueuedBytes(): void {
-    const now = this.owner.isOpen ? (this.sendQueue?.queuedBytes ?? 0) : 0;
-    this.owner.context.stats.queuedBytes += now - this.reportedQueuedBytes;
-    this.reportedQueuedBytes = now;
+  private syncQueuedBytes(backlog: Backlog): void {
+    const now = this.owner.isOpen ? backlog.queue.queuedBytes : 0;
+    this.owner.context.stats.queuedBytes += now - backlog.reportedBytes;
+    backlog.reportedBytes = now;
   }
 }
