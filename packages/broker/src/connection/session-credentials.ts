@@ -8,37 +8,34 @@ import { backendExtendsSession } from './session-proxy.js';
 /** Longest delay `setTimeout` takes (2^31-1 ms); longer waits are re-armed. */
 const maxTimerDelay = 2_147_483_647;
 
+/** The permissions an identity has on this broker. */
+export function permissionsFor(identity: Identity, session: Pick<SessionScope, 'context' | 'config'>): Permissions {
+  return permissionsOf(identity, session.context.namespaces, reservedRootsOf(session.config));
+}
+
 /**
- * Who a connection is and until when: its identity and permissions, the token's expiry (protocol.md §9:
- * at expiry `token_expired`, then `tokenGraceMs` to refresh, then 4102) and `refresh`, which replaces them.
+ * Until when a connection is who it is: the token's expiry (protocol.md §9: at expiry `token_expired`, then
+ * `tokenGraceMs` to refresh, then 4102) and `refresh`, which replaces the identity and so the permissions (the
+ * session keeps those). A session makes one only for a token that expires, or on a `refresh`: credentials
+ * that never change need none.
  */
 export class SessionCredentials {
   private readonly session: SessionScope;
+  /** The current identity: the handshake's until a refresh (or the backend) replaces it. */
   private identity: Identity;
-  private currentPermissions: Permissions;
   /** Until the token expires, the expiry's timer; from then, the grace's (4102 at its end): never both. */
   private timer: NodeJS.Timeout | undefined;
 
   constructor(session: SessionScope, identity: Identity) {
     this.session = session;
     this.identity = identity;
-    this.currentPermissions = permissionsOf(identity, session.context.namespaces, reservedRootsOf(session.config));
-  }
-
-  get permissions(): Permissions {
-    return this.currentPermissions;
-  }
-
-  /** When the token expires (ms since the Unix epoch), if it does. */
-  get expiresAt(): number | undefined {
-    return this.identity.expiresAt;
   }
 
   /**
-   * Answers `refresh`. Resolves true when the new credentials apply (`refreshed` was sent); false when they
-   * were refused (an `error` was sent, and a revoked connection is closing).
+   * Answers `refresh`. Resolves with the new permissions when the new credentials apply (`refreshed` was
+   * sent); undefined when they were refused (an `error` was sent, and a revoked connection is closing).
    */
-  async refresh(message: RefreshMessage): Promise<boolean> {
+  async refresh(message: RefreshMessage): Promise<Permissions | undefined> {
     const { session } = this;
     const outcome = await runAuthHook(session.context.authenticate, {
       kind: 'refresh',
@@ -46,7 +43,7 @@ export class SessionCredentials {
       headers: session.headers,
       remoteAddress: session.remoteAddress,
     });
-    if (!session.isOpen) return false;
+    if (!session.isOpen) return undefined;
     if (!outcome.ok) {
       if (outcome.hookError !== undefined) session.logger.error({ err: outcome.hookError }, 'auth hook failed on refresh');
       session.outbound.sendError({ id: message.id, code: outcome.code, message: outcome.message });
@@ -55,14 +52,13 @@ export class SessionCredentials {
       if (outcome.code === ProtocolErrorCode.forbidden && outcome.hookError === undefined) {
         session.close(ProtocolCloseCode.forbidden, 'access revoked');
       }
-      return false;
+      return undefined;
     }
     this.identity = outcome.identity;
-    this.currentPermissions = permissionsOf(outcome.identity, session.context.namespaces, reservedRootsOf(session.config));
     this.scheduleExpiry();
     const { expiresAt } = outcome.identity;
     session.outbound.sendControl({ op: 'refreshed', id: message.id, ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }) });
-    return true;
+    return permissionsFor(outcome.identity, session);
   }
 
   /** (Re)arms the expiry of the current token. */

@@ -12,7 +12,7 @@ import type { HubSubscriber, OutageGap, PresenceOutageGap } from '../hub/hub-sub
 import type { PresenceDelivery } from '../hub/presence-delivery.js';
 import type { SendQueue } from './send-queue.js';
 import type { SessionContext, SessionInit, SessionScope, SessionState } from './session-context.js';
-import { SessionCredentials } from './session-credentials.js';
+import { SessionCredentials, permissionsFor } from './session-credentials.js';
 import { type InvalidInputFields, type RequestAddress, isInvalidInput, rejection, requestFailure } from './session-errors.js';
 import { type DecodeFailure, InboundQueue } from './session-inbound.js';
 import { SessionOutbound } from './session-outbound.js';
@@ -59,7 +59,10 @@ export class Session implements HubSubscriber, SessionScope {
   private readonly headerText: string | undefined;
   /** The inbound queue while a message is being handled (`InboundQueue` sets and clears it). */
   inbound: InboundQueue | undefined;
-  private readonly credentials: SessionCredentials;
+  /** What the current credentials allow: the handshake identity's, until a refresh replaces them. */
+  private currentPermissions: Permissions;
+  /** Made for a token that expires, or on a refresh: most connections' credentials never change. */
+  private credentialsIfAny: SessionCredentials | undefined;
   private readonly subscriptions: SessionSubscriptions;
   /** Created on the first publish: most connections only subscribe. */
   private publisherIfAny: SessionPublisher | undefined;
@@ -80,7 +83,7 @@ export class Session implements HubSubscriber, SessionScope {
     this.context = context;
     this.identity = init.identity;
     this.outbound = new SessionOutbound(this);
-    this.credentials = new SessionCredentials(this, init.identity);
+    this.currentPermissions = permissionsFor(init.identity, this);
     this.subscriptions = new SessionSubscriptions(this);
     // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
     if (init.identity.info !== undefined) this.presenceMemberIfAny = this.presenceMember;
@@ -122,6 +125,10 @@ export class Session implements HubSubscriber, SessionScope {
     return (this.sessionLogger ??= this.context.logger.child({ connectionId: this.connectionId }));
   }
 
+  private get credentials(): SessionCredentials {
+    return (this.credentialsIfAny ??= new SessionCredentials(this, this.identity));
+  }
+
   private get publisher(): SessionPublisher {
     return (this.publisherIfAny ??= new SessionPublisher(this));
   }
@@ -145,7 +152,7 @@ export class Session implements HubSubscriber, SessionScope {
   }
 
   get permissions(): Permissions {
-    return this.credentials.permissions;
+    return this.currentPermissions;
   }
 
   get subscriptionCount(): number {
@@ -167,7 +174,7 @@ export class Session implements HubSubscriber, SessionScope {
     websocket.on('drain', Session.websocketDrain);
     websocket.on('error', Session.websocketError);
     websocket.on('close', Session.websocketClose);
-    const { expiresAt } = this.credentials;
+    const { expiresAt } = this.identity;
     const offers = this.serverIfAny?.patterns ?? [];
     const { user } = this;
     const users = welcomeUserFields(user, offers, this.config);
@@ -186,7 +193,7 @@ export class Session implements HubSubscriber, SessionScope {
         ...(this.context.proxy?.servesRpc === true ? (['rpc'] as const) : []),
       ],
     });
-    this.credentials.scheduleExpiry();
+    if (expiresAt !== undefined) this.credentials.scheduleExpiry();
     this.subscriptions.joinOffered(offers);
     if (user !== undefined && userTopicOf(user, this.config) === undefined && this.config.userTopicPrefix !== '') {
       this.logger.warn({ user: user.slice(0, 64) }, 'user id too long for a user topic: the connection has none');
@@ -359,7 +366,10 @@ export class Session implements HubSubscriber, SessionScope {
   }
 
   private async refresh(message: RefreshMessage): Promise<void> {
-    if (await this.credentials.refresh(message)) this.subscriptions.endForbidden();
+    const permissions = await this.credentials.refresh(message);
+    if (permissions === undefined) return;
+    this.currentPermissions = permissions;
+    this.subscriptions.endForbidden();
   }
 
   private socketError(error: WebSocketError): void {
@@ -371,7 +381,7 @@ export class Session implements HubSubscriber, SessionScope {
 
   /** Drops subscriptions, buffers and timers: nothing of this connection stays referenced by the node. */
   private release(): void {
-    this.credentials.stop();
+    this.credentialsIfAny?.stop();
     this.publisherIfAny?.release();
     this.subscriptions.release();
     this.inbound?.clear();
