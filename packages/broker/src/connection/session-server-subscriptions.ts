@@ -1,5 +1,6 @@
 import { type Capability, type WelcomeMessage, isValidPattern, userTopic } from '@switchboard/protocol';
 import type { Identity } from '../auth/authenticator.js';
+import { type CompactSet, withMember } from '../collections/compact-set.js';
 import type { Config } from '../config/config.js';
 
 /** The connection's user (the token's `sub`); undefined: anonymous. An empty subject is no user, as for presence. */
@@ -14,50 +15,21 @@ export function userTopicOf(user: string | undefined, config: Pick<Config, 'user
 }
 
 /**
- * A connection's server-side subscriptions (protocol.md §14.3): patterns the server subscribes it to with no
- * grant needed, from the token's `subs` (or the auth hook's `subscriptions`), its own user topic, and admin
- * subscribe. They are **offered** (in `welcome.subscriptions`, or later with `server_subscribe`) and delivered
- * once the client **claims** one with an ordinary `subscribe`: recovery needs positions only the client has,
- * and a client that never claims (an old one) never holds a queue for them. A client `unsubscribe` stops
- * delivery only; the offer stays until the server withdraws it.
+ * A connection's server-side subscriptions (protocol.md §14.3) as its handshake offers them: patterns the
+ * server subscribes it to with no grant needed, from the token's `subs` (or the auth hook's `subscriptions`)
+ * and its own user topic; an admin subscribe offers more later. They are **offered** (in
+ * `welcome.subscriptions`, or later with `server_subscribe`) and delivered once the client **claims** one
+ * with an ordinary `subscribe`: recovery needs positions only the client has, and a client that never claims
+ * (an old one) never holds a queue for them. A client `unsubscribe` stops delivery only; the offer stays
+ * until the server withdraws it.
  *
- * A session makes one only once something is offered (`offersAtHandshake`, or an admin subscribe): an
- * anonymous connection has none, and its 48 bytes were a part of every such idle connection.
+ * A compact set (the session keeps it in a field): most users have one offer, their user topic, and a Set
+ * with a wrapper object was ~180 bytes of every such connection.
  */
-export class ServerSubscriptions {
-  private readonly offered: Set<string>;
-
-  constructor(offers: Iterable<string>) {
-    this.offered = new Set(offers);
-  }
-
-  /** The offers of the handshake: the user topic and the identity's `subscriptions`, if any. */
-  static offersAtHandshake(identity: Identity, config: Pick<Config, 'userTopicPrefix'>): ServerSubscriptions | undefined {
-    const topic = userTopicOf(userOf(identity), config);
-    const offers = [...(topic === undefined ? [] : [topic]), ...(identity.subscriptions ?? [])];
-    return offers.length === 0 ? undefined : new ServerSubscriptions(offers);
-  }
-
-  /** Whether `pattern` is offered: a `subscribe` of it needs no grant, and is answered `server: true`. */
-  has(pattern: string): boolean {
-    return this.offered.has(pattern);
-  }
-
-  get patterns(): string[] {
-    return [...this.offered];
-  }
-
-  /** Offers `pattern`; false if it already was. */
-  offer(pattern: string): boolean {
-    if (this.offered.has(pattern)) return false;
-    this.offered.add(pattern);
-    return true;
-  }
-
-  /** Withdraws `pattern`; false if it was not offered. */
-  withdraw(pattern: string): boolean {
-    return this.offered.delete(pattern);
-  }
+export function offersAtHandshake(identity: Identity, config: Pick<Config, 'userTopicPrefix'>): CompactSet {
+  let offers: CompactSet = userTopicOf(userOf(identity), config);
+  for (const pattern of identity.subscriptions ?? []) offers = withMember(offers, pattern);
+  return offers;
 }
 
 /** What `welcome` says of users (protocol.md §2.3, §14): capabilities, the user, the prefix, the offers. */

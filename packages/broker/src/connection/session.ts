@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Identity } from '../auth/authenticator.js';
 import { infoText } from '../auth/identity-info.js';
 import type { Permissions } from '../auth/permissions.js';
+import { type CompactSet, hasMember, membersOf, withMember, withoutMember } from '../collections/compact-set.js';
 import type { Config } from '../config/config.js';
 import type { ConnectionReport, PresenceMember } from '../engine/engine.js';
 import type { CompressionVariant, Delivery, Frames } from '../hub/delivery.js';
@@ -19,7 +20,7 @@ import { SessionOutbound } from './session-outbound.js';
 import { SessionPresence } from './session-presence.js';
 import { answerRpc } from './session-proxy.js';
 import { SessionPublisher } from './session-publisher.js';
-import { ServerSubscriptions, userOf, userTopicOf, welcomeUserFields } from './session-server-subscriptions.js';
+import { offersAtHandshake, userOf, userTopicOf, welcomeUserFields } from './session-server-subscriptions.js';
 import { SessionSubscriptions } from './session-subscriptions.js';
 
 export type { SessionContext, SessionInit, SessionState } from './session-context.js';
@@ -49,8 +50,8 @@ export class Session implements HubSubscriber, SessionScope {
   private readonly identity: Identity;
   /** Made on first use (a presence join, a webhook, a publish, a report): most connections never need it. */
   private presenceMemberIfAny: PresenceMember | undefined;
-  /** The subscriptions the server offers the connection (protocol.md §14.3), once it offers any. */
-  private serverIfAny: ServerSubscriptions | undefined;
+  /** The subscriptions the server offers the connection (protocol.md §14.3; `offersAtHandshake`). */
+  private offers: CompactSet;
   /**
    * The upgrade headers as one flat string: Node's headers object (a dictionary) and its strings were about
    * 500 bytes of every idle connection, for an auth hook's `refresh` and the backend proxy, which are rare.
@@ -87,7 +88,7 @@ export class Session implements HubSubscriber, SessionScope {
     this.subscriptions = new SessionSubscriptions(this);
     // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
     if (init.identity.info !== undefined) this.presenceMemberIfAny = this.presenceMember;
-    this.serverIfAny = ServerSubscriptions.offersAtHandshake(init.identity, context.config);
+    this.offers = offersAtHandshake(init.identity, context.config);
     // Exact for an integer clock (Date.now): both sides are integers far under 2^53.
     this.connectedSince = context.now() - context.startedAt;
   }
@@ -175,7 +176,7 @@ export class Session implements HubSubscriber, SessionScope {
     websocket.on('error', Session.websocketError);
     websocket.on('close', Session.websocketClose);
     const { expiresAt } = this.identity;
-    const offers = this.serverIfAny?.patterns ?? [];
+    const offers = [...membersOf(this.offers)];
     const { user } = this;
     const users = welcomeUserFields(user, offers, this.config);
     this.outbound.sendControl({
@@ -264,19 +265,21 @@ export class Session implements HubSubscriber, SessionScope {
   }
 
   isServerSubscription(pattern: string): boolean {
-    return this.serverIfAny?.has(pattern) === true;
+    return hasMember(this.offers, pattern);
   }
 
   /** Admin subscribe (protocol.md §14.3): offers `pattern`, announced with `server_subscribe` if new. */
   offerServerSubscription(pattern: string): void {
-    if (this.currentState !== 'open' || !(this.serverIfAny ??= new ServerSubscriptions([])).offer(pattern)) return;
+    if (this.currentState !== 'open' || hasMember(this.offers, pattern)) return;
+    this.offers = withMember(this.offers, pattern);
     this.subscriptions.joinOffered([pattern]);
     this.outbound.sendControl({ op: 'server_subscribe', pattern });
   }
 
   /** Admin unsubscribe: withdraws `pattern` and ends its delivery, announced with `server_unsubscribed`. */
   withdrawServerSubscription(pattern: string): void {
-    if (this.currentState !== 'open' || this.serverIfAny?.withdraw(pattern) !== true) return;
+    if (this.currentState !== 'open' || !hasMember(this.offers, pattern)) return;
+    this.offers = withoutMember(this.offers, pattern);
     this.subscriptions.end(pattern);
     this.outbound.sendControl({ op: 'unsubscribed', pattern, code: ProtocolErrorCode.serverUnsubscribed });
   }
