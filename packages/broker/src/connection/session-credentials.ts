@@ -21,14 +21,18 @@ export function permissionsFor(identity: Identity, session: Pick<SessionScope, '
  */
 export class SessionCredentials {
   private readonly session: SessionScope;
-  /** The current identity: the handshake's until a refresh (or the backend) replaces it. */
-  private identity: Identity;
+  /** When the current credentials expire (ms since the Unix epoch); undefined: never. */
+  private currentExpiresAt: number | undefined;
   /** Until the token expires, the expiry's timer; from then, the grace's (4102 at its end): never both. */
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(session: SessionScope, identity: Identity) {
+  constructor(session: SessionScope, expiresAt: number | undefined) {
     this.session = session;
-    this.identity = identity;
+    this.currentExpiresAt = expiresAt;
+  }
+
+  get expiresAt(): number | undefined {
+    return this.currentExpiresAt;
   }
 
   /**
@@ -54,9 +58,9 @@ export class SessionCredentials {
       }
       return undefined;
     }
-    this.identity = outcome.identity;
-    this.scheduleExpiry();
     const { expiresAt } = outcome.identity;
+    this.currentExpiresAt = expiresAt;
+    this.scheduleExpiry();
     session.outbound.sendControl({ op: 'refreshed', id: message.id, ...(expiresAt === undefined ? {} : { tokenExpiresAt: Math.floor(expiresAt) }) });
     return permissionsFor(outcome.identity, session);
   }
@@ -65,7 +69,7 @@ export class SessionCredentials {
   scheduleExpiry(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const { expiresAt } = this.identity;
+    const expiresAt = this.currentExpiresAt;
     if (expiresAt === undefined) return;
     const { session } = this;
     const fire = (): void => {
@@ -95,7 +99,7 @@ export class SessionCredentials {
     const { session } = this;
     const expiresAt = await backendExtendsSession(session, session.config.httpRetryAfterSeconds * 1000);
     if (expiresAt === undefined || !session.isOpen) return;
-    this.identity = { ...this.identity, expiresAt };
+    this.currentExpiresAt = expiresAt;
     this.scheduleExpiry();
   }
 

@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type ClientMessage, type ProtocolError, ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage, SUBPROTOCOL } from '@switchboard/protocol';
 import { ErrorCode, type MessageData, ReadyState, type WebSocket, type WebSocketError } from '@switchboard/core';
 import type { Logger } from 'pino';
-import type { Identity } from '../auth/authenticator.js';
 import { infoText } from '../auth/identity-info.js';
 import type { Permissions } from '../auth/permissions.js';
 import { type CompactSet, hasMember, membersOf, withMember, withoutMember } from '../collections/compact-set.js';
@@ -46,8 +45,11 @@ export class Session implements HubSubscriber, SessionScope {
   /** When the connection opened, ms since `context.startedAt` (see there why). */
   private readonly connectedSince: number;
   readonly websocket: WebSocket;
-  /** The identity of the handshake: a refresh changes the credentials, never the user or the presence member. */
-  private readonly identity: Identity;
+  /**
+   * The user of this connection, if it has one: the handshake's (a refresh changes the credentials, never the
+   * user). The identity itself is not kept: a token's grants were arrays of every connection of a JWT user.
+   */
+  readonly user: string | undefined;
   /** Made on first use (a presence join, a webhook, a publish, a report): most connections never need it. */
   private presenceMemberIfAny: PresenceMember | undefined;
   /** The subscriptions the server offers the connection (protocol.md §14.3; `offersAtHandshake`). */
@@ -82,13 +84,15 @@ export class Session implements HubSubscriber, SessionScope {
     this.headerText = context.keepsHeaders ? Buffer.from(JSON.stringify(init.headers), 'utf8').toString('utf8') : undefined;
     this.remoteAddress = init.remoteAddress;
     this.context = context;
-    this.identity = init.identity;
+    const { identity } = init;
+    this.user = userOf(identity);
     this.outbound = new SessionOutbound(this);
-    this.currentPermissions = permissionsFor(init.identity, this);
+    this.currentPermissions = permissionsFor(identity, this);
+    if (identity.expiresAt !== undefined) this.credentialsIfAny = new SessionCredentials(this, identity.expiresAt);
     this.subscriptions = new SessionSubscriptions(this);
-    // Info is an application's object: its JSON text is taken now, whatever later becomes of the object.
-    if (init.identity.info !== undefined) this.presenceMemberIfAny = this.presenceMember;
-    this.offers = offersAtHandshake(init.identity, context.config);
+    // With info, the member is made now: the identity is not kept, and the info's JSON text is the handshake's.
+    if (identity.info !== undefined) this.presenceMemberIfAny = presenceMemberOf(init.connectionId, this.user, identity.info, this.config);
+    this.offers = offersAtHandshake(identity, context.config);
     // Exact for an integer clock (Date.now): both sides are integers far under 2^53.
     this.connectedSince = context.now() - context.startedAt;
   }
@@ -104,15 +108,8 @@ export class Session implements HubSubscriber, SessionScope {
 
   /** The connection as a presence member: its id, user and info, fixed at the handshake (protocol.md §14.1). */
   get presenceMember(): PresenceMember {
-    if (this.presenceMemberIfAny !== undefined) return this.presenceMemberIfAny;
-    const { subject, info } = this.identity;
-    // The broker refused the handshake of an identity whose info is unusable, so this is the checked info.
-    const checked = infoText(info, this.config.presenceMaxInfoBytes);
-    return (this.presenceMemberIfAny = {
-      connectionId: this.connectionId,
-      ...(subject === undefined || subject === '' ? {} : { user: subject }),
-      ...(checked.ok && checked.json !== undefined ? { info: checked.json } : {}),
-    });
+    // One with info was made at the handshake.
+    return (this.presenceMemberIfAny ??= presenceMemberOf(this.connectionId, this.user, undefined, this.config));
   }
 
   /** The upgrade request's headers, as Node parsed them, a new object each time; none when nothing reads them. */
@@ -127,7 +124,7 @@ export class Session implements HubSubscriber, SessionScope {
   }
 
   private get credentials(): SessionCredentials {
-    return (this.credentialsIfAny ??= new SessionCredentials(this, this.identity));
+    return (this.credentialsIfAny ??= new SessionCredentials(this, undefined));
   }
 
   private get publisher(): SessionPublisher {
@@ -175,7 +172,7 @@ export class Session implements HubSubscriber, SessionScope {
     websocket.on('drain', Session.websocketDrain);
     websocket.on('error', Session.websocketError);
     websocket.on('close', Session.websocketClose);
-    const { expiresAt } = this.identity;
+    const expiresAt = this.credentialsIfAny?.expiresAt;
     const offers = [...membersOf(this.offers)];
     const { user } = this;
     const users = welcomeUserFields(user, offers, this.config);
@@ -194,7 +191,7 @@ export class Session implements HubSubscriber, SessionScope {
         ...(this.context.proxy?.servesRpc === true ? (['rpc'] as const) : []),
       ],
     });
-    if (expiresAt !== undefined) this.credentials.scheduleExpiry();
+    this.credentialsIfAny?.scheduleExpiry();
     this.subscriptions.joinOffered(offers);
     if (user !== undefined && userTopicOf(user, this.config) === undefined && this.config.userTopicPrefix !== '') {
       this.logger.warn({ user: user.slice(0, 64) }, 'user id too long for a user topic: the connection has none');
@@ -257,11 +254,6 @@ export class Session implements HubSubscriber, SessionScope {
       // recovers after reconnecting.
       this.closeSlowConsumer('deliveries waiting for a recovery over the send queue cap');
     }
-  }
-
-  /** The user of this connection, if it has one. */
-  get user(): string | undefined {
-    return userOf(this.identity);
   }
 
   isServerSubscription(pattern: string): boolean {
@@ -403,4 +395,14 @@ export class Session implements HubSubscriber, SessionScope {
     this.logger.debug({ code: closeCode, reason, initiatedByUs }, 'connection closed');
     this.context.onClosed(this, closeCode);
   }
+}
+
+/** A connection as a presence member (protocol.md §14.1); the broker refused the handshake of unusable info. */
+function presenceMemberOf(connectionId: string, user: string | undefined, info: unknown, config: Config): PresenceMember {
+  const checked = infoText(info, config.presenceMaxInfoBytes);
+  return {
+    connectionId,
+    ...(user === undefined ? {} : { user }),
+    ...(checked.ok && checked.json !== undefined ? { info: checked.json } : {}),
+  };
 }
