@@ -12,6 +12,7 @@ import { logRedaction } from './config/log-redaction.js';
 import { NamespaceResolver } from './config/namespace-resolver.js';
 import { reservedRootsOf } from './config/options-users.js';
 import { newConnectionId } from './connection/connection-id.js';
+import { ExpirySchedule } from './connection/expiry-schedule.js';
 import { takePeerAddress } from './connection/peer-address.js';
 import { Session, type SessionContext } from './connection/session.js';
 import { identityProblem } from './connection/session-server-subscriptions.js';
@@ -188,6 +189,7 @@ export class Broker implements HttpBroker {
       limits: this.limits,
       now: this.now,
       startedAt: this.now(),
+      expiries: new ExpirySchedule(this.now),
       monotonicNow: () => performance.now(),
       keepsHeaders: deps.authenticate !== undefined || this.proxy !== undefined,
       onClosed: (closed, code) => this.forget(closed, code),

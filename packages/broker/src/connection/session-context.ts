@@ -10,6 +10,7 @@ import type { CompressionVariant } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { BackendProxy } from '../proxy/backend-proxy.js';
 import type { BrokerStats } from '../stats.js';
+import type { ExpirySchedule } from './expiry-schedule.js';
 import type { InvalidInputFields, RequestAddress } from './session-errors.js';
 import type { SessionOutbound } from './session-outbound.js';
 import type { Session } from './session.js';
@@ -32,6 +33,8 @@ export interface SessionContext {
    * Smi, in the field itself for the first 24 days) where ms since the Unix epoch is a 16-byte heap number.
    */
   readonly startedAt: number;
+  /** The token expiries of the node's sessions, on `now`'s clock: one timer for them all. */
+  readonly expiries: ExpirySchedule;
   /** Milliseconds on a monotonic clock (the publish rate limiter). */
   readonly monotonicNow: () => number;
   /**

@@ -2,11 +2,9 @@ import { ProtocolCloseCode, ProtocolErrorCode, type RefreshMessage } from '@swit
 import { type Identity, permissionsOf, runAuthHook } from '../auth/authenticator.js';
 import type { Permissions } from '../auth/permissions.js';
 import { reservedRootsOf } from '../config/options-users.js';
+import type { Expiring } from './expiry-schedule.js';
 import type { SessionScope } from './session-context.js';
 import { backendExtendsSession } from './session-proxy.js';
-
-/** Longest delay `setTimeout` takes (2^31-1 ms); longer waits are re-armed. */
-const maxTimerDelay = 2_147_483_647;
 
 /** The permissions an identity has on this broker. */
 export function permissionsFor(identity: Identity, session: Pick<SessionScope, 'context' | 'config'>): Permissions {
@@ -19,12 +17,13 @@ export function permissionsFor(identity: Identity, session: Pick<SessionScope, '
  * session keeps those). A session makes one only for a token that expires, or on a `refresh`: credentials
  * that never change need none.
  */
-export class SessionCredentials {
+export class SessionCredentials implements Expiring {
+  expiryIndex = -1;
   private readonly session: SessionScope;
   /** When the current credentials expire (ms since the Unix epoch); undefined: never. */
   private currentExpiresAt: number | undefined;
-  /** Until the token expires, the expiry's timer; from then, the grace's (4102 at its end): never both. */
-  private timer: NodeJS.Timeout | undefined;
+  /** Once the token expired, the grace's timer (4102 at its end); the expiry itself is the node's schedule's. */
+  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(session: SessionScope, expiresAt: number | undefined) {
     this.session = session;
@@ -33,6 +32,11 @@ export class SessionCredentials {
 
   get expiresAt(): number | undefined {
     return this.currentExpiresAt;
+  }
+
+  /** For the schedule, which holds only credentials that expire. */
+  get expiryTime(): number {
+    return this.currentExpiresAt ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -67,28 +71,28 @@ export class SessionCredentials {
 
   /** (Re)arms the expiry of the current token. */
   scheduleExpiry(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    const { context } = this.session;
+    context.expiries.remove(this);
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     const expiresAt = this.currentExpiresAt;
     if (expiresAt === undefined) return;
+    // Expired already: at once, not on a later turn of the schedule's timer.
+    if (expiresAt - context.now() > 0) context.expiries.add(this);
+    else this.expired();
+  }
+
+  /** The token's time has come (the schedule's call): the backend extends the session, or the grace begins. */
+  expired(): void {
     const { session } = this;
-    const fire = (): void => {
-      const remaining = expiresAt - session.context.now();
-      if (remaining > 0) {
-        this.timer = setTimeout(fire, Math.min(remaining, maxTimerDelay));
-        this.timer.unref();
-        return;
-      }
-      if (session.context.proxy?.refreshes === true) {
-        void this.extendByBackend();
-        return;
-      }
-      const grace = session.config.tokenGraceMs;
-      session.outbound.sendError({ code: ProtocolErrorCode.tokenExpired, message: `token expired; refresh within ${grace} ms` });
-      this.timer = setTimeout(() => session.close(ProtocolCloseCode.tokenExpired, 'token expired'), grace);
-      this.timer.unref();
-    };
-    fire();
+    if (session.context.proxy?.refreshes === true) {
+      void this.extendByBackend();
+      return;
+    }
+    const grace = session.config.tokenGraceMs;
+    session.outbound.sendError({ code: ProtocolErrorCode.tokenExpired, message: `token expired; refresh within ${grace} ms` });
+    this.graceTimer = setTimeout(() => session.close(ProtocolCloseCode.tokenExpired, 'token expired'), grace);
+    this.graceTimer.unref();
   }
 
   /**
@@ -103,8 +107,9 @@ export class SessionCredentials {
     this.scheduleExpiry();
   }
 
-  /** Stops the timer (the connection is closing). */
+  /** Leaves the schedule and stops the grace (the connection is closing). */
   stop(): void {
-    clearTimeout(this.timer);
+    this.session.context.expiries.remove(this);
+    clearTimeout(this.graceTimer);
   }
 }
