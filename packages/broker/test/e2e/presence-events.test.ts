@@ -146,6 +146,9 @@ function suite(t: Test, kind: EngineKind): void {
     const eve = await open(t, broker, 'eve');
     const names = namesOf({ watcher, bob, eve });
     await watcher.subscribe(topic, { presence: 'connection' });
+    // Its own join may come after `subscribed` (on Redis the join is written after the subscription is in
+    // place): the stream under test starts after it.
+    await untilEvents(watcher, 1);
     const mark = watcher.messages.length;
     await publisher.publish(topic, 1);
     await bob.subscribe(topic);
