@@ -5,10 +5,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { median } from './harness.js';
+import { median, positiveEnv } from './harness.js';
 
 const CONNECTIONS = 8;
-const ROUNDS = 5;
+const ROUNDS = 6;
+/**
+ * Server processes per contender, taken in turn by the rounds (ECHO_PROCESSES). One process's figure
+ * depends on where malloc put its read buffers: on AMD Zen a copy whose destination lies just past its
+ * source modulo 4 KiB runs many times slower, and one process of the same server echoed 25% slower than
+ * the next (docs/benchmarks.md); the median over several processes is the server's, not its luck's.
+ */
+const PROCESSES = positiveEnv('ECHO_PROCESSES', 3);
 /** Longest a round may take before the bench gives up on a server. */
 const roundTimeoutMs = 120_000;
 
@@ -16,6 +23,12 @@ interface EchoServer {
   name: string;
   child: ChildProcess;
   port: number;
+}
+
+/** One server under test, in `PROCESSES` processes. */
+interface Contender {
+  name: string;
+  processes: EchoServer[];
 }
 
 export interface Size {
@@ -37,25 +50,28 @@ const SIZES: Size[] = [
  * on its pure-JS masker (SWITCHBOARD_MASKER=js, what every platform without WebAssembly SIMD runs).
  */
 export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBufferutil = true): Promise<string[]> {
-  const servers = [
-    await startServer('ours', 'ours', {}),
-    await startServer('ours-js', 'ours', { SWITCHBOARD_MASKER: 'js' }),
-    await startServer('ws+bufferutil', 'ws', {}),
-    await startServer('floor', 'floor', {}),
+  const contenders = [
+    await startContender('ours', 'ours', {}),
+    await startContender('ours-js', 'ours', { SWITCHBOARD_MASKER: 'js' }),
+    await startContender('ws+bufferutil', 'ws', {}),
+    await startContender('floor', 'floor', {}),
   ];
-  if (withoutBufferutil) servers.push(await startServer('ws', 'ws', { WS_NO_BUFFER_UTIL: '1' }));
+  if (withoutBufferutil) contenders.push(await startContender('ws', 'ws', { WS_NO_BUFFER_UTIL: '1' }));
+  const servers = contenders.flatMap((contender) => contender.processes);
   const lines: string[] = [];
   try {
     for (const size of sizes) {
-      const rates = new Map<string, number[]>(servers.map((server) => [server.name, []]));
+      const rates = new Map<string, number[]>(contenders.map((contender) => [contender.name, []]));
       const clients = new Map<EchoServer, EchoClient[]>();
       for (const server of servers) clients.set(server, await Promise.all(Array.from({ length: CONNECTIONS }, () => openClient(server.port, size.bytes))));
       for (const server of servers) await echoRound(server, clients.get(server)!, size.messages / 4); // warm-up
       for (let round = 0; round < ROUNDS; round++) {
-        // Rotating the order as well as alternating keeps any drift from favouring one server.
-        for (let k = 0; k < servers.length; k++) {
-          const server = servers[(round + k) % servers.length]!;
-          rates.get(server.name)!.push(await echoRound(server, clients.get(server)!, size.messages));
+        // Rotating the order as well as alternating keeps any drift from favouring one server; each round
+        // takes each contender's next process.
+        for (let k = 0; k < contenders.length; k++) {
+          const contender = contenders[(round + k) % contenders.length]!;
+          const server = contender.processes[round % contender.processes.length]!;
+          rates.get(contender.name)!.push(await echoRound(server, clients.get(server)!, size.messages));
         }
       }
       for (const list of clients.values()) for (const client of list) client.socket.destroy();
@@ -81,6 +97,12 @@ export async function benchEchoCpu(sizes: readonly Size[] = SIZES, withoutBuffer
 
 function formatK(rate: number): string {
   return `${(rate / 1000).toFixed(2)}k`.padStart(8);
+}
+
+async function startContender(name: string, kind: 'ours' | 'ws' | 'floor', env: Record<string, string>): Promise<Contender> {
+  const processes: EchoServer[] = [];
+  for (let i = 0; i < PROCESSES; i++) processes.push(await startServer(name, kind, env));
+  return { name, processes };
 }
 
 async function startServer(name: string, kind: 'ours' | 'ws' | 'floor', env: Record<string, string>): Promise<EchoServer> {
