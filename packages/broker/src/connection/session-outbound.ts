@@ -127,7 +127,7 @@ export class SessionOutbound {
     if (owner.isOpen && this.hasRoom()) {
       backlog.pumping = true;
       try {
-        // Corked: a burst of frames leaves in one writev. `bufferedAmount` still counts corked bytes.
+        // Held: a burst of frames leaves together (core's cork buffer). `bufferedAmount` counts held bytes.
         owner.websocket.corked(() => {
           while (owner.isOpen && this.hasRoom()) {
             const next = queue.next();

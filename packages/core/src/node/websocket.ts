@@ -152,8 +152,10 @@ export class WebSocket extends DomStyleEmitter {
   }
 
   /**
-   * Runs `write` with the socket corked, so every frame it sends leaves in one `writev`: a broker writing
-   * a burst of deliveries to one subscriber pays one system call instead of one per frame.
+   * Runs `write` with this connection's writes held, so every frame it sends leaves together when it
+   * returns (small ones joined into one buffer): a broker writing a burst of deliveries to one subscriber
+   * pays one system call instead of one per frame. Inside a loop iteration that already holds (`sendFrames`),
+   * they leave with the rest at its check phase.
    */
   corked(write: () => void): void {
     if (this.socket === undefined || this.held !== undefined) return write();
