@@ -70,13 +70,9 @@ export function completeUpgrade(
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
     compressor,
   });
-  // The 101 waits for what the server sends in the same tick (a greeting, as the broker's welcome): one
-  // write for both instead of two, each of which on loopback costs as much as the rest of an accept.
-  socket.cork();
-  process.nextTick(uncork, socket);
-  socket.write(handshake.response);
   const websocket = new WebSocket(requestUrl(request), options);
-  websocket.attach(socket, protocol, head, { protocol: handshake.protocol, extensions: handshake.extensions, deflate: handshake.deflate });
+  const agreement = { protocol: handshake.protocol, extensions: handshake.extensions, deflate: handshake.deflate };
+  websocket.attach(socket, protocol, head, agreement, handshake.response);
   if (compressor !== undefined) websocket.once('close', () => compressor.close());
   return websocket;
 }
@@ -91,10 +87,6 @@ export function rejectUpgrade(socket: Duplex, status: number, body: string, head
 }
 
 const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
-
-function uncork(socket: Duplex): void {
-  socket.uncork();
-}
 
 function endWithResponse(socket: Duplex, response: string): void {
   if (socket.writable) socket.end(response);

@@ -235,9 +235,9 @@ export class WebSocket extends DomStyleEmitter {
 
   /**
    * @internal Hands the upgraded socket and its protocol to this object; called by `handleUpgrade` and
-   * `connect` once the handshake succeeded.
+   * `connect` once the handshake succeeded. The server passes its 101 `response`, written first.
    */
-  attach(socket: Duplex, protocol: Protocol, head: Buffer, info: Omit<WebSocketInfo, 'url'>): void {
+  attach(socket: Duplex, protocol: Protocol, head: Buffer, info: Omit<WebSocketInfo, 'url'>, response?: string): void {
     this.socket = socket;
     this.protocolState = protocol;
     this.agreement = sharedAgreement(info);
@@ -260,6 +260,12 @@ export class WebSocket extends DomStyleEmitter {
     socket.on('close', WebSocket.socketClose);
     socket.on('error', socketError);
     socket.on('drain', WebSocket.socketDrain);
+    if (response !== undefined) {
+      // Held with what the server sends in this loop iteration (a greeting, as the broker's welcome): one
+      // write for both instead of two, each of which on loopback costs as much as the rest of an accept.
+      this.holdUntilLoopCheck();
+      this.held!.add([Buffer.from(response)]);
+    }
     this.emitOpen();
     if (head.length > 0) this.receive(head);
     this.startKeepalive();

@@ -4,6 +4,7 @@ import t from 'tap';
 import Fastify from 'fastify';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocket as WsClient } from 'ws';
 import { checkUpgrade, completeUpgrade, connect, handleUpgrade, rejectUpgrade, type ServerHandshake, type WebSocket } from '../../src/index.js';
 import { closed, opened } from '../helpers/events.js';
@@ -130,6 +131,27 @@ t.test('checkUpgrade then completeUpgrade: the server decides first, runs its ow
     );
     t.equal(Buffer.concat([response.rest, await untilClosed(response.socket)]).toString(), '{"code":"unavailable"}');
   });
+});
+
+t.test("the 101 and what the server sends in the same tick leave in one write (the broker's welcome)", async (t) => {
+  const writes: string[] = [];
+  const server = createServer();
+  server.on('upgrade', (request, socket: Duplex, head) => {
+    const write = socket.write;
+    socket.write = function (this: Duplex, ...args: Parameters<Duplex['write']>) {
+      writes.push(Buffer.from(args[0] as string | Uint8Array).toString('latin1'));
+      return write.apply(this, args);
+    } as Duplex['write'];
+    const websocket = completeUpgrade(request, socket, head, checkUpgrade(request, {}));
+    websocket?.send('welcome');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const response = await rawRequest((server.address() as AddressInfo).port, upgradeRequest('/'));
+  t.equal(response.status, 101);
+  t.equal(writes.length, 1, 'one write');
+  t.match(writes[0], /^HTTP\/1\.1 101 [^]*\r\n\r\n\x81\x07welcome$/, 'the 101, then the frame');
+  response.socket.destroy();
 });
 
 t.test('websocket.deflate: the agreed permessage-deflate on both sides, undefined without one', async (t) => {
