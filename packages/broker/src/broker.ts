@@ -5,7 +5,7 @@ import { HttpStatus, ProtocolCloseCode, ProtocolErrorCode, SUBPROTOCOL, type Ser
 import { type UpgradeOptions, checkUpgrade, completeUpgrade } from '@switchboard/core';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type AuthHook, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
+import { type AuthHook, type CheckedAuthOutcome, builtinAuthenticator, runAuthHook, tokenFromHeaders } from './auth/authenticator.js';
 import { infoText } from './auth/identity-info.js';
 import type { Config } from './config/config.js';
 import { logRedaction } from './config/log-redaction.js';
@@ -275,7 +275,7 @@ export class Broker implements HttpBroker {
     }
 
     this.pendingHandshakes++;
-    let outcome: Awaited<ReturnType<typeof runAuthHook>> | 'timeout';
+    let outcome: CheckedAuthOutcome | 'timeout';
     try {
       const authentication = runAuthHook(this.authenticate, {
         kind: 'connect',
@@ -283,7 +283,7 @@ export class Broker implements HttpBroker {
         headers,
         remoteAddress,
       });
-      outcome = await withTimeout(authentication, config.handshakeTimeoutMs);
+      outcome = authentication instanceof Promise ? await withTimeout(authentication, config.handshakeTimeoutMs) : authentication;
     } finally {
       this.pendingHandshakes--;
     }
