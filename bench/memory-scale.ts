@@ -1,6 +1,8 @@
 // `pnpm bench memory-scale`: many idle subscribed connections on one server process, our broker beside the
 // minimal broker on `ws` (`servers/ws-broker.ts`) in the same run. Per server: connections accepted per
-// second and the server's CPU time per accept, RSS and JS heap per connection after a full GC, and one
+// second, the handshakes' times as the clients saw them (to the `101`, and to the TCP connection alone, which
+// shows when the machine rather than the server is slow), the server's CPU time per accept, RSS and JS heap
+// per connection after a full GC, and one
 // publish broadcast to all of them (time from the publish to the last delivery).
 //
 // The servers and the client processes are started through `sh -c 'ulimit -n ...'`: the soft limit on open
@@ -8,7 +10,10 @@
 // itself needs CAP_SYS_RESOURCE). A server holds at most its limit less a margin, and says why it stopped.
 // The clients run in SCALE_CLIENT_PROCESSES processes (default 4; more when the connections would not fit
 // in that many under the same limit or in 28,000 ports each), each from its own loopback source address
-// (127.0.0.2, 127.0.0.3, ...), so that each has its own ~28,000 ephemeral ports towards the server.
+// (127.A.B.2, 127.A.B.3, ...), so that each has its own ~28,000 ephemeral ports towards the server. A and B
+// are new for each server measured: the clients' closed connections stay in TIME_WAIT for a minute, and a
+// `bind()` to an address crowded with them searches its ports for a free one, which slowed the next
+// server's handshakes (its TCP connects) several times over.
 //   SCALE_CONNECTIONS=100000 pnpm bench memory-scale
 //   SCALE_CONNECTIONS=5000 SCALE_SNAPSHOT=/tmp pnpm bench memory-scale   (also writes heap snapshots)
 //   SCALE_PROFILE=/tmp pnpm bench memory-scale   (a CPU profile of each server while it accepts)
@@ -17,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket as WsClient } from 'ws';
 import type { Target } from './fanout-load.js';
-import type { BenchResult } from './harness.js';
+import { type BenchResult, percentile } from './harness.js';
 import type { Plan } from './scale-clients.js';
 import { switchboardTarget, wsBrokerTarget } from './targets.js';
 
@@ -53,6 +58,9 @@ interface ClientReport {
   delivered: number;
   lastAt: number;
   finishedAt: number;
+  /** After `open` only: each handshake's ms from `connect()` to the `101`, and to the TCP connection. */
+  handshakeMs?: number[];
+  connectMs?: number[];
 }
 
 interface Figures {
@@ -63,6 +71,8 @@ interface Figures {
   clientProcesses: number;
   acceptsPerSecond: number;
   acceptCpuMicros: number;
+  /** Handshake times as the clients saw them, ms: p50 and p99 to the `101`, p50 to the TCP connection. */
+  handshake: { p50: number; p99: number; connectP50: number };
   rss: number;
   heap: number;
   heapAndExternal: number;
@@ -75,6 +85,7 @@ export async function benchMemoryScale(): Promise<BenchResult> {
   // SCALE_ONLY=broker: our broker alone, for quick before/after comparisons of its own figures.
   const theirs = process.env.SCALE_ONLY === 'broker' ? ours : await measure('ws-broker', (port) => wsBrokerTarget('ws broker', [port]));
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(2).padStart(8)} KiB`;
+  const ms = (value: number): string => `${value.toFixed(1).padStart(9)} ms`;
   const row = (label: string, a: string, b: string, ratio: number): string =>
     `${label.padEnd(36)} ours ${a}   ws broker ${b}   ratio ${ratio.toFixed(2)}x`;
   return {
@@ -86,6 +97,9 @@ export async function benchMemoryScale(): Promise<BenchResult> {
       row('JS heap per connection after GC', kib(ours.heap), kib(theirs.heap), ours.heap / theirs.heap),
       row('JS heap + external per connection', kib(ours.heapAndExternal), kib(theirs.heapAndExternal), ours.heapAndExternal / theirs.heapAndExternal),
       row('connections accepted per second', ours.acceptsPerSecond.toFixed(0).padStart(12), theirs.acceptsPerSecond.toFixed(0).padStart(12), ours.acceptsPerSecond / theirs.acceptsPerSecond),
+      row('handshake p50, client side', ms(ours.handshake.p50), ms(theirs.handshake.p50), ours.handshake.p50 / theirs.handshake.p50),
+      row('handshake p99, client side', ms(ours.handshake.p99), ms(theirs.handshake.p99), ours.handshake.p99 / theirs.handshake.p99),
+      row('TCP connect p50, client side', ms(ours.handshake.connectP50), ms(theirs.handshake.connectP50), ours.handshake.connectP50 / theirs.handshake.connectP50),
       row('server CPU per accepted connection', `${ours.acceptCpuMicros.toFixed(0).padStart(9)} µs`, `${theirs.acceptCpuMicros.toFixed(0).padStart(9)} µs`, ours.acceptCpuMicros / theirs.acceptCpuMicros),
       row('broadcast: publish to last delivery', `${ours.broadcastMs.toFixed(0).padStart(9)} ms`, `${theirs.broadcastMs.toFixed(0).padStart(9)} ms`, ours.broadcastMs / theirs.broadcastMs),
       `broadcast deliveries                   ours ${ours.delivered}   ws broker ${theirs.delivered}`,
@@ -121,6 +135,7 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     await Promise.all(clients.map((client) => nextMessage(client, 'client start')));
 
     const url = new URL(target.urls[0]!);
+    const sourceNetwork = freshLoopbackNetwork();
     const profiles = process.env.SCALE_PROFILE;
     if (profiles !== undefined) await nextMessage(server, 'profile', 'profile start');
     const cpuBefore = await askCpu(server);
@@ -133,7 +148,7 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
           port: Number(url.port),
           path: url.pathname,
           protocol: target.protocols[0],
-          localAddress: `127.0.0.${2 + i}`,
+          localAddress: `${sourceNetwork}.${2 + i}`,
           count,
           window: WINDOW,
           subscribe: target.subscribe,
@@ -147,6 +162,8 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     const acceptsPerSecond = openedCount / ((Math.max(...opened.map((r) => r.finishedAt)) - started) / 1000);
     // The server's own CPU time per accept: unlike the rate, not moved by what else runs on the machine.
     const acceptCpuMicros = ((await askCpu(server)) - cpuBefore) / openedCount;
+    const handshakeMs = opened.flatMap((r) => r.handshakeMs ?? []).sort((a, b) => a - b);
+    const connectMs = opened.flatMap((r) => r.connectMs ?? []).sort((a, b) => a - b);
     if (profiles !== undefined) await nextMessage(server, 'profile', `profile stop ${profiles}/${kind}-accepts.cpuprofile`);
     const subscribed = await Promise.all(clients.map((client) => request(client, 'subscribe', 'subscribe')));
     const subscribedCount = sum(subscribed, (r) => r.subscribed);
@@ -172,6 +189,7 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
       clientProcesses,
       acceptsPerSecond,
       acceptCpuMicros,
+      handshake: { p50: percentile(handshakeMs, 50), p99: percentile(handshakeMs, 99), connectP50: percentile(connectMs, 50) },
       rss: per((u) => u.rss),
       heap: per((u) => u.heapUsed),
       heapAndExternal: per((u) => u.heapUsed + u.external),
@@ -184,6 +202,11 @@ async function measure(kind: 'broker' | 'ws-broker', targetFor: (port: number) =
     server.kill();
     await Promise.all([server, ...clients].map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
   }
+}
+
+/** A /24 of 127.0.0.0/8 (never 127.0.0) that no earlier measurement is likely to have used. */
+function freshLoopbackNetwork(): string {
+  return `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}`;
 }
 
 /** Why a server holds `reached` of the SCALE_CONNECTIONS asked: all of them, its open-file limit, or handshakes that failed. */

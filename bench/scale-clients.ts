@@ -1,9 +1,10 @@
 // One client process of the memory-at-scale benchmark (`bench/memory-scale.ts`): it holds its share of the
 // idle subscribed connections on raw sockets (a pre-built handshake and pre-masked frames, so a connection
-// costs the load little), all from one loopback source address so that the ephemeral ports of several
+// costs the load little), all from one loopback source address (a new one per server measured) so that the ephemeral ports of several
 // processes do not run out. Driven over IPC by the parent:
 //   { open: Plan }    -> opens `count` connections, at most `window` handshakes in flight; answers
-//                        { opened, failed, finishedAt }
+//                        { opened, failed, finishedAt, handshakeMs, connectMs } (each handshake's time from
+//                        `connect()` to the `101`, and to the TCP connection alone)
 //   'subscribe'       -> sends the subscribe frame on each and answers { subscribed, finishedAt } once every
 //                        one is acknowledged
 //   { expect: mark }  -> answers { delivered, lastAt } once each connection got a message holding `mark`
@@ -32,6 +33,7 @@ const now = (): number => performance.timeOrigin + performance.now();
 class Connection {
   private readonly reader = new ServerBytes(
     (statusLine) => {
+      this.client.timed(performance.now() - this.startedAt, this.connectedAfter);
       if (statusLine.startsWith('HTTP/1.1 101')) this.client.openedOne();
       else this.client.failedOne(this);
       return statusLine.startsWith('HTTP/1.1 101');
@@ -43,6 +45,9 @@ class Connection {
   );
   subscribed = false;
   marked = false;
+  readonly startedAt = performance.now();
+  /** ms from `connect()` to the socket's `connect` event: the kernel's handshake and this process's loop. */
+  connectedAfter = NaN;
 
   constructor(
     readonly socket: Socket,
@@ -58,6 +63,8 @@ class Client {
   readonly connections: Connection[] = [];
   private opened = 0;
   private failed = 0;
+  private readonly handshakeMs: number[] = [];
+  private readonly connectMs: number[] = [];
   private subscribedCount = 0;
   private delivered = 0;
   private lastAt = 0;
@@ -86,12 +93,25 @@ class Client {
         started++;
         const socket = connect({ host: plan.host, port: plan.port, localAddress: plan.localAddress, noDelay: true });
         const connection = new Connection(socket, this);
-        socket.once('connect', () => socket.write(request));
+        socket.once('connect', () => {
+          connection.connectedAfter = performance.now() - connection.startedAt;
+          socket.write(request);
+        });
         socket.once('error', () => this.failedOne(connection));
         this.connections.push(connection);
       };
       for (let i = 0; i < Math.min(plan.window, plan.count); i++) startOne();
     });
+  }
+
+  timed(handshakeMs: number, connectMs: number): void {
+    this.handshakeMs.push(handshakeMs);
+    this.connectMs.push(connectMs);
+  }
+
+  /** The handshakes' times, sent once after `open`. */
+  timings(): { handshakeMs: number[]; connectMs: number[] } {
+    return { handshakeMs: this.handshakeMs, connectMs: this.connectMs };
   }
 
   openedOne(): void {
@@ -156,7 +176,7 @@ process.on('message', (message: { open?: Plan; expect?: string } | 'subscribe' |
     } else if (message.open !== undefined) {
       client = new Client(message.open);
       await client.open();
-      process.send!({ ...client.report(), finishedAt: now() });
+      process.send!({ ...client.report(), ...client.timings(), finishedAt: now() });
     } else if (message.expect !== undefined) {
       await client!.expect(message.expect);
       process.send!({ ...client!.report(), finishedAt: now() });
