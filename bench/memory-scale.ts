@@ -2,8 +2,8 @@
 // minimal broker on `ws` (`servers/ws-broker.ts`) in the same run. Per server: connections accepted per
 // second, the handshakes' times as the clients saw them (to the `101`, and to the TCP connection alone, which
 // shows when the machine rather than the server is slow), the server's CPU time per accept, RSS and JS heap
-// per connection after a full GC, and one
-// publish broadcast to all of them (time from the publish to the last delivery).
+// per connection after a full GC, and one publish broadcast to all of them (time from the publish to the
+// last delivery).
 //
 // The servers and the client processes are started through `sh -c 'ulimit -n ...'`: the soft limit on open
 // files goes to 1,048,576 where the hard limit allows, else up to the hard limit (raising the hard limit

@@ -1,7 +1,7 @@
 // One client process of the memory-at-scale benchmark (`bench/memory-scale.ts`): it holds its share of the
 // idle subscribed connections on raw sockets (a pre-built handshake and pre-masked frames, so a connection
-// costs the load little), all from one loopback source address (a new one per server measured) so that the ephemeral ports of several
-// processes do not run out. Driven over IPC by the parent:
+// costs the load little), all from one loopback source address (a new one per server measured) so that
+// the ephemeral ports of several processes do not run out. Driven over IPC by the parent:
 //   { open: Plan }    -> opens `count` connections, at most `window` handshakes in flight; answers
 //                        { opened, failed, finishedAt, handshakeMs, connectMs } (each handshake's time from
 //                        `connect()` to the `101`, and to the TCP connection alone)
