@@ -123,6 +123,11 @@ export class Session implements HubSubscriber, SessionScope {
     return (this.sessionLogger ??= this.context.logger.child({ connectionId: this.connectionId }));
   }
 
+  /** A debug line, with the session's child logger made only when debug lines are written at all. */
+  private debug(fields: object, message: string): void {
+    if (this.context.logger.isLevelEnabled('debug')) this.logger.debug(fields, message);
+  }
+
   private get credentials(): SessionCredentials {
     return (this.credentialsIfAny ??= new SessionCredentials(this, undefined));
   }
@@ -368,7 +373,7 @@ export class Session implements HubSubscriber, SessionScope {
   }
 
   private socketError(error: WebSocketError): void {
-    this.logger.debug({ err: error }, 'websocket error');
+    this.debug({ err: error }, 'websocket error');
     // Core's keepalive (`pingInterval`) heard nothing for a whole interval. Core closes with 4004 right after
     // this error (`keepaliveClose`); closing here first moves the session out of `open` at once.
     if (error.code === ErrorCode.keepaliveTimeout) this.close(ProtocolCloseCode.pingTimeout, 'no answer to ping');
@@ -392,7 +397,7 @@ export class Session implements HubSubscriber, SessionScope {
     const closeCode = this.closeCode ?? code;
     stats.increment(stats.closes, closeCode);
     stats.connectionsClosed++;
-    this.logger.debug({ code: closeCode, reason, initiatedByUs }, 'connection closed');
+    this.debug({ code: closeCode, reason, initiatedByUs }, 'connection closed');
     this.context.onClosed(this, closeCode);
   }
 }
